@@ -1,0 +1,528 @@
+import { inspect } from 'node:util';
+import { createManagerError, ErrorCode } from './errors';
+import { TraceBuffer, traceChannel, type TraceEvent, type TraceOp } from './trace';
+import { inspectSymbol, type InspectSnapshot } from './inspect';
+
+/** What the table knows of a typeid: the names a proxy may call and the methods that return proxies. */
+export interface TypeInfo {
+  readonly typeid: string;
+  readonly exposed: readonly string[];
+  readonly methodToTypeid: Readonly<Record<string, string>>;
+}
+
+/** A read-only view of one entry of the table. */
+export interface EntryInfo {
+  readonly id: number;
+  readonly typeid: string;
+  readonly object: unknown;
+  readonly type: TypeInfo;
+  readonly refcount: number;
+}
+
+/** The structured form of {@link ObjectTable.debugInfo}: one row per live object. */
+export interface DebugEntry {
+  readonly id: number;
+  readonly typeid: string;
+  readonly refcount: number;
+  /** References per holder; the values add up to `refcount`. */
+  readonly holders: Readonly<Record<string, number>>;
+  /** The object's `String()` when it defines `toString`, else `util.inspect`, cut to 75 characters. */
+  readonly repr: string;
+}
+
+/** Options of {@link ObjectTable}. */
+export interface ObjectTableOptions {
+  /** A name for trace events and messages (default `'table'`). */
+  readonly name?: string;
+  /** Keep the last N trace events in a ring buffer (default 0: off). */
+  readonly traceBufferSize?: number;
+  /** Called with every trace event (the server uses it to forward the trace). */
+  readonly onTrace?: (event: TraceEvent) => void;
+}
+
+interface Entry {
+  readonly id: number;
+  readonly type: TypeInfo;
+  readonly object: object;
+  refcount: number;
+}
+
+/** The holder name tables use for references owned by the server itself (proxies held inside hosted objects). */
+export const SERVER_HOLDER = 'server';
+
+const REPR_LIMIT = 75;
+
+/**
+ * The object table: hosted objects by id, with their references counted per holder.
+ *
+ * Rules (DESIGN.md): every reference belongs to one holder (R1); registering the
+ * same object again reuses its id and adds to its count (R7); at zero the entry
+ * leaves the table and the object is disposed (R6); every change is a trace
+ * event (R8). Bad use throws a {@link ManagerError} and leaves the table unchanged.
+ */
+export class ObjectTable {
+  /** The table's name, used in trace events. */
+  readonly name: string;
+  readonly #entries = new Map<number, Entry>();
+  readonly #idsByObject = new Map<object, number>();
+  /** holder → (id → references that holder owns). */
+  readonly #holders = new Map<string, Map<number, number>>();
+  readonly #disposed = new WeakSet<object>();
+  readonly #pendingDisposals = new Set<Promise<void>>();
+  /** Entries that reached zero while an operation was running: disposed when it ends. */
+  readonly #disposeQueue: Entry[] = [];
+  #depth = 0;
+  #nextId = 1;
+  #seq = 0;
+  #buffer: TraceBuffer | undefined;
+  #onTrace: ((event: TraceEvent) => void) | undefined;
+
+  constructor(options: ObjectTableOptions = {}) {
+    this.name = options.name ?? 'table';
+    const size = options.traceBufferSize ?? 0;
+    if (!Number.isInteger(size) || size < 0) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `options.traceBufferSize must be a non-negative integer, got ${inspect(size)}`,
+        { details: { option: 'traceBufferSize' } },
+      );
+    }
+    if (size > 0) this.#buffer = new TraceBuffer(size);
+    this.#onTrace = options.onTrace;
+  }
+
+  /**
+   * Adds `object` under `type` with one reference owned by `holder`, and returns its id.
+   * If the object is already in the table, its id is returned and its count grows by one (R7).
+   */
+  register(object: object, type: TypeInfo, holder: string, cause = `create ${type.typeid}`): number {
+    checkHolder(holder);
+    if ((typeof object !== 'object' && typeof object !== 'function') || object === null) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `cannot register ${inspect(object)} under typeid '${type.typeid}': only objects and functions can be hosted`,
+        { details: { typeid: type.typeid } },
+      );
+    }
+    const existing = this.#idsByObject.get(object);
+    if (existing !== undefined) {
+      this.incref(existing, holder, cause);
+      return existing;
+    }
+    const id = this.#nextId++;
+    const entry: Entry = { id, type, object, refcount: 1 };
+    this.#entries.set(id, entry);
+    this.#idsByObject.set(object, id);
+    this.#addToHolder(holder, id, 1);
+    this.#emit('create', id, type.typeid, holder, 1, 1, cause);
+    return id;
+  }
+
+  /** Gives `holder` `count` more references to `id`; returns the new refcount. */
+  incref(id: number, holder: string, cause = 'incref', count = 1, op: TraceOp = 'incref'): number {
+    checkHolder(holder);
+    checkCount(count);
+    const entry = this.#entry(id, holder, op);
+    entry.refcount += count;
+    this.#addToHolder(holder, id, count);
+    this.#emit(op, id, entry.type.typeid, holder, count, entry.refcount, cause);
+    return entry.refcount;
+  }
+
+  /**
+   * Takes `count` references to `id` back from `holder`; returns the new refcount.
+   * At zero the entry leaves the table and its object is disposed (R6).
+   */
+  decref(id: number, holder: string, cause = 'decref', count = 1): number {
+    checkHolder(holder);
+    checkCount(count);
+    const entry = this.#entry(id, holder, 'decref');
+    const refs = this.#holders.get(holder);
+    const held = refs?.get(id) ?? 0;
+    if (held < count) {
+      throw createManagerError(
+        held === 0 ? ErrorCode.UnknownHolder : ErrorCode.InvalidOption,
+        held === 0
+          ? `decref of id ${id} (${entry.type.typeid}) by holder '${holder}', which holds no reference to it`
+          : `decref of id ${id} (${entry.type.typeid}) by holder '${holder}' by ${count}, but it holds only ${held}: refcount would go below zero`,
+        { details: { id, holder, typeid: entry.type.typeid } },
+      );
+    }
+    this.#depth++;
+    try {
+      this.#removeFromHolder(refs!, holder, id, count);
+      entry.refcount -= count;
+      this.#emit('decref', id, entry.type.typeid, holder, -count, entry.refcount, cause);
+      if (entry.refcount === 0) this.#drop(entry, cause);
+    } finally {
+      this.#leave();
+    }
+    return entry.refcount;
+  }
+
+  /** Moves every reference `from` holds to `to` (a handoff adopted); returns how many moved. */
+  adopt(from: string, to: string, cause = 'adopt'): number {
+    checkHolder(from);
+    checkHolder(to);
+    const refs = this.#holders.get(from);
+    if (refs === undefined || from === to) return 0;
+    let moved = 0;
+    this.#holders.delete(from);
+    for (const [id, count] of refs) {
+      const entry = this.#entries.get(id)!;
+      this.#addToHolder(to, id, count);
+      moved += count;
+      this.#emit('adopt', id, entry.type.typeid, to, 0, entry.refcount, `${cause} (from ${from})`);
+    }
+    return moved;
+  }
+
+  /** Drops every reference `holder` owns (its thread or connection is gone, R4); returns how many. */
+  releaseHolder(holder: string, cause = 'holder released'): number {
+    checkHolder(holder);
+    const refs = this.#holders.get(holder);
+    if (refs === undefined) return 0;
+    this.#holders.delete(holder);
+    let released = 0;
+    this.#depth++;
+    try {
+      for (const [id, count] of refs) {
+        const entry = this.#entries.get(id);
+        if (entry === undefined) continue;
+        entry.refcount -= count;
+        released += count;
+        this.#emit('release-holder', id, entry.type.typeid, holder, -count, entry.refcount, cause);
+        if (entry.refcount === 0) this.#drop(entry, cause);
+      }
+    } finally {
+      this.#leave();
+    }
+    return released;
+  }
+
+  /**
+   * Drops every entry, as at shutdown: each object is disposed once, in id order.
+   * Resolves when every dispose hook (sync or async) has settled.
+   */
+  async clear(cause = 'shutdown'): Promise<void> {
+    this.#depth++;
+    try {
+      this.#holders.clear();
+      for (const entry of [...this.#entries.values()]) {
+        if (!this.#entries.has(entry.id)) continue;
+        const delta = -entry.refcount;
+        entry.refcount = 0;
+        this.#emit('release-holder', entry.id, entry.type.typeid, '', delta, 0, cause);
+        this.#drop(entry, cause);
+      }
+    } finally {
+      this.#leave();
+    }
+    await this.settled();
+  }
+
+  /** Resolves when every asynchronous dispose hook started so far has settled. */
+  async settled(): Promise<void> {
+    while (this.#pendingDisposals.size > 0) {
+      await Promise.all(this.#pendingDisposals);
+    }
+  }
+
+  /** The current refcount of `id`, 0 when it is not in the table. */
+  refcount(id: number): number {
+    return this.#entries.get(id)?.refcount ?? 0;
+  }
+
+  /** References to `id` per holder. */
+  holders(id: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [holder, refs] of this.#holders) {
+      const count = refs.get(id);
+      if (count !== undefined) out[holder] = count;
+    }
+    return out;
+  }
+
+  /** References per id that `holder` owns. */
+  heldBy(holder: string): Map<number, number> {
+    return new Map(this.#holders.get(holder));
+  }
+
+  /** True when `id` is in the table. */
+  has(id: number): boolean {
+    return this.#entries.has(id);
+  }
+
+  /** The entry of `id`, or undefined. */
+  get(id: number): EntryInfo | undefined {
+    const entry = this.#entries.get(id);
+    return entry === undefined ? undefined : toInfo(entry);
+  }
+
+  /** The id `object` is hosted under, or undefined. */
+  idOf(object: object): number | undefined {
+    return this.#idsByObject.get(object);
+  }
+
+  /** Python's `_number_of_objects()`: how many objects are in the table. */
+  numberOfObjects(): number {
+    return this.#entries.size;
+  }
+
+  /** Structured form of {@link debugInfo}, in id order. */
+  entries(): DebugEntry[] {
+    const holdersById = new Map<number, Record<string, number>>();
+    for (const [holder, refs] of this.#holders) {
+      for (const [id, count] of refs) {
+        let row = holdersById.get(id);
+        if (row === undefined) holdersById.set(id, (row = {}));
+        row[holder] = count;
+      }
+    }
+    return [...this.#entries.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((entry) => ({
+        id: entry.id,
+        typeid: entry.type.typeid,
+        refcount: entry.refcount,
+        holders: holdersById.get(entry.id) ?? {},
+        repr: reprOf(entry.object),
+      }));
+  }
+
+  /**
+   * Python's `_debug_info()`: per object `'  <id>:       refcount=<n>'` then `'    <repr>'`,
+   * joined by newlines; `''` when the table is empty. With `holders: true` a third line
+   * per object lists its references per holder.
+   */
+  debugInfo(options: { holders?: boolean } = {}): string {
+    return formatDebugInfo(this.entries(), options);
+  }
+
+  /** The trace events kept in the ring buffer, oldest first (empty when the buffer is off). */
+  trace(): TraceEvent[] {
+    return this.#buffer?.toArray() ?? [];
+  }
+
+  /** Turns the ring buffer on with `size` slots, or off with 0. Keeps nothing from before. */
+  setTraceBufferSize(size: number): void {
+    if (!Number.isInteger(size) || size < 0) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `traceBufferSize must be a non-negative integer, got ${inspect(size)}`,
+        { details: { option: 'traceBufferSize' } },
+      );
+    }
+    this.#buffer = size > 0 ? new TraceBuffer(size) : undefined;
+  }
+
+  /** Records a refused operation (a bad message, a bad decref) as a `reject` trace event. */
+  traceReject(cause: string, id = 0, holder = ''): void {
+    const entry = this.#entries.get(id);
+    this.#emit('reject', id, entry?.type.typeid ?? '', holder, 0, entry?.refcount ?? 0, cause);
+  }
+
+  /**
+   * Checks the invariants: per entry the holders' counts add up to its refcount, no entry
+   * is at zero, no disposed object is still present, every holder's id is in the table.
+   * Throws an `ERR_INCONSISTENT` error naming the first broken one.
+   */
+  assertConsistent(): void {
+    const sums = new Map<number, number>();
+    for (const [holder, refs] of this.#holders) {
+      for (const [id, count] of refs) {
+        if (!this.#entries.has(id)) {
+          inconsistent(`holder '${holder}' holds ${count} reference(s) to id ${id}, which is not in the table`);
+        }
+        if (!(count > 0)) inconsistent(`holder '${holder}' holds ${count} references to id ${id}`);
+        sums.set(id, (sums.get(id) ?? 0) + count);
+      }
+    }
+    for (const entry of this.#entries.values()) {
+      if (entry.refcount <= 0) inconsistent(`id ${entry.id} (${entry.type.typeid}) is in the table with refcount ${entry.refcount}`);
+      const sum = sums.get(entry.id) ?? 0;
+      if (sum !== entry.refcount) {
+        inconsistent(`id ${entry.id} (${entry.type.typeid}) has refcount ${entry.refcount} but its holders hold ${sum}`);
+      }
+      if (this.#disposed.has(entry.object)) inconsistent(`id ${entry.id} (${entry.type.typeid}) was disposed but is still in the table`);
+      if (this.#idsByObject.get(entry.object) !== entry.id) inconsistent(`id ${entry.id} is missing from the object index`);
+    }
+    if (this.#idsByObject.size !== this.#entries.size) {
+      inconsistent(`the object index has ${this.#idsByObject.size} objects but the table ${this.#entries.size}`);
+    }
+  }
+
+  /** For the jest matchers: a snapshot of the table and its recent trace. */
+  [inspectSymbol](): InspectSnapshot {
+    return { name: this.name, entries: this.entries(), trace: this.trace() };
+  }
+
+  #entry(id: number, holder: string, op: string): Entry {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) {
+      throw createManagerError(
+        ErrorCode.UnknownId,
+        `${op} of id ${inspect(id)} by holder '${holder}': no object with that id is in table '${this.name}'`,
+        { details: { id, holder } },
+      );
+    }
+    return entry;
+  }
+
+  #addToHolder(holder: string, id: number, count: number): void {
+    let refs = this.#holders.get(holder);
+    if (refs === undefined) this.#holders.set(holder, (refs = new Map()));
+    refs.set(id, (refs.get(id) ?? 0) + count);
+  }
+
+  #removeFromHolder(refs: Map<number, number>, holder: string, id: number, count: number): void {
+    const left = refs.get(id)! - count;
+    if (left === 0) {
+      refs.delete(id);
+      if (refs.size === 0) this.#holders.delete(holder);
+    } else {
+      refs.set(id, left);
+    }
+  }
+
+  /** Takes a zero-count entry out of the table; its disposal runs when the outermost operation ends. */
+  #drop(entry: Entry, cause: string): void {
+    this.#entries.delete(entry.id);
+    this.#idsByObject.delete(entry.object);
+    this.#disposeQueue.push(entry);
+    void cause;
+  }
+
+  /**
+   * Ends an operation. Only the outermost one disposes: a dispose hook that releases other
+   * references in this table (a map holding lists) re-enters decref, which only queues the
+   * entries it drops; this loop then disposes them in turn. No iteration is ever corrupted
+   * and no hook runs while the table is half-updated.
+   */
+  #leave(): void {
+    this.#depth--;
+    if (this.#depth > 0) return;
+    this.#depth++;
+    try {
+      let entry: Entry | undefined;
+      while ((entry = this.#disposeQueue.shift()) !== undefined) this.#dispose(entry);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #dispose(entry: Entry): void {
+    this.#disposed.add(entry.object);
+    const typeid = entry.type.typeid;
+    this.#emit('dispose', entry.id, typeid, '', 0, 0, 'refcount reached zero');
+    const object = entry.object as Partial<AsyncDisposable & Disposable>;
+    try {
+      const asyncHook = object[Symbol.asyncDispose];
+      const syncHook = object[Symbol.dispose];
+      let result: unknown;
+      if (typeof asyncHook === 'function') result = asyncHook.call(object);
+      else if (typeof syncHook === 'function') result = syncHook.call(object);
+      if (isPromiseLike(result)) {
+        const pending: Promise<void> = Promise.resolve(result).then(
+          () => {
+            this.#pendingDisposals.delete(pending);
+          },
+          (error: unknown) => {
+            this.#pendingDisposals.delete(pending);
+            this.#emit('dispose-error', entry.id, typeid, '', 0, 0, describeError(error));
+          },
+        );
+        this.#pendingDisposals.add(pending);
+      }
+    } catch (error) {
+      this.#emit('dispose-error', entry.id, typeid, '', 0, 0, describeError(error));
+    }
+  }
+
+  #emit(op: TraceOp, id: number, typeid: string, holder: string, delta: number, refcount: number, cause: string): void {
+    const seq = ++this.#seq;
+    if (this.#buffer === undefined && this.#onTrace === undefined && !traceChannel.hasSubscribers) return;
+    const event: TraceEvent = {
+      seq,
+      time: performance.timeOrigin + performance.now(),
+      op,
+      id,
+      typeid,
+      holder,
+      delta,
+      refcount,
+      cause,
+      table: this.name,
+    };
+    this.#buffer?.push(event);
+    this.#onTrace?.(event);
+    if (traceChannel.hasSubscribers) traceChannel.publish(event);
+  }
+}
+
+/** Formats rows in Python's `_debug_info()` shape (see {@link ObjectTable.debugInfo}). */
+export function formatDebugInfo(entries: readonly DebugEntry[], options: { holders?: boolean } = {}): string {
+  return entries
+    .map((row) => {
+      const lines = [`  ${row.id}:       refcount=${row.refcount}`, `    ${row.repr}`];
+      if (options.holders) {
+        const held = Object.entries(row.holders)
+          .map(([holder, count]) => `${holder}=${count}`)
+          .join(', ');
+        lines.push(`    holders: ${held}`);
+      }
+      return lines.join('\n');
+    })
+    .join('\n');
+}
+
+/** The text debugInfo shows for an object: its own `toString()` if it has one, else `util.inspect`. */
+export function reprOf(object: unknown): string {
+  let text: string;
+  try {
+    const own = (object as { toString?: unknown }).toString;
+    text =
+      typeof own === 'function' && own !== Object.prototype.toString && own !== Function.prototype.toString
+        ? String(object)
+        : inspect(object, { depth: 1, breakLength: Infinity });
+  } catch (error) {
+    text = `<repr failed: ${describeError(error)}>`;
+  }
+  return text.length > REPR_LIMIT ? text.slice(0, REPR_LIMIT) : text;
+}
+
+function toInfo(entry: Entry): EntryInfo {
+  return { id: entry.id, typeid: entry.type.typeid, object: entry.object, type: entry.type, refcount: entry.refcount };
+}
+
+function checkHolder(holder: unknown): asserts holder is string {
+  if (typeof holder !== 'string' || holder === '') {
+    throw createManagerError(ErrorCode.InvalidOption, `holder must be a non-empty string, got ${inspect(holder)}`, {
+      details: { holder },
+    });
+  }
+}
+
+function checkCount(count: number): void {
+  if (!Number.isInteger(count) || count < 1) {
+    throw createManagerError(ErrorCode.InvalidOption, `count must be a positive integer, got ${inspect(count)}`, {
+      details: { count },
+    });
+  }
+}
+
+function inconsistent(message: string): never {
+  throw createManagerError(ErrorCode.Inconsistent, `object table inconsistent: ${message}`);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+function describeError(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'message' in error) {
+    const named = error as { name?: unknown; message?: unknown };
+    return `${String(named.name ?? 'Error')}: ${String(named.message)}`;
+  }
+  return String(error);
+}
