@@ -36,6 +36,8 @@ export const ErrorCode = {
   StartFailed: 'ERR_START_FAILED',
   /** The table's invariants do not hold (a bug: please report it). */
   Inconsistent: 'ERR_INCONSISTENT',
+  /** A hosted method threw an error that has no `code` of its own. */
+  Remote: 'ERR_REMOTE',
   /** The operation is only allowed on the manager that started the server. */
   NotOwner: 'ERR_NOT_OWNER',
 } as const;
@@ -63,7 +65,6 @@ export class ManagerError extends Error {
     this.code = code;
     this.details = options.details ?? {};
   }
-
 }
 
 Object.defineProperty(ManagerError.prototype, 'name', {

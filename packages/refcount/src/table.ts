@@ -40,11 +40,17 @@ export interface ObjectTableOptions {
   readonly onTrace?: (event: TraceEvent) => void;
 }
 
-interface Entry {
-  readonly id: number;
-  readonly type: TypeInfo;
-  readonly object: object;
-  refcount: number;
+class Entry implements EntryInfo {
+  constructor(
+    readonly id: number,
+    readonly type: TypeInfo,
+    readonly object: object,
+    public refcount: number,
+  ) {}
+
+  get typeid(): string {
+    return this.type.typeid;
+  }
 }
 
 /** The holder name tables use for references owned by the server itself (proxies held inside hosted objects). */
@@ -71,6 +77,8 @@ export class ObjectTable {
   readonly #pendingDisposals = new Set<Promise<void>>();
   /** Entries that reached zero while an operation was running: disposed when it ends. */
   readonly #disposeQueue: Entry[] = [];
+  /** While clear() runs: the ids it dropped, whose late decrefs (from dispose hooks) are ignored. */
+  #clearedIds: Set<number> | undefined;
   #depth = 0;
   #nextId = 1;
   #seq = 0;
@@ -95,8 +103,13 @@ export class ObjectTable {
    * Adds `object` under `type` with one reference owned by `holder`, and returns its id.
    * If the object is already in the table, its id is returned and its count grows by one (R7).
    */
-  register(object: object, type: TypeInfo, holder: string, cause = `create ${type.typeid}`): number {
-    checkHolder(holder);
+  register(
+    object: object,
+    type: TypeInfo,
+    holder: string,
+    cause = `create ${type.typeid}`,
+  ): number {
+    checkHolder(holder, 'register');
     if ((typeof object !== 'object' && typeof object !== 'function') || object === null) {
       throw createManagerError(
         ErrorCode.InvalidOption,
@@ -110,7 +123,9 @@ export class ObjectTable {
       return existing;
     }
     const id = this.#nextId++;
-    const entry: Entry = { id, type, object, refcount: 1 };
+    // An object disposed earlier may come back (a factory returning a cached object): it is a new entry.
+    this.#disposed.delete(object);
+    const entry = new Entry(id, type, object, 1);
     this.#entries.set(id, entry);
     this.#idsByObject.set(object, id);
     this.#addToHolder(holder, id, 1);
@@ -120,8 +135,8 @@ export class ObjectTable {
 
   /** Gives `holder` `count` more references to `id`; returns the new refcount. */
   incref(id: number, holder: string, cause = 'incref', count = 1, op: TraceOp = 'incref'): number {
-    checkHolder(holder);
-    checkCount(count);
+    checkHolder(holder, op, id);
+    checkCount(count, op, id, holder);
     const entry = this.#entry(id, holder, op);
     entry.refcount += count;
     this.#addToHolder(holder, id, count);
@@ -134,8 +149,13 @@ export class ObjectTable {
    * At zero the entry leaves the table and its object is disposed (R6).
    */
   decref(id: number, holder: string, cause = 'decref', count = 1): number {
-    checkHolder(holder);
-    checkCount(count);
+    checkHolder(holder, 'decref', id);
+    checkCount(count, 'decref', id, holder);
+    if (this.#clearedIds?.has(id) === true && !this.#entries.has(id)) {
+      // A dispose hook run by clear() releasing a reference clear() already dropped.
+      this.#emit('reject', id, '', holder, 0, 0, `${cause}: id already dropped by clear()`);
+      return 0;
+    }
     const entry = this.#entry(id, holder, 'decref');
     const refs = this.#holders.get(holder);
     const held = refs?.get(id) ?? 0;
@@ -162,8 +182,8 @@ export class ObjectTable {
 
   /** Moves every reference `from` holds to `to` (a handoff adopted); returns how many moved. */
   adopt(from: string, to: string, cause = 'adopt'): number {
-    checkHolder(from);
-    checkHolder(to);
+    checkHolder(from, 'adopt');
+    checkHolder(to, 'adopt');
     const refs = this.#holders.get(from);
     if (refs === undefined || from === to) return 0;
     let moved = 0;
@@ -179,7 +199,7 @@ export class ObjectTable {
 
   /** Drops every reference `holder` owns (its thread or connection is gone, R4); returns how many. */
   releaseHolder(holder: string, cause = 'holder released'): number {
-    checkHolder(holder);
+    checkHolder(holder, 'releaseHolder');
     const refs = this.#holders.get(holder);
     if (refs === undefined) return 0;
     this.#holders.delete(holder);
@@ -205,20 +225,33 @@ export class ObjectTable {
    * Resolves when every dispose hook (sync or async) has settled.
    */
   async clear(cause = 'shutdown'): Promise<void> {
-    this.#depth++;
+    // One entry at a time, each disposed before the next one is dropped: a dispose hook that
+    // releases references to later entries (a map holding lists) still finds them in the table
+    // and their holders, instead of failing with ERR_UNKNOWN_ID / ERR_UNKNOWN_HOLDER. A hook
+    // releasing an entry clear() dropped before it (a list registered before its map) is ignored.
+    const outermost = this.#clearedIds === undefined;
+    const cleared = (this.#clearedIds ??= new Set());
+    let entry: Entry | undefined;
     try {
-      this.#holders.clear();
-      for (const entry of [...this.#entries.values()]) {
-        if (!this.#entries.has(entry.id)) continue;
-        const delta = -entry.refcount;
-        entry.refcount = 0;
-        this.#emit('release-holder', entry.id, entry.type.typeid, '', delta, 0, cause);
-        this.#drop(entry, cause);
+      while ((entry = this.#entries.values().next().value) !== undefined) {
+        this.#depth++;
+        try {
+          cleared.add(entry.id);
+          for (const [holder, refs] of this.#holders) {
+            if (refs.delete(entry.id) && refs.size === 0) this.#holders.delete(holder);
+          }
+          const delta = -entry.refcount;
+          entry.refcount = 0;
+          this.#emit('release-holder', entry.id, entry.type.typeid, '', delta, 0, cause);
+          this.#drop(entry, cause);
+        } finally {
+          this.#leave();
+        }
       }
+      await this.settled();
     } finally {
-      this.#leave();
+      if (outermost) this.#clearedIds = undefined;
     }
-    await this.settled();
   }
 
   /** Resolves when every asynchronous dispose hook started so far has settled. */
@@ -253,10 +286,9 @@ export class ObjectTable {
     return this.#entries.has(id);
   }
 
-  /** The entry of `id`, or undefined. */
+  /** The entry of `id` (a live, read-only view), or undefined. */
   get(id: number): EntryInfo | undefined {
-    const entry = this.#entries.get(id);
-    return entry === undefined ? undefined : toInfo(entry);
+    return this.#entries.get(id);
   }
 
   /** The id `object` is hosted under, or undefined. */
@@ -332,23 +364,36 @@ export class ObjectTable {
     for (const [holder, refs] of this.#holders) {
       for (const [id, count] of refs) {
         if (!this.#entries.has(id)) {
-          inconsistent(`holder '${holder}' holds ${count} reference(s) to id ${id}, which is not in the table`);
+          inconsistent(
+            `holder '${holder}' holds ${count} reference(s) to id ${id}, which is not in the table`,
+          );
         }
         if (!(count > 0)) inconsistent(`holder '${holder}' holds ${count} references to id ${id}`);
         sums.set(id, (sums.get(id) ?? 0) + count);
       }
     }
     for (const entry of this.#entries.values()) {
-      if (entry.refcount <= 0) inconsistent(`id ${entry.id} (${entry.type.typeid}) is in the table with refcount ${entry.refcount}`);
+      if (entry.refcount <= 0)
+        inconsistent(
+          `id ${entry.id} (${entry.type.typeid}) is in the table with refcount ${entry.refcount}`,
+        );
       const sum = sums.get(entry.id) ?? 0;
       if (sum !== entry.refcount) {
-        inconsistent(`id ${entry.id} (${entry.type.typeid}) has refcount ${entry.refcount} but its holders hold ${sum}`);
+        inconsistent(
+          `id ${entry.id} (${entry.type.typeid}) has refcount ${entry.refcount} but its holders hold ${sum}`,
+        );
       }
-      if (this.#disposed.has(entry.object)) inconsistent(`id ${entry.id} (${entry.type.typeid}) was disposed but is still in the table`);
-      if (this.#idsByObject.get(entry.object) !== entry.id) inconsistent(`id ${entry.id} is missing from the object index`);
+      if (this.#disposed.has(entry.object))
+        inconsistent(
+          `id ${entry.id} (${entry.type.typeid}) was disposed but is still in the table`,
+        );
+      if (this.#idsByObject.get(entry.object) !== entry.id)
+        inconsistent(`id ${entry.id} is missing from the object index`);
     }
     if (this.#idsByObject.size !== this.#entries.size) {
-      inconsistent(`the object index has ${this.#idsByObject.size} objects but the table ${this.#entries.size}`);
+      inconsistent(
+        `the object index has ${this.#idsByObject.size} objects but the table ${this.#entries.size}`,
+      );
     }
   }
 
@@ -439,9 +484,18 @@ export class ObjectTable {
     }
   }
 
-  #emit(op: TraceOp, id: number, typeid: string, holder: string, delta: number, refcount: number, cause: string): void {
+  #emit(
+    op: TraceOp,
+    id: number,
+    typeid: string,
+    holder: string,
+    delta: number,
+    refcount: number,
+    cause: string,
+  ): void {
     const seq = ++this.#seq;
-    if (this.#buffer === undefined && this.#onTrace === undefined && !traceChannel.hasSubscribers) return;
+    if (this.#buffer === undefined && this.#onTrace === undefined && !traceChannel.hasSubscribers)
+      return;
     const event: TraceEvent = {
       seq,
       time: performance.timeOrigin + performance.now(),
@@ -461,7 +515,10 @@ export class ObjectTable {
 }
 
 /** Formats rows in Python's `_debug_info()` shape (see {@link ObjectTable.debugInfo}). */
-export function formatDebugInfo(entries: readonly DebugEntry[], options: { holders?: boolean } = {}): string {
+export function formatDebugInfo(
+  entries: readonly DebugEntry[],
+  options: { holders?: boolean } = {},
+): string {
   return entries
     .map((row) => {
       const lines = [`  ${row.id}:       refcount=${row.refcount}`, `    ${row.repr}`];
@@ -482,7 +539,9 @@ export function reprOf(object: unknown): string {
   try {
     const own = (object as { toString?: unknown }).toString;
     text =
-      typeof own === 'function' && own !== Object.prototype.toString && own !== Function.prototype.toString
+      typeof own === 'function' &&
+      own !== Object.prototype.toString &&
+      own !== Function.prototype.toString
         ? String(object)
         : inspect(object, { depth: 1, breakLength: Infinity });
   } catch (error) {
@@ -491,23 +550,26 @@ export function reprOf(object: unknown): string {
   return text.length > REPR_LIMIT ? text.slice(0, REPR_LIMIT) : text;
 }
 
-function toInfo(entry: Entry): EntryInfo {
-  return { id: entry.id, typeid: entry.type.typeid, object: entry.object, type: entry.type, refcount: entry.refcount };
-}
-
-function checkHolder(holder: unknown): asserts holder is string {
+/** Checks a holder name; the message (built only on failure) names the operation and the id. */
+function checkHolder(holder: unknown, op: string, id?: unknown): asserts holder is string {
   if (typeof holder !== 'string' || holder === '') {
-    throw createManagerError(ErrorCode.InvalidOption, `holder must be a non-empty string, got ${inspect(holder)}`, {
-      details: { holder },
-    });
+    const what = id === undefined ? op : `${op} of id ${inspect(id)}`;
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `${what}: holder must be a non-empty string, got ${inspect(holder)}`,
+      { details: id === undefined ? { holder } : { id, holder } },
+    );
   }
 }
 
-function checkCount(count: number): void {
+/** Checks a reference count; the message (built only on failure) names the operation, id and holder. */
+function checkCount(count: number, op: string, id: unknown, holder: string): void {
   if (!Number.isInteger(count) || count < 1) {
-    throw createManagerError(ErrorCode.InvalidOption, `count must be a positive integer, got ${inspect(count)}`, {
-      details: { count },
-    });
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `${op} of id ${inspect(id)} by holder '${holder}': count must be a positive integer, got ${inspect(count)}`,
+      { details: { id, holder, count } },
+    );
   }
 }
 
@@ -516,7 +578,11 @@ function inconsistent(message: string): never {
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }
 
 function describeError(error: unknown): string {

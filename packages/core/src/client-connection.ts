@@ -1,0 +1,368 @@
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import { createManagerError, ErrorCode, type ManagerError } from '@managers/refcount';
+import {
+  BaseProxy,
+  createAutoProxy,
+  decodeValue,
+  encodeValue,
+  forEachEnvelope,
+  PROXY_ENVELOPE_KEY,
+  type CallOptions,
+  type ProxyConnection,
+  type ProxyEnvelope,
+  type Token,
+} from '@managers/proxy';
+import { fromErrorEnvelope } from './error-envelope';
+import type { Reply, WireToken } from './protocol';
+import type { ProxyType } from './registration';
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** Keeps the calling proxy reachable until the reply (R5). */
+  readonly pin: object | undefined;
+  readonly what: string;
+  readonly details: Record<string, unknown>;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+interface Outgoing {
+  readonly message: { rid?: number } & Record<string, unknown>;
+  readonly transfer: TransferListItem[];
+}
+
+/** Options of a {@link ClientConnection}. */
+export interface ClientConnectionOptions {
+  /** How this thread names itself to the server (`main`, `thread-3`). */
+  readonly label: string;
+  /** Default per-call timeout in ms (0: none). */
+  readonly timeout: number;
+  /** Custom proxy classes by typeid (from the manager's registry), when this thread knows them. */
+  readonly proxyTypes?: ReadonlyMap<string, ProxyType | undefined>;
+  /** Decodes an envelope that arrived with a handoff key (a proxy inside a returned value sent by another thread). */
+  readonly decodeHandoff?: (envelope: ProxyEnvelope) => unknown;
+  /** Called once when the connection closes. */
+  readonly onClose?: (connection: ClientConnection) => void;
+}
+
+/**
+ * One thread's connection to one manager's server: request ids, pending calls, timeouts,
+ * AbortSignals, batched releases and calls. Closing it (or the server going away) rejects
+ * every pending call with `ERR_MANAGER_CLOSED`.
+ */
+export class ClientConnection implements ProxyConnection {
+  readonly managerId: string;
+  /** The connection key the server knows this port by. */
+  readonly key: string;
+  readonly #port: MessagePort;
+  readonly #pending = new Map<number, Pending>();
+  readonly #options: ClientConnectionOptions;
+  #nextRid = 1;
+  #outbox: Outgoing[] = [];
+  #flushScheduled = false;
+  #releases: number[] = [];
+  #releaseWaiters: (() => void)[] = [];
+  #closeError: ManagerError | undefined;
+  #referenced = false;
+
+  constructor(port: MessagePort, managerId: string, key: string, options: ClientConnectionOptions) {
+    this.#port = port;
+    this.managerId = managerId;
+    this.key = key;
+    this.#options = options;
+    port.on('message', (message: unknown) => this.#onMessage(message));
+    port.on('close', () => this.close('the server closed the connection'));
+    port.unref();
+    this.#enqueue({ message: { t: 'hello', label: options.label }, transfer: [] });
+  }
+
+  get closed(): boolean {
+    return this.#closeError !== undefined;
+  }
+
+  /** Number of calls waiting for their reply. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Creates an object of `typeid` on the server; resolves with a proxy owning the reference the server took (R2). */
+  create(typeid: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    return this.#request({ t: 'create', typeid }, args, options, undefined, `create '${typeid}'`, {
+      typeid,
+    });
+  }
+
+  call(
+    proxy: object,
+    token: Token,
+    method: string,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown> {
+    return this.#request(
+      { t: 'call', id: token.id, method },
+      args,
+      options,
+      proxy,
+      `${token.typeid}.${method}()`,
+      { typeid: token.typeid, id: token.id, method },
+    );
+  }
+
+  /** A call on the server itself (`#inspect`, `#count`): no object involved. */
+  query(method: string, options?: CallOptions): Promise<unknown> {
+    return this.#request({ t: 'call', id: 0, method }, [], options, undefined, method, { method });
+  }
+
+  release(id: number): void {
+    if (this.closed) return;
+    this.#releases.push(id);
+    this.#scheduleFlush();
+  }
+
+  flushReleases(): Promise<void> {
+    if (this.#releases.length === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.#releaseWaiters.push(resolve));
+  }
+
+  /** Posts a raw protocol message (handoff, adopt) in order with the calls and releases of this thread. */
+  post(message: Record<string, unknown>, transfer: TransferListItem[] = []): void {
+    if (this.closed) throw this.#closeError;
+    this.#enqueue({ message, transfer });
+  }
+
+  /** Makes a proxy of this connection for a token whose reference this connection already holds. */
+  proxyFor(token: Token): BaseProxy {
+    const proxyType = this.#options.proxyTypes?.get(token.typeid);
+    return proxyType === undefined ? createAutoProxy(token, this) : new proxyType(token, this);
+  }
+
+  /** Closes the connection: every pending call rejects with `ERR_MANAGER_CLOSED`. Idempotent. */
+  close(reason = 'the connection was closed'): void {
+    if (this.closed) return;
+    this.#closeError = createManagerError(
+      ErrorCode.ManagerClosed,
+      `manager ${this.managerId} is closed: ${reason}`,
+      { details: { manager: this.managerId } },
+    );
+    this.#flush();
+    for (const pending of this.#pending.values()) this.#settle(pending, this.#closeError, false);
+    this.#pending.clear();
+    for (const resolve of this.#releaseWaiters.splice(0)) resolve();
+    this.#port.close();
+    this.#options.onClose?.(this);
+  }
+
+  #request(
+    head: Record<string, unknown>,
+    args: readonly unknown[],
+    options: CallOptions | undefined,
+    pin: object | undefined,
+    what: string,
+    details: Record<string, unknown>,
+  ): Promise<unknown> {
+    if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      return Promise.reject(
+        createManagerError(ErrorCode.Aborted, `${what} was aborted before it was sent`, {
+          cause: signal.reason,
+          details,
+        }),
+      );
+    }
+    const transfer: TransferListItem[] = [];
+    let encodedArgs: unknown;
+    try {
+      encodedArgs = encodeValue(args, (proxy) => this.#encodeProxy(proxy, what), transfer);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const rid = this.#nextRid++;
+    return new Promise((resolve, reject) => {
+      const pending: Pending = {
+        resolve,
+        reject,
+        pin,
+        what,
+        details,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
+      const timeout = options?.timeout ?? this.#options.timeout;
+      if (timeout > 0) {
+        pending.timer = setTimeout(() => {
+          if (this.#pending.delete(rid)) {
+            this.#settle(
+              pending,
+              createManagerError(ErrorCode.Timeout, `${what} timed out after ${timeout} ms`, {
+                details: { ...details, timeout },
+              }),
+              false,
+            );
+          }
+        }, timeout);
+      }
+      if (signal !== undefined) {
+        pending.onAbort = () => {
+          if (this.#pending.delete(rid)) {
+            this.#settle(
+              pending,
+              createManagerError(ErrorCode.Aborted, `${what} was aborted`, {
+                cause: signal.reason,
+                details,
+              }),
+              false,
+            );
+          }
+        };
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      this.#pending.set(rid, pending);
+      if (!this.#referenced) {
+        this.#referenced = true;
+        this.#port.ref();
+      }
+      this.#enqueue({ message: { ...head, rid, args: encodedArgs }, transfer });
+    });
+  }
+
+  #encodeProxy(proxy: BaseProxy, what: string): ProxyEnvelope {
+    const token = proxy.token;
+    if (proxy.released) {
+      throw createManagerError(
+        ErrorCode.ProxyReleased,
+        `cannot pass ${String(proxy)} to ${what}: the proxy was released`,
+        { details: { typeid: token.typeid, id: token.id } },
+      );
+    }
+    if (token.manager !== this.managerId) {
+      throw createManagerError(
+        ErrorCode.Unserializable,
+        `cannot pass ${String(proxy)} to ${what}: it belongs to another manager`,
+        { details: { typeid: token.typeid, id: token.id } },
+      );
+    }
+    return { [PROXY_ENVELOPE_KEY]: 1, token };
+  }
+
+  #enqueue(item: Outgoing): void {
+    this.#outbox.push(item);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  /**
+   * Posts everything queued in this tick. Calls and handoffs go first, in order; releases go
+   * last, so a release can never overtake a handoff or a call queued before it. Several
+   * messages travel as one batch.
+   */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#releases.length) {
+      this.#outbox.push({ message: { t: 'release', ids: this.#releases }, transfer: [] });
+      this.#releases = [];
+    }
+    const outbox = this.#outbox;
+    if (outbox.length === 0) return;
+    this.#outbox = [];
+    try {
+      if (outbox.length === 1) {
+        this.#port.postMessage(outbox[0]!.message, outbox[0]!.transfer);
+      } else {
+        this.#port.postMessage(
+          { t: 'batch', m: outbox.map((item) => item.message) },
+          outbox.flatMap((item) => item.transfer),
+        );
+      }
+    } catch {
+      for (const item of outbox) this.#postAlone(item);
+    }
+    for (const resolve of this.#releaseWaiters.splice(0)) resolve();
+  }
+
+  #postAlone(item: Outgoing): void {
+    try {
+      this.#port.postMessage(item.message, item.transfer);
+    } catch (error) {
+      const rid = item.message.rid;
+      const pending = rid === undefined ? undefined : this.#pending.get(rid);
+      if (rid !== undefined && pending !== undefined) {
+        this.#pending.delete(rid);
+        this.#settle(
+          pending,
+          createManagerError(
+            ErrorCode.Unserializable,
+            `an argument of ${pending.what} could not be sent: ${(error as Error).message}`,
+            { cause: error, details: pending.details },
+          ),
+          false,
+        );
+      }
+    }
+  }
+
+  #onMessage(message: unknown): void {
+    if (Array.isArray(message)) {
+      for (const reply of message) this.#onReply(reply as Reply);
+    } else {
+      this.#onReply(message as Reply);
+    }
+  }
+
+  #onReply(reply: Reply): void {
+    const pending = this.#pending.get(reply.rid);
+    if (pending === undefined) {
+      // The call timed out or was aborted: give back any reference the server took for it.
+      if (reply.p !== undefined) this.release(reply.p.id);
+      if (reply.v !== undefined)
+        forEachEnvelope(reply.v, (envelope) => this.release(envelope.token.id));
+      return;
+    }
+    this.#pending.delete(reply.rid);
+    if (reply.e !== undefined) return this.#settle(pending, fromErrorEnvelope(reply.e), false);
+    if (reply.p !== undefined)
+      return this.#settle(pending, this.proxyFor(this.#token(reply.p)), true);
+    let value: unknown;
+    try {
+      value = decodeValue(reply.v, (envelope) =>
+        envelope.key === undefined
+          ? this.proxyFor(envelope.token)
+          : this.#options.decodeHandoff!(envelope),
+      );
+    } catch (error) {
+      return this.#settle(pending, error, false);
+    }
+    this.#settle(pending, value, true);
+  }
+
+  #token(wire: WireToken): Token {
+    return {
+      manager: this.managerId,
+      id: wire.id,
+      typeid: wire.typeid,
+      exposed: wire.exposed,
+      methodToTypeid: wire.methodToTypeid,
+    };
+  }
+
+  #settle(pending: Pending, value: unknown, ok: boolean): void {
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined)
+      pending.signal!.removeEventListener('abort', pending.onAbort);
+    if (this.#pending.size === 0 && this.#referenced) {
+      this.#referenced = false;
+      this.#port.unref();
+    }
+    if (ok) pending.resolve(value);
+    else pending.reject(value);
+  }
+}

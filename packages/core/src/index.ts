@@ -1,0 +1,37 @@
+export { BaseManager, isManagerClass } from './manager';
+export type { ManagerClass, ManagerInstance, StartOptions } from './manager';
+export type {
+  RegistrySpec,
+  TypeSpec,
+  SpecOf,
+  ProxyOf,
+  CreateMethods,
+  CreateFunction,
+  MethodOverrides,
+  TypedRegisterOptions,
+} from './types';
+export type { RegisterOptions, Callable, ProxyType } from './registration';
+export { fromErrorEnvelope, toErrorEnvelope } from './error-envelope';
+export type { RebuiltError } from './error-envelope';
+export { PROTOCOL_VERSION } from './protocol';
+export {
+  BaseProxy,
+  release,
+  getValue,
+  remoteRepr,
+  callMethod,
+  tokenOf,
+  isProxy,
+  transfer,
+  withCallOptions,
+} from '@managers/proxy';
+export type { Remote, Token, CallOptions } from '@managers/proxy';
+export {
+  ManagerError,
+  ErrorCode,
+  isManagerError,
+  formatTrace,
+  TRACE_CHANNEL_NAME,
+  SERVER_HOLDER,
+} from '@managers/refcount';
+export type { TraceEvent, TraceOp, DebugEntry } from '@managers/refcount';

@@ -1,0 +1,462 @@
+import { randomUUID } from 'node:crypto';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { z } from 'zod';
+import {
+  createManagerError,
+  ErrorCode,
+  formatDebugInfo,
+  inspectSymbol,
+  type DebugEntry,
+  type InspectSnapshot,
+  type ManagerError,
+  type TraceEvent,
+} from '@managers/refcount';
+import type { BaseProxy, CallOptions } from '@managers/proxy';
+import { ClientConnection } from './client-connection';
+import { fromErrorEnvelope } from './error-envelope';
+import {
+  describeIssues,
+  PROTOCOL_VERSION,
+  type ControlFromServer,
+  type ServerWorkerData,
+} from './protocol';
+import { checkTargets, validateRegistration, type Registration } from './registration';
+import { forgetConnection, newConnectionKey, setConnection, threadLabel } from './threads';
+import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
+import type { Callable } from './registration';
+import { workerEntry } from './worker-file';
+
+/** Brands manager classes (the server worker looks for one among a module's exports). */
+export const managerClassSymbol: unique symbol = Symbol.for('@managers/manager-class');
+/** Where a manager class keeps its registrations. */
+export const registrySymbol: unique symbol = Symbol.for('@managers/registry');
+
+/** Options of `start()`. */
+export interface StartOptions {
+  /**
+   * The module that exports this manager class (an absolute path or file URL, e.g.
+   * `require.resolve('./managers')`). The server worker loads it to learn the registrations,
+   * as Python's spawn re-imports `__main__`. `.ts` modules load through tsx.
+   */
+  readonly module: string;
+  /** The export holding the manager class (default: the one manager class the module exports). */
+  readonly exportName?: string;
+  /** Default timeout of every call in ms (default 0: none). */
+  readonly timeout?: number;
+  /** The name of a function exported by `module` to run in the server worker before it serves. */
+  readonly initializer?: string;
+  /** Arguments for the initializer (structured-cloned). */
+  readonly initializerArgs?: readonly unknown[];
+  /** How many trace events the server keeps for `trace()` (default 1000; 0 turns the buffer off). */
+  readonly traceBufferSize?: number;
+  /** A name for the manager in trace events and messages (default: the class name). */
+  readonly name?: string;
+  /** How long `start()` waits for the server to be ready, in ms (default 30000). */
+  readonly startTimeout?: number;
+}
+
+const startOptionsSchema = z
+  .object({
+    module: z.string().min(1),
+    exportName: z.string().min(1).optional(),
+    timeout: z.number().nonnegative().optional(),
+    initializer: z.string().min(1).optional(),
+    initializerArgs: z.array(z.unknown()).optional(),
+    traceBufferSize: z.number().int().nonnegative().optional(),
+    name: z.string().min(1).optional(),
+    startTimeout: z.number().positive().optional(),
+  })
+  .strict();
+
+type State = 'initial' | 'starting' | 'started' | 'closed';
+
+/**
+ * The manager: starts the server worker, creates hosted objects and returns proxies to them
+ * (Python's `BaseManager`). Subclass it through `register()`:
+ *
+ * ```ts
+ * export const MyManager = BaseManager.register('Magnifier', { callable: Magnifier });
+ * await using manager = await MyManager.start({ module: __filename });
+ * const mag = await manager.Magnifier(2);
+ * ```
+ */
+class ManagerImpl {
+  static readonly [managerClassSymbol] = true;
+  static [registrySymbol]: ReadonlyMap<string, Registration> = new Map();
+
+  #state: State = 'initial';
+  #worker: Worker | undefined;
+  #connection: ClientConnection | undefined;
+  #managerId = '';
+  #name = '';
+  #exited: Promise<void> | undefined;
+  #closeReason = '';
+
+  /** Adds a typeid: returns a new manager class whose registry has it (the receiver is unchanged). */
+  static register(typeid: string, options: unknown = {}): typeof ManagerImpl {
+    const registration = validateRegistration(typeid, options);
+    const parent = this;
+    const registry = new Map(parent[registrySymbol]);
+    registry.set(typeid, registration);
+    const Manager = class extends parent {};
+    Object.defineProperty(Manager, 'name', { value: parent.name, configurable: true });
+    Manager[registrySymbol] = registry;
+    if (registration.createMethod) {
+      Object.defineProperty(Manager.prototype, typeid, {
+        configurable: true,
+        writable: true,
+        value(this: ManagerImpl, ...args: unknown[]) {
+          return this.create(typeid, ...args);
+        },
+      });
+    } else if (Object.prototype.hasOwnProperty.call(parent.prototype, typeid)) {
+      Object.defineProperty(Manager.prototype, typeid, {
+        configurable: true,
+        writable: true,
+        value: undefined,
+      });
+    }
+    return Manager;
+  }
+
+  /** Creates a manager of this class and starts it. */
+  static async start(this: new () => ManagerImpl, options: StartOptions): Promise<ManagerImpl> {
+    const manager = new this();
+    await manager.start(options);
+    return manager;
+  }
+
+  /** The registered typeids. */
+  static get typeids(): string[] {
+    return [...this[registrySymbol].keys()];
+  }
+
+  /** The manager's unique id (shared with every proxy it hands out). */
+  get managerId(): string {
+    return this.#managerId;
+  }
+
+  /** True once shut down, or after the server worker went away. */
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Starts the server worker and connects to it. Rejects if this manager was started before. */
+  async start(options: StartOptions): Promise<this> {
+    if (this.#state !== 'initial') {
+      throw createManagerError(
+        ErrorCode.AlreadyStarted,
+        this.#state === 'closed'
+          ? 'this manager was shut down: it cannot be started again'
+          : 'this manager is already started',
+      );
+    }
+    const parsed = startOptionsSchema.safeParse(options);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      const option = first?.path.length ? String(first.path[0]) : '';
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        option
+          ? `options.${option} is invalid: ${describeIssues(parsed.error)}`
+          : `start() options are invalid: ${describeIssues(parsed.error)}`,
+        { details: { option } },
+      );
+    }
+    const settings = parsed.data;
+    const modulePath = settings.module.startsWith('file:')
+      ? fileURLToPath(settings.module)
+      : settings.module;
+    if (!isAbsolute(modulePath)) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `options.module must be an absolute path or a file URL (use require.resolve('./module')), got ${inspect(settings.module)}`,
+        { details: { option: 'module' } },
+      );
+    }
+    const registry = (this.constructor as typeof ManagerImpl)[registrySymbol];
+    checkTargets(registry);
+    this.#state = 'starting';
+    this.#managerId = randomUUID();
+    this.#name = settings.name ?? ((this.constructor as { name?: string }).name || 'Manager');
+    const { port1, port2 } = new MessageChannel();
+    const key = newConnectionKey();
+    const workerData: ServerWorkerData = {
+      version: PROTOCOL_VERSION,
+      managerId: this.#managerId,
+      name: this.#name,
+      module: modulePath,
+      exportName: settings.exportName,
+      initializer: settings.initializer,
+      initializerArgs: [...(settings.initializerArgs ?? [])],
+      traceBufferSize: settings.traceBufferSize ?? 1000,
+      port: port2,
+      key,
+    };
+    let worker: Worker;
+    try {
+      const entry = workerEntry('server-worker', modulePath);
+      worker = new Worker(entry.filename, {
+        workerData,
+        transferList: [port2],
+        execArgv: entry.execArgv,
+        name: `${this.#name} server`,
+      });
+    } catch (error) {
+      port1.close();
+      port2.close();
+      this.#state = 'closed';
+      throw createManagerError(
+        ErrorCode.StartFailed,
+        `could not start the server worker: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.#worker = worker;
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    const proxyTypes = new Map(
+      [...registry].map(([typeid, registration]) => [typeid, registration.proxytype]),
+    );
+    const connection = new ClientConnection(port1, this.#managerId, key, {
+      label: threadLabel(),
+      timeout: settings.timeout ?? 0,
+      proxyTypes,
+      onClose: (closed) => forgetConnection(closed),
+    });
+    this.#connection = connection;
+    setConnection(connection);
+    try {
+      await this.#waitReady(worker, settings.startTimeout ?? 30_000);
+    } catch (error) {
+      this.#state = 'closed';
+      connection.close('the server failed to start');
+      await worker.terminate();
+      throw error;
+    }
+    worker.on('exit', (code) => this.#onExit(code));
+    worker.unref();
+    this.#state = 'started';
+    return this;
+  }
+
+  #waitReady(worker: Worker, timeout: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let lastError: unknown;
+      const done = (error?: ManagerError) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onMessage = (message: ControlFromServer) => {
+        if (message.t === 'ready') done();
+        else if (message.t === 'failed') {
+          const cause = fromErrorEnvelope(message.error);
+          done(
+            createManagerError(
+              ErrorCode.StartFailed,
+              `the server worker failed to start: ${cause.message}`,
+              { cause },
+            ),
+          );
+        }
+      };
+      const onError = (error: unknown) => (lastError = error);
+      const onExit = (code: number) =>
+        done(
+          createManagerError(
+            ErrorCode.StartFailed,
+            `the server worker exited with code ${code} before it was ready`,
+            {
+              cause: lastError,
+            },
+          ),
+        );
+      const timer = setTimeout(
+        () =>
+          done(
+            createManagerError(
+              ErrorCode.StartFailed,
+              `the server worker was not ready within ${timeout} ms`,
+            ),
+          ),
+        timeout,
+      );
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+  }
+
+  #onExit(code: number): void {
+    const reason = this.#closeReason || `the server worker exited with code ${code}`;
+    this.#state = 'closed';
+    this.#connection?.close(reason);
+  }
+
+  /** The connection of this thread (rejects if the manager is not started or is closed). */
+  #ready(): ClientConnection {
+    if (this.#state !== 'started' || this.#connection === undefined || this.#connection.closed) {
+      throw createManagerError(
+        this.#state === 'initial' || this.#state === 'starting'
+          ? ErrorCode.InvalidOption
+          : ErrorCode.ManagerClosed,
+        this.#state === 'initial' || this.#state === 'starting'
+          ? 'the manager is not started: call start() first'
+          : `manager ${this.#name} is closed${this.#closeReason ? `: ${this.#closeReason}` : ''}`,
+      );
+    }
+    return this.#connection;
+  }
+
+  /**
+   * Creates an object of `typeid` in the server and resolves with a proxy to it
+   * (one round trip: the server takes the reference before it replies, R2).
+   */
+  create(typeid: string, ...args: unknown[]): Promise<BaseProxy> {
+    try {
+      return this.#ready().create(typeid, args) as Promise<BaseProxy>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Like `create`, with per-call options (timeout, AbortSignal). */
+  createWithOptions(
+    typeid: string,
+    args: readonly unknown[],
+    options: CallOptions,
+  ): Promise<BaseProxy> {
+    try {
+      return this.#ready().create(typeid, args, options) as Promise<BaseProxy>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Python's `_debug_info()`; with `holders: true` each object also lists its references per holder. */
+  async debugInfo(options: { holders?: boolean } = {}): Promise<string> {
+    return formatDebugInfo(await this.entries(), options);
+  }
+
+  /** The structured form of debugInfo: one row per hosted object, with its holders. */
+  async entries(): Promise<DebugEntry[]> {
+    return (await this.#query('#debug')) as DebugEntry[];
+  }
+
+  /** Python's `_number_of_objects()`. */
+  async numberOfObjects(): Promise<number> {
+    return (await this.#query('#count')) as number;
+  }
+
+  /** The server's recent trace events (its ring buffer, `traceBufferSize` long). */
+  async trace(): Promise<TraceEvent[]> {
+    return ((await this.#query('#inspect')) as InspectSnapshot).trace as TraceEvent[];
+  }
+
+  /** For the jest matchers. */
+  [inspectSymbol](): Promise<InspectSnapshot> {
+    return this.#query('#inspect') as Promise<InspectSnapshot>;
+  }
+
+  #query(method: string): Promise<unknown> {
+    try {
+      return this.#ready().query(method);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Disposes every hosted object (their `Symbol.asyncDispose` / `Symbol.dispose` run), rejects
+   * pending calls with `ERR_MANAGER_CLOSED` and ends the server worker. A second call is harmless.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#state === 'initial') {
+      this.#state = 'closed';
+      return;
+    }
+    const worker = this.#worker;
+    if (this.#state === 'closed' || worker === undefined) {
+      await this.#exited;
+      return;
+    }
+    this.#state = 'closed';
+    this.#closeReason = 'the manager was shut down';
+    await this.#connection?.flushReleases();
+    worker.postMessage({ t: 'shutdown' });
+    worker.ref();
+    const timer = setTimeout(() => void worker.terminate(), 10_000);
+    await this.#exited;
+    clearTimeout(timer);
+    this.#connection?.close(this.#closeReason);
+  }
+
+  /** `await using manager = …` shuts the manager down at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  toString(): string {
+    return `<${(this.constructor as { name?: string }).name || 'Manager'} ${this.#name} ${this.#state}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** A manager instance of registry `R`: the base API plus one create method per typeid. */
+export type ManagerInstance<R extends RegistrySpec> = Omit<ManagerImpl, 'create' | 'start'> &
+  CreateMethods<R> & {
+    /** Creates an object of `typeid`; resolves with a proxy to it. */
+    create<K extends keyof R & string>(typeid: K, ...args: R[K]['args']): Promise<ProxyOf<R, K>>;
+    /** Starts the server worker (a manager made with `new`). */
+    start(options: StartOptions): Promise<ManagerInstance<R>>;
+  };
+
+/** A manager class of registry `R` (what `BaseManager.register` returns). */
+export interface ManagerClass<R extends RegistrySpec> {
+  new (): ManagerInstance<R>;
+  readonly prototype: ManagerInstance<R>;
+  /** The registered typeids. */
+  readonly typeids: string[];
+  /**
+   * Registers `typeid` (Python's `register`): returns a new manager class with it; the
+   * receiver is unchanged. Options are validated: an invalid one is an `ERR_INVALID_OPTION`
+   * error naming it.
+   */
+  register<
+    K extends string,
+    C extends Callable | null = null,
+    const M extends Readonly<Record<string, string>> = {},
+    CM extends boolean = true,
+  >(
+    typeid: K,
+    options?: TypedRegisterOptions<C, M, CM>,
+  ): ManagerClass<R & { [P in K]: SpecOf<C, M, CM> }>;
+  /** Creates a manager of this class and starts its server worker. */
+  start(options: StartOptions): Promise<ManagerInstance<R>>;
+}
+
+/** The base manager class, with no typeids registered. See {@link ManagerClass}. */
+export const BaseManager = ManagerImpl as unknown as ManagerClass<{}>;
+/** A manager of registry `R`. */
+export type BaseManager<R extends RegistrySpec = RegistrySpec> = ManagerInstance<R>;
+
+/** True when `value` is a manager class (from any copy of this module). */
+export function isManagerClass(value: unknown): value is typeof ManagerImpl {
+  return (
+    typeof value === 'function' &&
+    (value as { [managerClassSymbol]?: unknown })[managerClassSymbol] === true
+  );
+}
+
+export { ManagerImpl };

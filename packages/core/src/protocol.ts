@@ -1,0 +1,104 @@
+import { MessagePort } from 'node:worker_threads';
+import { z } from 'zod';
+
+/** The version of the wire protocol; a worker and a caller must agree on it. */
+export const PROTOCOL_VERSION = 1;
+
+const rid = z.number().int().nonnegative();
+const objectId = z.number().int().nonnegative();
+const args = z.array(z.unknown());
+
+const createRequest = z.object({ t: z.literal('create'), rid, typeid: z.string().min(1), args });
+const callRequest = z.object({
+  t: z.literal('call'),
+  rid,
+  id: objectId,
+  method: z.string().min(1),
+  args,
+});
+const releaseRequest = z.object({ t: z.literal('release'), ids: z.array(objectId) });
+const handoffRequest = z.object({
+  t: z.literal('handoff'),
+  key: z.string().min(1),
+  ids: z.array(objectId),
+  port: z.instanceof(MessagePort),
+});
+const adoptRequest = z.object({ t: z.literal('adopt'), into: z.string().min(1) });
+const helloRequest = z.object({ t: z.literal('hello'), label: z.string().min(1) });
+
+/** One request from a client connection to the server. */
+export const requestSchema = z.discriminatedUnion('t', [
+  createRequest,
+  callRequest,
+  releaseRequest,
+  handoffRequest,
+  adoptRequest,
+  helloRequest,
+]);
+/** Several requests posted as one message (calls queued in the same tick). */
+export const batchSchema = z.object({ t: z.literal('batch'), m: z.array(z.unknown()) });
+
+export type Request = z.infer<typeof requestSchema>;
+export type CreateRequest = z.infer<typeof createRequest>;
+export type CallRequest = z.infer<typeof callRequest>;
+
+/** A serialisable description of an error (see error-envelope.ts). */
+export interface ErrorEnvelope {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  details?: Record<string, unknown>;
+  cause?: ErrorEnvelope | { value: string };
+}
+
+/** The token of a new proxy, as the server sends it. */
+export interface WireToken {
+  id: number;
+  typeid: string;
+  exposed: readonly string[];
+  methodToTypeid: Readonly<Record<string, string>>;
+}
+
+/**
+ * A reply: `v` a value, `p` a proxy token (the server already holds the reference for the
+ * caller's connection, R2), or `e` an error. Replies to a batch are posted as an array.
+ */
+export interface Reply {
+  rid: number;
+  v?: unknown;
+  p?: WireToken;
+  e?: ErrorEnvelope;
+}
+
+/** Control messages between the owning thread and the server worker (over the Worker port). */
+export type ControlToServer = { t: 'shutdown' } | { t: 'trace'; enabled: boolean };
+export type ControlFromServer =
+  | { t: 'ready'; version: number; typeids: string[] }
+  | { t: 'failed'; error: ErrorEnvelope }
+  | { t: 'closed' }
+  | { t: 'trace'; events: unknown[] };
+
+/** What the server worker receives as `workerData`. */
+export interface ServerWorkerData {
+  version: number;
+  managerId: string;
+  name: string;
+  module: string;
+  exportName?: string;
+  initializer?: string;
+  initializerArgs: unknown[];
+  traceBufferSize: number;
+  port: MessagePort;
+  key: string;
+}
+
+/** Fallback methods answered for every object, whatever it exposes (Python's fallbacks). */
+export const FALLBACK_METHODS = new Set(['#getvalue', '#repr', '#inspect', '#count', '#debug']);
+
+/** Turns zod issues into one readable line. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : 'message'}: ${issue.message}`)
+    .join('; ');
+}

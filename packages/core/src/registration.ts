@@ -1,0 +1,212 @@
+import { inspect } from 'node:util';
+import { z } from 'zod';
+import { createManagerError, ErrorCode, type TypeInfo } from '@managers/refcount';
+import { BaseProxy, type Token, type ProxyConnection } from '@managers/proxy';
+import { describeIssues } from './protocol';
+
+/** A custom proxy type: a subclass of BaseProxy constructed with (token, connection). */
+export type ProxyType = new (token: Token, connection: ProxyConnection) => BaseProxy;
+
+/** Anything that makes the hosted object: a function (called) or a class (constructed). */
+export type Callable =
+  ((...args: never[]) => unknown) | (abstract new (...args: never[]) => unknown);
+
+/** Options of `BaseManager.register`, with Python's meanings. */
+export interface RegisterOptions {
+  /**
+   * Makes the object hosted for `create(typeid, ...args)`: a function is called, a class is
+   * constructed. `null` (the default): the single creation argument is itself hosted.
+   */
+  readonly callable?: Callable | null;
+  /** A custom proxy class (a BaseProxy subclass); default: an AutoProxy. */
+  readonly proxytype?: ProxyType;
+  /** Method names a proxy may call; default: the object's public methods. */
+  readonly exposed?: readonly string[];
+  /** Methods whose result is hosted under another typeid and returned as a proxy. */
+  readonly methodToTypeid?: Readonly<Record<string, string>>;
+  /** Whether the manager gets a `manager.<typeid>(...)` create method (default true). */
+  readonly createMethod?: boolean;
+}
+
+/** A validated registration. */
+export interface Registration {
+  readonly typeid: string;
+  readonly callable: Callable | null;
+  readonly proxytype: ProxyType | undefined;
+  readonly exposed: readonly string[] | undefined;
+  readonly methodToTypeid: Readonly<Record<string, string>>;
+  readonly createMethod: boolean;
+}
+
+const identifier = z.string().min(1);
+const registerOptionsSchema = z
+  .object({
+    callable: z
+      .union([z.custom<Callable>((value) => typeof value === 'function'), z.null()])
+      .optional(),
+    proxytype: z
+      .custom<ProxyType>(
+        (value) =>
+          typeof value === 'function' &&
+          (value === BaseProxy || value.prototype instanceof BaseProxy),
+        'must be a subclass of BaseProxy',
+      )
+      .optional(),
+    exposed: z.array(identifier).optional(),
+    methodToTypeid: z.record(identifier, identifier).optional(),
+    createMethod: z.boolean().optional(),
+  })
+  .strict();
+
+/** Names a typeid cannot take: they would shadow the manager's own members. */
+const RESERVED_TYPEIDS = new Set([
+  'create',
+  'start',
+  'shutdown',
+  'connect',
+  'debugInfo',
+  'numberOfObjects',
+  'trace',
+  'handle',
+  'register',
+  'constructor',
+  'options',
+  'managerId',
+  'closed',
+  'then',
+]);
+
+/** Validates `register()` arguments; throws an `ERR_INVALID_OPTION` error naming the option. */
+export function validateRegistration(typeid: unknown, options: unknown): Registration {
+  if (typeof typeid !== 'string' || typeid.length === 0) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `typeid must be a non-empty string, got ${inspect(typeid)}`,
+      {
+        details: { option: 'typeid' },
+      },
+    );
+  }
+  if (RESERVED_TYPEIDS.has(typeid) || typeid.startsWith('#')) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `typeid '${typeid}' is reserved: it would shadow the manager's own '${typeid}'`,
+      { details: { option: 'typeid', typeid } },
+    );
+  }
+  const parsed = registerOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const option = first?.path.length ? String(first.path[0]) : 'options';
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `register('${typeid}'): options.${option} is invalid: ${describeIssues(parsed.error)}`,
+      { details: { option, typeid } },
+    );
+  }
+  const value = parsed.data;
+  return {
+    typeid,
+    callable: value.callable ?? null,
+    proxytype: value.proxytype,
+    exposed: value.exposed === undefined ? undefined : Object.freeze([...value.exposed]),
+    methodToTypeid: Object.freeze({ ...value.methodToTypeid }),
+    createMethod: value.createMethod ?? true,
+  };
+}
+
+/** Checks that every `methodToTypeid` target is registered. */
+export function checkTargets(registry: ReadonlyMap<string, Registration>): void {
+  for (const registration of registry.values()) {
+    for (const [method, target] of Object.entries(registration.methodToTypeid)) {
+      if (!registry.has(target)) {
+        throw createManagerError(
+          ErrorCode.UnknownTypeid,
+          `register('${registration.typeid}'): methodToTypeid.${method} names typeid '${target}', which is not registered`,
+          { details: { option: 'methodToTypeid', typeid: target, method } },
+        );
+      }
+    }
+  }
+}
+
+/** Names never exposed by default: `then` would make a proxy look like a promise. */
+const HIDDEN = new Set(['constructor', 'then', 'toString', 'valueOf', 'toJSON', 'toLocaleString']);
+const methodsByPrototype = new WeakMap<object, readonly string[]>();
+
+/** The object's public methods: functions reachable on it, not `_`-prefixed, not `constructor`. */
+export function publicMethods(object: object): string[] {
+  const names = new Set<string>();
+  const addFrom = (holder: object) => {
+    for (const name of Object.getOwnPropertyNames(holder)) {
+      if (name.startsWith('_') || HIDDEN.has(name)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(holder, name);
+      if (descriptor !== undefined && typeof descriptor.value === 'function') names.add(name);
+    }
+  };
+  addFrom(object);
+  let prototype = Object.getPrototypeOf(object) as object | null;
+  while (prototype !== null && prototype !== Object.prototype && prototype !== Function.prototype) {
+    let cached = methodsByPrototype.get(prototype);
+    if (cached === undefined) {
+      const before = new Set(names);
+      addFrom(prototype);
+      cached = [...names].filter((name) => !before.has(name));
+      methodsByPrototype.set(prototype, cached);
+    } else {
+      for (const name of cached) names.add(name);
+    }
+    prototype = Object.getPrototypeOf(prototype) as object | null;
+  }
+  return [...names].sort();
+}
+
+/** Builds (and caches per exposed list) the TypeInfo of objects of a registration. */
+export class TypeInfoCache {
+  readonly #cache = new Map<string, TypeInfo>();
+
+  constructor(readonly registration: Registration) {}
+
+  /** The TypeInfo for `object`: the registration's `exposed`, or the object's public methods, plus methodToTypeid keys. */
+  for(object: object): TypeInfo {
+    const base = this.registration.exposed ?? publicMethods(object);
+    const extra = Object.keys(this.registration.methodToTypeid).filter(
+      (name) => !base.includes(name),
+    );
+    const exposed = extra.length ? [...base, ...extra] : base;
+    const key = exposed.join('\0');
+    let info = this.#cache.get(key);
+    if (info === undefined) {
+      info = Object.freeze({
+        typeid: this.registration.typeid,
+        exposed: Object.freeze([...exposed]),
+        methodToTypeid: this.registration.methodToTypeid,
+      });
+      this.#cache.set(key, info);
+    }
+    return info;
+  }
+}
+
+/** True when `callable` is a class (must be called with `new`). */
+export function isClass(callable: Callable): boolean {
+  return /^class[\s{]/.test(Function.prototype.toString.call(callable));
+}
+
+/** Makes the hosted object for a registration from creation arguments. */
+export function invokeCallable(registration: Registration, args: readonly unknown[]): unknown {
+  const { callable, typeid } = registration;
+  if (callable === null) {
+    if (args.length !== 1) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `typeid '${typeid}' has no callable: create it with exactly one argument, the object to host (got ${args.length})`,
+        { details: { typeid } },
+      );
+    }
+    return args[0];
+  }
+  if (isClass(callable))
+    return Reflect.construct(callable as new (...a: unknown[]) => unknown, args);
+  return (callable as (...a: unknown[]) => unknown)(...args);
+}

@@ -1,0 +1,93 @@
+/**
+ * The entry of the server worker: loads the registry module (as Python's spawn re-imports
+ * `__main__`), runs the initializer, then serves connections until told to shut down.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createManagerError, ErrorCode } from '@managers/refcount';
+import { toErrorEnvelope } from './error-envelope';
+import { isManagerClass, registrySymbol, type ManagerImpl } from './manager';
+import { PROTOCOL_VERSION, type ControlToServer, type ServerWorkerData } from './protocol';
+import { Server } from './server';
+
+const data = workerData as ServerWorkerData;
+const control = parentPort!;
+
+function findManagerClass(exports: Record<string, unknown>): typeof ManagerImpl {
+  if (data.exportName !== undefined) {
+    const named = exports[data.exportName];
+    if (!isManagerClass(named)) {
+      throw createManagerError(
+        ErrorCode.StartFailed,
+        `options.exportName: '${data.exportName}' exported by ${data.module} is not a manager class`,
+        { details: { option: 'exportName' } },
+      );
+    }
+    return named;
+  }
+  const found = Object.entries(exports).filter(([, value]) => isManagerClass(value));
+  if (found.length !== 1) {
+    throw createManagerError(
+      ErrorCode.StartFailed,
+      found.length === 0
+        ? `options.module: ${data.module} exports no manager class (export the class that register() returned)`
+        : `options.module: ${data.module} exports ${found.length} manager classes (${found
+            .map(([name]) => name)
+            .join(', ')}): name one with options.exportName`,
+      { details: { option: found.length === 0 ? 'module' : 'exportName' } },
+    );
+  }
+  return found[0]![1] as typeof ManagerImpl;
+}
+
+async function main(): Promise<void> {
+  if (data.version !== PROTOCOL_VERSION) {
+    throw createManagerError(
+      ErrorCode.StartFailed,
+      `protocol version mismatch: caller ${data.version}, server ${PROTOCOL_VERSION}`,
+    );
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const exports = require(data.module) as Record<string, unknown>;
+  const managerClass = findManagerClass(exports);
+  if (data.initializer !== undefined) {
+    const initializer = exports[data.initializer];
+    if (typeof initializer !== 'function') {
+      throw createManagerError(
+        ErrorCode.StartFailed,
+        `options.initializer: '${data.initializer}' is not a function exported by ${data.module}`,
+        { details: { option: 'initializer' } },
+      );
+    }
+    await (initializer as (...args: unknown[]) => unknown)(...data.initializerArgs);
+  }
+  let forwardTrace = false;
+  const server = new Server({
+    managerId: data.managerId,
+    name: data.name,
+    registry: managerClass[registrySymbol],
+    traceBufferSize: data.traceBufferSize,
+    onTrace: (event) => {
+      if (forwardTrace) control.postMessage({ t: 'trace', events: [event] });
+    },
+  });
+  control.on('message', (message: ControlToServer) => {
+    if (message.t === 'trace') forwardTrace = message.enabled;
+    else if (message.t === 'shutdown') {
+      void server.shutdown().finally(() => {
+        control.postMessage({ t: 'closed' });
+        process.exit(0);
+      });
+    }
+  });
+  server.accept(data.port, data.key);
+  control.postMessage({
+    t: 'ready',
+    version: PROTOCOL_VERSION,
+    typeids: [...managerClass[registrySymbol].keys()],
+  });
+}
+
+main().catch((error: unknown) => {
+  control.postMessage({ t: 'failed', error: toErrorEnvelope(error) });
+  process.exit(1);
+});

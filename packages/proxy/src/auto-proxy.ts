@@ -1,0 +1,91 @@
+import { BaseProxy } from './base-proxy';
+import { toBaseProxy } from './functions';
+import type { CallOptions, ProxyConnection, Token } from './token';
+
+/** Names never exposed through an AutoProxy: awaiting a proxy must not see a thenable, and
+ * `String(proxy)` must stay local. */
+const NEVER_EXPOSED = new Set([
+  'then',
+  'constructor',
+  'toString',
+  'valueOf',
+  'toJSON',
+  'toLocaleString',
+]);
+
+/** The target behind every AutoProxy: a BaseProxy named `AutoProxy[typeid]`. */
+class AutoProxyTarget extends BaseProxy {
+  override get proxyTypeName(): string {
+    return `AutoProxy[${this.token.typeid}]`;
+  }
+}
+
+const exposedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function exposedSet(exposed: readonly string[]): ReadonlySet<string> {
+  let set = exposedSets.get(exposed);
+  if (set === undefined) {
+    set = new Set(exposed.filter((name) => !NEVER_EXPOSED.has(name)));
+    exposedSets.set(exposed, set);
+  }
+  return set;
+}
+
+function makeHandler(
+  exposed: ReadonlySet<string>,
+  options: CallOptions | undefined,
+): ProxyHandler<BaseProxy> {
+  const methods = new Map<PropertyKey, unknown>();
+  return {
+    get(target, property) {
+      const cached = methods.get(property);
+      if (cached !== undefined) return cached;
+      if (typeof property === 'string' && exposed.has(property)) {
+        const method = (...args: unknown[]) => target.callMethod(property, args, options);
+        methods.set(property, method);
+        return method;
+      }
+      if (property === 'then') return undefined;
+      // Private fields need `this` to be the target, never the JS Proxy.
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value === 'function') {
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        methods.set(property, bound);
+        return bound;
+      }
+      return value;
+    },
+    has(target, property) {
+      return (
+        (typeof property === 'string' && exposed.has(property)) || Reflect.has(target, property)
+      );
+    },
+    set() {
+      return false;
+    },
+    defineProperty() {
+      return false;
+    },
+    deleteProperty() {
+      return false;
+    },
+  };
+}
+
+/**
+ * Builds an AutoProxy: a JS `Proxy` whose exposed methods each return a Promise of the
+ * remote result. Other properties are those of {@link BaseProxy}.
+ */
+export function createAutoProxy(token: Token, connection: ProxyConnection): BaseProxy {
+  const target = new AutoProxyTarget(token, connection);
+  return new Proxy(target, makeHandler(exposedSet(token.exposed), undefined));
+}
+
+/**
+ * A view of `proxy` whose method calls all use `options` (a timeout, an AbortSignal).
+ * The view shares the proxy's reference: releasing either releases both.
+ */
+export function withCallOptions<P extends object>(proxy: P, options: CallOptions): P {
+  const target = toBaseProxy(proxy);
+  return new Proxy(target, makeHandler(exposedSet(target.token.exposed), options)) as unknown as P;
+}

@@ -1,0 +1,138 @@
+import { inspect } from 'node:util';
+import {
+  createManagerError,
+  ErrorCode,
+  inspectSymbol,
+  objectIdSymbol,
+  type InspectSnapshot,
+} from '@managers/refcount';
+import type { CallOptions, ProxyConnection, Token } from './token';
+import { proxySymbol, proxyTargetSymbol } from './symbols';
+
+interface HeldReference {
+  readonly connection: ProxyConnection;
+  readonly id: number;
+}
+
+/**
+ * The fallback of R5: a proxy collected without being released gives its reference back.
+ * The held value names only the connection and the id, never the proxy itself.
+ */
+const finalizer = new FinalizationRegistry<HeldReference>((held) => {
+  if (!held.connection.closed) held.connection.release(held.id);
+});
+
+/**
+ * The client-side handle of one reference to a hosted object (Python's `BaseProxy`).
+ *
+ * Each live proxy owns exactly one reference, counted by the server (R1). Release it with
+ * `using`, `proxy[Symbol.dispose]()` or `release(proxy)`; a proxy that is garbage collected
+ * unreleased gives its reference back through a FinalizationRegistry. Subclass it to write a
+ * custom proxy type whose methods call {@link BaseProxy.callMethod}.
+ */
+export class BaseProxy implements Disposable, AsyncDisposable {
+  readonly #token: Token;
+  readonly #connection: ProxyConnection;
+  #released = false;
+
+  /**
+   * Adopts the reference the server already took for this proxy (R2): constructing a proxy
+   * sends nothing. Only the runtime constructs proxies.
+   */
+  constructor(token: Token, connection: ProxyConnection) {
+    this.#token = token;
+    this.#connection = connection;
+    finalizer.register(this, { connection, id: token.id }, this);
+  }
+
+  /** The token of the hosted object: manager, id, typeid, exposed methods. */
+  get token(): Token {
+    return this.#token;
+  }
+
+  /** True once this proxy was released (explicitly or because its manager closed). */
+  get released(): boolean {
+    return this.#released || this.#connection.closed;
+  }
+
+  /**
+   * Calls `method` on the hosted object (Python's `_callmethod`). Rejects with
+   * `ERR_PROXY_RELEASED` after release, `ERR_NOT_EXPOSED` for a method not exposed, and with
+   * the hosted method's own error when it throws.
+   */
+  callMethod(
+    method: string,
+    args: readonly unknown[] = [],
+    options?: CallOptions,
+  ): Promise<unknown> {
+    if (this.#released) {
+      return Promise.reject(
+        createManagerError(
+          ErrorCode.ProxyReleased,
+          `cannot call '${method}' on ${describe(this.#token)}: the proxy was released`,
+          { details: { typeid: this.#token.typeid, id: this.#token.id, method } },
+        ),
+      );
+    }
+    return this.#connection.call(this, this.#token, method, args, options);
+  }
+
+  /** Gives this proxy's reference back now. Idempotent. */
+  [Symbol.dispose](): void {
+    if (this.#released) return;
+    this.#released = true;
+    finalizer.unregister(this);
+    if (!this.#connection.closed) this.#connection.release(this.#token.id);
+  }
+
+  /** Like `[Symbol.dispose]`, and resolves once the release message has been posted. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
+    await this.#connection.flushReleases();
+  }
+
+  /** The object's id, for tools and matchers that take a proxy where an id is expected. */
+  get [objectIdSymbol](): number {
+    return this.#token.id;
+  }
+
+  /** Marks `this` as a proxy across realms. */
+  get [proxySymbol](): true {
+    return true;
+  }
+
+  /** The BaseProxy itself (an AutoProxy forwards this to its target). */
+  get [proxyTargetSymbol](): BaseProxy {
+    return this;
+  }
+
+  /** For the jest matchers: the table of this proxy's manager. */
+  [inspectSymbol](): Promise<InspectSnapshot> {
+    return this.callMethod('#inspect') as Promise<InspectSnapshot>;
+  }
+
+  /** `<AutoProxy[Magnifier] object, typeid 'Magnifier', id 3>` (Python's proxy repr, with the id). */
+  toString(): string {
+    return `<${this.proxyTypeName} object, typeid '${this.#token.typeid}', id ${this.#token.id}${
+      this.released ? ', released' : ''
+    }>`;
+  }
+
+  /** The name shown by `toString` and `util.inspect`: the class name, or `AutoProxy[typeid]`. */
+  get proxyTypeName(): string {
+    return this.constructor.name;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return this.proxyTypeName;
+  }
+}
+
+/** `'Magnifier id 3'`, for error messages. */
+export function describe(token: Token): string {
+  return `${token.typeid} id ${token.id}`;
+}

@@ -1,0 +1,210 @@
+import { MessagePort, type TransferListItem } from 'node:worker_threads';
+import { isProxy, toBaseProxy } from './functions';
+import type { BaseProxy } from './base-proxy';
+import type { Token } from './token';
+
+/** The key that marks an encoded proxy inside a value on the wire. */
+export const PROXY_ENVELOPE_KEY = '@managers/proxy';
+
+/** How a proxy travels inside a value: its token and, for a handoff, the connection key of the port that owns its reference. */
+export interface ProxyEnvelope {
+  readonly [PROXY_ENVELOPE_KEY]: 1;
+  readonly token: Token;
+  /** Key of the handoff connection whose port carries the reference (absent for proxies sent to their own server). */
+  readonly key?: string;
+}
+
+/** Called by {@link encodeValue} for every proxy found; returns what replaces it on the wire. */
+export type EncodeProxy = (proxy: BaseProxy) => ProxyEnvelope;
+/** Called by {@link decodeValue} for every envelope found; returns the proxy that replaces it. */
+export type DecodeProxy = (envelope: ProxyEnvelope) => unknown;
+
+const marked = new WeakSet<object>();
+
+/**
+ * Marks an ArrayBuffer or typed array to be moved, zero-copy, when it is sent as (part of) a
+ * call argument or result, instead of copied. The sender's buffer is then detached: its
+ * `byteLength` becomes 0 and reading it gives nothing. Returns `value` for chaining.
+ */
+export function transfer<T extends ArrayBufferLike | ArrayBufferView>(value: T): T {
+  marked.add(value);
+  return value;
+}
+
+/** True when `value` was marked with {@link transfer}. */
+export function isMarkedForTransfer(value: object): boolean {
+  return marked.has(value);
+}
+
+function tag(value: object): string {
+  return Object.prototype.toString.call(value);
+}
+
+/** True when `value` contains something the codec must handle: a proxy, a port, a marked buffer. */
+function needsWalk(value: unknown, seen: Set<object>): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (seen.has(value)) return false;
+  seen.add(value);
+  if (isProxy(value) || value instanceof MessagePort) return true;
+  if (ArrayBuffer.isView(value)) return marked.has(value) || marked.has(value.buffer);
+  if (marked.has(value)) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (needsWalk(item, seen)) return true;
+    return false;
+  }
+  const kind = tag(value);
+  if (kind === '[object Map]') {
+    for (const [key, item] of value as Map<unknown, unknown>) {
+      if (needsWalk(key, seen) || needsWalk(item, seen)) return true;
+    }
+    return false;
+  }
+  if (kind === '[object Set]') {
+    for (const item of value as Set<unknown>) if (needsWalk(item, seen)) return true;
+    return false;
+  }
+  if (kind !== '[object Object]') return false;
+  for (const key of Object.keys(value)) {
+    if (needsWalk((value as Record<string, unknown>)[key], seen)) return true;
+  }
+  return false;
+}
+
+/**
+ * Prepares `value` for postMessage: proxies become envelopes (through `encodeProxy`),
+ * MessagePorts and buffers marked with {@link transfer} are appended to `transferList`.
+ * A value with none of these is returned as it is, without copying.
+ */
+export function encodeValue(
+  value: unknown,
+  encodeProxy: EncodeProxy,
+  transferList: TransferListItem[],
+): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (!needsWalk(value, new Set())) return value;
+  return rebuild(value, new Map(), (item) => {
+    if (isProxy(item)) return encodeProxy(toBaseProxy(item));
+    if (item instanceof MessagePort) {
+      if (!transferList.includes(item)) transferList.push(item);
+      return item;
+    }
+    if (ArrayBuffer.isView(item)) {
+      if (
+        (marked.has(item) || marked.has(item.buffer)) &&
+        !transferList.includes(item.buffer as ArrayBuffer)
+      ) {
+        transferList.push(item.buffer as ArrayBuffer);
+      }
+      return item;
+    }
+    if (item instanceof ArrayBuffer || tag(item) === '[object ArrayBuffer]') {
+      if (marked.has(item) && !transferList.includes(item as ArrayBuffer))
+        transferList.push(item as ArrayBuffer);
+      return item;
+    }
+    return undefined;
+  });
+}
+
+/** True when `value` is a proxy envelope. */
+export function isProxyEnvelope(value: unknown): value is ProxyEnvelope {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)[PROXY_ENVELOPE_KEY] === 1
+  );
+}
+
+function hasEnvelope(value: unknown, seen: Set<object>): boolean {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return false;
+  seen.add(value);
+  if (isProxyEnvelope(value)) return true;
+  if (Array.isArray(value)) return value.some((item) => hasEnvelope(item, seen));
+  const kind = tag(value);
+  if (kind === '[object Map]') {
+    for (const [key, item] of value as Map<unknown, unknown>)
+      if (hasEnvelope(key, seen) || hasEnvelope(item, seen)) return true;
+    return false;
+  }
+  if (kind === '[object Set]') {
+    for (const item of value as Set<unknown>) if (hasEnvelope(item, seen)) return true;
+    return false;
+  }
+  if (kind !== '[object Object]') return false;
+  return Object.keys(value).some((key) =>
+    hasEnvelope((value as Record<string, unknown>)[key], seen),
+  );
+}
+
+/** Turns every envelope inside a received value back into a proxy (through `decodeProxy`). */
+export function decodeValue(value: unknown, decodeProxy: DecodeProxy): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (!hasEnvelope(value, new Set())) return value;
+  return rebuild(value, new Map(), (item) =>
+    isProxyEnvelope(item) ? decodeProxy(item) : undefined,
+  );
+}
+
+/** Calls `visit` on every proxy envelope inside `value` (used to release the references of a value that is dropped). */
+export function forEachEnvelope(value: unknown, visit: (envelope: ProxyEnvelope) => void): void {
+  const seen = new Set<object>();
+  const walk = (item: unknown): void => {
+    if (typeof item !== 'object' || item === null || seen.has(item)) return;
+    seen.add(item);
+    if (isProxyEnvelope(item)) return visit(item);
+    if (Array.isArray(item)) return item.forEach(walk);
+    const kind = tag(item);
+    if (kind === '[object Map]')
+      return (item as Map<unknown, unknown>).forEach((v, k) => (walk(k), walk(v)));
+    if (kind === '[object Set]') return (item as Set<unknown>).forEach(walk);
+    if (kind === '[object Object]')
+      Object.keys(item).forEach((key) => walk((item as Record<string, unknown>)[key]));
+  };
+  walk(value);
+}
+
+/**
+ * Copies the containers of `value` (arrays, Maps, Sets, plain objects), keeping cycles and
+ * shared references, and lets `replace` substitute leaves (returning undefined keeps the leaf).
+ */
+function rebuild(
+  value: unknown,
+  copies: Map<object, unknown>,
+  replace: (item: object) => unknown,
+): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const done = copies.get(value);
+  if (done !== undefined) return done;
+  const replaced = replace(value);
+  if (replaced !== undefined) {
+    copies.set(value, replaced);
+    return replaced;
+  }
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    copies.set(value, copy);
+    for (const item of value) copy.push(rebuild(item, copies, replace));
+    return copy;
+  }
+  const kind = tag(value);
+  if (kind === '[object Map]') {
+    const copy = new Map<unknown, unknown>();
+    copies.set(value, copy);
+    for (const [key, item] of value as Map<unknown, unknown>) {
+      copy.set(rebuild(key, copies, replace), rebuild(item, copies, replace));
+    }
+    return copy;
+  }
+  if (kind === '[object Set]') {
+    const copy = new Set<unknown>();
+    copies.set(value, copy);
+    for (const item of value as Set<unknown>) copy.add(rebuild(item, copies, replace));
+    return copy;
+  }
+  if (kind !== '[object Object]') return value;
+  const copy: Record<string, unknown> = {};
+  copies.set(value, copy);
+  for (const key of Object.keys(value))
+    copy[key] = rebuild((value as Record<string, unknown>)[key], copies, replace);
+  return copy;
+}

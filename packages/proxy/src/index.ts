@@ -1,0 +1,24 @@
+export { BaseProxy } from './base-proxy';
+export { createAutoProxy, withCallOptions } from './auto-proxy';
+export {
+  isProxy,
+  toBaseProxy,
+  release,
+  tokenOf,
+  callMethod,
+  getValue,
+  remoteRepr,
+} from './functions';
+export {
+  transfer,
+  isMarkedForTransfer,
+  encodeValue,
+  decodeValue,
+  isProxyEnvelope,
+  forEachEnvelope,
+  PROXY_ENVELOPE_KEY,
+} from './codec';
+export type { ProxyEnvelope, EncodeProxy, DecodeProxy } from './codec';
+export { proxySymbol, proxyTargetSymbol } from './symbols';
+export type { Token, CallOptions, ProxyConnection } from './token';
+export type { Remote, RemoteMethod, PublicMethodNames } from './remote';

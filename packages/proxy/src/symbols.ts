@@ -1,0 +1,4 @@
+/** Brands every proxy (across module copies and realms). */
+export const proxySymbol: unique symbol = Symbol.for('@managers/proxy');
+/** Reaches the `BaseProxy` behind an `AutoProxy` (a JS Proxy). */
+export const proxyTargetSymbol: unique symbol = Symbol.for('@managers/proxy-target');
