@@ -1,7 +1,7 @@
 /**
  * Kernel benchmark: the cost of the object table itself, with no threads.
  *
- *   cd apps/bench && npx tsx --conditions=source src/kernel-bench.ts [--quick]
+ *   cd apps/bench && npx tsx --conditions=source src/kernel-bench.ts [--quick] [--entries=N]
  *
  * - ns per incref+decref pair on random ids of a table of 1,000,000 live objects
  *   (quick: 10,000), median of several repetitions: tracing off, with the trace ring
@@ -19,6 +19,8 @@ import { ObjectTable, TRACE_CHANNEL_NAME, type TypeInfo } from '@managers/refcou
 export interface KernelBenchOptions {
   /** 10,000 entries and fewer pairs instead of 1,000,000 entries. */
   quick: boolean;
+  /** Override the number of live entries (default 1,000,000, quick 10,000). */
+  entries?: number;
   /** Repetitions per measurement (median taken; default 7, at least 5). */
   repetitions?: number;
 }
@@ -116,7 +118,7 @@ function measureBytesPerEntry(n: number): number {
 }
 
 export function runKernelBench(options: KernelBenchOptions): KernelBenchResult {
-  const entries = options.quick ? 10_000 : 1_000_000;
+  const entries = options.entries ?? (options.quick ? 10_000 : 1_000_000);
   const pairs = options.quick ? 200_000 : 1_000_000;
   const repetitions = Math.max(5, options.repetitions ?? 7);
 
@@ -146,7 +148,9 @@ export function runKernelBench(options: KernelBenchOptions): KernelBenchResult {
     diagnosticsChannel.unsubscribe(TRACE_CHANNEL_NAME, listener);
   }
   if (published !== 2 * pairs * (repetitions + 1)) {
-    throw new Error(`the subscriber saw ${published} events, expected ${2 * pairs * (repetitions + 1)}`);
+    throw new Error(
+      `the subscriber saw ${published} events, expected ${2 * pairs * (repetitions + 1)}`,
+    );
   }
   table.assertConsistent();
   if (table.numberOfObjects() !== entries) throw new Error('the table lost entries');
@@ -190,12 +194,17 @@ export function formatKernelBench(result: KernelBenchResult): string {
   const header = `kernel bench: ${result.entries.toLocaleString('en-US')} live entries, one holder; ${result.pairsPerRepetition.toLocaleString('en-US')} pairs × ${result.repetitions} repetitions (median)`;
   return [
     header,
-    ...rows.map(([a, b, c]) => `  ${a.padEnd(widths[0]!)}  ${b.padStart(widths[1]!)}  ${c}`.trimEnd()),
+    ...rows.map(([a, b, c]) =>
+      `  ${a.padEnd(widths[0]!)}  ${b.padStart(widths[1]!)}  ${c}`.trimEnd(),
+    ),
   ].join('\n');
 }
 
 if (require.main === module) {
   const quick = process.argv.includes('--quick');
-  const result = runKernelBench({ quick });
+  const entriesArg = process.argv.find((arg) => arg.startsWith('--entries='));
+  const entries =
+    entriesArg === undefined ? undefined : Number(entriesArg.slice('--entries='.length));
+  const result = runKernelBench({ quick, entries });
   console.log(formatKernelBench(result));
 }

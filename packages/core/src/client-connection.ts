@@ -59,12 +59,15 @@ export class ClientConnection implements ProxyConnection {
   readonly #port: MessagePort;
   readonly #pending = new Map<number, Pending>();
   readonly #options: ClientConnectionOptions;
+  readonly #proxyTypes = new Map<string, ProxyType>();
   #nextRid = 1;
   #outbox: Outgoing[] = [];
   #flushScheduled = false;
   #releases: number[] = [];
   #releaseWaiters: (() => void)[] = [];
   #closeError: ManagerError | undefined;
+  /** Surplus handoff ports whose adoption the server has not confirmed yet. */
+  #adopting = 0;
   #referenced = false;
 
   constructor(port: MessagePort, managerId: string, key: string, options: ClientConnectionOptions) {
@@ -72,6 +75,7 @@ export class ClientConnection implements ProxyConnection {
     this.managerId = managerId;
     this.key = key;
     this.#options = options;
+    if (options.proxyTypes) this.addProxyTypes(options.proxyTypes);
     port.on('message', (message: unknown) => this.#onMessage(message));
     port.on('close', () => this.close('the server closed the connection'));
     port.unref();
@@ -134,8 +138,41 @@ export class ClientConnection implements ProxyConnection {
   }
 
   /** Makes a proxy of this connection for a token whose reference this connection already holds. */
+  /** Custom proxy classes by typeid, learned from a manager class (the owner's, or `connect()`'s). */
+  addProxyTypes(proxyTypes: ReadonlyMap<string, ProxyType | undefined>): void {
+    for (const [typeid, proxyType] of proxyTypes)
+      if (proxyType !== undefined) this.#proxyTypes.set(typeid, proxyType);
+  }
+
+  /**
+   * Adopts the references of a surplus handoff port into this connection. The server confirms
+   * on that port; until it does, this connection holds back its releases: they travel on
+   * another port than the adopt request, and a release that overtook it would name references
+   * this connection does not own yet.
+   */
+  adopt(port: MessagePort): void {
+    this.#adopting++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      port.close();
+      this.#adopting--;
+      if (this.#adopting === 0 && this.#releases.length) this.#scheduleFlush();
+    };
+    port.once('message', finish);
+    port.once('close', finish);
+    port.postMessage({ t: 'adopt', into: this.key });
+    port.unref();
+  }
+
+  /** Posts everything queued now, synchronously (a handoff must leave before its message does). */
+  flushNow(): void {
+    this.#flush();
+  }
+
   proxyFor(token: Token): BaseProxy {
-    const proxyType = this.#options.proxyTypes?.get(token.typeid);
+    const proxyType = this.#proxyTypes.get(token.typeid);
     return proxyType === undefined ? createAutoProxy(token, this) : new proxyType(token, this);
   }
 
@@ -250,6 +287,12 @@ export class ClientConnection implements ProxyConnection {
   }
 
   #enqueue(item: Outgoing): void {
+    // Releases queued before this message leave before it (program order): a call or query
+    // made after `release(proxy)` must see the release done.
+    if (this.#releases.length) {
+      this.#outbox.push({ message: { t: 'release', ids: this.#releases }, transfer: [] });
+      this.#releases = [];
+    }
     this.#outbox.push(item);
     this.#scheduleFlush();
   }
@@ -267,12 +310,12 @@ export class ClientConnection implements ProxyConnection {
    */
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#releases.length) {
+    if (this.#releases.length && this.#adopting === 0) {
       this.#outbox.push({ message: { t: 'release', ids: this.#releases }, transfer: [] });
       this.#releases = [];
     }
     const outbox = this.#outbox;
-    if (outbox.length === 0) return;
+    if (outbox.length === 0) return this.#releasesPosted();
     this.#outbox = [];
     try {
       if (outbox.length === 1) {
@@ -286,7 +329,12 @@ export class ClientConnection implements ProxyConnection {
     } catch {
       for (const item of outbox) this.#postAlone(item);
     }
-    for (const resolve of this.#releaseWaiters.splice(0)) resolve();
+    this.#releasesPosted();
+  }
+
+  #releasesPosted(): void {
+    if (this.#releases.length === 0)
+      for (const resolve of this.#releaseWaiters.splice(0)) resolve();
   }
 
   #postAlone(item: Outgoing): void {

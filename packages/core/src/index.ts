@@ -1,4 +1,6 @@
 export { BaseManager, isManagerClass } from './manager';
+export { encode, decode, postMessage, createWorker, ManagerHandle } from './handoff';
+export type { Encoded } from './handoff';
 export type { ManagerClass, ManagerInstance, StartOptions } from './manager';
 export type {
   RegistrySpec,

@@ -24,7 +24,14 @@ import {
   type ServerWorkerData,
 } from './protocol';
 import { checkTargets, validateRegistration, type Registration } from './registration';
-import { forgetConnection, newConnectionKey, setConnection, threadLabel } from './threads';
+import {
+  connectionFor,
+  forgetConnection,
+  newConnectionKey,
+  setConnection,
+  threadLabel,
+} from './threads';
+import { ManagerHandle } from './handoff';
 import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
 import type { Callable } from './registration';
 import { workerEntry } from './worker-file';
@@ -94,6 +101,8 @@ class ManagerImpl {
   #name = '';
   #exited: Promise<void> | undefined;
   #closeReason = '';
+  /** False for a manager made by `connect()`: it can use the server but not shut it down. */
+  #owner = true;
 
   /** Adds a typeid: returns a new manager class whose registry has it (the receiver is unchanged). */
   static register(typeid: string, options: unknown = {}): typeof ManagerImpl {
@@ -127,6 +136,59 @@ class ManagerImpl {
     const manager = new this();
     await manager.start(options);
     return manager;
+  }
+
+  /**
+   * A manager of this class attached to a running server through a handle received from
+   * another thread (Python's `connect()`): it creates objects and calls them like the owner,
+   * but cannot shut the server down. `handle` is what `decode()` returned for the handle
+   * `manager.handle()` made in the owner's thread.
+   */
+  static async connect(this: new () => ManagerImpl, handle: ManagerHandle): Promise<ManagerImpl> {
+    if (!(handle instanceof ManagerHandle)) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `handle must be a ManagerHandle (from manager.handle(), sent with encode() and received with decode()), got ${inspect(handle)}`,
+        { details: { option: 'handle' } },
+      );
+    }
+    const connection = connectionFor(handle.managerId);
+    if (connection === undefined) {
+      throw createManagerError(
+        ErrorCode.ManagerClosed,
+        `manager ${handle.name} is closed, or its handle was not received in this thread`,
+        { details: { manager: handle.managerId } },
+      );
+    }
+    const manager = new this();
+    manager.#attach(connection, handle);
+    return manager;
+  }
+
+  #attach(connection: ClientConnection, handle: ManagerHandle): void {
+    const registry = (this.constructor as typeof ManagerImpl)[registrySymbol];
+    connection.addProxyTypes(
+      new Map([...registry].map(([typeid, registration]) => [typeid, registration.proxytype])),
+    );
+    this.#owner = false;
+    this.#connection = connection;
+    this.#managerId = handle.managerId;
+    this.#name = handle.name;
+    this.#state = 'started';
+  }
+
+  /**
+   * A handle to this manager's server, to send to another thread inside any value given to
+   * `encode()` / `postMessage()` / `createWorker()`; there, `MyManager.connect(decode(...))`.
+   */
+  handle(): ManagerHandle {
+    this.#ready();
+    return new ManagerHandle(this.#managerId, this.#name);
+  }
+
+  /** True for the manager that started the server (false for one made by `connect()`). */
+  get isOwner(): boolean {
+    return this.#owner;
   }
 
   /** The registered typeids. */
@@ -379,6 +441,12 @@ class ManagerImpl {
    * pending calls with `ERR_MANAGER_CLOSED` and ends the server worker. A second call is harmless.
    */
   async shutdown(): Promise<void> {
+    if (!this.#owner) {
+      throw createManagerError(
+        ErrorCode.NotOwner,
+        `manager ${this.#name} was connected through a handle: only the manager that started it can shut it down`,
+      );
+    }
     if (this.#state === 'initial') {
       this.#state = 'closed';
       return;
@@ -401,7 +469,7 @@ class ManagerImpl {
 
   /** `await using manager = …` shuts the manager down at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.shutdown();
+    if (this.#owner) await this.shutdown();
   }
 
   toString(): string {
@@ -444,6 +512,8 @@ export interface ManagerClass<R extends RegistrySpec> {
   ): ManagerClass<R & { [P in K]: SpecOf<C, M, CM> }>;
   /** Creates a manager of this class and starts its server worker. */
   start(options: StartOptions): Promise<ManagerInstance<R>>;
+  /** A manager of this class attached to a running server through a received handle (cannot shut it down). */
+  connect(handle: ManagerHandle): Promise<ManagerInstance<R>>;
 }
 
 /** The base manager class, with no typeids registered. See {@link ManagerClass}. */

@@ -193,7 +193,7 @@ export class Server {
         this.#replyError(connection, rid, error, { typeid });
       }
     };
-    if (isPromiseLike(made))
+    if (made instanceof Promise)
       made.then(finish, (error: unknown) => this.#replyError(connection, rid, error, { typeid }));
     else finish(made);
   }
@@ -341,7 +341,7 @@ export class Server {
     } catch (error) {
       return this.#replyError(connection, rid, error, details);
     }
-    if (isPromiseLike(made))
+    if (made instanceof Promise)
       made.then(finish, (error: unknown) => this.#replyError(connection, rid, error, details));
     else finish(made);
   }
@@ -467,6 +467,7 @@ export class Server {
       return;
     }
     this.table.adopt(surplus.holder, target.holder, 'handoff adopted');
+    surplus.port.postMessage({ t: 'adopted' });
     this.#close(surplus);
   }
 

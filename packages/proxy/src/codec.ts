@@ -12,12 +12,26 @@ export interface ProxyEnvelope {
   readonly token: Token;
   /** Key of the handoff connection whose port carries the reference (absent for proxies sent to their own server). */
   readonly key?: string;
+  /** The client end of that handoff connection (travels in the transfer list). */
+  readonly port?: MessagePort;
 }
+
+/** The key that marks an encoded manager handle inside a value on the wire. */
+export const HANDLE_ENVELOPE_KEY = '@managers/handle';
+
+/** Objects carrying this symbol (set to true) are handed to {@link EncodeHooks.custom} (manager handles). */
+export const encodableSymbol: unique symbol = Symbol.for('@managers/encodable');
 
 /** Called by {@link encodeValue} for every proxy found; returns what replaces it on the wire. */
 export type EncodeProxy = (proxy: BaseProxy) => ProxyEnvelope;
-/** Called by {@link decodeValue} for every envelope found; returns the proxy that replaces it. */
+/** Called by {@link encodeValue} for every object branded with {@link encodableSymbol}. */
+export type EncodeCustom = (value: object) => unknown;
+/** Called by {@link decodeValue} for every envelope found (a proxy or a handle); returns what replaces it. */
 export type DecodeProxy = (envelope: ProxyEnvelope) => unknown;
+
+function isEncodable(value: object): boolean {
+  return (value as { [encodableSymbol]?: unknown })[encodableSymbol] === true;
+}
 
 const marked = new WeakSet<object>();
 
@@ -45,7 +59,7 @@ function needsWalk(value: unknown, seen: Set<object>): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (seen.has(value)) return false;
   seen.add(value);
-  if (isProxy(value) || value instanceof MessagePort) return true;
+  if (isProxy(value) || value instanceof MessagePort || isEncodable(value)) return true;
   if (ArrayBuffer.isView(value)) return marked.has(value) || marked.has(value.buffer);
   if (marked.has(value)) return true;
   if (Array.isArray(value)) {
@@ -79,11 +93,16 @@ export function encodeValue(
   value: unknown,
   encodeProxy: EncodeProxy,
   transferList: TransferListItem[],
+  encodeCustom?: EncodeCustom,
 ): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (!needsWalk(value, new Set())) return value;
   return rebuild(value, new Map(), (item) => {
     if (isProxy(item)) return encodeProxy(toBaseProxy(item));
+    if (isEncodable(item)) {
+      if (encodeCustom === undefined) throw new TypeError(`${String(item)} cannot be sent here`);
+      return encodeCustom(item);
+    }
     if (item instanceof MessagePort) {
       if (!transferList.includes(item)) transferList.push(item);
       return item;
@@ -115,10 +134,20 @@ export function isProxyEnvelope(value: unknown): value is ProxyEnvelope {
   );
 }
 
+/** True when `value` is a proxy or handle envelope. */
+function isEnvelope(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ((value as Record<string, unknown>)[PROXY_ENVELOPE_KEY] === 1 ||
+      (value as Record<string, unknown>)[HANDLE_ENVELOPE_KEY] === 1)
+  );
+}
+
 function hasEnvelope(value: unknown, seen: Set<object>): boolean {
   if (typeof value !== 'object' || value === null || seen.has(value)) return false;
   seen.add(value);
-  if (isProxyEnvelope(value)) return true;
+  if (isEnvelope(value)) return true;
   if (Array.isArray(value)) return value.some((item) => hasEnvelope(item, seen));
   const kind = tag(value);
   if (kind === '[object Map]') {
@@ -141,7 +170,7 @@ export function decodeValue(value: unknown, decodeProxy: DecodeProxy): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (!hasEnvelope(value, new Set())) return value;
   return rebuild(value, new Map(), (item) =>
-    isProxyEnvelope(item) ? decodeProxy(item) : undefined,
+    isEnvelope(item) ? decodeProxy(item as ProxyEnvelope) : undefined,
   );
 }
 

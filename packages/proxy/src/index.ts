@@ -17,8 +17,10 @@ export {
   isProxyEnvelope,
   forEachEnvelope,
   PROXY_ENVELOPE_KEY,
+  HANDLE_ENVELOPE_KEY,
+  encodableSymbol,
 } from './codec';
-export type { ProxyEnvelope, EncodeProxy, DecodeProxy } from './codec';
+export type { ProxyEnvelope, EncodeProxy, EncodeCustom, DecodeProxy } from './codec';
 export { proxySymbol, proxyTargetSymbol } from './symbols';
 export type { Token, CallOptions, ProxyConnection } from './token';
 export type { Remote, RemoteMethod, PublicMethodNames } from './remote';

@@ -41,6 +41,15 @@ export interface ObjectTableOptions {
 }
 
 class Entry implements EntryInfo {
+  /**
+   * The references per holder live in the entry, not in a per-holder map: the first holder
+   * inline (`holder`/`held`, the hot path: most objects have one holder), any others in
+   * `others`. `refcount` is their sum.
+   */
+  holder: string | undefined = undefined;
+  held = 0;
+  others: Map<string, number> | undefined = undefined;
+
   constructor(
     readonly id: number,
     readonly type: TypeInfo,
@@ -50,6 +59,89 @@ class Entry implements EntryInfo {
 
   get typeid(): string {
     return this.type.typeid;
+  }
+
+  /** The references `holder` owns. */
+  countOf(holder: string): number {
+    if (this.holder === holder) return this.held;
+    return this.others?.get(holder) ?? 0;
+  }
+
+  /** Calls `fn` per holder with its count: the inline holder first, then the others in order. */
+  forEachHolder(fn: (holder: string, count: number) => void): void {
+    if (this.holder !== undefined) fn(this.holder, this.held);
+    this.others?.forEach((count, holder) => fn(holder, count));
+  }
+}
+
+const PAGE_SIZE = 1024;
+
+interface Page<T> {
+  readonly slots: (T | undefined)[];
+  live: number;
+}
+
+/**
+ * Entries by id. Ids only grow, so they are kept in pages of 1,024 slots (an array each),
+ * found through a small Map of page numbers; a page whose entries have all gone is freed.
+ * Compared with one `Map<number, Entry>` this costs 8 bytes per entry instead of ~30 and a
+ * lookup touches a small, cache-resident map and one array slot. Iteration is in id order.
+ */
+class IdIndex<T extends { readonly id: number }> {
+  readonly #pages = new Map<number, Page<T>>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(id: number): T | undefined {
+    if (typeof id !== 'number') return undefined;
+    const pageNo = Math.floor(id / PAGE_SIZE);
+    const page = this.#pages.get(pageNo);
+    // A non-integer id finds no slot: slots['1.5'] is undefined.
+    return page === undefined ? undefined : page.slots[id - pageNo * PAGE_SIZE];
+  }
+
+  has(id: number): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  /** Adds `value` under `value.id`, which must be free (ids are never reused). */
+  set(id: number, value: T): void {
+    const pageNo = Math.floor(id / PAGE_SIZE);
+    let page = this.#pages.get(pageNo);
+    if (page === undefined) {
+      page = { slots: new Array<T | undefined>(PAGE_SIZE), live: 0 };
+      this.#pages.set(pageNo, page);
+    }
+    page.slots[id - pageNo * PAGE_SIZE] = value;
+    page.live++;
+    this.#size++;
+  }
+
+  delete(id: number): void {
+    const pageNo = Math.floor(id / PAGE_SIZE);
+    const page = this.#pages.get(pageNo);
+    const slot = id - pageNo * PAGE_SIZE;
+    if (page === undefined || page.slots[slot] === undefined) return;
+    page.slots[slot] = undefined;
+    this.#size--;
+    if (--page.live === 0) this.#pages.delete(pageNo);
+  }
+
+  /**
+   * The values in id order. Live: values deleted during the iteration are skipped and values
+   * added during it (always at higher ids) are visited.
+   */
+  *values(): IterableIterator<T> {
+    for (const page of this.#pages.values()) {
+      const slots = page.slots;
+      for (let i = 0; i < PAGE_SIZE; i++) {
+        const value = slots[i];
+        if (value !== undefined) yield value;
+      }
+    }
   }
 }
 
@@ -69,10 +161,13 @@ const REPR_LIMIT = 75;
 export class ObjectTable {
   /** The table's name, used in trace events. */
   readonly name: string;
-  readonly #entries = new Map<number, Entry>();
+  readonly #entries = new IdIndex<Entry>();
   readonly #idsByObject = new Map<object, number>();
-  /** holder → (id → references that holder owns). */
-  readonly #holders = new Map<string, Map<number, number>>();
+  /**
+   * holder → the ids it holds references to (the counts are in the entries). Touched only
+   * when a holder's count for an id goes from 0 to positive or back, not on every incref.
+   */
+  readonly #holders = new Map<string, Set<number>>();
   readonly #disposed = new WeakSet<object>();
   readonly #pendingDisposals = new Set<Promise<void>>();
   /** Entries that reached zero while an operation was running: disposed when it ends. */
@@ -128,7 +223,7 @@ export class ObjectTable {
     const entry = new Entry(id, type, object, 1);
     this.#entries.set(id, entry);
     this.#idsByObject.set(object, id);
-    this.#addToHolder(holder, id, 1);
+    this.#addToHolder(entry, holder, 1);
     this.#emit('create', id, type.typeid, holder, 1, 1, cause);
     return id;
   }
@@ -139,7 +234,7 @@ export class ObjectTable {
     checkCount(count, op, id, holder);
     const entry = this.#entry(id, holder, op);
     entry.refcount += count;
-    this.#addToHolder(holder, id, count);
+    this.#addToHolder(entry, holder, count);
     this.#emit(op, id, entry.type.typeid, holder, count, entry.refcount, cause);
     return entry.refcount;
   }
@@ -157,8 +252,7 @@ export class ObjectTable {
       return 0;
     }
     const entry = this.#entry(id, holder, 'decref');
-    const refs = this.#holders.get(holder);
-    const held = refs?.get(id) ?? 0;
+    const held = entry.countOf(holder);
     if (held < count) {
       throw createManagerError(
         held === 0 ? ErrorCode.UnknownHolder : ErrorCode.InvalidOption,
@@ -170,7 +264,7 @@ export class ObjectTable {
     }
     this.#depth++;
     try {
-      this.#removeFromHolder(refs!, holder, id, count);
+      this.#removeFromHolder(entry, holder, count);
       entry.refcount -= count;
       this.#emit('decref', id, entry.type.typeid, holder, -count, entry.refcount, cause);
       if (entry.refcount === 0) this.#drop(entry, cause);
@@ -184,13 +278,14 @@ export class ObjectTable {
   adopt(from: string, to: string, cause = 'adopt'): number {
     checkHolder(from, 'adopt');
     checkHolder(to, 'adopt');
-    const refs = this.#holders.get(from);
-    if (refs === undefined || from === to) return 0;
+    const ids = this.#holders.get(from);
+    if (ids === undefined || from === to) return 0;
     let moved = 0;
     this.#holders.delete(from);
-    for (const [id, count] of refs) {
+    for (const id of ids) {
       const entry = this.#entries.get(id)!;
-      this.#addToHolder(to, id, count);
+      const count = this.#take(entry, from);
+      this.#addToHolder(entry, to, count);
       moved += count;
       this.#emit('adopt', id, entry.type.typeid, to, 0, entry.refcount, `${cause} (from ${from})`);
     }
@@ -200,15 +295,16 @@ export class ObjectTable {
   /** Drops every reference `holder` owns (its thread or connection is gone, R4); returns how many. */
   releaseHolder(holder: string, cause = 'holder released'): number {
     checkHolder(holder, 'releaseHolder');
-    const refs = this.#holders.get(holder);
-    if (refs === undefined) return 0;
+    const ids = this.#holders.get(holder);
+    if (ids === undefined) return 0;
     this.#holders.delete(holder);
     let released = 0;
     this.#depth++;
     try {
-      for (const [id, count] of refs) {
+      for (const id of ids) {
         const entry = this.#entries.get(id);
         if (entry === undefined) continue;
+        const count = this.#take(entry, holder);
         entry.refcount -= count;
         released += count;
         this.#emit('release-holder', id, entry.type.typeid, holder, -count, entry.refcount, cause);
@@ -231,15 +327,17 @@ export class ObjectTable {
     // releasing an entry clear() dropped before it (a list registered before its map) is ignored.
     const outermost = this.#clearedIds === undefined;
     const cleared = (this.#clearedIds ??= new Set());
-    let entry: Entry | undefined;
     try {
-      while ((entry = this.#entries.values().next().value) !== undefined) {
+      // The iteration is live: entries disposed by hooks are skipped, entries registered by
+      // hooks are cleared too.
+      for (const entry of this.#entries.values()) {
         this.#depth++;
         try {
           cleared.add(entry.id);
-          for (const [holder, refs] of this.#holders) {
-            if (refs.delete(entry.id) && refs.size === 0) this.#holders.delete(holder);
-          }
+          entry.forEachHolder((holder) => this.#unindex(holder, entry.id));
+          entry.holder = undefined;
+          entry.held = 0;
+          entry.others = undefined;
           const delta = -entry.refcount;
           entry.refcount = 0;
           this.#emit('release-holder', entry.id, entry.type.typeid, '', delta, 0, cause);
@@ -269,16 +367,17 @@ export class ObjectTable {
   /** References to `id` per holder. */
   holders(id: number): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [holder, refs] of this.#holders) {
-      const count = refs.get(id);
-      if (count !== undefined) out[holder] = count;
-    }
+    this.#entries.get(id)?.forEachHolder((holder, count) => (out[holder] = count));
     return out;
   }
 
   /** References per id that `holder` owns. */
   heldBy(holder: string): Map<number, number> {
-    return new Map(this.#holders.get(holder));
+    const out = new Map<number, number>();
+    for (const id of this.#holders.get(holder) ?? []) {
+      out.set(id, this.#entries.get(id)?.countOf(holder) ?? 0);
+    }
+    return out;
   }
 
   /** True when `id` is in the table. */
@@ -303,23 +402,17 @@ export class ObjectTable {
 
   /** Structured form of {@link debugInfo}, in id order. */
   entries(): DebugEntry[] {
-    const holdersById = new Map<number, Record<string, number>>();
-    for (const [holder, refs] of this.#holders) {
-      for (const [id, count] of refs) {
-        let row = holdersById.get(id);
-        if (row === undefined) holdersById.set(id, (row = {}));
-        row[holder] = count;
-      }
-    }
-    return [...this.#entries.values()]
-      .sort((a, b) => a.id - b.id)
-      .map((entry) => ({
+    return [...this.#entries.values()].map((entry) => {
+      const holders: Record<string, number> = {};
+      entry.forEachHolder((holder, count) => (holders[holder] = count));
+      return {
         id: entry.id,
         typeid: entry.type.typeid,
         refcount: entry.refcount,
-        holders: holdersById.get(entry.id) ?? {},
+        holders,
         repr: reprOf(entry.object),
-      }));
+      };
+    });
   }
 
   /**
@@ -360,24 +453,45 @@ export class ObjectTable {
    * Throws an `ERR_INCONSISTENT` error naming the first broken one.
    */
   assertConsistent(): void {
-    const sums = new Map<number, number>();
-    for (const [holder, refs] of this.#holders) {
-      for (const [id, count] of refs) {
-        if (!this.#entries.has(id)) {
+    let indexed = 0;
+    for (const [holder, ids] of this.#holders) {
+      if (ids.size === 0) inconsistent(`holder '${holder}' is indexed with no ids`);
+      for (const id of ids) {
+        const entry = this.#entries.get(id);
+        if (entry === undefined) {
           inconsistent(
-            `holder '${holder}' holds ${count} reference(s) to id ${id}, which is not in the table`,
+            `holder '${holder}' holds reference(s) to id ${id}, which is not in the table`,
           );
         }
-        if (!(count > 0)) inconsistent(`holder '${holder}' holds ${count} references to id ${id}`);
-        sums.set(id, (sums.get(id) ?? 0) + count);
+        if (!(entry.countOf(holder) > 0)) {
+          inconsistent(
+            `holder '${holder}' is indexed for id ${id} but holds ${entry.countOf(holder)}`,
+          );
+        }
+        indexed++;
       }
     }
+    let pairs = 0;
+    let size = 0;
     for (const entry of this.#entries.values()) {
+      size++;
       if (entry.refcount <= 0)
         inconsistent(
           `id ${entry.id} (${entry.type.typeid}) is in the table with refcount ${entry.refcount}`,
         );
-      const sum = sums.get(entry.id) ?? 0;
+      let sum = 0;
+      entry.forEachHolder((holder, count) => {
+        if (!(count > 0))
+          inconsistent(`holder '${holder}' holds ${count} references to id ${entry.id}`);
+        if (this.#holders.get(holder)?.has(entry.id) !== true) {
+          inconsistent(`holder '${holder}' of id ${entry.id} is missing from the holder index`);
+        }
+        sum += count;
+        pairs++;
+      });
+      if (entry.holder === undefined && entry.others !== undefined) {
+        inconsistent(`id ${entry.id} has other holders but no first holder`);
+      }
       if (sum !== entry.refcount) {
         inconsistent(
           `id ${entry.id} (${entry.type.typeid}) has refcount ${entry.refcount} but its holders hold ${sum}`,
@@ -389,6 +503,12 @@ export class ObjectTable {
         );
       if (this.#idsByObject.get(entry.object) !== entry.id)
         inconsistent(`id ${entry.id} is missing from the object index`);
+    }
+    if (pairs !== indexed) {
+      inconsistent(`the holder index has ${indexed} (holder, id) pairs but the entries ${pairs}`);
+    }
+    if (size !== this.#entries.size) {
+      inconsistent(`the table counts ${this.#entries.size} entries but holds ${size}`);
     }
     if (this.#idsByObject.size !== this.#entries.size) {
       inconsistent(
@@ -414,20 +534,71 @@ export class ObjectTable {
     return entry;
   }
 
-  #addToHolder(holder: string, id: number, count: number): void {
-    let refs = this.#holders.get(holder);
-    if (refs === undefined) this.#holders.set(holder, (refs = new Map()));
-    refs.set(id, (refs.get(id) ?? 0) + count);
+  #addToHolder(entry: Entry, holder: string, count: number): void {
+    if (entry.holder === holder) {
+      entry.held += count;
+    } else if (entry.holder === undefined) {
+      entry.holder = holder;
+      entry.held = count;
+      this.#index(holder, entry.id);
+    } else {
+      const others = (entry.others ??= new Map());
+      const before = others.get(holder);
+      if (before === undefined) this.#index(holder, entry.id);
+      others.set(holder, (before ?? 0) + count);
+    }
   }
 
-  #removeFromHolder(refs: Map<number, number>, holder: string, id: number, count: number): void {
-    const left = refs.get(id)! - count;
-    if (left === 0) {
-      refs.delete(id);
-      if (refs.size === 0) this.#holders.delete(holder);
-    } else {
-      refs.set(id, left);
+  /** Takes `count` (≤ what it holds) of `holder`'s references to `entry` away. */
+  #removeFromHolder(entry: Entry, holder: string, count: number): void {
+    if (entry.holder === holder && entry.held > count) {
+      entry.held -= count;
+      return;
     }
+    const left = entry.countOf(holder) - count;
+    if (left === 0) {
+      this.#take(entry, holder);
+      this.#unindex(holder, entry.id);
+    } else {
+      entry.others!.set(holder, left);
+    }
+  }
+
+  /** Removes every reference of `holder` from `entry` (not from the holder index); returns how many. */
+  #take(entry: Entry, holder: string): number {
+    const others = entry.others;
+    if (entry.holder === holder) {
+      const count = entry.held;
+      // Promote another holder to the inline slot, so the hot path stays inline.
+      if (others !== undefined) {
+        const [next, nextCount] = others.entries().next().value as [string, number];
+        others.delete(next);
+        if (others.size === 0) entry.others = undefined;
+        entry.holder = next;
+        entry.held = nextCount;
+      } else {
+        entry.holder = undefined;
+        entry.held = 0;
+      }
+      return count;
+    }
+    const count = others?.get(holder) ?? 0;
+    if (count > 0) {
+      others!.delete(holder);
+      if (others!.size === 0) entry.others = undefined;
+    }
+    return count;
+  }
+
+  #index(holder: string, id: number): void {
+    let ids = this.#holders.get(holder);
+    if (ids === undefined) this.#holders.set(holder, (ids = new Set()));
+    ids.add(id);
+  }
+
+  #unindex(holder: string, id: number): void {
+    const ids = this.#holders.get(holder);
+    if (ids !== undefined && ids.delete(id) && ids.size === 0) this.#holders.delete(holder);
   }
 
   /** Takes a zero-count entry out of the table; its disposal runs when the outermost operation ends. */

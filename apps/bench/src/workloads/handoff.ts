@@ -1,0 +1,63 @@
+/** Workload 4: send a proxy to another thread + its first call there. */
+import { formatNs, interleave } from '../measure';
+import type { Section } from '../report';
+import { handoffEncode, RawClient, type Context } from './context';
+
+export async function handoff(ctx: Context): Promise<Section> {
+  const section: Section = { id: '4', title: 'handoff: proxy to another thread + first call', rows: [], notes: [] };
+  const encode = handoffEncode();
+  if (encode === undefined) {
+    section.skipped = '@managers/core does not export encode/decode yet (the handoff API)';
+    return section;
+  }
+  const peer = await ctx.startPortWorker('client');
+  const client = new RawClient(peer.port);
+  const echo = await ctx.manager.Echo();
+  try {
+    const check = (reply: unknown) => {
+      if ((reply as { t?: string }).t === 'error') throw new Error(`client thread: ${(reply as { message: string }).message}`);
+    };
+    const result = await interleave(
+      [
+        {
+          name: 'raw',
+          run: async (ops) => {
+            for (let i = 0; i < ops; i++) check(await client.roundTrip({ t: 'echo' }));
+          },
+        },
+        {
+          name: 'ours',
+          run: async (ops) => {
+            for (let i = 0; i < ops; i++) {
+              const { value, transferList } = encode(echo);
+              check(await client.roundTrip({ t: 'handoff', value }, transferList));
+            }
+          },
+        },
+      ],
+      ctx.measure,
+    );
+    const v = result.variants;
+    const ours = result.timeRatio('ours', 'raw');
+    section.rows.push(
+      { variant: 'raw round trip to that thread', display: formatNs(v.raw!.nsPerOp), value: v.raw!.nsPerOp, unit: 'ns/op', ratio: 1, ratioKind: 'time', baseline: 'raw' },
+      {
+        variant: 'ours: encode + post, decode + ping() + dispose there, reply',
+        display: formatNs(v.ours!.nsPerOp),
+        value: v.ours!.nsPerOp,
+        unit: 'ns/op',
+        ratio: ours,
+        ratioKind: 'time',
+        baseline: 'raw',
+        target: '≤ 3× raw',
+        met: ours <= 3,
+      },
+    );
+    const count = await ctx.manager.numberOfObjects();
+    section.notes.push(`hosted objects after the handoffs (expect 1, the Echo): ${count}`);
+    return section;
+  } finally {
+    echo[Symbol.dispose]();
+    client.close();
+  }
+}

@@ -1,0 +1,228 @@
+import {
+  MessageChannel,
+  MessagePort,
+  Worker,
+  type TransferListItem,
+  type WorkerOptions,
+} from 'node:worker_threads';
+import { createManagerError, ErrorCode } from '@managers/refcount';
+import {
+  decodeValue,
+  encodableSymbol,
+  encodeValue,
+  HANDLE_ENVELOPE_KEY,
+  PROXY_ENVELOPE_KEY,
+  type BaseProxy,
+  type ProxyEnvelope,
+} from '@managers/proxy';
+import { ClientConnection } from './client-connection';
+import {
+  connectionFor,
+  forgetConnection,
+  newConnectionKey,
+  setConnection,
+  threadLabel,
+} from './threads';
+
+/**
+ * A manager handle: sent to another thread (inside any value given to {@link encode}), it
+ * lets that thread connect to the running manager, as Python's `connect()` does. Get one with
+ * `manager.handle()`; in the receiving thread, `decode()` gives it back and
+ * `MyManager.connect(handle)` makes a manager that can create objects (but not shut down).
+ */
+export class ManagerHandle {
+  readonly [encodableSymbol] = true;
+
+  constructor(
+    /** The manager's unique id. */
+    readonly managerId: string,
+    /** The manager's name. */
+    readonly name: string,
+  ) {}
+
+  toString(): string {
+    return `<ManagerHandle ${this.name} ${this.managerId}>`;
+  }
+}
+
+interface HandleEnvelope {
+  readonly [HANDLE_ENVELOPE_KEY]: 1;
+  readonly managerId: string;
+  readonly name: string;
+  readonly key: string;
+  readonly port: MessagePort;
+}
+
+/** A value ready for `postMessage`: the value to post and its transfer list. */
+export interface Encoded<T = unknown> {
+  readonly value: T;
+  readonly transferList: TransferListItem[];
+}
+
+/**
+ * Prepares `value` to be posted to another thread: every proxy (and manager handle) inside it
+ * is handed off. For each manager involved, the reference of every proxy in flight is taken
+ * *before* the message leaves (R3): a `handoff` request goes out on this thread's own
+ * connection, in order with its calls and releases, so a release by the sender that follows
+ * can never overtake it. The references belong to a fresh connection whose port travels in
+ * the message; the receiver adopts them with {@link decode}. If the message is never read
+ * (the receiver died), that port closes and the server drops the references.
+ *
+ * MessagePorts and buffers marked with `transfer()` go to the transfer list too.
+ */
+export function encode<T>(value: T): Encoded<T> {
+  const transferList: TransferListItem[] = [];
+  const handoffs = new Map<
+    string,
+    { key: string; port: MessagePort; ids: number[]; connection: ClientConnection }
+  >();
+  const handoffFor = (managerId: string, what: string) => {
+    let handoff = handoffs.get(managerId);
+    if (handoff === undefined) {
+      const connection = connectionFor(managerId);
+      if (connection === undefined) {
+        throw createManagerError(
+          ErrorCode.ManagerClosed,
+          `cannot send ${what}: this thread has no open connection to its manager (${managerId})`,
+          { details: { manager: managerId } },
+        );
+      }
+      const { port1, port2 } = new MessageChannel();
+      handoff = { key: newConnectionKey(), port: port2, ids: [], connection };
+      handoffs.set(managerId, handoff);
+      handoff.connection.post({ t: 'handoff', key: handoff.key, ids: handoff.ids, port: port1 }, [
+        port1,
+      ]);
+      transferList.push(port2);
+    }
+    return handoff;
+  };
+  let encoded: unknown;
+  try {
+    encoded = encodeValue(
+      value,
+      (proxy: BaseProxy): ProxyEnvelope => {
+        if (proxy.released) {
+          throw createManagerError(
+            ErrorCode.ProxyReleased,
+            `cannot send ${String(proxy)}: the proxy was released`,
+            {
+              details: { typeid: proxy.token.typeid, id: proxy.token.id },
+            },
+          );
+        }
+        const handoff = handoffFor(proxy.token.manager, String(proxy));
+        // The handoff request was queued, not yet posted: ids added now still go with it.
+        handoff.ids.push(proxy.token.id);
+        return {
+          [PROXY_ENVELOPE_KEY]: 1,
+          token: proxy.token,
+          key: handoff.key,
+          port: handoff.port,
+        };
+      },
+      transferList,
+      (custom) => {
+        if (!(custom instanceof ManagerHandle)) {
+          throw createManagerError(ErrorCode.Unserializable, `cannot send ${String(custom)}`);
+        }
+        const handoff = handoffFor(custom.managerId, String(custom));
+        const envelope: HandleEnvelope = {
+          [HANDLE_ENVELOPE_KEY]: 1,
+          managerId: custom.managerId,
+          name: custom.name,
+          key: handoff.key,
+          port: handoff.port,
+        };
+        return envelope;
+      },
+    );
+  } catch (error) {
+    // Nothing was posted yet (requests wait for the flush): drop the handoffs.
+    for (const handoff of handoffs.values()) {
+      handoff.ids.length = 0;
+      handoff.port.close();
+    }
+    throw error;
+  }
+  // Post the handoff requests now, before the caller can post the message, so that the
+  // server holds the references even if this thread dies right after sending.
+  for (const handoff of handoffs.values()) handoff.connection.flushNow();
+  return { value: encoded as T, transferList };
+}
+
+const decodedEnvelopes = new WeakSet<object>();
+
+/**
+ * Turns a received value back into live objects: every proxy envelope becomes a working proxy
+ * that owns the reference taken for it by the sender, every handle envelope a
+ * {@link ManagerHandle}. The first handoff port of a manager becomes this thread's connection
+ * to it; later ones are surplus: their references are moved to that connection and the port
+ * is closed by the server. Decoding the same message twice is an error.
+ */
+export function decode<T = unknown>(value: unknown): T {
+  const connections = new Map<string, ClientConnection>();
+  const connectionOf = (managerId: string, key: string, port: MessagePort): ClientConnection => {
+    let connection = connections.get(key);
+    if (connection !== undefined) return connection;
+    const existing = connectionFor(managerId);
+    if (existing !== undefined) {
+      existing.adopt(port);
+      connection = existing;
+    } else {
+      connection = new ClientConnection(port, managerId, key, {
+        label: threadLabel(),
+        timeout: 0,
+        onClose: (closed) => forgetConnection(closed),
+      });
+      setConnection(connection);
+    }
+    connections.set(key, connection);
+    return connection;
+  };
+  return decodeValue(value, (envelope) => {
+    if (decodedEnvelopes.has(envelope)) {
+      throw createManagerError(
+        ErrorCode.BadMessage,
+        'this message was decoded already: each received value can be decoded once',
+      );
+    }
+    decodedEnvelopes.add(envelope);
+    if ((envelope as unknown as HandleEnvelope)[HANDLE_ENVELOPE_KEY] === 1) {
+      const handle = envelope as unknown as HandleEnvelope;
+      connectionOf(handle.managerId, handle.key, handle.port);
+      return new ManagerHandle(handle.managerId, handle.name);
+    }
+    if (envelope.key === undefined || envelope.port === undefined) {
+      throw createManagerError(
+        ErrorCode.BadMessage,
+        `a proxy envelope for ${envelope.token.typeid} id ${envelope.token.id} arrived without its handoff port`,
+      );
+    }
+    return connectionOf(envelope.token.manager, envelope.key, envelope.port).proxyFor(
+      envelope.token,
+    );
+  }) as T;
+}
+
+/** Posts `value` to `target` (a Worker, a MessagePort, `parentPort`) with its proxies handed off. */
+export function postMessage(
+  target: { postMessage(value: unknown, transferList?: readonly TransferListItem[]): void },
+  value: unknown,
+): void {
+  const encoded = encode(value);
+  target.postMessage(encoded.value, encoded.transferList);
+}
+
+/**
+ * Starts a Worker whose `workerData` may hold proxies and manager handles (the worker reads
+ * them with `decode(workerData)`).
+ */
+export function createWorker(filename: string | URL, options: WorkerOptions = {}): Worker {
+  const encoded = encode(options.workerData);
+  return new Worker(filename, {
+    ...options,
+    workerData: encoded.value,
+    transferList: [...(options.transferList ?? []), ...encoded.transferList],
+  });
+}

@@ -1,0 +1,156 @@
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { encode, release, type BaseProxy } from '@managers/core';
+import { MagManager } from './fixtures/magnifier';
+import { Agent } from './fixtures/agent';
+
+const start = () => MagManager.start({ module: require.resolve('./fixtures/magnifier') });
+
+async function refcountOf(manager: Awaited<ReturnType<typeof start>>, id: number): Promise<number> {
+  return (await manager.entries()).find((entry) => entry.id === id)?.refcount ?? 0;
+}
+
+/** Polls until `check` holds or `ms` pass. */
+async function eventually(check: () => Promise<boolean>, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('proxies across threads', () => {
+  test('refcount 2 while a worker holds a proxy, 1 after it releases it', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(3);
+    const id = mag.token.id;
+    await agent.hold(mag);
+    expect(await refcountOf(manager, id)).toBe(2);
+    const holders = (await manager.entries())[0]!.holders;
+    expect(holders.main).toBe(1);
+    expect(Object.keys(holders).some((holder) => holder.startsWith('thread-'))).toBe(true);
+    expect(await agent.run({ cmd: 'call', slot: 0, method: 'scale', args: [5] })).toBe(15);
+    await agent.run({ cmd: 'release', slot: 0 });
+    await eventually(async () => (await refcountOf(manager, id)) === 1);
+    mag[Symbol.dispose]();
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
+  test('refcount back to 1 when the worker exits without releasing', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(3);
+    await agent.hold(mag);
+    expect(await refcountOf(manager, mag.token.id)).toBe(2);
+    void agent.run({ cmd: 'exit' });
+    await agent.exited;
+    // Both clocks are epoch-based (performance.timeOrigin + now()), so they compare across threads.
+    const exitedAt = performance.timeOrigin + performance.now();
+    await eventually(async () => (await refcountOf(manager, mag.token.id)) === 1);
+    const released = (await manager.trace()).find(
+      (event) => event.op === 'release-holder' && /connection closed: thread-/.test(event.cause),
+    );
+    expect(released).toBeDefined();
+    expect(released!.time - exitedAt).toBeLessThan(50);
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
+  test('refcount back to 1 after worker.terminate() in the middle of a stream of calls', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(3);
+    await agent.hold(mag);
+    await agent.run({ cmd: 'stream', slot: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await agent.worker.terminate();
+    await eventually(async () => (await refcountOf(manager, mag.token.id)) === 1);
+    expect(await mag.scale(2)).toBe(6);
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
+  test('the sender releases right after posting: the receiver keeps the object, refcount exactly 1', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(4);
+    const id = mag.token.id;
+    const sent = agent.hold(mag);
+    mag[Symbol.dispose]();
+    await sent;
+    await eventually(async () => (await refcountOf(manager, id)) === 1);
+    expect(await agent.run({ cmd: 'call', slot: 0, method: 'scale', args: [2] })).toBe(8);
+    expect(await refcountOf(manager, id)).toBe(1);
+    await agent.run({ cmd: 'release', slot: 0 });
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
+  test('a proxy posted to a worker that exits before reading it is released', async () => {
+    await using manager = await start();
+    const mag = await manager.Magnifier(5);
+    const worker = new Worker('setTimeout(() => process.exit(0), 20)', { eval: true });
+    const encoded = encode({ mag });
+    worker.postMessage(encoded.value, encoded.transferList);
+    mag[Symbol.dispose]();
+    await once(worker, 'exit');
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
+  test('a proxy sent back from a worker works in the main thread, counted once (surplus port adopted)', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(6);
+    await agent.hold(mag);
+    await agent.run({ cmd: 'send', slot: 0 });
+    const back = await agent.received<{ proxies: BaseProxy[] }>();
+    const again = back.proxies[0] as unknown as typeof mag;
+    expect(await again.scale(1)).toBe(6);
+    // The worker's handoff travels on its own port: the count reaches 3 once the server has read it.
+    await eventually(async () => (await refcountOf(manager, mag.token.id)) === 3);
+    const holders = Object.keys((await manager.entries())[0]!.holders);
+    expect(holders.filter((holder) => holder.startsWith('handoff:'))).toEqual([]);
+    expect((await manager.entries())[0]!.holders.main).toBe(2);
+    release(again);
+    release(mag);
+    await agent.run({ cmd: 'release', slot: 0 });
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
+  test('worker-to-worker: a proxy forwarded through a MessageChannel works in the third thread', async () => {
+    await using manager = await start();
+    await using first = new Agent();
+    await using second = new Agent();
+    const mag = await manager.Magnifier(7);
+    const id = mag.token.id;
+    await first.hold(mag);
+    release(mag);
+    const { port1, port2 } = new MessageChannel();
+    const received = second.run({ cmd: 'receive', port: port2 }, [port2]);
+    await first.run({ cmd: 'forward', slot: 0, port: port1 }, [port1]);
+    expect(await received).toBe(1);
+    expect(await second.run({ cmd: 'call', slot: 0, method: 'scale', args: [2] })).toBe(14);
+    await first.run({ cmd: 'release', slot: 0 });
+    await eventually(async () => (await refcountOf(manager, id)) === 1);
+    const trace = await manager.trace();
+    expect(trace.filter((event) => event.op === 'handoff').length).toBe(2);
+    await second.run({ cmd: 'release', slot: 0 });
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
+  test('connecting by handle: a plain worker creates objects and calls proxy-returning methods', async () => {
+    await using manager = await start();
+    await using agent = new Agent({ handle: manager.handle() });
+    const [slot, scaled, spawned] = (await agent.run({
+      cmd: 'connect-create',
+      coef: 3,
+    })) as number[];
+    expect(scaled).toBe(3);
+    expect(spawned).toBe(4);
+    expect(await manager.numberOfObjects()).toBe(2);
+    await agent.run({ cmd: 'release', slot });
+    await agent.run({ cmd: 'release', slot: slot! + 1 });
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+});

@@ -1,0 +1,58 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/** The magnifier fixture module, for `start({ module })`. */
+export const MAGNIFIER_MODULE = require.resolve('./fixtures/magnifier');
+/** The kitchen fixture module, for `start({ module })`. */
+export const KITCHEN_MODULE = require.resolve('./fixtures/kitchen');
+
+/** Waits one turn of the event loop (lets queued releases be posted). */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+let gcFunction: (() => void) | undefined;
+
+/** Forces garbage collection a few times, letting FinalizationRegistry callbacks run in between. */
+export async function forceGC(rounds = 4): Promise<void> {
+  if (gcFunction === undefined) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFunction = vm.runInNewContext('gc') as () => void;
+  }
+  for (let i = 0; i < rounds; i++) {
+    gcFunction();
+    await tick();
+  }
+}
+
+/** Polls `read` until it returns `expected` or `ms` pass; returns the last value read. */
+export async function pollUntil<T>(read: () => Promise<T>, expected: T, ms = 3000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (value !== expected && Date.now() < deadline) {
+    await sleep(10);
+    value = await read();
+  }
+  return value;
+}
+
+/** Awaits `promise`, expecting it to reject; returns the rejection (fails the test otherwise). */
+export async function rejection(promise: Promise<unknown>): Promise<{
+  name: string;
+  code: string;
+  message: string;
+  cause?: unknown;
+  details?: Record<string, unknown>;
+  remoteStack?: string;
+}> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as never;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}

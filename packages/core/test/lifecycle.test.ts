@@ -1,0 +1,181 @@
+/** start() / shutdown(): option checks, state errors, dispose at shutdown, pending calls, crashes. */
+import { BaseManager, type StartOptions } from '@managers/core';
+import { KitchenManager } from './fixtures/kitchen';
+import { KITCHEN_MODULE, rejection, sleep } from './helpers';
+
+describe('start() options', () => {
+  test.each([
+    ['module missing', {}, /options\.module is invalid/],
+    ['module relative', { module: './fixtures/kitchen' }, /options\.module must be an absolute path/],
+    ['timeout negative', { module: KITCHEN_MODULE, timeout: -1 }, /options\.timeout is invalid/],
+    ['timeout not a number', { module: KITCHEN_MODULE, timeout: '5' }, /options\.timeout is invalid/],
+    ['unknown option', { module: KITCHEN_MODULE, modul: 'x' }, /modul/],
+  ])('%s → ERR_INVALID_OPTION', async (_what, options, message) => {
+    const error = await rejection(KitchenManager.start(options as unknown as StartOptions));
+    expect(error.name).toBe('ManagerError');
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.message).toMatch(message);
+  });
+
+  test('starting a started manager → ERR_ALREADY_STARTED; after shutdown too', async () => {
+    await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+    const error = await rejection(manager.start({ module: KITCHEN_MODULE }));
+    expect(error.code).toBe('ERR_ALREADY_STARTED');
+    expect(error.message).toContain('already started');
+    expect(await manager.numberOfObjects()).toBe(0);
+    await manager.shutdown();
+    const again = await rejection(manager.start({ module: KITCHEN_MODULE }));
+    expect(again.code).toBe('ERR_ALREADY_STARTED');
+    expect(again.message).toContain('shut down');
+  });
+
+  test('the initializer option runs in the server worker with its arguments', async () => {
+    await using manager = await KitchenManager.start({
+      module: KITCHEN_MODULE,
+      initializer: 'setup',
+      initializerArgs: ['hello', { n: 1 }],
+    });
+    const toolbox = await manager.Toolbox();
+    expect(await toolbox.initialized()).toEqual(['hello', { n: 1 }]);
+    // It ran in the server worker, not here.
+    const here = jest.requireActual<typeof import('./fixtures/kitchen')>('./fixtures/kitchen');
+    expect(new here.Toolbox().initialized()).toBeUndefined();
+    toolbox[Symbol.dispose]();
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('an initializer that throws → start() rejects ERR_START_FAILED with the cause', async () => {
+    const error = await rejection(
+      KitchenManager.start({ module: KITCHEN_MODULE, initializer: 'failingSetup' }),
+    );
+    expect(error.code).toBe('ERR_START_FAILED');
+    expect(error.message).toContain('initializer exploded');
+    expect(error.cause).toMatchObject({ name: 'Error', message: 'initializer exploded' });
+  });
+
+  test('an initializer that is not an exported function → ERR_START_FAILED naming it', async () => {
+    const error = await rejection(
+      KitchenManager.start({ module: KITCHEN_MODULE, initializer: 'noSuchFunction' }),
+    );
+    expect(error.code).toBe('ERR_START_FAILED');
+    expect(error.message).toContain("'noSuchFunction'");
+  });
+
+  test('a registry module that throws on load → ERR_START_FAILED with its message', async () => {
+    const error = await rejection(
+      KitchenManager.start({ module: require.resolve('./fixtures/bad-module') }),
+    );
+    expect(error.code).toBe('ERR_START_FAILED');
+    expect(error.message).toContain('module failed to load');
+  });
+
+  test('a module exporting no manager class → ERR_START_FAILED naming options.module', async () => {
+    const error = await rejection(KitchenManager.start({ module: require.resolve('./helpers') }));
+    expect(error.code).toBe('ERR_START_FAILED');
+    expect(error.message).toContain('options.module');
+    expect(error.message).toContain('exports no manager class');
+  });
+});
+
+describe('shutdown()', () => {
+  test('disposes every hosted object (sync and async hooks run)', async () => {
+    const flags = new SharedArrayBuffer(4 * 4);
+    const view = new Int32Array(flags);
+    const manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+    try {
+      const first = await manager.Resource(flags, 0);
+      const second = await manager.Resource(flags, 1);
+      const third = await manager.AsyncResource(flags, 2);
+      expect(await first.ping()).toBe('pong');
+      expect(await third.ping()).toBe('pong');
+      expect(await manager.numberOfObjects()).toBe(3);
+      expect([...view]).toEqual([0, 0, 0, 0]);
+      // An object released before shutdown is disposed at once.
+      await second[Symbol.asyncDispose]();
+      expect(await manager.numberOfObjects()).toBe(2);
+      expect(Atomics.load(view, 1)).toBe(1);
+      await manager.shutdown();
+      expect([...view]).toEqual([1, 1, 2, 0]);
+      expect(manager.closed).toBe(true);
+      expect(first.released).toBe(true);
+    } finally {
+      await manager.shutdown();
+    }
+  });
+
+  test('rejects pending calls with ERR_MANAGER_CLOSED; later calls too; a second shutdown is harmless', async () => {
+    const manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+    try {
+      const toolbox = await manager.Toolbox();
+      const pending = rejection(toolbox.never());
+      await sleep(10);
+      await manager.shutdown();
+      const error = await pending;
+      expect(error.code).toBe('ERR_MANAGER_CLOSED');
+      expect(error.message).toContain('shut down');
+
+      await manager.shutdown();
+      for (const late of [
+        toolbox.echo(1),
+        manager.Toolbox(),
+        manager.numberOfObjects(),
+        manager.debugInfo(),
+      ]) {
+        expect((await rejection(late)).code).toBe('ERR_MANAGER_CLOSED');
+      }
+      // Releasing after shutdown is silent.
+      expect(() => toolbox[Symbol.dispose]()).not.toThrow();
+    } finally {
+      await manager.shutdown();
+    }
+  });
+
+  test('`await using` shuts the manager down at the end of the block', async () => {
+    let kept: Awaited<ReturnType<typeof KitchenManager.start>> | undefined;
+    {
+      await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+      kept = manager;
+      expect(manager.closed).toBe(false);
+      expect(await manager.numberOfObjects()).toBe(0);
+    }
+    expect(kept.closed).toBe(true);
+    expect((await rejection(kept.numberOfObjects())).code).toBe('ERR_MANAGER_CLOSED');
+  });
+
+  test('shutdown of a manager never started is harmless; using it says it is closed', async () => {
+    const manager = new KitchenManager();
+    await manager.shutdown();
+    expect(manager.closed).toBe(true);
+    expect((await rejection(manager.numberOfObjects())).code).toBe('ERR_MANAGER_CLOSED');
+  });
+});
+
+describe('the server worker dies', () => {
+  test.each([
+    ['process.exit() in a hosted method', 'exit' as const],
+    ['an uncaught exception in the server worker', 'crash' as const],
+  ])('%s → pending and later calls reject promptly with ERR_MANAGER_CLOSED', async (_what, how) => {
+    await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+    const toolbox = await manager.Toolbox();
+    const other = await manager.Toolbox();
+    expect(await manager.numberOfObjects()).toBe(2);
+    const started = Date.now();
+    const pending = rejection(other.never());
+    const killer = rejection(toolbox[how]());
+    const error = await pending;
+    expect(error.code).toBe('ERR_MANAGER_CLOSED');
+    if (how === 'exit') expect((await killer).code).toBe('ERR_MANAGER_CLOSED');
+    else await killer.catch(() => undefined);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((await rejection(toolbox.echo(1))).code).toBe('ERR_MANAGER_CLOSED');
+    expect((await rejection(manager.Toolbox())).code).toBe('ERR_MANAGER_CLOSED');
+    expect((await rejection(manager.numberOfObjects())).code).toBe('ERR_MANAGER_CLOSED');
+    expect(manager.closed).toBe(true);
+    // shutdown (by `await using`) of a dead manager resolves.
+    await manager.shutdown();
+  });
+});
+
+test('BaseManager itself has no typeids', () => {
+  expect(BaseManager.typeids).toEqual([]);
+});
