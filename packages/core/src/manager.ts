@@ -301,6 +301,11 @@ class ManagerImpl {
       throw error;
     }
     worker.on('exit', (code) => this.#onExit(code));
+    // Without a listener, an uncaught exception in the server worker is re-thrown here and
+    // would crash this process: record it as the close reason instead ('exit' follows).
+    worker.on('error', (error: unknown) => {
+      this.#closeReason ||= `the server worker crashed: ${(error as Error)?.message ?? String(error)}`;
+    });
     worker.unref();
     this.#state = 'started';
     return this;

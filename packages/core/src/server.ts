@@ -14,6 +14,7 @@ import {
   createAutoProxy,
   decodeValue,
   encodeValue,
+  forEachProxy,
   PROXY_ENVELOPE_KEY,
   type CallOptions,
   type ProxyConnection,
@@ -89,6 +90,11 @@ export class Server {
       name: options.name,
       traceBufferSize: options.traceBufferSize,
       onTrace: options.onTrace,
+      // R6: the server-side proxies a disposed object held are released in turn.
+      onDispose: (object) =>
+        forEachProxy(object, (proxy) => {
+          if (proxy.token.manager === this.managerId) proxy[Symbol.dispose]();
+        }),
     });
     for (const registration of options.registry.values()) {
       this.#registry.set(registration.typeid, {

@@ -237,3 +237,25 @@ function rebuild(
     copy[key] = rebuild((value as Record<string, unknown>)[key], copies, replace);
   return copy;
 }
+
+/**
+ * Calls `visit` on every proxy reachable from `value` through own enumerable properties,
+ * arrays, Maps and Sets (not through private fields or closures). The server uses it to
+ * release the proxies a disposed object held (R6).
+ */
+export function forEachProxy(value: unknown, visit: (proxy: BaseProxy) => void): void {
+  const seen = new Set<object>();
+  const walk = (item: unknown): void => {
+    if (typeof item !== 'object' || item === null || seen.has(item)) return;
+    seen.add(item);
+    if (isProxy(item)) return visit(toBaseProxy(item));
+    if (ArrayBuffer.isView(item) || item instanceof MessagePort) return;
+    if (Array.isArray(item)) return item.forEach(walk);
+    const kind = tag(item);
+    if (kind === '[object Map]')
+      return (item as Map<unknown, unknown>).forEach((v, k) => (walk(k), walk(v)));
+    if (kind === '[object Set]') return (item as Set<unknown>).forEach(walk);
+    for (const key of Object.keys(item)) walk((item as Record<string, unknown>)[key]);
+  };
+  walk(value);
+}

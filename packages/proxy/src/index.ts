@@ -16,6 +16,7 @@ export {
   decodeValue,
   isProxyEnvelope,
   forEachEnvelope,
+  forEachProxy,
   PROXY_ENVELOPE_KEY,
   HANDLE_ENVELOPE_KEY,
   encodableSymbol,

@@ -38,6 +38,11 @@ export interface ObjectTableOptions {
   readonly traceBufferSize?: number;
   /** Called with every trace event (the server uses it to forward the trace). */
   readonly onTrace?: (event: TraceEvent) => void;
+  /**
+   * Called with each object after its own dispose hook started (the server uses it to release
+   * the server-side proxies the object held, R6). A throw becomes a `dispose-error` event.
+   */
+  readonly onDispose?: (object: object, id: number) => void;
 }
 
 class Entry implements EntryInfo {
@@ -179,6 +184,7 @@ export class ObjectTable {
   #seq = 0;
   #buffer: TraceBuffer | undefined;
   #onTrace: ((event: TraceEvent) => void) | undefined;
+  readonly #onDispose: ((object: object, id: number) => void) | undefined;
 
   constructor(options: ObjectTableOptions = {}) {
     this.name = options.name ?? 'table';
@@ -192,6 +198,7 @@ export class ObjectTable {
     }
     if (size > 0) this.#buffer = new TraceBuffer(size);
     this.#onTrace = options.onTrace;
+    this.#onDispose = options.onDispose;
   }
 
   /**
@@ -652,6 +659,13 @@ export class ObjectTable {
       }
     } catch (error) {
       this.#emit('dispose-error', entry.id, typeid, '', 0, 0, describeError(error));
+    }
+    if (this.#onDispose !== undefined) {
+      try {
+        this.#onDispose(entry.object, entry.id);
+      } catch (error) {
+        this.#emit('dispose-error', entry.id, typeid, '', 0, 0, describeError(error));
+      }
     }
   }
 
