@@ -22,8 +22,10 @@ export interface InterleaveOptions {
   readonly reps: number;
   /** Target duration of one chunk, in ms. */
   readonly chunkMs: number;
-  /** Operations of the first warm-up chunk (used to calibrate). */
+  /** Operations of the first warm-up chunk. */
   readonly warmupOps: number;
+  /** Minimum warm-up time per variant, in ms. */
+  readonly warmupMs: number;
 }
 
 export interface VariantStats {
@@ -70,13 +72,18 @@ export async function interleave(
   options: InterleaveOptions,
 ): Promise<InterleaveResult> {
   const opsPerChunk = new Map<string, number>();
-  // Warm-up: two chunks each (JIT, connections, caches), the second one calibrates.
+  // Warm-up (JIT, connections, caches) for at least `warmupMs` and two chunks per variant,
+  // growing the chunk towards `chunkMs`; the last warm-up chunk calibrates the chunk size.
   for (const variant of variants) {
-    const first = clampOps(variant, options.warmupOps);
-    const ns = await timeChunk(variant, first);
-    const second = clampOps(variant, Math.min(first * 10, (options.chunkMs * 1e6) / Math.max(ns, 1)));
-    const ns2 = await timeChunk(variant, second);
-    opsPerChunk.set(variant.name, clampOps(variant, (options.chunkMs * 1e6) / Math.max(ns2, 1)));
+    let ops = clampOps(variant, options.warmupOps);
+    let spent = 0;
+    let ns = 0;
+    for (let chunk = 0; chunk < 2 || spent < options.warmupMs * 1e6; chunk++) {
+      ns = await timeChunk(variant, ops);
+      spent += ns * ops;
+      ops = clampOps(variant, Math.min(ops * 4, (options.chunkMs * 1e6) / Math.max(ns, 1)));
+    }
+    opsPerChunk.set(variant.name, clampOps(variant, (options.chunkMs * 1e6) / Math.max(ns, 1)));
   }
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   for (let rep = 0; rep < options.reps; rep++) {

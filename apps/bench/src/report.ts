@@ -49,7 +49,11 @@ export function formatRatio(row: Row): string {
 }
 
 /** The table as text. */
-export function formatTable(header: Header, sections: readonly Section[], elapsedMs: number): string {
+export function formatTable(
+  header: Header,
+  sections: readonly Section[],
+  elapsedMs: number,
+): string {
   const lines: string[] = [];
   lines.push(
     `@managers bench (${header.mode}) — node ${header.node}, nproc ${header.nproc} (os cpus ${header.cpus}), ${header.platform}, pinning: ${header.pinned}, ${header.date}`,
@@ -77,10 +81,14 @@ export function formatTable(header: Header, sections: readonly Section[], elapse
         row.met === undefined ? '' : row.met ? 'yes' : 'NO',
       ]);
     });
-    if (section.skipped !== undefined) body.push(['', `partly skipped: ${section.skipped}`, '', '', '', '']);
+    if (section.skipped !== undefined)
+      body.push(['', `partly skipped: ${section.skipped}`, '', '', '', '']);
   }
   const widths = columns.map((name, c) =>
-    Math.max(name.length, ...body.filter((r) => !r[1]!.includes('skipped')).map((r) => r[c]!.length)),
+    Math.max(
+      name.length,
+      ...body.filter((r) => !r[1]!.includes('skipped')).map((r) => r[c]!.length),
+    ),
   );
   const format = (cells: string[]) =>
     cells
@@ -91,7 +99,11 @@ export function formatTable(header: Header, sections: readonly Section[], elapse
   lines.push(format(columns), rule);
   body.forEach((cells, index) => {
     if (index > 0 && separators.has(index)) lines.push('');
-    lines.push(cells[1]!.includes('skipped') ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}`.trimEnd() : format(cells));
+    lines.push(
+      cells[1]!.includes('skipped')
+        ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}`.trimEnd()
+        : format(cells),
+    );
   });
   const notes = sections.flatMap((s) => s.notes.map((n) => `  [${s.id}] ${n}`));
   if (notes.length) lines.push('', 'notes:', ...notes);
@@ -100,7 +112,9 @@ export function formatTable(header: Header, sections: readonly Section[], elapse
   lines.push(
     '',
     `targets: ${targets.length - missed.length}/${targets.length} met${
-      missed.length ? `; missed: ${missed.map((r) => `${sectionOf(sections, r)} ${r.variant}`).join(', ')}` : ''
+      missed.length
+        ? `; missed: ${missed.map((r) => `${sectionOf(sections, r)} ${r.variant}`).join(', ')}`
+        : ''
     }; ${(elapsedMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');
@@ -110,7 +124,12 @@ function sectionOf(sections: readonly Section[], row: Row): string {
   return sections.find((s) => s.rows.includes(row))?.id ?? '?';
 }
 
-export function writeJson(path: string, header: Header, sections: readonly Section[], extra: object): void {
+export function writeJson(
+  path: string,
+  header: Header,
+  sections: readonly Section[],
+  extra: object,
+): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ header, sections, ...extra }, null, 2)}\n`);
 }

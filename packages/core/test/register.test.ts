@@ -103,7 +103,7 @@ describe('registrations at work', () => {
     expect(await manager.numberOfObjects()).toBe(0);
   });
 
-  test('an explicit exposed list wins; methodToTypeid methods are added to it', async () => {
+  test('exportName picks the manager class of the module, whose registry the server serves', async () => {
     const Manager = BaseManager.register('Toolbox', {
       callable: Toolbox,
       exposed: ['echo'],

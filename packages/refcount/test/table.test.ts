@@ -484,3 +484,69 @@ describe('clear', () => {
     expect(one.disposed).toBe(1);
   });
 });
+
+describe('many entries (ids across pages)', () => {
+  it('keeps ids, order and lookups right past page boundaries, and frees emptied pages', async () => {
+    const quiet = new ObjectTable({ name: 'big' });
+    const n = 5000;
+    const objects = Array.from({ length: n }, (_, i) => new Res(String(i)));
+    const ids = objects.map((o) => quiet.register(o, T, i2h(o)));
+    expect(ids).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(quiet.numberOfObjects()).toBe(n);
+    // drop every entry of the first two pages and every other one after
+    for (const id of ids) if (id <= 2048 || id % 2 === 0) quiet.decref(id, i2h(objects[id - 1]!));
+    quiet.assertConsistent();
+    const left = ids.filter((id) => !(id <= 2048 || id % 2 === 0));
+    expect(quiet.numberOfObjects()).toBe(left.length);
+    expect(quiet.entries().map((e) => e.id)).toEqual(left);
+    for (const id of [1, 1024, 2048, 2050]) expect(quiet.has(id)).toBe(false);
+    expect(quiet.refcount(2049)).toBe(1);
+    // new ids keep growing, never reused
+    const fresh = quiet.register({}, T, 'late');
+    expect(fresh).toBe(n + 1);
+    expect(quiet.entries().at(-1)!.id).toBe(fresh);
+    expect(quiet.heldBy('odd').size).toBe(left.length);
+    expect(quiet.releaseHolder('odd')).toBe(left.length);
+    expect(objects.every((o) => o.disposed === 1)).toBe(true);
+    await quiet.clear();
+    expect(quiet.numberOfObjects()).toBe(0);
+    expect(quiet.register({}, T, 'again')).toBe(n + 2);
+    await quiet.clear();
+  });
+
+  it('ids that are not positive integers are unknown (never rounded to a real id)', () => {
+    const id = table.register({}, T, 'a');
+    expect(id).toBe(1);
+    for (const bad of [1.5, 0.999, -1, 0, NaN, Infinity, '1', 1025]) {
+      const badId = bad as number;
+      expect(table.has(badId)).toBe(false);
+      expect(table.refcount(badId)).toBe(0);
+      expect(table.get(badId)).toBeUndefined();
+      expectRefused(table, () => table.decref(badId, 'a'), ErrorCode.UnknownId, 'a');
+      expectRefused(table, () => table.incref(badId, 'a'), ErrorCode.UnknownId, 'a');
+    }
+    table.decref(id, 'a');
+  });
+
+  it('when the first holder goes, the others keep their counts', () => {
+    const id = table.register({}, T, 'first');
+    table.incref(id, 'second', 'x', 2);
+    table.incref(id, 'third');
+    expect(table.releaseHolder('first')).toBe(1);
+    expect(table.holders(id)).toEqual({ second: 2, third: 1 });
+    table.decref(id, 'second', 'x', 2);
+    expect(table.holders(id)).toEqual({ third: 1 });
+    table.incref(id, 'first');
+    table.adopt('third', 'first');
+    expect(table.holders(id)).toEqual({ first: 2 });
+    expect(table.heldBy('third').size).toBe(0);
+    table.assertConsistent();
+    table.decref(id, 'first', 'x', 2);
+    expect(table.numberOfObjects()).toBe(0);
+  });
+});
+
+/** Even ids are held by 'even', odd by 'odd'. */
+function i2h(o: Res): string {
+  return Number(o.name) % 2 === 0 ? 'odd' : 'even';
+}

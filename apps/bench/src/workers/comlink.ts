@@ -15,7 +15,7 @@ const api = {
   ping(value?: unknown): unknown {
     return value;
   },
-  make(): Counter {
+  make() {
     return Comlink.proxy(new Counter());
   },
 };

@@ -29,8 +29,10 @@ export function ready(worker: Worker): Promise<unknown> {
     };
     const onMessage = (message: unknown) => (cleanup(), resolve(message));
     const onError = (error: unknown) => (cleanup(), reject(error));
-    const onExit = (code: number) =>
-      (cleanup(), reject(new Error(`worker exited with code ${code} before it was ready`)));
+    const onExit = (code: number) => (
+      cleanup(),
+      reject(new Error(`worker exited with code ${code} before it was ready`))
+    );
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);

@@ -33,7 +33,7 @@ export async function bigBuffer(ctx: Context): Promise<Section> {
         },
         {
           name: 'copied',
-          maxOps: ctx.quick ? 4 : 50,
+          maxOps: ctx.quick ? 3 : 8,
           run: async (ops) => {
             for (let i = 0; i < ops; i++) await echo.size(copied);
           },
@@ -50,7 +50,15 @@ export async function bigBuffer(ctx: Context): Promise<Section> {
       id: '5',
       title: '16 MiB ArrayBuffer argument',
       rows: [
-        { variant: 'raw postMessage, transfer list, there and back', display: formatNs(v.raw!.nsPerOp), value: v.raw!.nsPerOp, unit: 'ns/op', ratio: 1, ratioKind: 'time', baseline: 'raw' },
+        {
+          variant: 'raw postMessage, transfer list, there and back',
+          display: formatNs(v.raw!.nsPerOp),
+          value: v.raw!.nsPerOp,
+          unit: 'ns/op',
+          ratio: 1,
+          ratioKind: 'time',
+          baseline: 'raw',
+        },
         {
           variant: 'ours: bounce(transfer(buf)), transferred back',
           display: formatNs(v.transferred!.nsPerOp),

@@ -36,7 +36,15 @@ export async function callOneOutstanding(ctx: Context, python?: PythonResult): P
     const v = result.variants;
     const oursRatio = result.timeRatio('ours', 'raw');
     const rows: Row[] = [
-      { variant: 'raw MessagePort', display: formatNs(v.raw!.nsPerOp), value: v.raw!.nsPerOp, unit: 'ns/op', ratio: 1, ratioKind: 'time', baseline: 'raw' },
+      {
+        variant: 'raw MessagePort',
+        display: formatNs(v.raw!.nsPerOp),
+        value: v.raw!.nsPerOp,
+        unit: 'ns/op',
+        ratio: 1,
+        ratioKind: 'time',
+        baseline: 'raw',
+      },
       {
         variant: 'ours: await proxy.ping()',
         display: formatNs(v.ours!.nsPerOp),
@@ -103,7 +111,15 @@ export async function callPipelined(ctx: Context): Promise<Section> {
       id: '2',
       title: `${WINDOW} calls outstanding`,
       rows: [
-        { variant: 'raw MessagePort', display: formatRate(rate('raw')), value: rate('raw'), unit: 'ops/s', ratio: 1, ratioKind: 'rate', baseline: 'raw' },
+        {
+          variant: 'raw MessagePort',
+          display: formatRate(rate('raw')),
+          value: rate('raw'),
+          unit: 'ops/s',
+          ratio: 1,
+          ratioKind: 'rate',
+          baseline: 'raw',
+        },
         {
           variant: 'ours: proxy.ping()',
           display: formatRate(rate('ours')),

@@ -1,5 +1,10 @@
 /** What every workload gets: the shared workers, the manager, the run's settings. */
-import { MessageChannel, type MessagePort, type TransferListItem, type Worker } from 'node:worker_threads';
+import {
+  MessageChannel,
+  type MessagePort,
+  type TransferListItem,
+  type Worker,
+} from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import * as core from '@managers/core';

@@ -43,7 +43,15 @@ export async function createRelease(ctx: Context, python?: PythonResult): Promis
     const v = result.variants;
     const ours = result.timeRatio('ours', 'raw');
     const rows: Row[] = [
-      { variant: 'raw MessagePort round trip', display: formatNs(v.raw!.nsPerOp), value: v.raw!.nsPerOp, unit: 'ns/op', ratio: 1, ratioKind: 'time', baseline: 'raw' },
+      {
+        variant: 'raw MessagePort round trip',
+        display: formatNs(v.raw!.nsPerOp),
+        value: v.raw!.nsPerOp,
+        unit: 'ns/op',
+        ratio: 1,
+        ratioKind: 'time',
+        baseline: 'raw',
+      },
       {
         variant: 'ours: await manager.Counter() + dispose',
         display: formatNs(v.ours!.nsPerOp),

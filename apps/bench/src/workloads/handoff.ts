@@ -4,7 +4,12 @@ import type { Section } from '../report';
 import { handoffEncode, RawClient, type Context } from './context';
 
 export async function handoff(ctx: Context): Promise<Section> {
-  const section: Section = { id: '4', title: 'handoff: proxy to another thread + first call', rows: [], notes: [] };
+  const section: Section = {
+    id: '4',
+    title: 'handoff: proxy to another thread + first call',
+    rows: [],
+    notes: [],
+  };
   const encode = handoffEncode();
   if (encode === undefined) {
     section.skipped = '@managers/core does not export encode/decode yet (the handoff API)';
@@ -15,7 +20,8 @@ export async function handoff(ctx: Context): Promise<Section> {
   const echo = await ctx.manager.Echo();
   try {
     const check = (reply: unknown) => {
-      if ((reply as { t?: string }).t === 'error') throw new Error(`client thread: ${(reply as { message: string }).message}`);
+      if ((reply as { t?: string }).t === 'error')
+        throw new Error(`client thread: ${(reply as { message: string }).message}`);
     };
     const result = await interleave(
       [
@@ -40,7 +46,15 @@ export async function handoff(ctx: Context): Promise<Section> {
     const v = result.variants;
     const ours = result.timeRatio('ours', 'raw');
     section.rows.push(
-      { variant: 'raw round trip to that thread', display: formatNs(v.raw!.nsPerOp), value: v.raw!.nsPerOp, unit: 'ns/op', ratio: 1, ratioKind: 'time', baseline: 'raw' },
+      {
+        variant: 'raw round trip to that thread',
+        display: formatNs(v.raw!.nsPerOp),
+        value: v.raw!.nsPerOp,
+        unit: 'ns/op',
+        ratio: 1,
+        ratioKind: 'time',
+        baseline: 'raw',
+      },
       {
         variant: 'ours: encode + post, decode + ping() + dispose there, reply',
         display: formatNs(v.ours!.nsPerOp),

@@ -27,7 +27,12 @@ export async function mapOpsWorkload(ctx: Context, python?: PythonResult): Promi
   const section: Section = { id: '6', title: 'Map set/get', rows: [], notes: [] };
   const map = await ctx.manager.Map();
   const rate = (ns: number) => 1e9 / ns;
-  const vsPython = (variant: string, ns: number, pythonRate: number | undefined, target: boolean): Row => {
+  const vsPython = (
+    variant: string,
+    ns: number,
+    pythonRate: number | undefined,
+    target: boolean,
+  ): Row => {
     const value = rate(ns);
     const ratio = pythonRate === undefined ? undefined : value / pythonRate;
     return {
@@ -64,11 +69,22 @@ export async function mapOpsWorkload(ctx: Context, python?: PythonResult): Promi
       vsPython(`1 thread: ours, ${WINDOW} outstanding`, v.pipelined!.nsPerOp, py1, true),
     );
     if (py1 !== undefined) {
-      section.rows.push({ variant: '1 client: Python manager dict-like', note: 'separate process', display: formatRate(py1), value: py1, unit: 'ops/s', ratio: 1, ratioKind: 'rate', baseline: 'Python' });
+      section.rows.push({
+        variant: '1 client: Python manager dict-like',
+        note: 'separate process',
+        display: formatRate(py1),
+        value: py1,
+        unit: 'ops/s',
+        ratio: 1,
+        ratioKind: 'rate',
+        baseline: 'Python',
+      });
     } else {
       section.notes.push('no Python figures: the ratios to Python are missing');
     }
-    section.notes.push(`ours one outstanding = ${(1 / one.timeRatio('serial', 'raw')).toFixed(2)}× the raw round-trip rate`);
+    section.notes.push(
+      `ours one outstanding = ${(1 / one.timeRatio('serial', 'raw')).toFixed(2)}× the raw round-trip rate`,
+    );
 
     const encode = handoffEncode();
     if (encode === undefined) {
@@ -82,16 +98,22 @@ export async function mapOpsWorkload(ctx: Context, python?: PythonResult): Promi
         const client = new RawClient(peer.port);
         clients.push(client);
         const { value, transferList } = encode(map);
-        const reply = (await client.roundTrip({ t: 'map-attach', value }, transferList)) as { t: string; message?: string };
+        const reply = (await client.roundTrip({ t: 'map-attach', value }, transferList)) as {
+          t: string;
+          message?: string;
+        };
         if (reply.t !== 'map-attach') throw new Error(`client thread: ${reply.message}`);
       }
       const runAll = async (ops: number, lanes: number) => {
         const each = Math.ceil(ops / THREADS);
         const replies = await Promise.all(
-          clients.map((client, t) => client.roundTrip({ t: 'map-run', ops: each, lanes, tag: `t${t}:` })),
+          clients.map((client, t) =>
+            client.roundTrip({ t: 'map-run', ops: each, lanes, tag: `t${t}:` }),
+          ),
         );
         for (const reply of replies) {
-          if ((reply as { t: string }).t !== 'map-run') throw new Error(`client thread: ${(reply as { message?: string }).message}`);
+          if ((reply as { t: string }).t !== 'map-run')
+            throw new Error(`client thread: ${(reply as { message?: string }).message}`);
         }
       };
       const four = await interleave(
@@ -106,12 +128,28 @@ export async function mapOpsWorkload(ctx: Context, python?: PythonResult): Promi
       const py4 = python?.map4_ops;
       section.rows.push(
         vsPython(`${THREADS} threads: ours, one outstanding each`, w.serial!.nsPerOp, py4, true),
-        vsPython(`${THREADS} threads: ours, ${WINDOW / THREADS} outstanding each`, w.pipelined!.nsPerOp, py4, true),
+        vsPython(
+          `${THREADS} threads: ours, ${WINDOW / THREADS} outstanding each`,
+          w.pipelined!.nsPerOp,
+          py4,
+          true,
+        ),
       );
       if (py4 !== undefined) {
-        section.rows.push({ variant: `${THREADS} clients: Python manager dict-like`, note: 'separate processes', display: formatRate(py4), value: py4, unit: 'ops/s', ratio: 1, ratioKind: 'rate', baseline: 'Python' });
+        section.rows.push({
+          variant: `${THREADS} clients: Python manager dict-like`,
+          note: 'separate processes',
+          display: formatRate(py4),
+          value: py4,
+          unit: 'ops/s',
+          ratio: 1,
+          ratioKind: 'rate',
+          baseline: 'Python',
+        });
       }
-      section.notes.push(`${THREADS} threads one outstanding each = ${(1 / four.timeRatio('serial', 'one')).toFixed(2)}× one thread (same process, interleaved)`);
+      section.notes.push(
+        `${THREADS} threads one outstanding each = ${(1 / four.timeRatio('serial', 'one')).toFixed(2)}× one thread (same process, interleaved)`,
+      );
     } finally {
       for (const client of clients) {
         await client.roundTrip({ t: 'map-detach' }).catch(() => undefined);

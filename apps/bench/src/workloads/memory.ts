@@ -37,7 +37,12 @@ async function bareCounterBytes(n: number): Promise<number> {
 }
 
 export async function memory(ctx: Context): Promise<Section> {
-  const section: Section = { id: '7', title: 'memory and the refcount kernel', rows: [], notes: [] };
+  const section: Section = {
+    id: '7',
+    title: 'memory and the refcount kernel',
+    rows: [],
+    notes: [],
+  };
   const n = ctx.quick ? 10_000 : 1_000_000;
 
   ctx.log(`  kernel bench (${n.toLocaleString('en-US')} entries)…`);
@@ -51,8 +56,18 @@ export async function memory(ctx: Context): Promise<Section> {
       target: `≤ ${kernel.targets.nsPerPairTracingOff} ns`,
       met: kernel.pass.nsPerPair,
     },
-    { variant: 'kernel: incref+decref, ring buffer on', display: `${kernel.nsPerPair.ringBuffer.toFixed(1)} ns`, value: kernel.nsPerPair.ringBuffer, unit: 'ns/pair' },
-    { variant: 'kernel: incref+decref, diagnostics_channel', display: `${kernel.nsPerPair.diagnosticsChannel.toFixed(1)} ns`, value: kernel.nsPerPair.diagnosticsChannel, unit: 'ns/pair' },
+    {
+      variant: 'kernel: incref+decref, ring buffer on',
+      display: `${kernel.nsPerPair.ringBuffer.toFixed(1)} ns`,
+      value: kernel.nsPerPair.ringBuffer,
+      unit: 'ns/pair',
+    },
+    {
+      variant: 'kernel: incref+decref, diagnostics_channel',
+      display: `${kernel.nsPerPair.diagnosticsChannel.toFixed(1)} ns`,
+      value: kernel.nsPerPair.diagnosticsChannel,
+      unit: 'ns/pair',
+    },
     {
       variant: 'kernel: table bytes per live entry',
       display: bytes(kernel.bytesPerEntry),
@@ -87,11 +102,37 @@ export async function memory(ctx: Context): Promise<Section> {
     const left = await ctx.manager.numberOfObjects();
     const perObject = (serverAfter - serverBefore) / n;
     section.rows.push(
-      { variant: `server heap per hosted Counter (${n.toLocaleString('en-US')} live)`, display: bytes(perObject), value: perObject, unit: 'bytes' },
-      { variant: '  of which the bare Counter object', display: bytes(bare), value: bare, unit: 'bytes' },
-      { variant: 'client heap per proxy', display: bytes((clientAfter - clientBefore) / n), value: (clientAfter - clientBefore) / n, unit: 'bytes' },
-      { variant: 'create, 256 outstanding', display: formatNs(createNs), value: createNs, unit: 'ns/op', note: formatRate(1e9 / createNs) },
-      { variant: 'release all + GC', display: formatNs(releaseNs), value: releaseNs, unit: 'ns/op' },
+      {
+        variant: `server heap per hosted Counter (${n.toLocaleString('en-US')} live)`,
+        display: bytes(perObject),
+        value: perObject,
+        unit: 'bytes',
+      },
+      {
+        variant: '  of which the bare Counter object',
+        display: bytes(bare),
+        value: bare,
+        unit: 'bytes',
+      },
+      {
+        variant: 'client heap per proxy',
+        display: bytes((clientAfter - clientBefore) / n),
+        value: (clientAfter - clientBefore) / n,
+        unit: 'bytes',
+      },
+      {
+        variant: 'create, 256 outstanding',
+        display: formatNs(createNs),
+        value: createNs,
+        unit: 'ns/op',
+        note: formatRate(1e9 / createNs),
+      },
+      {
+        variant: 'release all + GC',
+        display: formatNs(releaseNs),
+        value: releaseNs,
+        unit: 'ns/op',
+      },
     );
     section.notes.push(
       `live objects after creating: ${live} (expect ${n + 1}); after releasing: ${left} (expect 1, the Memory probe); server heap after release ${((serverReleased - serverBefore) / 1024 / 1024).toFixed(1)} MiB above the start`,

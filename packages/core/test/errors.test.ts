@@ -1,0 +1,211 @@
+/** Errors: hosted errors keep name/message/code/cause, server errors have codes, and nothing breaks the connection. */
+import { callMethod, release, tokenOf, withCallOptions, type BaseProxy } from '@managers/core';
+import { KitchenManager } from './fixtures/kitchen';
+import { KITCHEN_MODULE, pollUntil, rejection } from './helpers';
+
+type Kitchen = Awaited<ReturnType<typeof KitchenManager.start>>;
+let shared: Kitchen;
+beforeAll(async () => {
+  shared = await KitchenManager.start({ module: KITCHEN_MODULE });
+});
+afterAll(async () => {
+  await shared?.shutdown();
+});
+
+/** One manager for the file; each test makes its own Toolbox and leaves the table empty. */
+async function startKitchen() {
+  expect(await shared.numberOfObjects()).toBe(0);
+  const toolbox = await shared.Toolbox();
+  return { manager: shared, toolbox };
+}
+
+test('a hosted TypeError arrives with its name, message, remote stack and details', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const error = await rejection(toolbox.failWithTypeError());
+  expect(error.name).toBe('TypeError');
+  expect(error.message).toBe('bad type 42');
+  expect(error.code).toBe('ERR_REMOTE');
+  expect(error.remoteStack).toContain('failWithTypeError');
+  expect(error.remoteStack).toContain('kitchen.ts');
+  expect(error.details).toEqual({
+    typeid: 'Toolbox',
+    id: tokenOf(toolbox).id,
+    method: 'failWithTypeError',
+  });
+  expect(await toolbox.echo('still works')).toBe('still works');
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('a custom error class keeps its name, code and cause chain', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const error = await rejection(toolbox.failWithCause());
+  expect(error.name).toBe('CustomError');
+  expect(error.message).toBe('outer failure');
+  expect(error.code).toBe('E_CUSTOM');
+  expect(error.remoteStack).toContain('failWithCause');
+  expect(error.details).toMatchObject({ typeid: 'Toolbox', method: 'failWithCause' });
+  const middle = error.cause as { name: string; message: string; cause?: unknown };
+  expect(middle).toMatchObject({ name: 'RangeError', message: 'middle' });
+  expect(middle.cause).toMatchObject({ name: 'Error', message: 'root cause' });
+  expect(await toolbox.inc()).toBe(1);
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('a non-exposed method: ERR_NOT_EXPOSED through callMethod, no property on the AutoProxy', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const error = await rejection(callMethod(toolbox, '_hidden'));
+  expect(error.name).toBe('ManagerError');
+  expect(error.code).toBe('ERR_NOT_EXPOSED');
+  expect(error.message).toContain("'_hidden'");
+  expect(error.message).toContain("'Toolbox'");
+  expect(error.details).toMatchObject({ typeid: 'Toolbox', method: '_hidden' });
+  expect('_hidden' in toolbox).toBe(false);
+  expect((toolbox as unknown as Record<string, unknown>)._hidden).toBeUndefined();
+  const missing = await rejection(callMethod(toolbox, 'nonexistent'));
+  expect(missing.code).toBe('ERR_NOT_EXPOSED');
+  expect(missing.message).toContain("'nonexistent'");
+  const reserved = await rejection(callMethod(toolbox, '#nope'));
+  expect(reserved.code).toBe('ERR_NOT_EXPOSED');
+  expect(await toolbox.echo(3)).toBe(3);
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('an unknown typeid → ERR_UNKNOWN_TYPEID naming it', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const untyped = manager as unknown as { create(typeid: string): Promise<BaseProxy> };
+  const error = await rejection(untyped.create('Nope'));
+  expect(error.code).toBe('ERR_UNKNOWN_TYPEID');
+  expect(error.message).toContain("'Nope'");
+  expect(error.details).toMatchObject({ typeid: 'Nope' });
+  expect(await toolbox.echo(1)).toBe(1);
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('an unserializable argument → ERR_UNSERIALIZABLE, and the next call works', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const error = await rejection(toolbox.echo(() => 2));
+  expect(error.code).toBe('ERR_UNSERIALIZABLE');
+  expect(error.message).toContain('Toolbox.echo()');
+  // With another call in the same tick (one batch), only the bad one fails.
+  const [bad, good] = await Promise.allSettled([toolbox.echo(Symbol('s')), toolbox.echo('ok')]);
+  expect(bad.status).toBe('rejected');
+  expect((bad as PromiseRejectedResult).reason.code).toBe('ERR_UNSERIALIZABLE');
+  expect(good).toEqual({ status: 'fulfilled', value: 'ok' });
+  expect(await toolbox.echo(2)).toBe(2);
+  // Creation arguments too.
+  expect((await rejection(manager.Box({ f: () => 1 }))).code).toBe('ERR_UNSERIALIZABLE');
+  expect(await manager.numberOfObjects()).toBe(1);
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('an unserializable return value → ERR_UNSERIALIZABLE, and the next call works', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const error = await rejection(toolbox.returnFunction());
+  expect(error.code).toBe('ERR_UNSERIALIZABLE');
+  expect(error.message).toContain('could not be sent');
+  // (The call's details — typeid, id, method — are not kept for this error: see the report.)
+  const [bad, good] = await Promise.allSettled([toolbox.returnFunction(), toolbox.echo('ok')]);
+  expect((bad as PromiseRejectedResult).reason.code).toBe('ERR_UNSERIALIZABLE');
+  expect(good).toEqual({ status: 'fulfilled', value: 'ok' });
+  expect(await toolbox.echo('next')).toBe('next');
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('a call on a released proxy → ERR_PROXY_RELEASED without a round trip', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const other = await manager.Toolbox();
+  release(toolbox);
+  expect(toolbox.released).toBe(true);
+  const error = await rejection(toolbox.echo(1));
+  expect(error.code).toBe('ERR_PROXY_RELEASED');
+  expect(error.message).toContain("'echo'");
+  expect(error.details).toMatchObject({ typeid: 'Toolbox', method: 'echo' });
+  // Passing a released proxy as an argument is refused too.
+  expect((await rejection(other.echo(toolbox))).code).toBe('ERR_PROXY_RELEASED');
+  // Releasing twice is harmless.
+  release(toolbox);
+  expect(await other.echo(5)).toBe(5);
+  release(other);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+describe('timeout and AbortSignal', () => {
+  test('withCallOptions timeout → ERR_TIMEOUT; the next call gets its own answer, not the late one', async () => {
+    const { manager, toolbox } = await startKitchen();
+    const impatient = withCallOptions(toolbox, { timeout: 50 });
+    const started = Date.now();
+    const error = await rejection(impatient.slow(200, 'late'));
+    expect(Date.now() - started).toBeLessThan(190);
+    expect(error.code).toBe('ERR_TIMEOUT');
+    expect(error.message).toContain('timed out after 50 ms');
+    expect(error.details).toMatchObject({ method: 'slow', timeout: 50 });
+    expect(await toolbox.echo('next')).toBe('next');
+    expect(await toolbox.slow(250, 'after the late reply')).toBe('after the late reply');
+    expect(await impatient.echo('fast enough')).toBe('fast enough');
+    release(toolbox);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('the start() timeout option applies to every call', async () => {
+    await using manager = await KitchenManager.start({ module: KITCHEN_MODULE, timeout: 50 });
+    const toolbox = await manager.Toolbox();
+    expect((await rejection(toolbox.slow(150, 'x'))).code).toBe('ERR_TIMEOUT');
+    expect(await toolbox.echo(1)).toBe(1);
+    release(toolbox);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('AbortSignal → ERR_ABORTED; the next call gets its own answer', async () => {
+    const { manager, toolbox } = await startKitchen();
+    const controller = new AbortController();
+    const pending = rejection(
+      withCallOptions(toolbox, { signal: controller.signal }).slow(150, 'late'),
+    );
+    setTimeout(() => controller.abort(new Error('user gave up')), 20);
+    const error = await pending;
+    expect(error.code).toBe('ERR_ABORTED');
+    expect(error.cause).toMatchObject({ message: 'user gave up' });
+    expect(await toolbox.echo('next')).toBe('next');
+    expect(await toolbox.slow(200, 'own answer')).toBe('own answer');
+    release(toolbox);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('an already-aborted signal rejects without sending', async () => {
+    const { manager, toolbox } = await startKitchen();
+    const aborted = withCallOptions(toolbox, { signal: AbortSignal.abort() });
+    const error = await rejection(aborted.inc());
+    expect(error.code).toBe('ERR_ABORTED');
+    expect(error.message).toContain('before it was sent');
+    expect(await toolbox.count()).toBe(0);
+    expect(await toolbox.inc()).toBe(1);
+    release(toolbox);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('a timed-out proxy-returning call does not leak the object made for it', async () => {
+    const { manager, toolbox } = await startKitchen();
+    expect(await manager.numberOfObjects()).toBe(1);
+    const error = await rejection(withCallOptions(toolbox, { timeout: 30 }).slowBox(120));
+    expect(error.code).toBe('ERR_TIMEOUT');
+    // The late reply arrives with a reference the server took for this thread: it is given back.
+    const disposed = async () =>
+      (await manager.trace()).some((event) => event.op === 'dispose' && event.typeid === 'Box');
+    expect(await pollUntil(disposed, true, 2000)).toBe(true);
+    const boxEvents = (await manager.trace()).filter((event) => event.typeid === 'Box');
+    expect(boxEvents.map((event) => event.op)).toEqual(['create', 'decref', 'dispose']);
+    expect(await manager.numberOfObjects()).toBe(1);
+    // A proxy-returning call that is in time works.
+    const box = await toolbox.slowBox(1);
+    expect(tokenOf(box).typeid).toBe('Box');
+    release(box);
+    release(toolbox);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+});

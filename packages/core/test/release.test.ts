@@ -1,0 +1,123 @@
+/** Release (R5): every way of giving a reference back, batching, the in-flight pin, and GC. */
+import { MessagePort } from 'node:worker_threads';
+import { release, tokenOf } from '@managers/core';
+import { KitchenManager } from './fixtures/kitchen';
+import { MagManager } from './fixtures/magnifier';
+import { forceGC, KITCHEN_MODULE, MAGNIFIER_MODULE, pollUntil, sleep, tick } from './helpers';
+
+type MagManagerInstance = Awaited<ReturnType<typeof MagManager.start>>;
+let manager: MagManagerInstance;
+beforeAll(async () => {
+  manager = await MagManager.start({ module: MAGNIFIER_MODULE });
+});
+afterAll(async () => {
+  await manager?.shutdown();
+});
+afterEach(() => jest.restoreAllMocks());
+
+const refcountOf = async (id: number) =>
+  (await manager.entries()).find((row) => row.id === id)?.refcount ?? 0;
+
+test('each way of releasing drops the refcount by one', async () => {
+  const proxies = await Promise.all([1, 2, 3, 4, 5].map(() => manager.Mag(7)));
+  const id = tokenOf(proxies[0]!).id;
+  expect(proxies.every((proxy) => tokenOf(proxy).id === id)).toBe(true);
+  expect(await refcountOf(id)).toBe(5);
+
+  proxies[0]![Symbol.dispose]();
+  expect(await refcountOf(id)).toBe(4);
+  {
+    using scoped = proxies[1]!;
+    expect(await scoped.scale(1)).toBe(7);
+  }
+  expect(await refcountOf(id)).toBe(3);
+  release(proxies[2]!);
+  expect(await refcountOf(id)).toBe(2);
+  await proxies[3]![Symbol.asyncDispose]();
+  expect(await refcountOf(id)).toBe(1);
+  // Idempotent: releasing the same proxy again changes nothing.
+  proxies[0]![Symbol.dispose]();
+  release(proxies[3]!);
+  expect(await refcountOf(id)).toBe(1);
+  expect(proxies.slice(0, 4).every((proxy) => proxy.released)).toBe(true);
+  expect(proxies[4]!.released).toBe(false);
+  {
+    await using last = proxies[4]!;
+    expect(await last.scale(2)).toBe(14);
+  }
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('releases made in one tick travel as one message', async () => {
+  const proxies = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => manager.Magnifier(n)));
+  const ids = proxies.map((proxy) => tokenOf(proxy).id);
+  const traceBefore = (await manager.trace()).at(-1)!.seq;
+  await tick();
+  const post = jest.spyOn(MessagePort.prototype, 'postMessage');
+  for (const proxy of proxies) proxy[Symbol.dispose]();
+  await tick();
+  const sent = post.mock.calls.map(([message]) => message as { t: string; ids?: number[] });
+  post.mockRestore();
+  expect(sent).toEqual([{ t: 'release', ids }]);
+  const decrefs = (await manager.trace()).filter(
+    (event) => event.seq > traceBefore && event.op === 'decref',
+  );
+  expect(decrefs.map((event) => event.id)).toEqual(ids);
+  expect(
+    decrefs.every((event) => event.holder === 'main' && event.cause === 'proxy released'),
+  ).toBe(true);
+  // All six were handled in one go: their decref events are consecutive.
+  const seqs = decrefs.map((event) => event.seq);
+  const span = (await manager.trace()).filter(
+    (event) => event.seq >= seqs[0]! && event.seq <= seqs.at(-1)!,
+  );
+  expect(span.every((event) => ids.includes(event.id))).toBe(true);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+/** Starts a slow call on a proxy nobody keeps: only the pending call references it. */
+function slowCallOnUnreferencedProxy(kitchen: Awaited<ReturnType<typeof KitchenManager.start>>) {
+  return kitchen.Toolbox().then((toolbox) => toolbox.gate());
+}
+
+test('a proxy is kept alive while a call on it is in flight, and collected after', async () => {
+  await using kitchen = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const result = slowCallOnUnreferencedProxy(kitchen);
+  const opener = await kitchen.Toolbox();
+  await sleep(20);
+  expect(await kitchen.numberOfObjects()).toBe(2);
+  await forceGC(3);
+  await sleep(20);
+  expect(await kitchen.numberOfObjects()).toBe(2);
+  expect(await opener.openGate()).toBe(1);
+  expect(await result).toBe('opened');
+  release(opener);
+  let count = await kitchen.numberOfObjects();
+  for (let round = 0; round < 20 && count !== 0; round++) {
+    await forceGC(2);
+    count = await kitchen.numberOfObjects();
+  }
+  expect(count).toBe(0);
+  const decref = (await kitchen.trace()).find((event) => event.op === 'decref');
+  expect(decref).toMatchObject({ typeid: 'Toolbox', holder: 'main', cause: 'proxy released' });
+});
+
+/** Creates a proxy and drops it: no local keeps it alive. */
+async function createAndDrop(): Promise<number> {
+  const mag = await manager.Magnifier(9);
+  expect(await mag.scale(1)).toBe(9);
+  return tokenOf(mag).id;
+}
+
+test('a proxy collected without release gives its reference back (FinalizationRegistry)', async () => {
+  const id = await createAndDrop();
+  expect(await refcountOf(id)).toBe(1);
+  let count = await manager.numberOfObjects();
+  for (let round = 0; round < 20 && count !== 0; round++) {
+    await forceGC(2);
+    count = await pollUntil(() => manager.numberOfObjects(), 0, 20);
+  }
+  expect(count).toBe(0);
+  const dispose = (await manager.trace()).filter((event) => event.id === id).map((e) => e.op);
+  expect(dispose).toEqual(['create', 'decref', 'dispose']);
+});

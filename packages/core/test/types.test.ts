@@ -1,0 +1,103 @@
+/**
+ * Compile-time checks of `Remote<T>` and the manager types (ts-jest type-checks this file: a
+ * wrong type or an unused `@ts-expect-error` fails the suite). The runtime part runs nothing
+ * remote: the checks live in a function that is never called.
+ */
+import type { BaseProxy, ManagerInstance, Remote } from '@managers/core';
+import { BaseManager } from '@managers/core';
+import { Counter, CounterProxy, KitchenManager, Toolbox } from './fixtures/kitchen';
+import { MagManager, Magnifier } from './fixtures/magnifier';
+
+type Equal<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(_value?: T): void {}
+
+async function magnifierChecks(manager: Awaited<ReturnType<typeof MagManager.start>>) {
+  const mag = await manager.Magnifier(2);
+  const scaled: Promise<number> = mag.scale(3);
+  assertType<Equal<ReturnType<typeof mag.scale>, Promise<number>>>();
+  await scaled;
+  // clone(): methodToTypeid → 'ClonedMagnifier' (callable: null) hosts the returned Magnifier.
+  const clone = await mag.clone();
+  assertType<Equal<ReturnType<typeof clone.scale>, Promise<number>>>();
+  const cloneOfClone = await clone.clone();
+  await cloneOfClone.scale(1);
+  // spawn(): methodToTypeid → 'Magnifier' (a callable): a Magnifier proxy.
+  const spawn = await mag.spawn(3);
+  assertType<Equal<ReturnType<typeof spawn.scale>, Promise<number>>>();
+  const spawnClone = await spawn.clone();
+  await spawnClone.scale(2);
+  // Proxies are BaseProxies, with their own members.
+  const base: BaseProxy = mag;
+  const released: boolean = mag.released;
+  mag[Symbol.dispose]();
+  await spawn[Symbol.asyncDispose]();
+  // Mag is a function: its return type is the hosted object.
+  const cached = await manager.Mag(2);
+  assertType<Equal<ReturnType<typeof cached.scale>, Promise<number>>>();
+  // The generic create() knows the typeids and their arguments.
+  const created = await manager.create('Magnifier', 4);
+  await created.scale(1);
+
+  // @ts-expect-error scale takes a number
+  await mag.scale('3');
+  // @ts-expect-error Magnifier(coef) takes a number
+  await manager.Magnifier('2');
+  // @ts-expect-error no such method
+  await mag.rotate(1);
+  // @ts-expect-error createMethod: false — no manager.ClonedMagnifier
+  await manager.ClonedMagnifier(mag);
+  // @ts-expect-error no such typeid
+  await manager.create('Nope');
+  // @ts-expect-error spawn's argument is a number
+  await mag.spawn('x');
+  // @ts-expect-error the proxy's methods are async: the result is not a number
+  const notANumber: number = mag.scale(1);
+  return [base, released, notANumber];
+}
+
+async function kitchenChecks(manager: Awaited<ReturnType<typeof KitchenManager.start>>) {
+  const toolbox = await manager.Toolbox();
+  // @ts-expect-error `_`-prefixed methods are not on the proxy type
+  await toolbox._hidden();
+  // methodToTypeid to a callable: null typeid: a proxy of the returned value's type.
+  const box = await toolbox.slowBox(1);
+  const base: BaseProxy = box;
+  // Generic methods keep a usable type.
+  const echoed = await toolbox.echo(1);
+  // callable: null: manager.Box(object) hosts that object.
+  const hosted = await manager.Box({ a: 1 });
+  // @ts-expect-error Box takes one object
+  await manager.Box();
+  const inc: Promise<number> = toolbox.inc();
+  // A class with a custom proxytype: the create method's type follows the hosted object.
+  const counter = await manager.Counter();
+  const next: Promise<number> = counter.increment();
+  return [base, echoed, hosted, inc, next];
+}
+
+function registerChecks(): void {
+  // @ts-expect-error callable must be a function or a class
+  BaseManager.register('X', { callable: 42 });
+  // @ts-expect-error methodToTypeid values are strings
+  BaseManager.register('X', { callable: Toolbox, methodToTypeid: { inc: 1 } });
+  // @ts-expect-error exposed is a string array
+  BaseManager.register('X', { callable: Toolbox, exposed: 'inc' });
+  const Manager = BaseManager.register('Counter', { callable: Counter, proxytype: CounterProxy });
+  const instance: ManagerInstance<{}> | undefined = undefined;
+  void Manager;
+  void instance;
+}
+
+type MagRemote = Remote<Magnifier>;
+assertType<Equal<MagRemote['scale'], (x: number) => Promise<number>>>();
+// @ts-expect-error no constructor / private members on Remote
+type NoCoef = MagRemote['coef'];
+
+test('type checks compile (ts-jest type-checks this file)', () => {
+  expect(typeof magnifierChecks).toBe('function');
+  expect(typeof kitchenChecks).toBe('function');
+  expect(typeof registerChecks).toBe('function');
+  const noCoef: NoCoef | undefined = undefined;
+  expect(noCoef).toBeUndefined();
+});
