@@ -288,8 +288,9 @@ export class ClientConnection implements ProxyConnection {
 
   #enqueue(item: Outgoing): void {
     // Releases queued before this message leave before it (program order): a call or query
-    // made after `release(proxy)` must see the release done.
-    if (this.#releases.length) {
+    // made after `release(proxy)` must see the release done. Not while an adoption is
+    // unconfirmed: see adopt().
+    if (this.#releases.length && this.#adopting === 0) {
       this.#outbox.push({ message: { t: 'release', ids: this.#releases }, transfer: [] });
       this.#releases = [];
     }
@@ -304,9 +305,8 @@ export class ClientConnection implements ProxyConnection {
   }
 
   /**
-   * Posts everything queued in this tick. Calls and handoffs go first, in order; releases go
-   * last, so a release can never overtake a handoff or a call queued before it. Several
-   * messages travel as one batch.
+   * Posts everything queued in this tick, in program order (releases made before a call go
+   * before it), as one batch when there are several messages.
    */
   #flush(): void {
     this.#flushScheduled = false;
