@@ -16,16 +16,34 @@ import { fromErrorEnvelope } from './error-envelope';
 import type { Reply, WireToken } from './protocol';
 import type { ProxyType } from './registration';
 
+const NO_TRANSFER: TransferListItem[] = [];
+
 interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** Keeps the calling proxy reachable until the reply (R5). */
   readonly pin: object | undefined;
-  readonly what: string;
-  readonly details: Record<string, unknown>;
+  /** What the call is about; its words are only made when an error needs them. */
+  readonly subject: Subject;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+}
+
+/** A request's subject: a create of `typeid`, a call of `method` on an object, or a query. */
+interface Subject {
+  readonly typeid?: string;
+  readonly id?: number;
+  readonly method?: string;
+}
+
+function describeSubject(subject: Subject): string {
+  if (subject.method === undefined) return `create '${subject.typeid}'`;
+  return subject.typeid === undefined ? subject.method : `${subject.typeid}.${subject.method}()`;
+}
+
+function subjectDetails(subject: Subject): Record<string, unknown> {
+  return { ...subject };
 }
 
 interface Outgoing {
@@ -69,6 +87,7 @@ export class ClientConnection implements ProxyConnection {
   /** Surplus handoff ports whose adoption the server has not confirmed yet. */
   #adopting = 0;
   #referenced = false;
+  readonly #flushTask = () => this.#flush();
 
   constructor(port: MessagePort, managerId: string, key: string, options: ClientConnectionOptions) {
     this.#port = port;
@@ -93,9 +112,8 @@ export class ClientConnection implements ProxyConnection {
 
   /** Creates an object of `typeid` on the server; resolves with a proxy owning the reference the server took (R2). */
   create(typeid: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
-    return this.#request({ t: 'create', typeid }, args, options, undefined, `create '${typeid}'`, {
-      typeid,
-    });
+    const message = { t: 'create', rid: 0, typeid, args: undefined as unknown };
+    return this.#request(message, args, options, undefined, { typeid });
   }
 
   call(
@@ -105,19 +123,14 @@ export class ClientConnection implements ProxyConnection {
     args: readonly unknown[],
     options?: CallOptions,
   ): Promise<unknown> {
-    return this.#request(
-      { t: 'call', id: token.id, method },
-      args,
-      options,
-      proxy,
-      `${token.typeid}.${method}()`,
-      { typeid: token.typeid, id: token.id, method },
-    );
+    const message = { t: 'call', rid: 0, id: token.id, method, args: undefined as unknown };
+    return this.#request(message, args, options, proxy, token);
   }
 
   /** A call on the server itself (`#inspect`, `#count`): no object involved. */
   query(method: string, options?: CallOptions): Promise<unknown> {
-    return this.#request({ t: 'call', id: 0, method }, [], options, undefined, method, { method });
+    const message = { t: 'call', rid: 0, id: 0, method, args: undefined as unknown };
+    return this.#request(message, [], options, undefined, { method });
   }
 
   release(id: number): void {
@@ -192,39 +205,59 @@ export class ClientConnection implements ProxyConnection {
     this.#options.onClose?.(this);
   }
 
+  /**
+   * Sends `message` (its `rid` and `args` filled in here) and resolves with the decoded reply.
+   * `subject` is only turned into words when an error needs them: the hot path builds no
+   * strings.
+   */
   #request(
-    head: Record<string, unknown>,
+    message: { rid: number; args: unknown },
     args: readonly unknown[],
     options: CallOptions | undefined,
     pin: object | undefined,
-    what: string,
-    details: Record<string, unknown>,
+    subject: Subject | (Token & { method?: undefined }),
   ): Promise<unknown> {
     if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
+    const about: Subject =
+      'manager' in subject
+        ? {
+            typeid: subject.typeid,
+            id: subject.id,
+            method: (message as { method?: string }).method,
+          }
+        : subject;
     const signal = options?.signal;
     if (signal?.aborted) {
       return Promise.reject(
-        createManagerError(ErrorCode.Aborted, `${what} was aborted before it was sent`, {
-          cause: signal.reason,
-          details,
-        }),
+        createManagerError(
+          ErrorCode.Aborted,
+          `${describeSubject(about)} was aborted before it was sent`,
+          {
+            cause: signal.reason,
+            details: subjectDetails(about),
+          },
+        ),
       );
     }
-    const transfer: TransferListItem[] = [];
-    let encodedArgs: unknown;
+    let transfer: TransferListItem[] = NO_TRANSFER;
     try {
-      encodedArgs = encodeValue(args, (proxy) => this.#encodeProxy(proxy, what), transfer);
+      const list: TransferListItem[] = [];
+      message.args = encodeValue(
+        args,
+        (proxy) => this.#encodeProxy(proxy, describeSubject(about)),
+        list,
+      );
+      if (list.length) transfer = list;
     } catch (error) {
       return Promise.reject(error);
     }
-    const rid = this.#nextRid++;
+    const rid = (message.rid = this.#nextRid++);
     return new Promise((resolve, reject) => {
       const pending: Pending = {
         resolve,
         reject,
         pin,
-        what,
-        details,
+        subject: about,
         timer: undefined,
         signal,
         onAbort: undefined,
@@ -235,9 +268,13 @@ export class ClientConnection implements ProxyConnection {
           if (this.#pending.delete(rid)) {
             this.#settle(
               pending,
-              createManagerError(ErrorCode.Timeout, `${what} timed out after ${timeout} ms`, {
-                details: { ...details, timeout },
-              }),
+              createManagerError(
+                ErrorCode.Timeout,
+                `${describeSubject(about)} timed out after ${timeout} ms`,
+                {
+                  details: { ...subjectDetails(about), timeout },
+                },
+              ),
               false,
             );
           }
@@ -248,9 +285,9 @@ export class ClientConnection implements ProxyConnection {
           if (this.#pending.delete(rid)) {
             this.#settle(
               pending,
-              createManagerError(ErrorCode.Aborted, `${what} was aborted`, {
+              createManagerError(ErrorCode.Aborted, `${describeSubject(about)} was aborted`, {
                 cause: signal.reason,
-                details,
+                details: subjectDetails(about),
               }),
               false,
             );
@@ -263,7 +300,7 @@ export class ClientConnection implements ProxyConnection {
         this.#referenced = true;
         this.#port.ref();
       }
-      this.#enqueue({ message: { ...head, rid, args: encodedArgs }, transfer });
+      this.#enqueue({ message: message as unknown as Outgoing['message'], transfer });
     });
   }
 
@@ -301,7 +338,7 @@ export class ClientConnection implements ProxyConnection {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => this.#flush());
+    queueMicrotask(this.#flushTask);
   }
 
   /**
@@ -349,8 +386,8 @@ export class ClientConnection implements ProxyConnection {
           pending,
           createManagerError(
             ErrorCode.Unserializable,
-            `an argument of ${pending.what} could not be sent: ${(error as Error).message}`,
-            { cause: error, details: pending.details },
+            `an argument of ${describeSubject(pending.subject)} could not be sent: ${(error as Error).message}`,
+            { cause: error, details: subjectDetails(pending.subject) },
           ),
           false,
         );

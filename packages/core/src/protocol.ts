@@ -35,6 +35,26 @@ export const requestSchema = z.discriminatedUnion('t', [
   adoptRequest,
   helloRequest,
 ]);
+/**
+ * The hot path's check: true when `message` is a well-formed call request, exactly as
+ * `requestSchema` would accept it. Anything else goes through zod, which is the authority
+ * (and writes the error message).
+ */
+export function isWellFormedCall(message: unknown): message is CallRequest {
+  if (typeof message !== 'object' || message === null) return false;
+  const call = message as Record<string, unknown>;
+  return (
+    call.t === 'call' &&
+    Number.isInteger(call.rid) &&
+    (call.rid as number) >= 0 &&
+    Number.isInteger(call.id) &&
+    (call.id as number) >= 0 &&
+    typeof call.method === 'string' &&
+    call.method.length > 0 &&
+    Array.isArray(call.args)
+  );
+}
+
 /** Several requests posted as one message (calls queued in the same tick). */
 export const batchSchema = z.object({ t: z.literal('batch'), m: z.array(z.unknown()) });
 

@@ -26,6 +26,7 @@ import {
   batchSchema,
   describeIssues,
   FALLBACK_METHODS,
+  isWellFormedCall,
   requestSchema,
   type CallRequest,
   type CreateRequest,
@@ -42,7 +43,11 @@ class ServerConnection {
   transfer: TransferListItem[] = [];
   /** Per queued reply: ids increfed for proxies inside it, undone if the reply cannot be posted. */
   increfs: (number[] | undefined)[] = [];
+  /** Per queued reply: what it answers (typeid, id, method), for an error made at flush time. */
+  details: (Record<string, unknown> | undefined)[] = [];
   scheduled = false;
+  /** Flushes this connection's outbox (made once, queued as a microtask). */
+  flushTask: () => void = () => undefined;
   closed = false;
   /** Set on a surplus handoff port: the connection key its references move to. */
   adoptInto: string | undefined;
@@ -112,6 +117,7 @@ export class Server {
       return;
     }
     const connection = new ServerConnection(key, handoffHolder(key), port);
+    connection.flushTask = () => this.#flush(connection);
     this.#connections.set(key, connection);
     port.on('message', (message: unknown) => this.#onMessage(connection, message));
     port.on('close', () => this.#onClose(connection));
@@ -136,9 +142,16 @@ export class Server {
       message !== null &&
       (message as { t?: unknown }).t === 'batch'
     ) {
-      const batch = batchSchema.safeParse(message);
-      if (!batch.success) return this.#badMessage(connection, message, describeIssues(batch.error));
-      for (const item of batch.data.m) this.#handle(connection, item);
+      const items = (message as { m?: unknown }).m;
+      if (!Array.isArray(items)) {
+        const batch = batchSchema.safeParse(message);
+        return this.#badMessage(
+          connection,
+          message,
+          batch.success ? 'batch.m must be an array' : describeIssues(batch.error),
+        );
+      }
+      for (const item of items) this.#handle(connection, item);
       return;
     }
     this.#handle(connection, message);
@@ -146,6 +159,7 @@ export class Server {
 
   #handle(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
+    if (isWellFormedCall(message)) return this.#call(connection, message);
     const parsed = requestSchema.safeParse(message);
     if (!parsed.success) return this.#badMessage(connection, message, describeIssues(parsed.error));
     const request: Request = parsed.data;
@@ -358,6 +372,9 @@ export class Server {
     value: unknown,
     details: Record<string, unknown>,
   ): void {
+    if (typeof value !== 'object' || value === null) {
+      return this.#queue(connection, { rid, v: value }, undefined, undefined, details);
+    }
     const transfer: TransferListItem[] = [];
     const increfs: number[] = [];
     let encoded: unknown;
@@ -371,7 +388,13 @@ export class Server {
       this.#undoIncrefs(connection, increfs);
       return this.#replyError(connection, rid, error, details);
     }
-    this.#queue(connection, { rid, v: encoded }, transfer, increfs.length ? increfs : undefined);
+    this.#queue(
+      connection,
+      { rid, v: encoded },
+      transfer,
+      increfs.length ? increfs : undefined,
+      details,
+    );
   }
 
   /** A proxy held by a hosted object goes back to a client: the client's connection gets its own reference. */
@@ -520,6 +543,7 @@ export class Server {
     reply: Reply,
     transfer?: readonly TransferListItem[],
     increfs?: number[],
+    details?: Record<string, unknown>,
   ): void {
     if (connection.closed) {
       if (increfs) this.#undoIncrefs(connection, increfs);
@@ -527,10 +551,11 @@ export class Server {
     }
     connection.outbox.push(reply);
     connection.increfs.push(increfs);
+    connection.details.push(details);
     if (transfer?.length) connection.transfer.push(...transfer);
     if (!connection.scheduled) {
       connection.scheduled = true;
-      queueMicrotask(() => this.#flush(connection));
+      queueMicrotask(connection.flushTask);
     }
   }
 
@@ -545,10 +570,12 @@ export class Server {
     const replies = connection.outbox;
     const increfs = connection.increfs;
     const transfer = connection.transfer;
+    const replyDetails = connection.details;
     if (replies.length === 0) return;
     connection.outbox = [];
     connection.increfs = [];
-    connection.transfer = [];
+    connection.details = [];
+    if (transfer.length) connection.transfer = [];
     if (connection.closed) return;
     try {
       if (replies.length === 1) connection.port.postMessage(replies[0], transfer);
@@ -566,7 +593,7 @@ export class Server {
       } catch (error) {
         const taken = increfs[index];
         if (taken) this.#undoIncrefs(connection, taken);
-        const details = { ...(reply.e?.details ?? {}) };
+        const details = { ...(reply.e?.details ?? replyDetails[index] ?? {}) };
         connection.port.postMessage({
           rid: reply.rid,
           e: toErrorEnvelope(

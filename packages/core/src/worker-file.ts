@@ -10,7 +10,10 @@ export function workerEntry(
   const filename = join(__dirname, `${name}${extension}`);
   const fromSource = extension === '.ts';
   const userIsTypeScript = userModule !== undefined && /\.[cm]?tsx?$/.test(userModule);
-  if (!fromSource && !userIsTypeScript) return { filename, execArgv: undefined };
+  // For profiling the server: MANAGERS_SERVER_EXEC_ARGV='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+  const extra = process.env.MANAGERS_SERVER_EXEC_ARGV?.split(' ').filter(Boolean) ?? [];
+  if (!fromSource && !userIsTypeScript)
+    return { filename, execArgv: extra.length ? extra : undefined };
   let tsx: string;
   try {
     tsx = require.resolve('tsx/cjs');
@@ -21,5 +24,8 @@ export function workerEntry(
       { cause: error },
     );
   }
-  return { filename, execArgv: [...(fromSource ? ['--conditions=source'] : []), '--require', tsx] };
+  return {
+    filename,
+    execArgv: [...(fromSource ? ['--conditions=source'] : []), '--require', tsx, ...extra],
+  };
 }

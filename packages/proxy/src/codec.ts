@@ -50,6 +50,16 @@ export function isMarkedForTransfer(value: object): boolean {
   return marked.has(value);
 }
 
+/** The hot path: an array of primitives (most argument lists) holds nothing to walk. */
+function isFlat(value: object): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    if (typeof item === 'object' && item !== null) return false;
+  }
+  return true;
+}
+
 function tag(value: object): string {
   return Object.prototype.toString.call(value);
 }
@@ -95,7 +105,7 @@ export function encodeValue(
   transferList: TransferListItem[],
   encodeCustom?: EncodeCustom,
 ): unknown {
-  if (typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null || isFlat(value)) return value;
   if (!needsWalk(value, new Set())) return value;
   return rebuild(value, new Map(), (item) => {
     if (isProxy(item)) return encodeProxy(toBaseProxy(item));
@@ -167,7 +177,7 @@ function hasEnvelope(value: unknown, seen: Set<object>): boolean {
 
 /** Turns every envelope inside a received value back into a proxy (through `decodeProxy`). */
 export function decodeValue(value: unknown, decodeProxy: DecodeProxy): unknown {
-  if (typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null || isFlat(value)) return value;
   if (!hasEnvelope(value, new Set())) return value;
   return rebuild(value, new Map(), (item) =>
     isEnvelope(item) ? decodeProxy(item as ProxyEnvelope) : undefined,
