@@ -1,4 +1,5 @@
-import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { newConnectionKey } from './threads';
 import { createManagerError, ErrorCode, type ManagerError } from '@managers/refcount';
 import {
   BaseProxy,
@@ -35,6 +36,12 @@ interface Subject {
   readonly typeid?: string;
   readonly id?: number;
   readonly method?: string;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function describeSubject(subject: Subject): string {
@@ -88,6 +95,10 @@ export class ClientConnection implements ProxyConnection {
   #adopting = 0;
   #referenced = false;
   readonly #flushTask = () => this.#flush();
+  readonly #spares: { key: string; port: MessagePort }[] = [];
+  #refilling = false;
+  /** The last exposed list and methodToTypeid seen per typeid, shared by its proxies' tokens. */
+  readonly #shapes = new Map<string, Pick<Token, 'exposed' | 'methodToTypeid'>>();
 
   constructor(port: MessagePort, managerId: string, key: string, options: ClientConnectionOptions) {
     this.#port = port;
@@ -179,6 +190,30 @@ export class ClientConnection implements ProxyConnection {
     port.unref();
   }
 
+  /**
+   * A handoff connection for proxies about to be sent: its server end was registered ahead of
+   * time (a `handoff` with no ids), so sending costs no new channel on the critical path. One
+   * spare is kept ready; taking it schedules the next.
+   */
+  takeSpare(): { key: string; port: MessagePort } {
+    const spare = this.#spares.pop() ?? this.#makeSpare();
+    if (this.#spares.length === 0 && !this.#refilling) {
+      this.#refilling = true;
+      setImmediate(() => {
+        this.#refilling = false;
+        if (!this.closed && this.#spares.length === 0) this.#spares.push(this.#makeSpare());
+      }).unref();
+    }
+    return spare;
+  }
+
+  #makeSpare(): { key: string; port: MessagePort } {
+    const { port1, port2 } = new MessageChannel();
+    const key = newConnectionKey();
+    this.post({ t: 'handoff', key, ids: [], port: port1 }, [port1]);
+    return { key, port: port2 };
+  }
+
   /** Posts everything queued now, synchronously (a handoff must leave before its message does). */
   flushNow(): void {
     this.#flush();
@@ -201,6 +236,7 @@ export class ClientConnection implements ProxyConnection {
     for (const pending of this.#pending.values()) this.#settle(pending, this.#closeError, false);
     this.#pending.clear();
     for (const resolve of this.#releaseWaiters.splice(0)) resolve();
+    for (const spare of this.#spares.splice(0)) spare.port.close();
     this.#port.close();
     this.#options.onClose?.(this);
   }
@@ -430,12 +466,21 @@ export class ClientConnection implements ProxyConnection {
   }
 
   #token(wire: WireToken): Token {
+    // Every reply carries the exposed list afresh: share one copy per typeid between proxies.
+    let shape = this.#shapes.get(wire.typeid);
+    if (shape === undefined || !sameNames(shape.exposed, wire.exposed)) {
+      shape = {
+        exposed: Object.freeze([...wire.exposed]),
+        methodToTypeid: Object.freeze({ ...wire.methodToTypeid }),
+      };
+      this.#shapes.set(wire.typeid, shape);
+    }
     return {
       manager: this.managerId,
       id: wire.id,
       typeid: wire.typeid,
-      exposed: wire.exposed,
-      methodToTypeid: wire.methodToTypeid,
+      exposed: shape.exposed,
+      methodToTypeid: shape.methodToTypeid,
     };
   }
 

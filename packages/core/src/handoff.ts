@@ -1,5 +1,4 @@
 import {
-  MessageChannel,
   MessagePort,
   Worker,
   type TransferListItem,
@@ -16,13 +15,7 @@ import {
   type ProxyEnvelope,
 } from '@managers/proxy';
 import { ClientConnection } from './client-connection';
-import {
-  connectionFor,
-  forgetConnection,
-  newConnectionKey,
-  setConnection,
-  threadLabel,
-} from './threads';
+import { connectionFor, forgetConnection, setConnection, threadLabel } from './threads';
 
 /**
  * A manager handle: sent to another thread (inside any value given to {@link encode}), it
@@ -87,13 +80,13 @@ export function encode<T>(value: T): Encoded<T> {
           { details: { manager: managerId } },
         );
       }
-      const { port1, port2 } = new MessageChannel();
-      handoff = { key: newConnectionKey(), port: port2, ids: [], connection };
+      // A spare connection registered ahead of time: the reference is taken by a request on
+      // this thread's own connection, in order with its calls and releases (R3).
+      const spare = connection.takeSpare();
+      handoff = { key: spare.key, port: spare.port, ids: [], connection };
       handoffs.set(managerId, handoff);
-      handoff.connection.post({ t: 'handoff', key: handoff.key, ids: handoff.ids, port: port1 }, [
-        port1,
-      ]);
-      transferList.push(port2);
+      connection.post({ t: 'handoff', key: spare.key, ids: handoff.ids });
+      transferList.push(spare.port);
     }
     return handoff;
   };

@@ -21,7 +21,8 @@ const handoffRequest = z.object({
   t: z.literal('handoff'),
   key: z.string().min(1),
   ids: z.array(objectId),
-  port: z.instanceof(MessagePort),
+  /** The server end of the new connection; absent when `key` names a spare one this connection made earlier. */
+  port: z.instanceof(MessagePort).optional(),
 });
 const adoptRequest = z.object({ t: z.literal('adopt'), into: z.string().min(1) });
 const helloRequest = z.object({ t: z.literal('hello'), label: z.string().min(1) });

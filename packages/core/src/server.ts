@@ -49,6 +49,10 @@ class ServerConnection {
   /** Flushes this connection's outbox (made once, queued as a microtask). */
   flushTask: () => void = () => undefined;
   closed = false;
+  /** For a connection made by a handoff: the key of the connection that made it. */
+  madeBy: string | undefined;
+  /** False until the other end speaks (hello or adopt), or a handoff used it. */
+  used = false;
   /** Set on a surplus handoff port: the connection key its references move to. */
   adoptInto: string | undefined;
 
@@ -467,8 +471,29 @@ export class Server {
     }
   }
 
-  #handoff(connection: ServerConnection, key: string, ids: number[], port: MessagePort): void {
-    if (this.#connections.has(key)) {
+  /**
+   * Takes a reference per id for proxies in flight, owned by the connection `key`. With a port,
+   * that connection is new (a spare registered ahead of time has no ids). Without one, `key`
+   * must name an unused spare this same connection registered earlier: both requests came in
+   * order on this port, so the spare is known by now.
+   */
+  #handoff(
+    connection: ServerConnection,
+    key: string,
+    ids: number[],
+    port: MessagePort | undefined,
+  ): void {
+    if (port === undefined) {
+      const spare = this.#connections.get(key);
+      if (spare === undefined || spare.madeBy !== connection.key || spare.used) {
+        return this.table.traceReject(
+          `handoff to connection ${key}, which is not an unused spare of ${connection.holder}`,
+          0,
+          connection.holder,
+        );
+      }
+      spare.used = true;
+    } else if (this.#connections.has(key)) {
       port.close();
       return this.table.traceReject(
         `handoff with a connection key already in use: ${key}`,
@@ -483,10 +508,18 @@ export class Server {
       else
         this.table.traceReject(`handoff of unknown id ${id} from ${connection.holder}`, id, holder);
     }
-    this.accept(port, key);
+    if (port !== undefined) {
+      this.accept(port, key);
+      const made = this.#connections.get(key);
+      if (made !== undefined) {
+        made.madeBy = connection.key;
+        made.used = ids.length > 0;
+      }
+    }
   }
 
   #adopt(surplus: ServerConnection, into: string): void {
+    surplus.used = true;
     const target = this.#connections.get(into);
     if (target === undefined || target === surplus) {
       surplus.adoptInto = into;
@@ -501,6 +534,7 @@ export class Server {
   }
 
   #hello(connection: ServerConnection, label: string): void {
+    connection.used = true;
     const seen = (this.#labels.get(label) ?? 0) + 1;
     this.#labels.set(label, seen);
     const holder = seen === 1 ? label : `${label}#${seen}`;

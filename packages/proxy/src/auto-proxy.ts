@@ -15,34 +15,48 @@ const NEVER_EXPOSED = new Set([
 
 /** The target behind every AutoProxy: a BaseProxy named `AutoProxy[typeid]`. */
 class AutoProxyTarget extends BaseProxy {
+  /** This proxy's method functions, made on first use (so `proxy.scale === proxy.scale`). */
+  methodCache: Map<PropertyKey, unknown> | undefined;
+
   override get proxyTypeName(): string {
     return `AutoProxy[${this.token.typeid}]`;
   }
 }
 
-const exposedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+/**
+ * One handler per distinct exposed list, shared by every AutoProxy with that list (tokens
+ * arrive as fresh arrays, so the key is their joined names).
+ */
+const handlers = new Map<string, ProxyHandler<BaseProxy>>();
+
+function sharedHandler(exposed: readonly string[]): ProxyHandler<BaseProxy> {
+  const key = exposed.join('\0');
+  let handler = handlers.get(key);
+  if (handler === undefined) {
+    handler = makeHandler(exposedSet(exposed), undefined);
+    handlers.set(key, handler);
+  }
+  return handler;
+}
 
 function exposedSet(exposed: readonly string[]): ReadonlySet<string> {
-  let set = exposedSets.get(exposed);
-  if (set === undefined) {
-    set = new Set(exposed.filter((name) => !NEVER_EXPOSED.has(name)));
-    exposedSets.set(exposed, set);
-  }
-  return set;
+  return new Set(exposed.filter((name) => !NEVER_EXPOSED.has(name)));
 }
 
 function makeHandler(
   exposed: ReadonlySet<string>,
   options: CallOptions | undefined,
 ): ProxyHandler<BaseProxy> {
-  const methods = new Map<PropertyKey, unknown>();
   return {
     get(target, property) {
-      const cached = methods.get(property);
+      // Views made by withCallOptions bind their options: they keep no cache.
+      const cache =
+        options === undefined ? ((target as AutoProxyTarget).methodCache ??= new Map()) : undefined;
+      const cached = cache?.get(property);
       if (cached !== undefined) return cached;
       if (typeof property === 'string' && exposed.has(property)) {
         const method = (...args: unknown[]) => target.callMethod(property, args, options);
-        methods.set(property, method);
+        cache?.set(property, method);
         return method;
       }
       if (property === 'then') return undefined;
@@ -50,7 +64,7 @@ function makeHandler(
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value === 'function') {
         const bound = (value as (...args: unknown[]) => unknown).bind(target);
-        methods.set(property, bound);
+        cache?.set(property, bound);
         return bound;
       }
       return value;
@@ -78,7 +92,7 @@ function makeHandler(
  */
 export function createAutoProxy(token: Token, connection: ProxyConnection): BaseProxy {
   const target = new AutoProxyTarget(token, connection);
-  return new Proxy(target, makeHandler(exposedSet(token.exposed), undefined));
+  return new Proxy(target, sharedHandler(token.exposed));
 }
 
 /**
