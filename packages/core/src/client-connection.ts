@@ -95,6 +95,8 @@ export class ClientConnection implements ProxyConnection {
   #adopting = 0;
   #referenced = false;
   readonly #flushTask = () => this.#flush();
+  /** Set by the owner before it shuts the server down: the reason pending calls are given. */
+  expectedCloseReason: string | undefined;
   readonly #spares: { key: string; port: MessagePort }[] = [];
   #refilling = false;
   /** The last exposed list and methodToTypeid seen per typeid, shared by its proxies' tokens. */
@@ -107,7 +109,9 @@ export class ClientConnection implements ProxyConnection {
     this.#options = options;
     if (options.proxyTypes) this.addProxyTypes(options.proxyTypes);
     port.on('message', (message: unknown) => this.#onMessage(message));
-    port.on('close', () => this.close('the server closed the connection'));
+    port.on('close', () =>
+      this.close(this.expectedCloseReason ?? 'the server closed the connection'),
+    );
     port.unref();
     this.#enqueue({ message: { t: 'hello', label: options.label }, transfer: [] });
   }

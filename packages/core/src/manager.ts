@@ -288,12 +288,21 @@ class ManagerImpl {
       label: threadLabel(),
       timeout: settings.timeout ?? 0,
       proxyTypes,
-      onClose: (closed) => forgetConnection(closed),
+      onClose: (closed) => {
+        forgetConnection(closed);
+        // A crash closes the port before the worker's exit event: the manager is closed now.
+        if (this.#state === 'started') this.#state = 'closed';
+      },
     });
     this.#connection = connection;
     setConnection(connection);
     try {
-      await this.#waitReady(worker, settings.startTimeout ?? 30_000);
+      await this.#waitReady(
+        worker,
+        settings.startTimeout ?? 30_000,
+        [...registry.keys()],
+        settings.exportName,
+      );
     } catch (error) {
       this.#state = 'closed';
       connection.close('the server failed to start');
@@ -311,7 +320,12 @@ class ManagerImpl {
     return this;
   }
 
-  #waitReady(worker: Worker, timeout: number): Promise<void> {
+  #waitReady(
+    worker: Worker,
+    timeout: number,
+    typeids: string[],
+    exportName: string | undefined,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       let lastError: unknown;
       const done = (error?: ManagerError) => {
@@ -323,8 +337,19 @@ class ManagerImpl {
         else resolve();
       };
       const onMessage = (message: ControlFromServer) => {
-        if (message.t === 'ready') done();
-        else if (message.t === 'failed') {
+        if (message.t === 'ready') {
+          // The module must export this very class (or one with the same registrations).
+          const served = [...message.typeids].sort().join(', ');
+          const expected = [...typeids].sort().join(', ');
+          if (served === expected) return done();
+          done(
+            createManagerError(
+              ErrorCode.StartFailed,
+              `options.module exports a manager class${exportName ? ` (options.exportName '${exportName}')` : ''} whose typeids (${served || 'none'}) differ from this class's (${expected || 'none'}): export the class you start, or name it with options.exportName`,
+              { details: { option: exportName ? 'exportName' : 'module' } },
+            ),
+          );
+        } else if (message.t === 'failed') {
           const cause = fromErrorEnvelope(message.error);
           done(
             createManagerError(
@@ -464,6 +489,7 @@ class ManagerImpl {
     this.#state = 'closed';
     this.#closeReason = 'the manager was shut down';
     await this.#connection?.flushReleases();
+    if (this.#connection) this.#connection.expectedCloseReason = this.#closeReason;
     worker.postMessage({ t: 'shutdown' });
     worker.ref();
     const timer = setTimeout(() => void worker.terminate(), 10_000);
