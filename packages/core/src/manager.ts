@@ -9,6 +9,7 @@ import {
   ErrorCode,
   formatDebugInfo,
   inspectSymbol,
+  traceChannel,
   type DebugEntry,
   type InspectSnapshot,
   type ManagerError,
@@ -59,6 +60,12 @@ export interface StartOptions {
   readonly initializerArgs?: readonly unknown[];
   /** How many trace events the server keeps for `trace()` (default 1000; 0 turns the buffer off). */
   readonly traceBufferSize?: number;
+  /**
+   * Publish the server's trace events on this thread's `node:diagnostics_channel` channel
+   * `TRACE_CHANNEL_NAME` (they happen in the server worker, whose channel this thread cannot
+   * see). Default false; `manager.forwardTrace(enabled)` changes it later.
+   */
+  readonly forwardTrace?: boolean;
   /** A name for the manager in trace events and messages (default: the class name). */
   readonly name?: string;
   /** How long `start()` waits for the server to be ready, in ms (default 30000). */
@@ -73,6 +80,7 @@ const startOptionsSchema = z
     initializer: z.string().min(1).optional(),
     initializerArgs: z.array(z.unknown()).optional(),
     traceBufferSize: z.number().int().nonnegative().optional(),
+    forwardTrace: z.boolean().optional(),
     name: z.string().min(1).optional(),
     startTimeout: z.number().positive().optional(),
   })
@@ -91,6 +99,9 @@ type State = 'initial' | 'starting' | 'started' | 'closed';
  * ```
  */
 class ManagerImpl {
+  static {
+    Object.defineProperty(this, 'name', { value: 'BaseManager', configurable: true });
+  }
   static readonly [managerClassSymbol] = true;
   static [registrySymbol]: ReadonlyMap<string, Registration> = new Map();
 
@@ -243,7 +254,10 @@ class ManagerImpl {
     checkTargets(registry);
     this.#state = 'starting';
     this.#managerId = randomUUID();
-    this.#name = settings.name ?? ((this.constructor as { name?: string }).name || 'Manager');
+    // Default name: the class's own name, or (for a class made by register() alone) the
+    // name it is exported under, which the server worker reports when ready.
+    const className = (this.constructor as { name?: string }).name;
+    this.#name = settings.name ?? (className && className !== 'BaseManager' ? className : '');
     const { port1, port2 } = new MessageChannel();
     const key = newConnectionKey();
     const workerData: ServerWorkerData = {
@@ -255,6 +269,7 @@ class ManagerImpl {
       initializer: settings.initializer,
       initializerArgs: [...(settings.initializerArgs ?? [])],
       traceBufferSize: settings.traceBufferSize ?? 1000,
+      forwardTrace: settings.forwardTrace ?? false,
       port: port2,
       key,
     };
@@ -310,6 +325,10 @@ class ManagerImpl {
       throw error;
     }
     worker.on('exit', (code) => this.#onExit(code));
+    worker.on('message', (message: ControlFromServer) => {
+      if (message.t !== 'trace' || !traceChannel.hasSubscribers) return;
+      for (const event of message.events) traceChannel.publish(event);
+    });
     // Without a listener, an uncaught exception in the server worker is re-thrown here and
     // would crash this process: record it as the close reason instead ('exit' follows).
     worker.on('error', (error: unknown) => {
@@ -338,6 +357,7 @@ class ManagerImpl {
       };
       const onMessage = (message: ControlFromServer) => {
         if (message.t === 'ready') {
+          if (this.#name === '') this.#name = message.name;
           // The module must export this very class (or one with the same registrations).
           const served = [...message.typeids].sort().join(', ');
           const expected = [...typeids].sort().join(', ');
@@ -451,6 +471,21 @@ class ManagerImpl {
   /** The server's recent trace events (its ring buffer, `traceBufferSize` long). */
   async trace(): Promise<TraceEvent[]> {
     return ((await this.#query('#inspect')) as InspectSnapshot).trace as TraceEvent[];
+  }
+
+  /**
+   * Starts (or stops) publishing the server's trace events on this thread's diagnostics
+   * channel `TRACE_CHANNEL_NAME`. Only the manager that started the server can.
+   */
+  forwardTrace(enabled = true): void {
+    this.#ready();
+    if (!this.#owner || this.#worker === undefined) {
+      throw createManagerError(
+        ErrorCode.NotOwner,
+        'only the manager that started the server can forward its trace',
+      );
+    }
+    this.#worker.postMessage({ t: 'trace', enabled });
   }
 
   /** For the jest matchers. */

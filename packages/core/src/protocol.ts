@@ -95,7 +95,7 @@ export interface Reply {
 /** Control messages between the owning thread and the server worker (over the Worker port). */
 export type ControlToServer = { t: 'shutdown' } | { t: 'trace'; enabled: boolean };
 export type ControlFromServer =
-  | { t: 'ready'; version: number; typeids: string[] }
+  | { t: 'ready'; version: number; typeids: string[]; name: string }
   | { t: 'failed'; error: ErrorEnvelope }
   | { t: 'closed' }
   | { t: 'trace'; events: unknown[] };
@@ -104,12 +104,14 @@ export type ControlFromServer =
 export interface ServerWorkerData {
   version: number;
   managerId: string;
+  /** The manager's name; '' to use the export name of its class. */
   name: string;
   module: string;
   exportName?: string;
   initializer?: string;
   initializerArgs: unknown[];
   traceBufferSize: number;
+  forwardTrace: boolean;
   port: MessagePort;
   key: string;
 }

@@ -12,6 +12,8 @@ import { Server } from './server';
 const data = workerData as ServerWorkerData;
 const control = parentPort!;
 
+let exportName = data.exportName ?? '';
+
 function findManagerClass(exports: Record<string, unknown>): typeof ManagerImpl {
   if (data.exportName !== undefined) {
     const named = exports[data.exportName];
@@ -36,6 +38,7 @@ function findManagerClass(exports: Record<string, unknown>): typeof ManagerImpl 
       { details: { option: found.length === 0 ? 'module' : 'exportName' } },
     );
   }
+  exportName = found[0]![0];
   return found[0]![1] as typeof ManagerImpl;
 }
 
@@ -60,14 +63,21 @@ async function main(): Promise<void> {
     }
     await (initializer as (...args: unknown[]) => unknown)(...data.initializerArgs);
   }
-  let forwardTrace = false;
+  // Trace forwarding to the owner thread (for its diagnostics_channel): batched per tick.
+  let forwardTrace = data.forwardTrace;
+  let forwarded: unknown[] = [];
+  const sendForwarded = () => {
+    control.postMessage({ t: 'trace', events: forwarded });
+    forwarded = [];
+  };
   const server = new Server({
     managerId: data.managerId,
-    name: data.name,
+    name: data.name || exportName || 'manager',
     registry: managerClass[registrySymbol],
     traceBufferSize: data.traceBufferSize,
     onTrace: (event) => {
-      if (forwardTrace) control.postMessage({ t: 'trace', events: [event] });
+      if (!forwardTrace) return;
+      if (forwarded.push(event) === 1) setImmediate(sendForwarded);
     },
   });
   control.on('message', (message: ControlToServer) => {
@@ -84,6 +94,7 @@ async function main(): Promise<void> {
     t: 'ready',
     version: PROTOCOL_VERSION,
     typeids: [...managerClass[registrySymbol].keys()],
+    name: data.name || exportName || 'manager',
   });
 }
 

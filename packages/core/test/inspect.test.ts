@@ -1,0 +1,58 @@
+/** The refcount matchers on a real manager and its proxies, and the trace on diagnostics_channel. */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { installRefcountMatchers } from '@managers/refcount/jest';
+import { release, TRACE_CHANNEL_NAME, type TraceEvent } from '@managers/core';
+import { MagManager } from './fixtures/magnifier';
+import { MAGNIFIER_MODULE, sleep } from './helpers';
+
+installRefcountMatchers();
+
+test('toHaveRefcount / toHaveNoLiveObjects / toHaveTraced accept a manager and a proxy', async () => {
+  await using manager = await MagManager.start({ module: MAGNIFIER_MODULE });
+  const mag = await manager.Mag(2);
+  const again = await manager.Mag(2);
+  await expect(manager).toHaveRefcount(mag, 2);
+  await expect(mag).toHaveRefcount(2);
+  await expect(manager).not.toHaveRefcount(mag, 1);
+  await expect(manager).toHaveTraced([
+    { op: 'create', typeid: 'Mag', holder: 'main' },
+    { op: 'incref', holder: 'main', refcount: 2 },
+  ]);
+  // A failing matcher prints the table (with holders) and the trace.
+  const failing = expect(manager).toHaveRefcount(mag, 5) as unknown as Promise<void>;
+  const failure = await failing.then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  expect(String(failure?.message)).toContain('holders: main=2');
+  release(again);
+  await mag[Symbol.asyncDispose]();
+  await expect(manager).toHaveNoLiveObjects();
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('forwardTrace publishes the server trace on this thread’s diagnostics channel', async () => {
+  const events: TraceEvent[] = [];
+  const listener = (event: unknown) => events.push(event as TraceEvent);
+  diagnosticsChannel.subscribe(TRACE_CHANNEL_NAME, listener);
+  try {
+    await using manager = await MagManager.start({ module: MAGNIFIER_MODULE, forwardTrace: true });
+    const mag = await manager.Magnifier(3);
+    await mag[Symbol.asyncDispose]();
+    expect(await manager.numberOfObjects()).toBe(0);
+    for (let i = 0; i < 50 && events.length < 3; i++) await sleep(5);
+    expect(events.map((event) => [event.op, event.typeid, event.holder])).toEqual([
+      ['create', 'Magnifier', 'main'],
+      ['decref', 'Magnifier', 'main'],
+      ['dispose', 'Magnifier', ''],
+    ]);
+    manager.forwardTrace(false);
+    const other = await manager.Magnifier(4);
+    await other[Symbol.asyncDispose]();
+    expect(await manager.numberOfObjects()).toBe(0);
+    await sleep(20);
+    expect(events).toHaveLength(3);
+  } finally {
+    diagnosticsChannel.unsubscribe(TRACE_CHANNEL_NAME, listener);
+  }
+});
