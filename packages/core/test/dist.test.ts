@@ -1,0 +1,17 @@
+/** The runtime works from built dist/ with plain node, as a user's compiled app runs it. */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+test('a JavaScript registry module starts and serves from dist/ (needs `pnpm build`)', async () => {
+  expect(existsSync(join(__dirname, '..', 'dist', 'index.js'))).toBe(true);
+  const { stdout } = await run(process.execPath, [join(__dirname, 'fixtures', 'dist-main.js')], {
+    timeout: 30_000,
+  });
+  const result = JSON.parse(stdout.trim()) as { sum: number; left: number; core: string };
+  expect(result.sum).toBe(42);
+  expect(result.left).toBe(0);
+  expect(result.core).toMatch(/packages[\\/]core[\\/]dist[\\/]index\.js$/);
+});
