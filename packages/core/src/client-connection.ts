@@ -15,7 +15,7 @@ import {
 } from '@managers/proxy';
 import { fromErrorEnvelope } from './error-envelope';
 import type { Reply, WireToken } from './protocol';
-import type { ProxyType } from './registration';
+import { knownProxyType, type ProxyType } from './registration';
 
 const NO_TRANSFER: TransferListItem[] = [];
 
@@ -224,7 +224,9 @@ export class ClientConnection implements ProxyConnection {
   }
 
   proxyFor(token: Token): BaseProxy {
-    const proxyType = this.#proxyTypes.get(token.typeid);
+    const proxyType =
+      this.#proxyTypes.get(token.typeid) ??
+      (token.proxytype === undefined ? undefined : knownProxyType(token.typeid, token.proxytype));
     return proxyType === undefined ? createAutoProxy(token, this) : new proxyType(token, this);
   }
 
@@ -479,13 +481,15 @@ export class ClientConnection implements ProxyConnection {
       };
       this.#shapes.set(wire.typeid, shape);
     }
-    return {
+    const token: { -readonly [K in keyof Token]: Token[K] } = {
       manager: this.managerId,
       id: wire.id,
       typeid: wire.typeid,
       exposed: shape.exposed,
       methodToTypeid: shape.methodToTypeid,
     };
+    if (wire.proxytype !== undefined) token.proxytype = wire.proxytype;
+    return token;
   }
 
   #settle(pending: Pending, value: unknown, ok: boolean): void {

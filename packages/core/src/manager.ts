@@ -24,7 +24,12 @@ import {
   type ControlFromServer,
   type ServerWorkerData,
 } from './protocol';
-import { checkTargets, validateRegistration, type Registration } from './registration';
+import {
+  checkTargets,
+  recordProxyType,
+  validateRegistration,
+  type Registration,
+} from './registration';
 import {
   connectionFor,
   forgetConnection,
@@ -118,6 +123,7 @@ class ManagerImpl {
   /** Adds a typeid: returns a new manager class whose registry has it (the receiver is unchanged). */
   static register(typeid: string, options: unknown = {}): typeof ManagerImpl {
     const registration = validateRegistration(typeid, options);
+    if (registration.proxytype !== undefined) recordProxyType(typeid, registration.proxytype);
     const parent = this;
     const registry = new Map(parent[registrySymbol]);
     registry.set(typeid, registration);

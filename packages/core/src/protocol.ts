@@ -79,6 +79,8 @@ export interface WireToken {
   typeid: string;
   exposed: readonly string[];
   methodToTypeid: Readonly<Record<string, string>>;
+  /** The name of the registration's custom proxy class, if any. */
+  proxytype?: string;
 }
 
 /**

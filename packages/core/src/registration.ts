@@ -210,3 +210,23 @@ export function invokeCallable(registration: Registration, args: readonly unknow
     return Reflect.construct(callable as new (...a: unknown[]) => unknown, args);
   return (callable as (...a: unknown[]) => unknown)(...args);
 }
+
+/**
+ * Custom proxy classes known in this thread, by typeid and class name: every `register()`
+ * with a `proxytype` records it, so a proxy that reaches this thread through a handoff (whose
+ * token names its proxy class) is rebuilt with its class when the module that registered it
+ * is loaded here. Kept on globalThis so copies of this module share it.
+ */
+const knownProxyTypes = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for('@managers/core/proxy-types')
+] ??= new Map<string, ProxyType>()) as Map<string, ProxyType>;
+
+/** Records a registration's custom proxy class for this thread. */
+export function recordProxyType(typeid: string, proxytype: ProxyType): void {
+  knownProxyTypes.set(`${typeid}\0${proxytype.name}`, proxytype);
+}
+
+/** The custom proxy class named `name` for `typeid`, if a registration in this thread has it. */
+export function knownProxyType(typeid: string, name: string): ProxyType | undefined {
+  return knownProxyTypes.get(`${typeid}\0${name}`);
+}

@@ -324,12 +324,15 @@ export class Server {
 
   #wireToken(id: number): WireToken {
     const entry = this.table.get(id) as EntryInfo;
-    return {
+    const token: WireToken = {
       id,
       typeid: entry.typeid,
       exposed: entry.type.exposed,
       methodToTypeid: entry.type.methodToTypeid,
     };
+    const proxytype = this.#registry.get(entry.typeid)?.registration.proxytype;
+    if (proxytype !== undefined) token.proxytype = proxytype.name;
+    return token;
   }
 
   #replyProxy(

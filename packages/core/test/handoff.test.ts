@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { encode, release, type BaseProxy } from '@managers/core';
 import { MagManager } from './fixtures/magnifier';
+import { KitchenManager } from './fixtures/kitchen';
 import { Agent } from './fixtures/agent';
 
 const start = () => MagManager.start({ module: require.resolve('./fixtures/magnifier') });
@@ -21,6 +22,21 @@ async function eventually(check: () => Promise<boolean>, ms = 2000): Promise<voi
 }
 
 describe('proxies across threads', () => {
+  test('a custom proxy class survives a handoff when the receiving thread loaded its registration', async () => {
+    await using kitchen = await KitchenManager.start({
+      module: require.resolve('./fixtures/kitchen'),
+    });
+    await using agent = new Agent();
+    const counter = await kitchen.Counter();
+    expect(String(counter)).toContain('CounterProxy');
+    await agent.hold(counter);
+    expect(await agent.run({ cmd: 'describe', slot: 0 })).toContain('<CounterProxy object');
+    expect(await agent.run({ cmd: 'call', slot: 0, method: 'increment', args: [] })).toBe(1);
+    release(counter);
+    await agent.run({ cmd: 'release', slot: 0 });
+    await eventually(async () => (await kitchen.numberOfObjects()) === 0);
+  });
+
   test('refcount 2 while a worker holds a proxy, 1 after it releases it', async () => {
     await using manager = await start();
     await using agent = new Agent();
