@@ -1,0 +1,19 @@
+export { SyncManager, startSyncManager, asSyncProxy, SYNC_MODULE, PROXY_TYPES } from './manager';
+export type { SyncManagerClass, SyncCreateMethods } from './manager';
+export { SyncProxy } from './proxies/sync-proxy';
+export type { WaitOptions, AcquireOptions, Held } from './proxies/sync-proxy';
+export { MapProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy } from './proxies/containers';
+export { QueueProxy } from './proxies/queue';
+export type { QueueWaitOptions } from './proxies/queue';
+export {
+  LockProxy,
+  SemaphoreProxy,
+  ConditionProxy,
+  EventProxy,
+  BarrierProxy,
+} from './proxies/locks';
+export { SharedMemoryProxy } from './proxies/shared-memory';
+export { ShareableList } from './shareable-list';
+export type { ShareableItem } from './shareable-list';
+export { SyncErrorCode, syncError } from './errors';
+export { ownerId } from './owner';

@@ -1,0 +1,566 @@
+/**
+ * Map (Python's dict), List, Namespace, Value and typed Array, hosted. Containers may hold
+ * proxies: they arrive as server-side proxies (counted for the server) and are released when
+ * replaced, removed, or when the container is disposed (they sit in enumerable properties).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { isProxy, tokenOf } from '@managers/proxy';
+import { SyncErrorCode, syncError } from '../errors';
+import { releaseLater, releaseNow } from './owners';
+
+/** Python's `==` for stored values: proxies by identity of their object, others by value. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (isProxy(a) || isProxy(b)) {
+    return (
+      isProxy(a) &&
+      isProxy(b) &&
+      tokenOf(a).id === tokenOf(b).id &&
+      tokenOf(a).manager === tokenOf(b).manager
+    );
+  }
+  return a === b || (Number.isNaN(a) && Number.isNaN(b)) || isDeepStrictEqual(a, b);
+}
+
+type Key = string | number | bigint | boolean | null | undefined;
+
+function checkKey(key: unknown): Key {
+  const kind = typeof key;
+  if (
+    key === null ||
+    key === undefined ||
+    kind === 'string' ||
+    kind === 'number' ||
+    kind === 'bigint' ||
+    kind === 'boolean'
+  ) {
+    return key as Key;
+  }
+  throw syncError(
+    SyncErrorCode.InvalidOption,
+    `Map keys must be primitives (string, number, bigint, boolean, null): objects arrive as copies and never compare equal, got ${kind === 'object' ? Object.prototype.toString.call(key) : kind}`,
+  );
+}
+
+function keyText(key: unknown): string {
+  return typeof key === 'string' ? `'${key}'` : String(key);
+}
+
+/** Python's dict (JS Map semantics for keys: primitives compared with SameValueZero). */
+export class SharedMap {
+  readonly data = new Map<Key, unknown>();
+
+  constructor(entries?: Iterable<readonly [unknown, unknown]> | Record<string, unknown> | null) {
+    if (entries !== undefined && entries !== null) this.update(entries);
+  }
+
+  get(key: unknown, ...fallback: unknown[]): unknown {
+    const k = checkKey(key);
+    releaseLater(fallback);
+    if (this.data.has(k)) return this.data.get(k);
+    if (fallback.length > 0) return fallback[0];
+    return undefined;
+  }
+
+  /** Python's `d[key]`: a missing key is an error. */
+  getItem(key: unknown): unknown {
+    const k = checkKey(key);
+    if (!this.data.has(k))
+      throw syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
+        key: String(key),
+      });
+    return this.data.get(k);
+  }
+
+  set(key: unknown, value: unknown): void {
+    const k = checkKey(key);
+    const old = this.data.get(k);
+    this.data.set(k, value);
+    if (old !== value) releaseNow(old);
+  }
+
+  has(key: unknown): boolean {
+    return this.data.has(checkKey(key));
+  }
+
+  delete(key: unknown): boolean {
+    const k = checkKey(key);
+    if (!this.data.has(k)) return false;
+    const old = this.data.get(k);
+    this.data.delete(k);
+    releaseNow(old);
+    return true;
+  }
+
+  size(): number {
+    return this.data.size;
+  }
+
+  keys(): Key[] {
+    return [...this.data.keys()];
+  }
+
+  values(): unknown[] {
+    return [...this.data.values()];
+  }
+
+  entries(): [Key, unknown][] {
+    return [...this.data.entries()];
+  }
+
+  clear(): void {
+    const values = [...this.data.values()];
+    this.data.clear();
+    releaseNow(values);
+  }
+
+  update(entries: Iterable<readonly [unknown, unknown]> | Record<string, unknown>): void {
+    const list =
+      Object.prototype.toString.call(entries) === '[object Map]' || Array.isArray(entries)
+        ? [...(entries as Iterable<readonly [unknown, unknown]>)]
+        : Object.entries(entries as Record<string, unknown>);
+    for (const pair of list) {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw syncError(
+          SyncErrorCode.InvalidOption,
+          'update() takes a Map, an object, or an array of [key, value] pairs',
+        );
+      }
+      this.set(pair[0], pair[1]);
+    }
+  }
+
+  pop(key: unknown, ...fallback: unknown[]): unknown {
+    const k = checkKey(key);
+    releaseLater(fallback);
+    if (!this.data.has(k)) {
+      if (fallback.length > 0) return fallback[0];
+      throw syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
+        key: String(key),
+      });
+    }
+    const value = this.data.get(k);
+    this.data.delete(k);
+    releaseLater(value);
+    return value;
+  }
+
+  /** Removes and returns the last inserted [key, value] pair (Python's popitem). */
+  popitem(): [Key, unknown] {
+    const last = [...this.data.keys()].at(-1);
+    if (this.data.size === 0)
+      throw syncError(SyncErrorCode.KeyNotFound, 'popitem(): the map is empty');
+    const value = this.data.get(last);
+    this.data.delete(last);
+    releaseLater(value);
+    return [last, value];
+  }
+
+  setdefault(key: unknown, value: unknown = null): unknown {
+    const k = checkKey(key);
+    if (this.data.has(k)) {
+      releaseNow(value);
+      return this.data.get(k);
+    }
+    this.data.set(k, value);
+    return value;
+  }
+
+  /** A copy as a JS Map (proxies inside come back as the caller's own counted proxies). */
+  copy(): Map<Key, unknown> {
+    return new Map(this.data);
+  }
+
+  toString(): string {
+    return `Map(${this.data.size})`;
+  }
+}
+
+function checkIndex(length: number, index: unknown, what: string, insert = false): number {
+  if (typeof index !== 'number' || !Number.isInteger(index)) {
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      `${what}: index must be an integer, got ${String(index)}`,
+    );
+  }
+  const i = index < 0 ? index + length : index;
+  if (insert) return Math.min(Math.max(i, 0), length);
+  if (i < 0 || i >= length)
+    throw syncError(
+      SyncErrorCode.IndexRange,
+      `${what}: index ${index} out of range (length ${length})`,
+    );
+  return i;
+}
+
+/** Python's list. */
+export class SharedList {
+  readonly data: unknown[];
+
+  constructor(items?: Iterable<unknown> | null) {
+    this.data = items === undefined || items === null ? [] : [...items];
+  }
+
+  append(value: unknown): void {
+    this.data.push(value);
+  }
+
+  extend(values: Iterable<unknown>): void {
+    this.data.push(...values);
+  }
+
+  insert(index: number, value: unknown): void {
+    this.data.splice(checkIndex(this.data.length, index, 'insert()', true), 0, value);
+  }
+
+  get(index: number): unknown {
+    return this.data[checkIndex(this.data.length, index, 'list index')];
+  }
+
+  set(index: number, value: unknown): void {
+    const i = checkIndex(this.data.length, index, 'list assignment index');
+    const old = this.data[i];
+    this.data[i] = value;
+    if (old !== value) releaseNow(old);
+  }
+
+  delete(index: number): void {
+    const [old] = this.data.splice(checkIndex(this.data.length, index, 'list deletion index'), 1);
+    releaseNow(old);
+  }
+
+  pop(index: number = -1): unknown {
+    if (this.data.length === 0) throw syncError(SyncErrorCode.IndexRange, 'pop from empty list');
+    const [value] = this.data.splice(checkIndex(this.data.length, index, 'pop index'), 1);
+    releaseLater(value);
+    return value;
+  }
+
+  remove(value: unknown): void {
+    const i = this.data.findIndex((item) => sameValue(item, value));
+    releaseNow(value);
+    if (i < 0) throw syncError(SyncErrorCode.ValueNotFound, 'list.remove(x): x not in list');
+    const [old] = this.data.splice(i, 1);
+    releaseNow(old);
+  }
+
+  index(value: unknown, start: number = 0): number {
+    const i = this.data.findIndex((item, n) => n >= start && sameValue(item, value));
+    releaseNow(value);
+    if (i < 0) throw syncError(SyncErrorCode.ValueNotFound, 'list.index(x): x not in list');
+    return i;
+  }
+
+  count(value: unknown): number {
+    const n = this.data.filter((item) => sameValue(item, value)).length;
+    releaseNow(value);
+    return n;
+  }
+
+  includes(value: unknown): boolean {
+    const found = this.data.some((item) => sameValue(item, value));
+    releaseNow(value);
+    return found;
+  }
+
+  length(): number {
+    return this.data.length;
+  }
+
+  /** Python's `lst[start:end]`: a copy of a range (negative indices count from the end). */
+  slice(start?: number, end?: number): unknown[] {
+    return this.data.slice(start, end);
+  }
+
+  reverse(): void {
+    this.data.reverse();
+  }
+
+  /** Sorts numbers numerically, strings by code unit, mixed types are an error (as Python). */
+  sort(reverse: boolean = false): void {
+    const kinds = new Set(this.data.map((item) => typeof item));
+    if (
+      kinds.size > 1 ||
+      (kinds.size === 1 && !['number', 'string', 'bigint'].some((k) => kinds.has(k as never)))
+    ) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `sort(): cannot order values of types ${[...kinds].join(', ')}`,
+      );
+    }
+    this.data.sort((a, b) =>
+      (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0,
+    );
+    if (reverse) this.data.reverse();
+  }
+
+  /** Python's `lst *= n`. */
+  repeat(n: number): void {
+    if (!Number.isInteger(n))
+      throw syncError(SyncErrorCode.InvalidOption, `repeat(n): n must be an integer`);
+    const copy = [...this.data];
+    if (n <= 0) {
+      this.clear();
+      return;
+    }
+    for (let i = 1; i < n; i++) this.data.push(...copy);
+  }
+
+  clear(): void {
+    releaseNow(this.data.splice(0));
+  }
+
+  /** A copy as a JS array (proxies inside come back as the caller's own counted proxies). */
+  copy(): unknown[] {
+    return [...this.data];
+  }
+
+  toString(): string {
+    return `List(${this.data.length})`;
+  }
+}
+
+/** Python's `managers.Namespace`: named attributes (copies in, copies out). */
+export class Namespace {
+  readonly attributes = new Map<string, unknown>();
+
+  constructor(initial?: Record<string, unknown> | null) {
+    if (initial)
+      for (const [name, value] of Object.entries(initial)) this.attributes.set(name, value);
+  }
+
+  get(name: string): unknown {
+    if (!this.attributes.has(name)) {
+      throw syncError(SyncErrorCode.NoAttribute, `'Namespace' object has no attribute '${name}'`, {
+        name,
+      });
+    }
+    return this.attributes.get(name);
+  }
+
+  set(name: string, value: unknown): void {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `attribute names must be non-empty strings, got ${String(name)}`,
+      );
+    }
+    const old = this.attributes.get(name);
+    this.attributes.set(name, value);
+    if (old !== value) releaseNow(old);
+  }
+
+  delete(name: string): void {
+    if (!this.attributes.has(name)) {
+      throw syncError(SyncErrorCode.NoAttribute, `'Namespace' object has no attribute '${name}'`, {
+        name,
+      });
+    }
+    const old = this.attributes.get(name);
+    this.attributes.delete(name);
+    releaseNow(old);
+  }
+
+  has(name: string): boolean {
+    return this.attributes.has(name);
+  }
+
+  keys(): string[] {
+    return [...this.attributes.keys()].sort();
+  }
+
+  toObject(): Record<string, unknown> {
+    return Object.fromEntries(
+      [...this.attributes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+  }
+
+  toString(): string {
+    const parts = [...this.attributes]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, value]) => `${name}=${isProxy(value) ? String(value) : JSON.stringify(value)}`);
+    return `Namespace(${parts.join(', ')})`;
+  }
+}
+
+/** Typecodes of Value and Array (Python's array module, minus 'u'; 'l'/'L' are 32-bit here). */
+const TYPECODES = {
+  b: Int8Array,
+  B: Uint8Array,
+  h: Int16Array,
+  H: Uint16Array,
+  i: Int32Array,
+  I: Uint32Array,
+  l: Int32Array,
+  L: Uint32Array,
+  q: BigInt64Array,
+  Q: BigUint64Array,
+  f: Float32Array,
+  d: Float64Array,
+} as const;
+export type Typecode = keyof typeof TYPECODES;
+type Typed = InstanceType<(typeof TYPECODES)[Typecode]>;
+
+const RANGES: Partial<Record<Typecode, [number | bigint, number | bigint]>> = {
+  b: [-128, 127],
+  B: [0, 255],
+  h: [-32768, 32767],
+  H: [0, 65535],
+  i: [-2147483648, 2147483647],
+  I: [0, 4294967295],
+  l: [-2147483648, 2147483647],
+  L: [0, 4294967295],
+  q: [-(2n ** 63n), 2n ** 63n - 1n],
+  Q: [0n, 2n ** 64n - 1n],
+};
+
+function checkTypecode(typecode: unknown): Typecode {
+  if (typeof typecode !== 'string' || !Object.prototype.hasOwnProperty.call(TYPECODES, typecode)) {
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      `bad typecode ${JSON.stringify(typecode)} (must be b, B, h, H, i, I, l, L, q, Q, f or d)`,
+    );
+  }
+  return typecode as Typecode;
+}
+
+/** Checks (and converts) one element for `typecode`; errors name the problem. */
+export function checkElement(typecode: Typecode, value: unknown): number | bigint {
+  const range = RANGES[typecode];
+  if (typecode === 'f' || typecode === 'd') {
+    if (typeof value !== 'number') {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `typecode '${typecode}' holds numbers, got ${describe(value)}`,
+      );
+    }
+    return value;
+  }
+  const big = typecode === 'q' || typecode === 'Q';
+  let v: number | bigint;
+  if (typeof value === 'number' && Number.isInteger(value)) v = big ? BigInt(value) : value;
+  else if (typeof value === 'bigint') v = big ? value : Number(value);
+  else {
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      `typecode '${typecode}' holds integers, got ${describe(value)}`,
+    );
+  }
+  const [min, max] = range!;
+  if (v < min || v > max || (typeof value === 'bigint' && !big && BigInt(v) !== value)) {
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      `${String(value)} does not fit typecode '${typecode}' (${String(min)} to ${String(max)})`,
+    );
+  }
+  return v;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `string '${value}'` : `${typeof value} ${String(value)}`;
+}
+
+/** Python's `Value(typecode, value)`; unlike Python the value is checked against the typecode. */
+export class Value {
+  readonly #typecode: Typecode;
+  #value: number | bigint;
+
+  constructor(typecode: string, ...value: unknown[]) {
+    this.#typecode = checkTypecode(typecode);
+    if (value.length === 0) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `Value('${typecode}'): missing the initial value`,
+      );
+    }
+    this.#value = checkElement(this.#typecode, value[0]);
+  }
+
+  get(): number | bigint {
+    return this.#value;
+  }
+
+  set(value: unknown): void {
+    this.#value = checkElement(this.#typecode, value);
+  }
+
+  /** Adds `delta` in one call (atomic: no lost updates, unlike `set(await get() + 1)`); returns the new value. */
+  add(delta: number | bigint = 1): number | bigint {
+    const next =
+      typeof this.#value === 'bigint'
+        ? this.#value + BigInt(delta)
+        : (this.#value as number) + Number(delta);
+    this.#value = checkElement(this.#typecode, next);
+    return this.#value;
+  }
+
+  typecode(): Typecode {
+    return this.#typecode;
+  }
+
+  toString(): string {
+    return `Value('${this.#typecode}', ${String(this.#value)})`;
+  }
+}
+
+/** Python's `Array(typecode, sequence)`: fixed length, typed elements. */
+export class SharedArray {
+  readonly #typecode: Typecode;
+  readonly #data: Typed;
+
+  constructor(typecode: string, init: number | Iterable<unknown>) {
+    this.#typecode = checkTypecode(typecode);
+    const Ctor = TYPECODES[this.#typecode];
+    if (typeof init === 'number') {
+      if (!Number.isInteger(init) || init < 0) {
+        throw syncError(
+          SyncErrorCode.InvalidOption,
+          `Array('${typecode}', n): n must be an integer >= 0`,
+        );
+      }
+      this.#data = new Ctor(init);
+      return;
+    }
+    if (
+      init === null ||
+      init === undefined ||
+      typeof (init as Iterable<unknown>)[Symbol.iterator] !== 'function'
+    ) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `Array('${typecode}', init): init must be a length or a sequence`,
+      );
+    }
+    const values = [...init].map((value) => checkElement(this.#typecode, value));
+    this.#data = new Ctor(values.length);
+    values.forEach((value, i) => ((this.#data as unknown as (number | bigint)[])[i] = value));
+  }
+
+  length(): number {
+    return this.#data.length;
+  }
+
+  get(index: number): number | bigint {
+    return this.#data[checkIndex(this.#data.length, index, 'array index')]!;
+  }
+
+  set(index: number, value: unknown): void {
+    const i = checkIndex(this.#data.length, index, 'array assignment index');
+    (this.#data as unknown as (number | bigint)[])[i] = checkElement(this.#typecode, value);
+  }
+
+  slice(start?: number, end?: number): (number | bigint)[] {
+    return [...this.#data.slice(start, end)];
+  }
+
+  toArray(): (number | bigint)[] {
+    return [...this.#data];
+  }
+
+  typecode(): Typecode {
+    return this.#typecode;
+  }
+
+  toString(): string {
+    return `array('${this.#typecode}', [${[...this.#data].join(', ')}])`;
+  }
+}

@@ -1,0 +1,520 @@
+/**
+ * Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event and Barrier, hosted in the
+ * server. Nothing here blocks: a call that must wait returns a Promise the server awaits while
+ * it serves other calls. Owner-aware methods take the caller's owner context first (sent by
+ * the proxies); a thread that dies has its holds released and its waiters removed.
+ */
+import { randomUUID } from 'node:crypto';
+import { callMethod } from '@managers/proxy';
+import { SyncErrorCode, syncError } from '../errors';
+import {
+  callOwner,
+  checkTimeout,
+  unwatchAll,
+  waitError,
+  WaitList,
+  watchOwner,
+  type CallOwner,
+  type OwnerWatcher,
+} from './owners';
+
+/** Lock state shared by Lock, RLock and Condition. */
+export class LockCore implements OwnerWatcher {
+  holder: string | undefined;
+  count = 0;
+  /** How many times a dead holder's hold was released. */
+  recoveries = 0;
+  readonly #waiters = new WaitList<boolean>();
+  /** Lock waiters that restore a count other than 1 (a Condition reacquiring). */
+  readonly #restore = new Map<string, number>();
+
+  constructor(
+    readonly reentrant: boolean,
+    readonly what: string,
+  ) {}
+
+  #take(owner: string, count: number): boolean {
+    if (this.holder === undefined) {
+      this.holder = owner;
+      this.count = count;
+      watchOwner(owner, this);
+      return true;
+    }
+    if (this.reentrant && this.holder === owner) {
+      this.count += count;
+      return true;
+    }
+    return false;
+  }
+
+  acquire(
+    who: CallOwner,
+    blocking: boolean,
+    timeout: number | null,
+    count = 1,
+  ): boolean | Promise<boolean> {
+    if (this.#waiters.length === 0 && this.#take(who.owner, count)) return true;
+    if (this.reentrant && this.holder === who.owner) return this.#take(who.owner, count);
+    if (!blocking) return false;
+    watchOwner(who.owner, this);
+    const key = `${who.owner}\0${who.wait ?? ''}`;
+    if (count !== 1) this.#restore.set(key, count);
+    return this.#waiters.add(who, timeout, (why, reject, resolve) => {
+      this.#restore.delete(key);
+      if (why === 'timeout') resolve(false);
+      else reject(waitError(why, `${this.what}.acquire()`));
+    });
+  }
+
+  /** Releases one level; `force` releases whoever holds it (Python's Lock). */
+  release(owner: string, force: boolean): void {
+    if (this.holder === undefined) {
+      throw syncError(
+        SyncErrorCode.NotHeld,
+        this.reentrant ? 'cannot release un-acquired lock' : 'release unlocked lock',
+      );
+    }
+    if (this.holder !== owner && !force) {
+      throw syncError(SyncErrorCode.NotHeld, 'cannot release un-acquired lock');
+    }
+    if (--this.count > 0) return;
+    this.#free();
+  }
+
+  /** Releases every level held by `owner` (a Condition wait); returns the count to restore. */
+  releaseAll(owner: string): number {
+    if (this.holder !== owner)
+      throw syncError(SyncErrorCode.NotHeld, 'cannot release un-acquired lock');
+    const count = this.count;
+    this.#free();
+    return count;
+  }
+
+  owns(owner: string): boolean {
+    return this.holder === owner;
+  }
+
+  #free(): void {
+    this.holder = undefined;
+    this.count = 0;
+    const next = this.#waiters.first();
+    if (next === undefined) return;
+    const key = `${next.owner}\0${next.wait ?? ''}`;
+    const count = this.#restore.get(key) ?? 1;
+    this.#restore.delete(key);
+    this.#take(next.owner, count);
+    next.resolve(true);
+  }
+
+  cancel(wait: string): boolean {
+    return this.#waiters.cancel(wait);
+  }
+
+  ownerDied(owner: string): void {
+    this.#waiters.removeOwner(owner);
+    if (this.holder === owner) {
+      this.recoveries++;
+      this.#free();
+    }
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  dispose(): void {
+    this.#waiters.endAll('disposed');
+    unwatchAll(this);
+  }
+}
+
+/** Lock objects by key, so that a Condition can be built over a Lock passed as a proxy. */
+const lockRegistry = new Map<string, WeakRef<Lock>>();
+
+function acquireArgs(blocking: unknown, timeout: unknown, what: string) {
+  return { blocking: blocking !== false, timeout: checkTimeout(timeout, what) };
+}
+
+/** Python's `threading.Lock`, owned by the acquiring thread (for dead-holder recovery). */
+export class Lock {
+  readonly core: LockCore;
+  readonly #key = randomUUID();
+
+  constructor(reentrant = false) {
+    this.core = new LockCore(reentrant, reentrant ? 'RLock' : 'Lock');
+    lockRegistry.set(this.#key, new WeakRef(this));
+  }
+
+  acquire(
+    context: unknown,
+    blocking?: boolean,
+    timeout?: number | null,
+  ): boolean | Promise<boolean> {
+    const who = callOwner(context);
+    const options = acquireArgs(blocking, timeout, `${this.core.what}.acquire()`);
+    return this.core.acquire(who, options.blocking, options.timeout);
+  }
+
+  /** A Lock may be released by any thread (as in Python); an RLock only by its owner. */
+  release(context: unknown): void {
+    const who = callOwner(context);
+    this.core.release(who.owner, !this.core.reentrant);
+  }
+
+  locked(): boolean {
+    return this.core.holder !== undefined;
+  }
+
+  /** True when the calling thread holds the lock. */
+  owned(context: unknown): boolean {
+    return this.core.owns(callOwner(context).owner);
+  }
+
+  /** How many times the lock was released because its holder thread died. */
+  recoveries(): number {
+    return this.core.recoveries;
+  }
+
+  cancel(wait: string): boolean {
+    return this.core.cancel(wait);
+  }
+
+  /** Lets a Condition find this lock through a server-side proxy. */
+  syncKey(): string {
+    return this.#key;
+  }
+
+  toString(): string {
+    return `<${this.core.what} ${this.core.holder === undefined ? 'unlocked' : `locked by ${this.core.holder}${this.core.reentrant ? ` x${this.core.count}` : ''}`}>`;
+  }
+
+  [Symbol.dispose](): void {
+    lockRegistry.delete(this.#key);
+    this.core.dispose();
+  }
+}
+
+/** Python's `threading.RLock`: re-entrant, released only by its owner thread. */
+export class RLock extends Lock {
+  constructor() {
+    super(true);
+  }
+}
+
+/** Python's `threading.Semaphore` (no owner: any thread may release). */
+export class Semaphore implements OwnerWatcher {
+  #value: number;
+  readonly #initial: number;
+  readonly #waiters = new WaitList<boolean>();
+
+  constructor(
+    value: number = 1,
+    readonly bounded = false,
+  ) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `semaphore initial value must be an integer >= 0, got ${String(value)}`,
+      );
+    }
+    this.#value = value;
+    this.#initial = value;
+  }
+
+  acquire(
+    context: unknown,
+    blocking?: boolean,
+    timeout?: number | null,
+  ): boolean | Promise<boolean> {
+    const who = callOwner(context);
+    const options = acquireArgs(blocking, timeout, 'Semaphore.acquire()');
+    if (this.#waiters.length === 0 && this.#value > 0) {
+      this.#value--;
+      return true;
+    }
+    if (!options.blocking) return false;
+    watchOwner(who.owner, this);
+    return this.#waiters.add(who, options.timeout, (why, reject, resolve) => {
+      if (why === 'timeout') resolve(false);
+      else reject(waitError(why, 'Semaphore.acquire()'));
+    });
+  }
+
+  release(n: number = 1): void {
+    if (!Number.isInteger(n) || n < 1) {
+      throw syncError(SyncErrorCode.InvalidOption, `n must be an integer >= 1, got ${String(n)}`);
+    }
+    if (this.bounded && this.#value + n > this.#initial) {
+      throw syncError(SyncErrorCode.OverRelease, 'Semaphore released too many times');
+    }
+    this.#value += n;
+    while (this.#value > 0 && this.#waiters.length > 0) {
+      this.#value--;
+      this.#waiters.first()!.resolve(true);
+    }
+  }
+
+  value(): number {
+    return this.#value;
+  }
+
+  cancel(wait: string): boolean {
+    return this.#waiters.cancel(wait);
+  }
+
+  ownerDied(owner: string): void {
+    this.#waiters.removeOwner(owner);
+  }
+
+  toString(): string {
+    return `<${this.bounded ? 'BoundedSemaphore' : 'Semaphore'} value=${this.#value}>`;
+  }
+
+  [Symbol.dispose](): void {
+    this.#waiters.endAll('disposed');
+    unwatchAll(this);
+  }
+}
+
+/** Python's `threading.BoundedSemaphore`: releasing above the initial value is an error. */
+export class BoundedSemaphore extends Semaphore {
+  constructor(value: number = 1) {
+    super(value, true);
+  }
+}
+
+/** Python's `threading.Event`. */
+export class Event implements OwnerWatcher {
+  #flag = false;
+  readonly #waiters = new WaitList<boolean>();
+
+  isSet(): boolean {
+    return this.#flag;
+  }
+
+  set(): void {
+    this.#flag = true;
+    for (const waiter of this.#waiters.list()) waiter.resolve(true);
+  }
+
+  clear(): void {
+    this.#flag = false;
+  }
+
+  wait(context: unknown, timeout?: number | null): boolean | Promise<boolean> {
+    const who = callOwner(context);
+    const ms = checkTimeout(timeout, 'Event.wait()');
+    if (this.#flag) return true;
+    watchOwner(who.owner, this);
+    return this.#waiters.add(who, ms, (why, reject, resolve) => {
+      if (why === 'timeout') resolve(false);
+      else reject(waitError(why, 'Event.wait()'));
+    });
+  }
+
+  cancel(wait: string): boolean {
+    return this.#waiters.cancel(wait);
+  }
+
+  ownerDied(owner: string): void {
+    this.#waiters.removeOwner(owner);
+  }
+
+  toString(): string {
+    return `<Event ${this.#flag ? 'set' : 'unset'}>`;
+  }
+
+  [Symbol.dispose](): void {
+    this.#waiters.endAll('disposed');
+    unwatchAll(this);
+  }
+}
+
+/** Python's `threading.Condition` over an internal RLock or a given Lock/RLock. */
+export class Condition implements OwnerWatcher {
+  readonly core: LockCore;
+  /** The server-side proxy of a Lock given at creation (released when this is disposed). */
+  readonly lock: unknown;
+  readonly #waiters = new WaitList<boolean>();
+  readonly #ownsCore: boolean;
+
+  constructor(core?: LockCore, lockProxy?: unknown) {
+    this.#ownsCore = core === undefined;
+    this.core = core ?? new LockCore(true, 'Condition');
+    this.lock = lockProxy;
+  }
+
+  /** The factory registered for `Condition(lock?)`: finds a given Lock's state through its proxy. */
+  static async create(lock?: unknown): Promise<Condition> {
+    if (lock === undefined || lock === null) return new Condition();
+    let key: unknown;
+    try {
+      key = await callMethod(lock, 'syncKey');
+    } catch (error) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `Condition(lock): lock must be a Lock or RLock proxy of this manager (${(error as Error).message})`,
+      );
+    }
+    const found = typeof key === 'string' ? lockRegistry.get(key)?.deref() : undefined;
+    if (found === undefined) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        'Condition(lock): lock must be a Lock or RLock proxy of this manager',
+      );
+    }
+    return new Condition(found.core, lock);
+  }
+
+  acquire(
+    context: unknown,
+    blocking?: boolean,
+    timeout?: number | null,
+  ): boolean | Promise<boolean> {
+    const who = callOwner(context);
+    const options = acquireArgs(blocking, timeout, 'Condition.acquire()');
+    return this.core.acquire(who, options.blocking, options.timeout);
+  }
+
+  release(context: unknown): void {
+    this.core.release(callOwner(context).owner, !this.core.reentrant);
+  }
+
+  async wait(context: unknown, timeout?: number | null): Promise<boolean> {
+    const who = callOwner(context);
+    const ms = checkTimeout(timeout, 'Condition.wait()');
+    if (!this.core.owns(who.owner)) {
+      throw syncError(SyncErrorCode.NotHeld, 'cannot wait on un-acquired lock');
+    }
+    const saved = this.core.releaseAll(who.owner);
+    watchOwner(who.owner, this);
+    let aborted: unknown;
+    const notified = await this.#waiters
+      .add(who, ms, (why, reject, resolve) => {
+        if (why === 'timeout') resolve(false);
+        else reject(waitError(why, 'Condition.wait()'));
+      })
+      .catch((error: unknown) => {
+        aborted = error;
+        return false;
+      });
+    if ((aborted as { code?: string } | undefined)?.code === SyncErrorCode.OwnerDead) throw aborted;
+    // Reacquire (as Python does, even after a timeout or an abort), restoring the RLock level.
+    await this.core.acquire({ owner: who.owner, wait: undefined }, true, null, saved);
+    if (aborted !== undefined) throw aborted;
+    return notified;
+  }
+
+  notify(context: unknown, n: number = 1): void {
+    if (!this.core.owns(callOwner(context).owner)) {
+      throw syncError(SyncErrorCode.NotHeld, 'cannot notify on un-acquired lock');
+    }
+    for (const waiter of this.#waiters.list().slice(0, Math.max(0, n))) waiter.resolve(true);
+  }
+
+  notifyAll(context: unknown): void {
+    this.notify(context, Number.MAX_SAFE_INTEGER);
+  }
+
+  cancel(wait: string): boolean {
+    return this.#waiters.cancel(wait) || this.core.cancel(wait);
+  }
+
+  ownerDied(owner: string): void {
+    this.#waiters.removeOwner(owner);
+  }
+
+  toString(): string {
+    return `<Condition ${this.core.holder === undefined ? 'unlocked' : `locked by ${this.core.holder}`}, ${this.#waiters.length} waiting>`;
+  }
+
+  [Symbol.dispose](): void {
+    this.#waiters.endAll('disposed');
+    unwatchAll(this);
+    if (this.#ownsCore) this.core.dispose();
+  }
+}
+
+/** Python's `threading.Barrier` (no `action`: functions cannot cross threads). */
+export class Barrier implements OwnerWatcher {
+  readonly #parties: number;
+  readonly #timeout: number | null;
+  #broken = false;
+  readonly #waiters = new WaitList<number>();
+
+  constructor(parties: number, timeout?: number | null) {
+    if (!Number.isInteger(parties) || parties < 1) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `Barrier(parties): parties must be an integer >= 1, got ${String(parties)}`,
+      );
+    }
+    this.#parties = parties;
+    this.#timeout = checkTimeout(timeout, 'Barrier()');
+  }
+
+  wait(context: unknown, timeout?: number | null): number | Promise<number> {
+    const who = callOwner(context);
+    const ms = timeout === undefined ? this.#timeout : checkTimeout(timeout, 'Barrier.wait()');
+    if (this.#broken) throw brokenBarrier();
+    const index = this.#waiters.length;
+    if (index + 1 === this.#parties) {
+      this.#waiters.list().forEach((waiter, position) => waiter.resolve(position));
+      return index;
+    }
+    watchOwner(who.owner, this);
+    return this.#waiters.add(who, ms, (why, reject) => {
+      if (why === 'dead' || why === 'disposed') return reject(waitError(why, 'Barrier.wait()'));
+      // A timeout or an abandoned wait breaks the barrier, as in Python.
+      reject(brokenBarrier());
+      this.#break();
+    });
+  }
+
+  #break(): void {
+    this.#broken = true;
+    this.#waiters.endAll('aborted');
+  }
+
+  abort(): void {
+    this.#break();
+  }
+
+  reset(): void {
+    this.#break();
+    this.#broken = false;
+  }
+
+  parties(): number {
+    return this.#parties;
+  }
+
+  nWaiting(): number {
+    return this.#waiters.length;
+  }
+
+  broken(): boolean {
+    return this.#broken;
+  }
+
+  cancel(wait: string): boolean {
+    return this.#waiters.cancel(wait);
+  }
+
+  ownerDied(owner: string): void {
+    this.#waiters.removeOwner(owner);
+  }
+
+  toString(): string {
+    return `<Barrier parties=${this.#parties} waiting=${this.#waiters.length}${this.#broken ? ' broken' : ''}>`;
+  }
+
+  [Symbol.dispose](): void {
+    this.#waiters.endAll('disposed');
+    unwatchAll(this);
+  }
+}
+
+function brokenBarrier(): Error {
+  return syncError(SyncErrorCode.BrokenBarrier, 'the barrier is broken');
+}

@@ -1,0 +1,206 @@
+import { SyncProxy } from './sync-proxy';
+
+type Key = string | number | bigint | boolean | null | undefined;
+
+/** Proxy of a shared Map (Python's dict): every method is async. */
+export class MapProxy<K extends Key = Key, V = unknown> extends SyncProxy {
+  /** The value of `key`, or `fallback` (default undefined) when missing. */
+  get(key: K, ...fallback: [V?]): Promise<V | undefined> {
+    return this.call('get', key, ...fallback);
+  }
+  /** Python's `d[key]`: rejects with `ERR_KEY_NOT_FOUND` when missing. */
+  getItem(key: K): Promise<V> {
+    return this.call('getItem', key);
+  }
+  set(key: K, value: V): Promise<void> {
+    return this.call('set', key, value);
+  }
+  has(key: K): Promise<boolean> {
+    return this.call('has', key);
+  }
+  delete(key: K): Promise<boolean> {
+    return this.call('delete', key);
+  }
+  size(): Promise<number> {
+    return this.call('size');
+  }
+  keys(): Promise<K[]> {
+    return this.call('keys');
+  }
+  values(): Promise<V[]> {
+    return this.call('values');
+  }
+  entries(): Promise<[K, V][]> {
+    return this.call('entries');
+  }
+  /** Python's `items()`. */
+  items(): Promise<[K, V][]> {
+    return this.call('entries');
+  }
+  clear(): Promise<void> {
+    return this.call('clear');
+  }
+  update(entries: Iterable<readonly [K, V]> | Record<string, V>): Promise<void> {
+    return this.call('update', entries instanceof Map ? [...entries] : entries);
+  }
+  pop(key: K, ...fallback: [V?]): Promise<V> {
+    return this.call('pop', key, ...fallback);
+  }
+  popitem(): Promise<[K, V]> {
+    return this.call('popitem');
+  }
+  setdefault(key: K, value?: V): Promise<V> {
+    return this.call('setdefault', key, ...(value === undefined ? [] : [value]));
+  }
+  /** A copy as a local Map (Python's `copy()` / `_getvalue()`); proxies inside are live and counted. */
+  copy(): Promise<Map<K, V>> {
+    return this.call('copy');
+  }
+  /** Iterates the keys of a snapshot taken in one call (Python creates a counted Iterator object instead). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<K> {
+    yield* await this.keys();
+  }
+}
+
+/** Proxy of a shared List. */
+export class ListProxy<T = unknown> extends SyncProxy {
+  append(value: T): Promise<void> {
+    return this.call('append', value);
+  }
+  extend(values: Iterable<T>): Promise<void> {
+    return this.call('extend', [...values]);
+  }
+  insert(index: number, value: T): Promise<void> {
+    return this.call('insert', index, value);
+  }
+  /** Python's `lst[i]` (negative indices count from the end); out of range: `ERR_INDEX_RANGE`. */
+  get(index: number): Promise<T> {
+    return this.call('get', index);
+  }
+  set(index: number, value: T): Promise<void> {
+    return this.call('set', index, value);
+  }
+  delete(index: number): Promise<void> {
+    return this.call('delete', index);
+  }
+  pop(index?: number): Promise<T> {
+    return this.call('pop', ...(index === undefined ? [] : [index]));
+  }
+  remove(value: T): Promise<void> {
+    return this.call('remove', value);
+  }
+  index(value: T, start?: number): Promise<number> {
+    return this.call('index', value, ...(start === undefined ? [] : [start]));
+  }
+  count(value: T): Promise<number> {
+    return this.call('count', value);
+  }
+  /** Python's `x in lst`. */
+  includes(value: T): Promise<boolean> {
+    return this.call('includes', value);
+  }
+  length(): Promise<number> {
+    return this.call('length');
+  }
+  slice(start?: number, end?: number): Promise<T[]> {
+    return this.call('slice', start, end);
+  }
+  reverse(): Promise<void> {
+    return this.call('reverse');
+  }
+  /** Sorts numbers or strings (no key function: functions cannot cross threads). */
+  sort(options: { reverse?: boolean } = {}): Promise<void> {
+    return this.call('sort', options.reverse === true);
+  }
+  /** Python's `lst *= n`. */
+  repeat(n: number): Promise<void> {
+    return this.call('repeat', n);
+  }
+  clear(): Promise<void> {
+    return this.call('clear');
+  }
+  /** A copy as a local array (Python's `lst[:]` / `_getvalue()`). */
+  copy(): Promise<T[]> {
+    return this.call('copy');
+  }
+  /** Iterates by fetching slices of `chunk` elements until one comes back short. */
+  async *iterate(chunk = 64): AsyncGenerator<T> {
+    for (let start = 0; ; start += chunk) {
+      const part = await this.slice(start, start + chunk);
+      yield* part;
+      if (part.length < chunk) return;
+    }
+  }
+  [Symbol.asyncIterator](): AsyncGenerator<T> {
+    return this.iterate();
+  }
+}
+
+/** Proxy of a Namespace: named attributes, read and written by copy. */
+export class NamespaceProxy<
+  T extends Record<string, unknown> = Record<string, unknown>,
+> extends SyncProxy {
+  /** An attribute; missing: `ERR_NO_ATTRIBUTE` ("'Namespace' object has no attribute 'b'"). */
+  get<N extends keyof T & string>(name: N): Promise<T[N]> {
+    return this.call('get', name);
+  }
+  set<N extends keyof T & string>(name: N, value: T[N]): Promise<void> {
+    return this.call('set', name, value);
+  }
+  delete(name: keyof T & string): Promise<void> {
+    return this.call('delete', name);
+  }
+  /** Python's `hasattr`. */
+  has(name: string): Promise<boolean> {
+    return this.call('has', name);
+  }
+  keys(): Promise<string[]> {
+    return this.call('keys');
+  }
+  /** A copy of every attribute (Python's `_getvalue()`). */
+  toObject(): Promise<Partial<T>> {
+    return this.call('toObject');
+  }
+}
+
+/** Proxy of a Value. */
+export class ValueProxy<T extends number | bigint = number> extends SyncProxy {
+  get(): Promise<T> {
+    return this.call('get');
+  }
+  set(value: T): Promise<void> {
+    return this.call('set', value);
+  }
+  /** Adds `delta` in the server in one call (no lost updates); resolves with the new value. */
+  add(delta: T = 1 as T): Promise<T> {
+    return this.call('add', delta);
+  }
+  typecode(): Promise<string> {
+    return this.call('typecode');
+  }
+}
+
+/** Proxy of a typed Array. */
+export class ArrayProxy<T extends number | bigint = number> extends SyncProxy {
+  length(): Promise<number> {
+    return this.call('length');
+  }
+  get(index: number): Promise<T> {
+    return this.call('get', index);
+  }
+  set(index: number, value: T): Promise<void> {
+    return this.call('set', index, value);
+  }
+  slice(start?: number, end?: number): Promise<T[]> {
+    return this.call('slice', start, end);
+  }
+  toArray(): Promise<T[]> {
+    return this.call('toArray');
+  }
+  typecode(): Promise<string> {
+    return this.call('typecode');
+  }
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    yield* await this.toArray();
+  }
+}

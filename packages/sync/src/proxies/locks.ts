@@ -1,0 +1,164 @@
+import {
+  SyncProxy,
+  holdWith,
+  type AcquireOptions,
+  type Held,
+  type WaitOptions,
+} from './sync-proxy';
+
+/** Proxy of a Lock or RLock; the owner is the calling thread. */
+export class LockProxy extends SyncProxy {
+  /** Python's `acquire(blocking, timeout)`: true when acquired, false when not (non-blocking or timed out). */
+  acquire(options: AcquireOptions = {}): Promise<boolean> {
+    return this.waitCall(
+      'acquire',
+      options.signal,
+      options.blocking !== false,
+      options.timeout ?? null,
+    );
+  }
+  /** Releases (`ERR_NOT_HELD` when not locked; for an RLock, when the caller is not the owner). */
+  release(): Promise<void> {
+    return this.ownerCall('release');
+  }
+  /** `await using held = await lock.hold()` acquires, and releases at the end of the block. */
+  hold(options: AcquireOptions = {}): Promise<Held> {
+    return holdWith(
+      () => this.acquire(options),
+      () => this.release(),
+      `${this.token.typeid}.hold()`,
+      options.timeout,
+    );
+  }
+  locked(): Promise<boolean> {
+    return this.call('locked');
+  }
+  /** True when the calling thread holds it. */
+  owned(): Promise<boolean> {
+    return this.ownerCall('owned');
+  }
+  /** How many times the lock was released because the thread holding it died. */
+  recoveries(): Promise<number> {
+    return this.call('recoveries');
+  }
+}
+
+/** Proxy of a Semaphore or BoundedSemaphore (no owner: any thread may release). */
+export class SemaphoreProxy extends SyncProxy {
+  acquire(options: AcquireOptions = {}): Promise<boolean> {
+    return this.waitCall(
+      'acquire',
+      options.signal,
+      options.blocking !== false,
+      options.timeout ?? null,
+    );
+  }
+  /** Releases `n` units (a BoundedSemaphore rejects going above its initial value: `ERR_OVER_RELEASE`). */
+  release(n = 1): Promise<void> {
+    return this.call('release', n);
+  }
+  hold(options: AcquireOptions = {}): Promise<Held> {
+    return holdWith(
+      () => this.acquire(options),
+      () => this.release(),
+      `${this.token.typeid}.hold()`,
+      options.timeout,
+    );
+  }
+  value(): Promise<number> {
+    return this.call('value');
+  }
+}
+
+/** Proxy of a Condition. */
+export class ConditionProxy extends SyncProxy {
+  acquire(options: AcquireOptions = {}): Promise<boolean> {
+    return this.waitCall(
+      'acquire',
+      options.signal,
+      options.blocking !== false,
+      options.timeout ?? null,
+    );
+  }
+  release(): Promise<void> {
+    return this.ownerCall('release');
+  }
+  hold(options: AcquireOptions = {}): Promise<Held> {
+    return holdWith(
+      () => this.acquire(options),
+      () => this.release(),
+      'Condition.hold()',
+      options.timeout,
+    );
+  }
+  /** Releases the lock, waits for a notify (false after `timeout` ms), reacquires. Needs the lock held. */
+  wait(options: WaitOptions = {}): Promise<boolean> {
+    return this.waitCall('wait', options.signal, options.timeout ?? null);
+  }
+  /**
+   * Python's `wait_for`: waits until `predicate()` (run here, in the caller's thread) is true,
+   * at most `timeout` ms in all; resolves with the predicate's last result.
+   */
+  async waitFor(
+    predicate: () => boolean | Promise<boolean>,
+    options: WaitOptions = {},
+  ): Promise<boolean> {
+    const deadline = options.timeout == null ? undefined : Date.now() + options.timeout;
+    let result = await predicate();
+    while (!result) {
+      const left = deadline === undefined ? null : deadline - Date.now();
+      if (left !== null && left <= 0) break;
+      await this.wait({ timeout: left, signal: options.signal });
+      result = await predicate();
+    }
+    return result;
+  }
+  notify(n = 1): Promise<void> {
+    return this.ownerCall('notify', n);
+  }
+  notifyAll(): Promise<void> {
+    return this.ownerCall('notifyAll');
+  }
+}
+
+/** Proxy of an Event. */
+export class EventProxy extends SyncProxy {
+  isSet(): Promise<boolean> {
+    return this.call('isSet');
+  }
+  set(): Promise<void> {
+    return this.call('set');
+  }
+  clear(): Promise<void> {
+    return this.call('clear');
+  }
+  /** Resolves true once set, false after `timeout` ms. */
+  wait(options: WaitOptions = {}): Promise<boolean> {
+    return this.waitCall('wait', options.signal, options.timeout ?? null);
+  }
+}
+
+/** Proxy of a Barrier. */
+export class BarrierProxy extends SyncProxy {
+  /** Waits for all parties; resolves with this caller's arrival index (0 … parties-1); `ERR_BROKEN_BARRIER` when broken. */
+  wait(options: WaitOptions = {}): Promise<number> {
+    return options.timeout === undefined
+      ? this.waitCall('wait', options.signal)
+      : this.waitCall('wait', options.signal, options.timeout);
+  }
+  abort(): Promise<void> {
+    return this.call('abort');
+  }
+  reset(): Promise<void> {
+    return this.call('reset');
+  }
+  parties(): Promise<number> {
+    return this.call('parties');
+  }
+  nWaiting(): Promise<number> {
+    return this.call('nWaiting');
+  }
+  broken(): Promise<boolean> {
+    return this.call('broken');
+  }
+}

@@ -1,0 +1,87 @@
+import { BaseProxy } from '@managers/core';
+import { SyncErrorCode, syncError } from '../errors';
+import { ownerContext } from '../owner';
+
+/** Options of a call that may block: `timeout` in ms (omitted/null: forever), `signal` to cancel. */
+export interface WaitOptions {
+  readonly timeout?: number | null;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of acquire-like calls (Python's `acquire(blocking=True, timeout=-1)`). */
+export interface AcquireOptions extends WaitOptions {
+  /** false: try once and return at once (Python's `blocking=False`). */
+  readonly blocking?: boolean;
+}
+
+/**
+ * The base of the @managers/sync proxies: `call` for plain methods, `wait` for methods that may
+ * block in the server. Blocking calls carry the thread's owner context; their timeout runs in
+ * the server (no reply is ever dropped, so no queue item is lost), and aborting the signal asks
+ * the server to cancel the wait: the call then rejects with `ERR_ABORTED`, unless the server
+ * had already completed it, in which case it resolves normally.
+ */
+export class SyncProxy extends BaseProxy {
+  /** Calls a plain method. */
+  protected call<T>(method: string, ...args: unknown[]): Promise<T> {
+    return this.callMethod(method, args) as Promise<T>;
+  }
+
+  /** Calls an owner-aware method (its first argument is the owner context). */
+  protected ownerCall<T>(method: string, ...args: unknown[]): Promise<T> {
+    if (this.released) return this.callMethod(method, args) as Promise<T>;
+    return this.callMethod(method, [ownerContext(this.token.manager), ...args], {
+      timeout: 0,
+    }) as Promise<T>;
+  }
+
+  /** Calls an owner-aware method that may block, with cancellation through `signal`. */
+  protected async waitCall<T>(
+    method: string,
+    signal: AbortSignal | undefined,
+    ...args: unknown[]
+  ): Promise<T> {
+    if (this.released) return (await this.callMethod(method, args)) as T;
+    if (signal?.aborted) {
+      throw syncError(
+        SyncErrorCode.Aborted,
+        `${this.token.typeid}.${method}() was aborted before it was sent`,
+      );
+    }
+    const context = ownerContext(this.token.manager);
+    const pending = this.callMethod(method, [context, ...args], { timeout: 0 }) as Promise<T>;
+    if (signal === undefined) return pending;
+    const onAbort = () => void this.callMethod('cancel', [context.wait]).catch(() => undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await pending;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/** A held lock for `await using`: releases it at the end of the block. */
+export interface Held extends AsyncDisposable {
+  /** Releases now (idempotent). */
+  release(): Promise<void>;
+}
+
+/** Makes the `hold()` result of an acquire/release pair. */
+export async function holdWith(
+  acquire: () => Promise<boolean>,
+  release: () => Promise<void>,
+  what: string,
+  timeout: number | null | undefined,
+): Promise<Held> {
+  if (!(await acquire())) {
+    throw syncError(SyncErrorCode.Timeout, `${what}: not acquired within ${String(timeout)} ms`);
+  }
+  let released = false;
+  const releaseOnce = async () => {
+    if (released) return;
+    released = true;
+    await release();
+  };
+  return { release: releaseOnce, [Symbol.asyncDispose]: releaseOnce };
+}

@@ -1,0 +1,265 @@
+/**
+ * Python's `ShareableList`: a fixed-length list of number, bigint, boolean, string (up to a
+ * byte length fixed at creation) and null, stored in a shared memory segment. Reads and writes
+ * are local memory operations (no call): every thread that opened the segment sees them.
+ *
+ * Layout (little endian): [0] item count (int32); then 16 bytes per item: type (uint8 at +0),
+ * capacity in bytes (int32 at +4), string byte length (int32 at +8), data offset (int32 at +12);
+ * then the data, each slot a multiple of 8 bytes.
+ */
+import { SyncErrorCode, syncError } from './errors';
+import type { SharedMemoryProxy } from './proxies/shared-memory';
+
+/** What a ShareableList can hold. */
+export type ShareableItem = number | bigint | boolean | string | null;
+
+enum Kind {
+  Null = 0,
+  Number = 1,
+  BigInt = 2,
+  Boolean = 3,
+  String = 4,
+}
+
+const HEADER = 8;
+const DESCRIPTOR = 16;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function kindOf(value: unknown, index: number): Kind {
+  if (value === null) return Kind.Null;
+  switch (typeof value) {
+    case 'number':
+      return Kind.Number;
+    case 'bigint':
+      if (value < -(2n ** 63n) || value >= 2n ** 63n) {
+        throw syncError(
+          SyncErrorCode.InvalidOption,
+          `ShareableList item ${index}: bigint ${value} does not fit in 64 bits`,
+          { index },
+        );
+      }
+      return Kind.BigInt;
+    case 'boolean':
+      return Kind.Boolean;
+    case 'string':
+      return Kind.String;
+    default:
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `ShareableList item ${index}: ${value === undefined ? 'undefined' : typeof value === 'object' ? Object.prototype.toString.call(value) : typeof value} is not supported (number, bigint, boolean, string or null)`,
+        { index },
+      );
+  }
+}
+
+function capacityFor(value: ShareableItem, kind: Kind): number {
+  if (kind !== Kind.String) return 8;
+  const bytes = encoder.encode(value as string).length;
+  return Math.max(8, Math.ceil(bytes / 8) * 8);
+}
+
+/** The segment size a ShareableList of `items` needs. */
+function layout(items: readonly ShareableItem[]): {
+  size: number;
+  capacities: number[];
+  kinds: Kind[];
+} {
+  const kinds = items.map((item, index) => kindOf(item, index));
+  const capacities = items.map((item, index) => capacityFor(item, kinds[index]!));
+  const size = HEADER + DESCRIPTOR * items.length + capacities.reduce((a, b) => a + b, 0);
+  return { size: Math.max(size, 8), capacities, kinds };
+}
+
+export class ShareableList implements Disposable, AsyncDisposable, Iterable<ShareableItem> {
+  readonly #view: DataView;
+  readonly #bytes: Uint8Array;
+  readonly #segment: SharedMemoryProxy;
+  readonly #name: string;
+
+  private constructor(segment: SharedMemoryProxy, buffer: SharedArrayBuffer, name: string) {
+    this.#segment = segment;
+    this.#view = new DataView(buffer);
+    this.#bytes = new Uint8Array(buffer);
+    this.#name = name;
+  }
+
+  /**
+   * Makes a new list in a new segment of `manager` (a SyncManager). The list owns the segment's
+   * proxy: dispose the list (or `release(list.segment)`) to drop it.
+   */
+  static async create(
+    manager: { SharedMemory(size: number): Promise<SharedMemoryProxy> },
+    items: Iterable<ShareableItem>,
+  ): Promise<ShareableList> {
+    const values = [...items];
+    const { size, capacities, kinds } = layout(values);
+    const segment = await manager.SharedMemory(size);
+    try {
+      const list = await ShareableList.open(segment, false);
+      list.#format(values, capacities, kinds);
+      return list;
+    } catch (error) {
+      segment[Symbol.dispose]();
+      throw error;
+    }
+  }
+
+  /** Opens the list stored in the segment named `name` (Python's `ShareableList(name=...)`). */
+  static async attach(
+    manager: { SharedMemory(spec: { name: string }): Promise<SharedMemoryProxy> },
+    name: string,
+  ): Promise<ShareableList> {
+    return ShareableList.open(await manager.SharedMemory({ name }));
+  }
+
+  /** Opens the list in `segment` (e.g. a segment proxy received from another thread); takes it over. */
+  static async open(segment: SharedMemoryProxy, check = true): Promise<ShareableList> {
+    const [buffer, name] = await Promise.all([segment.buffer(), segment.name()]);
+    const list = new ShareableList(segment, buffer, name);
+    if (check) {
+      const n = list.length;
+      if (n < 0 || HEADER + DESCRIPTOR * n > buffer.byteLength) {
+        throw syncError(
+          SyncErrorCode.InvalidOption,
+          `segment '${name}' does not hold a ShareableList`,
+        );
+      }
+    }
+    return list;
+  }
+
+  #format(values: ShareableItem[], capacities: number[], kinds: Kind[]): void {
+    this.#view.setInt32(0, values.length, true);
+    let offset = HEADER + DESCRIPTOR * values.length;
+    values.forEach((_, i) => {
+      const at = HEADER + DESCRIPTOR * i;
+      this.#view.setInt32(at + 4, capacities[i]!, true);
+      this.#view.setInt32(at + 12, offset, true);
+      offset += capacities[i]!;
+    });
+    values.forEach((value, i) => this.#write(i, value, kinds[i]!));
+  }
+
+  /** The segment's name: pass it to `ShareableList.attach` in another thread. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The segment proxy this list holds. */
+  get segment(): SharedMemoryProxy {
+    return this.#segment;
+  }
+
+  get length(): number {
+    return this.#view.getInt32(0, true);
+  }
+
+  #index(index: number): number {
+    const n = this.length;
+    const i = Number.isInteger(index) && index < 0 ? index + n : index;
+    if (!Number.isInteger(i) || i < 0 || i >= n) {
+      throw syncError(
+        SyncErrorCode.IndexRange,
+        `ShareableList index ${index} out of range (length ${n})`,
+        { index },
+      );
+    }
+    return i;
+  }
+
+  get(index: number): ShareableItem {
+    const at = HEADER + DESCRIPTOR * this.#index(index);
+    const offset = this.#view.getInt32(at + 12, true);
+    switch (this.#view.getUint8(at) as Kind) {
+      case Kind.Null:
+        return null;
+      case Kind.Number:
+        return this.#view.getFloat64(offset, true);
+      case Kind.BigInt:
+        return this.#view.getBigInt64(offset, true);
+      case Kind.Boolean:
+        return this.#view.getUint8(offset) !== 0;
+      case Kind.String: {
+        const length = this.#view.getInt32(at + 8, true);
+        return decoder.decode(this.#bytes.slice(offset, offset + length));
+      }
+      default:
+        throw syncError(
+          SyncErrorCode.InvalidOption,
+          `ShareableList item ${index} has an unknown type tag`,
+        );
+    }
+  }
+
+  /** Sets an item; a string longer (in UTF-8 bytes) than its slot is an `ERR_INVALID_OPTION` error. */
+  set(index: number, value: ShareableItem): void {
+    const i = this.#index(index);
+    this.#write(i, value, kindOf(value, i));
+  }
+
+  #write(i: number, value: ShareableItem, kind: Kind): void {
+    const at = HEADER + DESCRIPTOR * i;
+    const capacity = this.#view.getInt32(at + 4, true);
+    const offset = this.#view.getInt32(at + 12, true);
+    if (kind === Kind.String) {
+      const bytes = encoder.encode(value as string);
+      if (bytes.length > capacity) {
+        throw syncError(
+          SyncErrorCode.InvalidOption,
+          `ShareableList item ${i}: string of ${bytes.length} bytes exceeds available storage (${capacity} bytes)`,
+          { index: i, bytes: bytes.length, capacity },
+        );
+      }
+      this.#bytes.set(bytes, offset);
+      this.#view.setInt32(at + 8, bytes.length, true);
+    } else if (kind === Kind.Number) this.#view.setFloat64(offset, value as number, true);
+    else if (kind === Kind.BigInt) this.#view.setBigInt64(offset, value as bigint, true);
+    else if (kind === Kind.Boolean) this.#view.setUint8(offset, value ? 1 : 0);
+    this.#view.setUint8(at, kind);
+  }
+
+  /** Python's `format`: one letter per item (n null, d number, q bigint, ? boolean, Ns string). */
+  get format(): string {
+    let text = '';
+    for (let i = 0; i < this.length; i++) {
+      const at = HEADER + DESCRIPTOR * i;
+      const kind = this.#view.getUint8(at) as Kind;
+      text +=
+        kind === Kind.String ? `${this.#view.getInt32(at + 4, true)}s` : ['n', 'd', 'q', '?'][kind];
+    }
+    return text;
+  }
+
+  toArray(): ShareableItem[] {
+    return Array.from({ length: this.length }, (_, i) => this.get(i));
+  }
+
+  count(value: ShareableItem): number {
+    return this.toArray().filter((item) => item === value).length;
+  }
+
+  index(value: ShareableItem): number {
+    const i = this.toArray().indexOf(value);
+    if (i < 0)
+      throw syncError(SyncErrorCode.ValueNotFound, `${String(value)} not in ShareableList`);
+    return i;
+  }
+
+  *[Symbol.iterator](): Iterator<ShareableItem> {
+    for (let i = 0; i < this.length; i++) yield this.get(i);
+  }
+
+  toString(): string {
+    return `ShareableList(${JSON.stringify(this.toArray(), (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}, name='${this.#name}')`;
+  }
+
+  /** Releases the segment proxy (the segment goes when its last proxy does). */
+  [Symbol.dispose](): void {
+    this.#segment[Symbol.dispose]();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#segment[Symbol.asyncDispose]();
+  }
+}

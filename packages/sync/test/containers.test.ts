@@ -1,0 +1,235 @@
+import { getValue, remoteRepr } from '@managers/core';
+import { SyncErrorCode } from '@managers/sync';
+import { Agent } from './fixtures/agent';
+import { pollUntil, rejection, syncManager } from './helpers';
+
+describe('Value and Array (12_value_array.py)', () => {
+  test('12_value_array: get/set, typecode checks, index errors, no append', async () => {
+    await using manager = await syncManager();
+    {
+      await using v = await manager.Value('i', 5);
+      expect(await v.get()).toBe(5);
+      await v.set(7);
+      expect(await v.get()).toBe(7);
+      expect(await remoteRepr(v)).toBe("Value('i', 7)");
+      // Python accepts v.set('not an int'); here the typecode is enforced.
+      const wrong = await rejection(v.set('not an int' as never));
+      expect(wrong.code).toBe(SyncErrorCode.InvalidOption);
+      expect(wrong.message).toMatch(/typecode 'i' holds integers, got string 'not an int'/);
+      // m.Value('i') (missing value)
+      expect((await rejection(manager.create('Value', 'i'))).message).toMatch(
+        /missing the initial value/,
+      );
+
+      await using a = await manager.Array('i', [1, 2, 3]);
+      expect(await a.length()).toBe(3);
+      expect(await a.get(1)).toBe(2);
+      expect(await a.slice(0, 2)).toEqual([1, 2]);
+      await a.set(0, 10);
+      expect(await remoteRepr(a)).toBe("array('i', [10, 2, 3])");
+      expect((await rejection(a.set(0, 'x' as never))).code).toBe(SyncErrorCode.InvalidOption);
+      const range = await rejection(a.get(10));
+      expect(range.code).toBe(SyncErrorCode.IndexRange);
+      expect((a as unknown as { append?: unknown }).append).toBeUndefined();
+      const items: number[] = [];
+      for await (const item of a) items.push(item);
+      expect(items).toEqual([10, 2, 3]);
+      const bad = await rejection(manager.Array('z', [1]));
+      expect(bad.code).toBe(SyncErrorCode.InvalidOption);
+      expect(bad.message).toMatch(
+        /bad typecode "z" \(must be b, B, h, H, i, I, l, L, q, Q, f or d\)/,
+      );
+      expect((await rejection(manager.Array('i', ['a'] as never))).message).toMatch(
+        /got string 'a'/,
+      );
+      expect((await rejection(manager.Array('B', [256]))).message).toMatch(
+        /256 does not fit typecode 'B'/,
+      );
+      await using big = await manager.Array('q', [1n, 2n]);
+      expect(await big.toArray()).toEqual([1n, 2n]);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('12_value_array: `v.value += 1` from 2 threads loses updates; add() and a Lock do not', async () => {
+    await using manager = await syncManager();
+    {
+      await using v = await manager.Value('i', 0);
+      await using exact = await manager.Value('i', 0);
+      await using locked = await manager.Value('i', 0);
+      await using lock = await manager.Lock();
+      await using a = new Agent(v, exact, locked, lock);
+      await using b = new Agent(v, exact, locked, lock);
+      const times = 300;
+      await Promise.all([
+        a.run({ cmd: 'increment', slot: 0, times }),
+        b.run({ cmd: 'increment', slot: 0, times }),
+        a.run({ cmd: 'locked-increment', slot: 2, lock: 3, times: 100 }),
+        b.run({ cmd: 'locked-increment', slot: 2, lock: 3, times: 100 }),
+        ...[a, b].map(async (agent) => {
+          for (let i = 0; i < times; i++) await agent.call(1, 'add', 1);
+        }),
+      ]);
+      // Python: 2276 of 4000. Here too get/set are separate round trips (lost updates likely,
+      // never more than the exact count); add() runs in the server in one call.
+      expect(await v.get()).toBeLessThanOrEqual(2 * times);
+      expect(await exact.get()).toBe(2 * times);
+      expect(await locked.get()).toBe(200);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+});
+
+describe('Namespace (13_namespace.py)', () => {
+  test('13_namespace: copies in and out, missing attributes, a worker adds attributes', async () => {
+    await using manager = await syncManager();
+    {
+      await using ns = await manager.Namespace<{
+        a: number;
+        b: string;
+        c: number[];
+        counter: number;
+        from_child: string;
+      }>({ a: 1, b: 'two' });
+      expect(await remoteRepr(ns)).toBe('Namespace(a=1, b="two")');
+      expect([await ns.get('a'), await ns.get('b')]).toEqual([1, 'two']);
+      await ns.set('c', [1, 2]);
+      (await ns.get('c')).push(3); // a copy: the server's value is unchanged
+      expect(await ns.get('c')).toEqual([1, 2]);
+      await ns.set('c', [...(await ns.get('c')), 3]);
+      expect(await ns.get('c')).toEqual([1, 2, 3]);
+      await ns.delete('b');
+      const missing = await rejection(ns.get('b'));
+      expect(missing.code).toBe(SyncErrorCode.NoAttribute);
+      expect(missing.message).toBe("'Namespace' object has no attribute 'b'");
+      expect([await ns.has('b'), await ns.has('a')]).toEqual([false, true]);
+      expect((await rejection(ns.delete('nope' as never))).message).toBe(
+        "'Namespace' object has no attribute 'nope'",
+      );
+      await using child = new Agent(ns);
+      await child.call(0, 'set', 'counter', 1);
+      await child.call(0, 'set', 'from_child', 'hi');
+      expect(await ns.toObject()).toEqual({ a: 1, c: [1, 2, 3], counter: 1, from_child: 'hi' });
+      expect(await ns.keys()).toEqual(['a', 'c', 'counter', 'from_child']);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+});
+
+describe('copies and nested proxies (17_getvalue.py)', () => {
+  test('17_getvalue: copy() is a copy; a copied Map holds a live, counted List proxy', async () => {
+    await using manager = await syncManager();
+    {
+      await using list = await manager.List([1, 2, 3]);
+      const local = await list.copy();
+      local.push(99);
+      expect(await list.copy()).toEqual([1, 2, 3]);
+      expect(await getValue(list)).toEqual({ data: [1, 2, 3] });
+      expect(await manager.numberOfObjects()).toBe(1);
+      await using dict = await manager.Map<string, unknown>();
+      {
+        await using inner = await manager.List(['x']);
+        await dict.set('inner', inner);
+      }
+      // The client's temporary proxy for the inner list is gone; the Map keeps it alive.
+      expect(await pollUntil(() => manager.numberOfObjects(), 3)).toBe(3);
+      const entries = await manager.entries();
+      const innerEntry = entries.find(
+        (entry) => entry.typeid === 'List' && entry.refcount === 1 && entry.id !== list.token.id,
+      );
+      expect(innerEntry).toBeDefined();
+      {
+        const copy = await dict.copy();
+        const held = copy.get('inner') as Awaited<ReturnType<typeof manager.List>>;
+        expect(held.proxyTypeName).toBe('ListProxy');
+        expect(await held.copy()).toEqual(['x']);
+        // The copy holds a live proxy: the inner list now has 2 references (Map + copy).
+        expect((await manager.entries()).find((e) => e.id === held.token.id)?.refcount).toBe(2);
+        await held[Symbol.asyncDispose]();
+      }
+      expect(
+        await pollUntil(
+          async () => (await manager.entries()).find((e) => e.id === innerEntry!.id)?.refcount,
+          1,
+        ),
+      ).toBe(1);
+    }
+    // Disposing the Map released the List it held (R6).
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+});
+
+describe('iteration and list operations (18_iteration.py)', () => {
+  test('18_iteration: for await over List and Map, items(), errors, operators', async () => {
+    await using manager = await syncManager();
+    {
+      await using lst = await manager.List<number>([0, 1, 2, 3, 4]);
+      const seen: number[] = [];
+      for await (const item of lst) seen.push(item);
+      expect(seen).toEqual([0, 1, 2, 3, 4]);
+      expect(await lst.slice()).toEqual([0, 1, 2, 3, 4]);
+      await using d = await manager.Map<string, number>({ a: 1, b: 2, c: 3 });
+      const keys: string[] = [];
+      for await (const key of d) keys.push(key);
+      expect(keys).toEqual(['a', 'b', 'c']);
+      expect(await d.items()).toEqual([
+        ['a', 1],
+        ['b', 2],
+        ['c', 3],
+      ]);
+      expect(await d.keys()).toEqual(['a', 'b', 'c']);
+      const missing = await rejection(d.getItem('zz'));
+      expect(missing.code).toBe(SyncErrorCode.KeyNotFound);
+      expect([await lst.includes(7), await lst.includes(3), await d.has('a')]).toEqual([
+        false,
+        true,
+        true,
+      ]);
+      const reversed: number[] = [];
+      for (let i = (await lst.length()) - 1; i >= 0; i--) reversed.push(await lst.get(i));
+      expect(reversed).toEqual([4, 3, 2, 1, 0]);
+      await lst.extend([5]);
+      await lst.repeat(2);
+      expect(await lst.copy()).toEqual([0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5]);
+      await lst.sort({ reverse: true });
+      expect(await lst.copy()).toEqual([5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0]);
+      expect(await lst.get(-1)).toBe(0);
+      expect((await rejection(lst.get(12))).code).toBe(SyncErrorCode.IndexRange);
+      expect((await rejection(lst.remove(42))).code).toBe(SyncErrorCode.ValueNotFound);
+      expect(await lst.length()).toBe(12);
+      await lst.clear(); // Python 3.11's ListProxy has no clear(); ours does
+      expect(await lst.length()).toBe(0);
+      // Map keys must be primitives (objects arrive as copies and would never match)
+      expect((await rejection(d.set({} as never, 1))).code).toBe(SyncErrorCode.InvalidOption);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('18_iteration: a List of proxies shared with a worker; pop() hands out a counted proxy', async () => {
+    await using manager = await syncManager();
+    {
+      await using lst = await manager.List<unknown>();
+      {
+        await using q = await manager.Queue<string>();
+        await q.put('inside');
+        await lst.append(q);
+      }
+      await using worker = new Agent(lst);
+      expect(await worker.call(0, 'length')).toBe(1);
+      expect(await worker.call(0, 'includes', 'nothing')).toBe(false);
+      const popped = (await lst.pop()) as Awaited<ReturnType<typeof manager.Queue<string>>>;
+      expect(popped.proxyTypeName).toBe('QueueProxy');
+      expect(await popped.get()).toBe('inside');
+      // The list dropped its reference; ours is the only one left.
+      expect(
+        await pollUntil(
+          async () => (await manager.entries()).find((e) => e.id === popped.token.id)?.refcount,
+          1,
+        ),
+      ).toBe(1);
+      await popped[Symbol.asyncDispose]();
+      expect(await pollUntil(() => manager.numberOfObjects(), 1)).toBe(1);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+});
