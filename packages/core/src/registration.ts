@@ -26,6 +26,11 @@ export interface RegisterOptions {
   readonly methodToTypeid?: Readonly<Record<string, string>>;
   /** Whether the manager gets a `manager.<typeid>(...)` create method (default true). */
   readonly createMethod?: boolean;
+  /**
+   * Methods whose results are moved, not copied: every ArrayBuffer and typed array in the
+   * result is transferred (the hosted object's buffer is then detached in the server).
+   */
+  readonly transferResults?: readonly string[];
 }
 
 /** A validated registration. */
@@ -36,6 +41,7 @@ export interface Registration {
   readonly exposed: readonly string[] | undefined;
   readonly methodToTypeid: Readonly<Record<string, string>>;
   readonly createMethod: boolean;
+  readonly transferResults: ReadonlySet<string>;
 }
 
 const identifier = z.string().min(1);
@@ -55,6 +61,7 @@ const registerOptionsSchema = z
     exposed: z.array(identifier).optional(),
     methodToTypeid: z.record(identifier, identifier).optional(),
     createMethod: z.boolean().optional(),
+    transferResults: z.array(identifier).optional(),
   })
   .strict();
 
@@ -112,6 +119,7 @@ export function validateRegistration(typeid: unknown, options: unknown): Registr
     exposed: value.exposed === undefined ? undefined : Object.freeze([...value.exposed]),
     methodToTypeid: Object.freeze({ ...value.methodToTypeid }),
     createMethod: value.createMethod ?? true,
+    transferResults: new Set(value.transferResults ?? []),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   decodeValue,
   encodeValue,
   forEachProxy,
+  transferAll,
   PROXY_ENVELOPE_KEY,
   type CallOptions,
   type ProxyConnection,
@@ -260,7 +261,9 @@ export class Server {
     }
     const finish =
       returnsProxy === undefined
-        ? (value: unknown) => this.#replyValue(connection, rid, value, details)
+        ? this.#registry.get(target)?.registration.transferResults.has(method)
+          ? (value: unknown) => this.#replyValue(connection, rid, transferAll(value), details)
+          : (value: unknown) => this.#replyValue(connection, rid, value, details)
         : (value: unknown) =>
             this.#replyProxy(
               connection,

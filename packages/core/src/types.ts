@@ -91,6 +91,8 @@ export interface TypedRegisterOptions<C, M, CM extends boolean> {
   readonly methodToTypeid?: M;
   /** Whether to add a `manager.<typeid>()` create method (default true). */
   readonly createMethod?: CM;
+  /** Methods whose results are transferred (moved), not copied. */
+  readonly transferResults?: readonly string[];
 }
 
 /** The per-call options accepted by `create` and proxies. */

@@ -269,3 +269,28 @@ export function forEachProxy(value: unknown, visit: (proxy: BaseProxy) => void):
   };
   walk(value);
 }
+
+/**
+ * Marks every ArrayBuffer and typed array inside `value` (through arrays, Maps, Sets and plain
+ * objects) for transfer, as if each were wrapped in {@link transfer}. Used for methods
+ * registered with `transferResults`.
+ */
+export function transferAll<T>(value: T): T {
+  const seen = new Set<object>();
+  const walk = (item: unknown): void => {
+    if (typeof item !== 'object' || item === null || seen.has(item)) return;
+    seen.add(item);
+    if (ArrayBuffer.isView(item)) return void marked.add(item);
+    if (item instanceof ArrayBuffer || tag(item) === '[object ArrayBuffer]')
+      return void marked.add(item);
+    if (isProxy(item) || item instanceof MessagePort) return;
+    if (Array.isArray(item)) return item.forEach(walk);
+    const kind = tag(item);
+    if (kind === '[object Map]') return (item as Map<unknown, unknown>).forEach((v) => walk(v));
+    if (kind === '[object Set]') return (item as Set<unknown>).forEach(walk);
+    if (kind === '[object Object]')
+      for (const key of Object.keys(item)) walk((item as Record<string, unknown>)[key]);
+  };
+  walk(value);
+  return value;
+}

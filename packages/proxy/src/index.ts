@@ -11,6 +11,7 @@ export {
 } from './functions';
 export {
   transfer,
+  transferAll,
   isMarkedForTransfer,
   encodeValue,
   decodeValue,

@@ -10,6 +10,8 @@ export interface Token {
   readonly exposed: readonly string[];
   /** Methods whose results come back as proxies, with the typeid they are managed under. */
   readonly methodToTypeid: Readonly<Record<string, string>>;
+  /** The name of the registration's custom proxy class, if it has one. */
+  readonly proxytype?: string;
 }
 
 /** Options of one call. */
