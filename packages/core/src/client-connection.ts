@@ -18,24 +18,25 @@ import type { Reply, WireToken } from './protocol';
 import { knownProxyType, type ProxyType } from './registration';
 
 const NO_TRANSFER: TransferListItem[] = [];
+const NO_SUBJECT: Subject = {};
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** Keeps the calling proxy reachable until the reply (R5). */
   readonly pin: object | undefined;
-  /** What the call is about; its words are only made when an error needs them. */
+  /** What the call is about (a token, a typeid); words are only made when an error needs them. */
   readonly subject: Subject;
+  readonly method: string | undefined;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
-/** A request's subject: a create of `typeid`, a call of `method` on an object, or a query. */
+/** A request's subject: the object's token for a call, the typeid for a create, nothing for a query. */
 interface Subject {
   readonly typeid?: string;
   readonly id?: number;
-  readonly method?: string;
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {
@@ -44,19 +45,21 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-function describeSubject(subject: Subject): string {
-  if (subject.method === undefined) return `create '${subject.typeid}'`;
-  return subject.typeid === undefined ? subject.method : `${subject.typeid}.${subject.method}()`;
+function describeSubject(subject: Subject, method: string | undefined): string {
+  if (method === undefined) return `create '${subject.typeid}'`;
+  return subject.typeid === undefined ? method : `${subject.typeid}.${method}()`;
 }
 
-function subjectDetails(subject: Subject): Record<string, unknown> {
-  return { ...subject };
+function subjectDetails(subject: Subject, method: string | undefined): Record<string, unknown> {
+  const details: Record<string, unknown> = {};
+  if (subject.typeid !== undefined) details.typeid = subject.typeid;
+  if (subject.id !== undefined) details.id = subject.id;
+  if (method !== undefined) details.method = method;
+  return details;
 }
 
-interface Outgoing {
-  readonly message: { rid?: number } & Record<string, unknown>;
-  readonly transfer: TransferListItem[];
-}
+/** A protocol message on its way out. */
+type OutgoingMessage = { rid?: number } & Record<string, unknown>;
 
 /** Options of a {@link ClientConnection}. */
 export interface ClientConnectionOptions {
@@ -86,7 +89,12 @@ export class ClientConnection implements ProxyConnection {
   readonly #options: ClientConnectionOptions;
   readonly #proxyTypes = new Map<string, ProxyType>();
   #nextRid = 1;
-  #outbox: Outgoing[] = [];
+  /** Messages queued in this tick, posted together by the next flush. */
+  #outMessages: OutgoingMessage[] = [];
+  /** Their transferables, all together (one transfer list for the batch). */
+  #outTransfer: TransferListItem[] = [];
+  /** Per message index, its own transferables (only needed if the batch must be split). */
+  #outTransfers: Map<number, TransferListItem[]> | undefined;
   #flushScheduled = false;
   #releases: number[] = [];
   #releaseWaiters: (() => void)[] = [];
@@ -113,7 +121,7 @@ export class ClientConnection implements ProxyConnection {
       this.close(this.expectedCloseReason ?? 'the server closed the connection'),
     );
     port.unref();
-    this.#enqueue({ message: { t: 'hello', label: options.label }, transfer: [] });
+    this.#enqueue({ t: 'hello', label: options.label }, NO_TRANSFER);
   }
 
   get closed(): boolean {
@@ -128,7 +136,7 @@ export class ClientConnection implements ProxyConnection {
   /** Creates an object of `typeid` on the server; resolves with a proxy owning the reference the server took (R2). */
   create(typeid: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     const message = { t: 'create', rid: 0, typeid, args: undefined as unknown };
-    return this.#request(message, args, options, undefined, { typeid });
+    return this.#request(message, args, options, undefined, { typeid }, undefined);
   }
 
   call(
@@ -139,13 +147,13 @@ export class ClientConnection implements ProxyConnection {
     options?: CallOptions,
   ): Promise<unknown> {
     const message = { t: 'call', rid: 0, id: token.id, method, args: undefined as unknown };
-    return this.#request(message, args, options, proxy, token);
+    return this.#request(message, args, options, proxy, token, method);
   }
 
   /** A call on the server itself (`#inspect`, `#count`): no object involved. */
   query(method: string, options?: CallOptions): Promise<unknown> {
     const message = { t: 'call', rid: 0, id: 0, method, args: undefined as unknown };
-    return this.#request(message, [], options, undefined, { method });
+    return this.#request(message, [], options, undefined, NO_SUBJECT, method);
   }
 
   release(id: number): void {
@@ -162,7 +170,7 @@ export class ClientConnection implements ProxyConnection {
   /** Posts a raw protocol message (handoff, adopt) in order with the calls and releases of this thread. */
   post(message: Record<string, unknown>, transfer: TransferListItem[] = []): void {
     if (this.closed) throw this.#closeError;
-    this.#enqueue({ message, transfer });
+    this.#enqueue(message, transfer);
   }
 
   /** Makes a proxy of this connection for a token whose reference this connection already holds. */
@@ -257,26 +265,19 @@ export class ClientConnection implements ProxyConnection {
     args: readonly unknown[],
     options: CallOptions | undefined,
     pin: object | undefined,
-    subject: Subject | (Token & { method?: undefined }),
+    subject: Subject,
+    method: string | undefined,
   ): Promise<unknown> {
     if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
-    const about: Subject =
-      'manager' in subject
-        ? {
-            typeid: subject.typeid,
-            id: subject.id,
-            method: (message as { method?: string }).method,
-          }
-        : subject;
     const signal = options?.signal;
     if (signal?.aborted) {
       return Promise.reject(
         createManagerError(
           ErrorCode.Aborted,
-          `${describeSubject(about)} was aborted before it was sent`,
+          `${describeSubject(subject, method)} was aborted before it was sent`,
           {
             cause: signal.reason,
-            details: subjectDetails(about),
+            details: subjectDetails(subject, method),
           },
         ),
       );
@@ -286,7 +287,7 @@ export class ClientConnection implements ProxyConnection {
       const list: TransferListItem[] = [];
       message.args = encodeValue(
         args,
-        (proxy) => this.#encodeProxy(proxy, describeSubject(about)),
+        (proxy) => this.#encodeProxy(proxy, describeSubject(subject, method)),
         list,
       );
       if (list.length) transfer = list;
@@ -299,7 +300,8 @@ export class ClientConnection implements ProxyConnection {
         resolve,
         reject,
         pin,
-        subject: about,
+        subject,
+        method,
         timer: undefined,
         signal,
         onAbort: undefined,
@@ -312,9 +314,9 @@ export class ClientConnection implements ProxyConnection {
               pending,
               createManagerError(
                 ErrorCode.Timeout,
-                `${describeSubject(about)} timed out after ${timeout} ms`,
+                `${describeSubject(subject, method)} timed out after ${timeout} ms`,
                 {
-                  details: { ...subjectDetails(about), timeout },
+                  details: { ...subjectDetails(subject, method), timeout },
                 },
               ),
               false,
@@ -327,10 +329,14 @@ export class ClientConnection implements ProxyConnection {
           if (this.#pending.delete(rid)) {
             this.#settle(
               pending,
-              createManagerError(ErrorCode.Aborted, `${describeSubject(about)} was aborted`, {
-                cause: signal.reason,
-                details: subjectDetails(about),
-              }),
+              createManagerError(
+                ErrorCode.Aborted,
+                `${describeSubject(subject, method)} was aborted`,
+                {
+                  cause: signal.reason,
+                  details: subjectDetails(subject, method),
+                },
+              ),
               false,
             );
           }
@@ -342,7 +348,7 @@ export class ClientConnection implements ProxyConnection {
         this.#referenced = true;
         this.#port.ref();
       }
-      this.#enqueue({ message: message as unknown as Outgoing['message'], transfer });
+      this.#enqueue(message as unknown as OutgoingMessage, transfer);
     });
   }
 
@@ -365,15 +371,19 @@ export class ClientConnection implements ProxyConnection {
     return { [PROXY_ENVELOPE_KEY]: 1, token };
   }
 
-  #enqueue(item: Outgoing): void {
+  #enqueue(message: OutgoingMessage, transfer: TransferListItem[]): void {
     // Releases queued before this message leave before it (program order): a call or query
     // made after `release(proxy)` must see the release done. Not while an adoption is
     // unconfirmed: see adopt().
     if (this.#releases.length && this.#adopting === 0) {
-      this.#outbox.push({ message: { t: 'release', ids: this.#releases }, transfer: [] });
+      this.#outMessages.push({ t: 'release', ids: this.#releases });
       this.#releases = [];
     }
-    this.#outbox.push(item);
+    if (transfer.length) {
+      (this.#outTransfers ??= new Map()).set(this.#outMessages.length, transfer);
+      this.#outTransfer.push(...transfer);
+    }
+    this.#outMessages.push(message);
     this.#scheduleFlush();
   }
 
@@ -390,23 +400,25 @@ export class ClientConnection implements ProxyConnection {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#releases.length && this.#adopting === 0) {
-      this.#outbox.push({ message: { t: 'release', ids: this.#releases }, transfer: [] });
+      this.#outMessages.push({ t: 'release', ids: this.#releases });
       this.#releases = [];
     }
-    const outbox = this.#outbox;
-    if (outbox.length === 0) return this.#releasesPosted();
-    this.#outbox = [];
+    const messages = this.#outMessages;
+    if (messages.length === 0) return this.#releasesPosted();
+    const transfer = this.#outTransfer;
+    const transfers = this.#outTransfers;
+    this.#outMessages = [];
+    if (transfer.length) this.#outTransfer = [];
+    this.#outTransfers = undefined;
     try {
-      if (outbox.length === 1) {
-        this.#port.postMessage(outbox[0]!.message, outbox[0]!.transfer);
-      } else {
-        this.#port.postMessage(
-          { t: 'batch', m: outbox.map((item) => item.message) },
-          outbox.flatMap((item) => item.transfer),
-        );
-      }
+      this.#port.postMessage(
+        messages.length === 1 ? messages[0] : { t: 'batch', m: messages },
+        transfer,
+      );
     } catch {
-      for (const item of outbox) this.#postAlone(item);
+      messages.forEach((message, index) =>
+        this.#postAlone(message, transfers?.get(index) ?? NO_TRANSFER),
+      );
     }
     this.#releasesPosted();
   }
@@ -416,11 +428,11 @@ export class ClientConnection implements ProxyConnection {
       for (const resolve of this.#releaseWaiters.splice(0)) resolve();
   }
 
-  #postAlone(item: Outgoing): void {
+  #postAlone(message: OutgoingMessage, transfer: TransferListItem[]): void {
     try {
-      this.#port.postMessage(item.message, item.transfer);
+      this.#port.postMessage(message, transfer);
     } catch (error) {
-      const rid = item.message.rid;
+      const rid = message.rid;
       const pending = rid === undefined ? undefined : this.#pending.get(rid);
       if (rid !== undefined && pending !== undefined) {
         this.#pending.delete(rid);
@@ -428,8 +440,8 @@ export class ClientConnection implements ProxyConnection {
           pending,
           createManagerError(
             ErrorCode.Unserializable,
-            `an argument of ${describeSubject(pending.subject)} could not be sent: ${(error as Error).message}`,
-            { cause: error, details: subjectDetails(pending.subject) },
+            `an argument of ${describeSubject(pending.subject, pending.method)} could not be sent: ${(error as Error).message}`,
+            { cause: error, details: subjectDetails(pending.subject, pending.method) },
           ),
           false,
         );

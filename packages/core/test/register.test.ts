@@ -103,22 +103,26 @@ describe('registrations at work', () => {
     expect(await manager.numberOfObjects()).toBe(0);
   });
 
-  test('exportName picks the manager class of the module, whose registry the server serves', async () => {
-    const Manager = BaseManager.register('Toolbox', {
-      callable: Toolbox,
-      exposed: ['echo'],
-      methodToTypeid: { slowBox: 'Box' },
-    }).register('Box', { callable: null });
-    await using manager = await Manager.start({
-      module: KITCHEN_MODULE,
-      exportName: 'KitchenManager',
+  test('exportName names the manager class; a class with other registrations is refused', async () => {
+    {
+      await using manager = await KitchenManager.start({
+        module: KITCHEN_MODULE,
+        exportName: 'KitchenManager',
+      });
+      const toolbox = await manager.Toolbox();
+      expect(await toolbox.echo('x')).toBe('x');
+      release(toolbox);
+      expect(await manager.numberOfObjects()).toBe(0);
+    }
+    const Other = BaseManager.register('Toolbox', { callable: Toolbox }).register('Box', {
+      callable: null,
     });
-    // The server uses its own copy of the registry (the module's KitchenManager), so check the
-    // client-side view only through a manager started from the matching module export.
-    const toolbox = await manager.Toolbox();
-    expect(await toolbox.echo('x')).toBe('x');
-    release(toolbox);
-    expect(await manager.numberOfObjects()).toBe(0);
+    const error = await Other.start({ module: KITCHEN_MODULE, exportName: 'KitchenManager' }).then(
+      () => undefined,
+      (failure: { code?: string; message?: string }) => failure,
+    );
+    expect(error?.code).toBe('ERR_START_FAILED');
+    expect(error?.message).toContain("options.exportName 'KitchenManager'");
   });
 
   test('a custom proxytype is used for its typeid', async () => {
