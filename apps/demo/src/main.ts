@@ -3,12 +3,12 @@
  * managers. Each step prints debugInfo() in Python's `_debug_info()` shape and the refcount
  * trace.
  */
-import { once } from 'node:events';
 import { extname, join } from 'node:path';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { createWorker, formatTrace, release, tokenOf, type TraceEvent } from '@managers/core';
 import { ObjectTable } from '@managers/refcount';
 import { DemoManager } from './managers';
+import { poolsWalkthrough } from './pools';
 
 const heading = (text: string) => console.log(`\n${'='.repeat(78)}\n${text}\n${'='.repeat(78)}`);
 type Manager = Awaited<ReturnType<typeof DemoManager.start>>;
@@ -135,7 +135,6 @@ async function threadsWalkthrough(manager: Manager): Promise<void> {
   release(counter);
   await new Promise((resolve) => setImmediate(resolve));
   await dump(manager, 'worker B terminated and the main thread released its proxy');
-  await once(port1, 'close').catch(() => undefined);
 }
 
 async function main(): Promise<void> {
@@ -144,6 +143,7 @@ async function main(): Promise<void> {
   await magWalkthrough(manager);
   await cloneWalkthrough(manager);
   await threadsWalkthrough(manager);
+  await poolsWalkthrough(heading);
   heading('Done: the table is empty');
   console.log(`number_objects = ${await manager.numberOfObjects()}`);
 }

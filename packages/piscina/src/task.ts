@@ -1,0 +1,103 @@
+import type { TransferListItem } from 'node:worker_threads';
+import Piscina from 'piscina';
+import { decode, encode, toErrorEnvelope } from '@managers/core';
+import { toBaseProxy, type BaseProxy } from '@managers/proxy';
+import {
+  proxiesIn,
+  TASK_ERROR_KEY,
+  transferableSymbol,
+  uniqueTransferList,
+  unwrapTransferable,
+  valueSymbol,
+} from './values';
+
+/** Options of {@link defineTask}. */
+export interface TaskOptions {
+  /**
+   * Release, when the task ends, the proxies the task received and the proxies it returned
+   * (after they were handed off to the caller). Default true. Proxies marked with
+   * {@link retain} are kept either way.
+   */
+  readonly release?: boolean;
+}
+
+const retained = new WeakSet<BaseProxy>();
+
+/**
+ * Keeps `proxy` past the end of the current task: `defineTask` will not release it. For a
+ * proxy a task stores for later tasks of the same pool thread (it is then released by you,
+ * or when the thread ends). Returns `proxy`.
+ */
+export function retain<P extends object>(proxy: P): P {
+  retained.add(toBaseProxy(proxy));
+  return proxy;
+}
+
+/** The result of a task, in Piscina's transferable protocol (what `Piscina.move()` marks). */
+class EncodedResult {
+  readonly #value: unknown;
+  readonly #transferList: TransferListItem[];
+
+  constructor(value: unknown, transferList: TransferListItem[]) {
+    this.#value = value;
+    this.#transferList = transferList;
+  }
+
+  get [transferableSymbol](): TransferListItem[] {
+    return this.#transferList;
+  }
+
+  get [valueSymbol](): unknown {
+    return this.#value;
+  }
+}
+
+/**
+ * Wraps a task function for a pool thread (`export default defineTask(fn)` in the task file
+ * of a `ManagedPool`). Around each call of `fn`:
+ *
+ * 1. `decode(task)`: proxies in the task become working proxies owning the references the
+ *    caller took for them. The first task of a thread makes that thread's connection to the
+ *    manager; later tasks' references are adopted into it.
+ * 2. `fn(task)`, awaited.
+ * 3. `encode(result)`: proxies in the result (received ones, or ones the task created) are
+ *    handed off to the caller; they and marked buffers go back in Piscina's transfer list.
+ * 4. Unless `release: false`, every proxy received in the task and every proxy returned is
+ *    released (the returned ones were handed off in step 3, so the caller keeps its own
+ *    reference), except those marked with {@link retain}. The release is posted before the
+ *    result leaves, also when `fn` throws.
+ *
+ * An error thrown by `fn` reaches the caller of `ManagedPool.run()` with its `name`,
+ * `message`, `code`, `cause` chain and `remoteStack` (as errors of hosted methods do).
+ */
+export function defineTask<A = any, R = unknown>(
+  fn: (task: A) => R | Promise<R>,
+  options: TaskOptions = {},
+): (task: unknown) => Promise<unknown> {
+  const autoRelease = options.release ?? true;
+  return async function managedTask(raw: unknown): Promise<unknown> {
+    const task = decode<A>(raw);
+    const owned = autoRelease ? proxiesIn(task) : [];
+    try {
+      const result = unwrapTransferable(await fn(task));
+      const encoded = encode(result.value);
+      if (autoRelease) owned.push(...proxiesIn(result.value));
+      const transferList = uniqueTransferList([...result.transferList, ...encoded.transferList]);
+      if (transferList.length === 0) return encoded.value;
+      return Piscina.move(new EncodedResult(encoded.value, transferList) as never);
+    } catch (error) {
+      // Piscina posts errors by structured clone, which keeps only name, message and stack:
+      // send an envelope instead, rebuilt by the pool with its code and cause chain.
+      throw { [TASK_ERROR_KEY]: toErrorEnvelope(error) };
+    } finally {
+      await releaseAll(owned);
+    }
+  };
+}
+
+async function releaseAll(proxies: readonly BaseProxy[]): Promise<void> {
+  const releasing: Promise<void>[] = [];
+  for (const proxy of new Set(proxies))
+    if (!retained.has(proxy) && !proxy.released) releasing.push(proxy[Symbol.asyncDispose]());
+  await Promise.all(releasing);
+}

@@ -1,0 +1,93 @@
+import { getValue, release, transfer } from '@managers/core';
+import { ManagedPool } from '@managers/piscina';
+import { startManager } from './fixtures/managers';
+import { eventually, holdersBecome, TASKS } from './helpers';
+
+describe('ManagedPool', () => {
+  test('two pools of 2 threads run 2,000 tasks on one counter and one list', async () => {
+    await using manager = await startManager(100_000);
+    await using first = new ManagedPool({ filename: TASKS, minThreads: 2, maxThreads: 2 });
+    await using second = new ManagedPool({ filename: TASKS, minThreads: 2, maxThreads: 2 });
+    const counter = await manager.Counter();
+    const list = await manager.List();
+    const runs: Promise<number>[] = [];
+    for (let item = 0; item < 2000; item++) {
+      const pool = item % 2 === 0 ? first : second;
+      runs.push(pool.run({ counter, list, item }));
+    }
+    const results = await Promise.all(runs);
+    expect(results).toEqual([...Array(2000).keys()]);
+    expect(await counter.value()).toBe(2000);
+    expect(await list.length()).toBe(2000);
+    const items = (await getValue<{ items: number[] }>(list)).items;
+    expect([...items].sort((a, b) => a - b)).toEqual([...Array(2000).keys()]);
+
+    // Every task released what it received: only the main thread's references are left,
+    // although the four pool threads keep their connections.
+    await holdersBecome(manager, counter.token.id, { main: 1 });
+    await holdersBecome(manager, list.token.id, { main: 1 });
+
+    const trace = await manager.trace();
+    const handoffs = trace.filter((event) => event.op === 'handoff');
+    expect(handoffs.length).toBe(4000);
+    // One connection per pool thread and manager, kept across tasks: each thread said hello
+    // once (a second connection of the same thread would be named `thread-N#2`).
+    const threads = new Set(
+      trace.filter((event) => event.holder.startsWith('thread-')).map((event) => event.holder),
+    );
+    expect(threads.size).toBeGreaterThanOrEqual(2);
+    expect(threads.size).toBeLessThanOrEqual(4);
+    expect([...threads].filter((holder) => holder.includes('#'))).toEqual([]);
+    expect(trace.some((event) => event.op === 'reject')).toBe(false);
+
+    release(counter);
+    release(list);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('a proxy created in a task and returned works in the main thread, counted once', async () => {
+    await using manager = await startManager();
+    await using pool = new ManagedPool({ filename: TASKS, maxThreads: 1 });
+    const { mag, scaled } = await pool.run(
+      { handle: manager.handle(), coef: 5 },
+      { name: 'create' },
+    );
+    expect(scaled).toBe(5);
+    expect(await mag.scale(3)).toBe(15);
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    // It can go back into a task, and the count comes back to 1 after it.
+    expect(await pool.run({ mag, x: 4 }, { name: 'scale' })).toBe(20);
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('a 16 MiB buffer marked with transfer() moves into the task; an unmarked one is copied', async () => {
+    await using manager = await startManager();
+    await using pool = new ManagedPool({ filename: TASKS, maxThreads: 1 });
+    const counter = await manager.Counter();
+    const data = new ArrayBuffer(16 * 1024 * 1024);
+    const bytes = new Uint8Array(data);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
+    const { createHash } = await import('node:crypto');
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const copy = new ArrayBuffer(1024);
+    const result = await pool.run({ data: transfer(data), copy, counter }, { name: 'buffers' });
+    expect(result.byteLength).toBe(16 * 1024 * 1024);
+    expect(result.sha).toBe(sha);
+    expect(result.copyLength).toBe(1024);
+    expect(result.counted).toBe(1);
+    // The sender's buffer was moved (detached), the unmarked one copied.
+    expect(data.byteLength).toBe(0);
+    expect(copy.byteLength).toBe(1024);
+    // The buffer the task marked came back whole.
+    expect(result.back.byteLength).toBe(1024 * 1024);
+    expect(result.back[0]).toBe(7);
+    await holdersBecome(manager, counter.token.id, { main: 1 });
+    release(counter);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+});

@@ -1,0 +1,148 @@
+import { release } from '@managers/core';
+import { ManagedPool } from '@managers/piscina';
+import { startManager } from './fixtures/managers';
+import { eventually, holdersBecome, holdersOf, TASKS, threadOf } from './helpers';
+
+/** Settles `promise` and returns its rejection (undefined if it resolved). */
+function rejectionOf(
+  promise: Promise<unknown>,
+): Promise<(Error & Record<string, unknown>) | undefined> {
+  return promise.then(
+    () => undefined,
+    (error: Error & Record<string, unknown>) => error,
+  );
+}
+
+describe('pool threads come and go: what they held is released (R4)', () => {
+  test('destroy(): a running task and a proxy kept across tasks (retain) are released', async () => {
+    await using manager = await startManager();
+    const pool = new ManagedPool({ filename: TASKS, minThreads: 2, maxThreads: 2 });
+    try {
+      const mag = await manager.Magnifier(2);
+      const id = mag.token.id;
+      // Two tasks keep their proxy in their thread after they end; a third never ends.
+      expect(await pool.run({ mag }, { name: 'keep' })).toBe(1);
+      const hanging = rejectionOf(pool.run({ mag }, { name: 'hang' }));
+      await eventually(
+        async () =>
+          Object.values(await holdersOf(manager, id)).reduce((sum, count) => sum + count, 0) === 3,
+      );
+      expect((await holdersOf(manager, id)).main).toBe(1);
+      await pool.destroy();
+      expect((await hanging)?.message).toMatch(/terminat/i);
+      await holdersBecome(manager, id, { main: 1 });
+      const causes = (await manager.trace())
+        .filter((event) => event.op === 'release-holder')
+        .map((event) => event.cause);
+      expect(causes.some((cause) => /connection closed: thread-/.test(cause))).toBe(true);
+      expect(await mag.scale(4)).toBe(8);
+      release(mag);
+      await eventually(async () => (await manager.numberOfObjects()) === 0);
+      expect(await manager.numberOfObjects()).toBe(0);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
+  test('a task calling process.exit: its thread goes, its references with it; the pool goes on', async () => {
+    await using manager = await startManager();
+    await using pool = new ManagedPool({ filename: TASKS, maxThreads: 1 });
+    const mag = await manager.Magnifier(3);
+    const error = await rejectionOf(pool.run({ mag }, { name: 'exit' }));
+    expect(error?.message).toMatch(/exit/i);
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    // A new thread takes over, with a connection of its own.
+    expect(await pool.run({ mag, x: 5 }, { name: 'scale' })).toBe(15);
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('idle timeout: a retired thread gives back the proxies it kept', async () => {
+    await using manager = await startManager();
+    await using pool = new ManagedPool({
+      filename: TASKS,
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: 200,
+    });
+    const mag = await manager.Magnifier(2);
+    expect(await pool.run({ mag }, { name: 'keep' })).toBe(1);
+    const thread = await threadOf(manager, mag.token.id);
+    expect(await holdersOf(manager, mag.token.id)).toEqual({ main: 1, [thread]: 1 });
+    await eventually(async () => pool.threads.length === 0, 5000);
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('resourceLimits: a thread out of memory gives back its references', async () => {
+    await using manager = await startManager();
+    await using pool = new ManagedPool({
+      filename: TASKS,
+      maxThreads: 1,
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
+    });
+    const mag = await manager.Magnifier(2);
+    const error = await rejectionOf(pool.run({ mag }, { name: 'oom' }));
+    expect(error?.code).toBe('ERR_WORKER_OUT_OF_MEMORY');
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('a task that throws releases what it received; its error keeps name, message and code', async () => {
+    await using manager = await startManager();
+    await using pool = new ManagedPool({ filename: TASKS, maxThreads: 1 });
+    const mag = await manager.Magnifier(2);
+    const error = await rejectionOf(pool.run({ mag }, { name: 'fail' }));
+    expect(error?.message).toBe('task failed on purpose');
+    expect(error?.code).toBe('ERR_TASK');
+    expect(error?.name).toBe('Error');
+    expect(String((error as { remoteStack?: string })?.remoteStack)).toMatch(/tasks\.ts/);
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('a task aborted while queued is never posted: the references taken for it are dropped', async () => {
+    await using manager = await startManager();
+    const pool = new ManagedPool({ filename: TASKS, maxThreads: 1 });
+    try {
+      const mag = await manager.Magnifier(2);
+      const busy = pool.run({ mag }, { name: 'hang' }).catch(() => undefined);
+      const controller = new AbortController();
+      const queued = pool.run({ mag }, { name: 'scale', signal: controller.signal });
+      // Two handoffs: the running task's and the queued one's.
+      await eventually(async () => (await holdersOf(manager, mag.token.id)).main === 1);
+      await eventually(
+        async () => (await manager.trace()).filter((event) => event.op === 'handoff').length === 2,
+      );
+      controller.abort();
+      await expect(queued).rejects.toMatchObject({ name: 'AbortError' });
+      // The running task holds one reference (its thread); the queued one's is gone.
+      await holdersBecome(manager, mag.token.id, {
+        main: 1,
+        [await threadOf(manager, mag.token.id)]: 1,
+      });
+      await pool.destroy();
+      await busy;
+      await holdersBecome(manager, mag.token.id, { main: 1 });
+      release(mag);
+      await eventually(async () => (await manager.numberOfObjects()) === 0);
+      expect(await manager.numberOfObjects()).toBe(0);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
+  test("atomics: 'sync' is refused (idle pool threads could not hear from the server)", () => {
+    expect(() => new ManagedPool({ filename: TASKS, atomics: 'sync' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+    );
+  });
+});
