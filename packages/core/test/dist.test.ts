@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-test('a JavaScript registry module starts and serves from dist/ (needs `pnpm build`)', async () => {
+test('a JavaScript registry module starts and serves from dist/ (`pnpm test` builds first)', async () => {
   expect(existsSync(join(__dirname, '..', 'dist', 'index.js'))).toBe(true);
   const { stdout } = await run(process.execPath, [join(__dirname, 'fixtures', 'dist-main.js')], {
     timeout: 30_000,
