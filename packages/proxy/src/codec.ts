@@ -64,34 +64,55 @@ function tag(value: object): string {
   return Object.prototype.toString.call(value);
 }
 
-/** True when `value` contains something the codec must handle: a proxy, a port, a marked buffer. */
-function needsWalk(value: unknown, seen: Set<object>): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (seen.has(value)) return false;
-  seen.add(value);
-  if (isProxy(value) || value instanceof MessagePort || isEncodable(value)) return true;
-  if (ArrayBuffer.isView(value)) return marked.has(value) || marked.has(value.buffer);
-  if (marked.has(value)) return true;
-  if (Array.isArray(value)) {
-    for (const item of value) if (needsWalk(item, seen)) return true;
-    return false;
-  }
-  const kind = tag(value);
-  if (kind === '[object Map]') {
-    for (const [key, item] of value as Map<unknown, unknown>) {
-      if (needsWalk(key, seen) || needsWalk(item, seen)) return true;
+/** What a walk does with an object it meets. */
+const enum Visit {
+  /** Look inside it (arrays, Maps, Sets, plain objects; other objects have no inside). */
+  Descend,
+  /** Do not look inside it. */
+  Skip,
+  /** End the walk: the answer is found. */
+  Stop,
+}
+
+/**
+ * The one traversal of the codec: calls `visit` on every object reachable from `value`
+ * through arrays, Map keys and values, Sets and plain objects' own enumerable properties,
+ * each once (cycles and shared references are fine). Returns true if `visit` stopped it.
+ */
+function walkValue(value: unknown, visit: (item: object) => Visit): boolean {
+  const seen = new Set<object>();
+  const walk = (item: unknown): boolean => {
+    if (typeof item !== 'object' || item === null || seen.has(item)) return false;
+    seen.add(item);
+    const verdict = visit(item);
+    if (verdict !== Visit.Descend) return verdict === Visit.Stop;
+    if (Array.isArray(item)) return item.some(walk);
+    const kind = tag(item);
+    if (kind === '[object Map]') {
+      for (const [key, entry] of item as Map<unknown, unknown>)
+        if (walk(key) || walk(entry)) return true;
+      return false;
     }
+    if (kind === '[object Set]') {
+      for (const entry of item as Set<unknown>) if (walk(entry)) return true;
+      return false;
+    }
+    if (kind !== '[object Object]') return false;
+    for (const key of Object.keys(item))
+      if (walk((item as Record<string, unknown>)[key])) return true;
     return false;
-  }
-  if (kind === '[object Set]') {
-    for (const item of value as Set<unknown>) if (needsWalk(item, seen)) return true;
-    return false;
-  }
-  if (kind !== '[object Object]') return false;
-  for (const key of Object.keys(value)) {
-    if (needsWalk((value as Record<string, unknown>)[key], seen)) return true;
-  }
-  return false;
+  };
+  return walk(value);
+}
+
+/** True when `value` contains something the codec must handle: a proxy, a port, a marked buffer. */
+function needsWalk(value: unknown): boolean {
+  return walkValue(value, (item) => {
+    if (isProxy(item) || item instanceof MessagePort || isEncodable(item)) return Visit.Stop;
+    if (ArrayBuffer.isView(item))
+      return marked.has(item) || marked.has(item.buffer) ? Visit.Stop : Visit.Skip;
+    return marked.has(item) ? Visit.Stop : Visit.Descend;
+  });
 }
 
 /**
@@ -106,7 +127,7 @@ export function encodeValue(
   encodeCustom?: EncodeCustom,
 ): unknown {
   if (typeof value !== 'object' || value === null || isFlat(value)) return value;
-  if (!needsWalk(value, new Set())) return value;
+  if (!needsWalk(value)) return value;
   return rebuild(value, new Map(), (item) => {
     if (isProxy(item)) return encodeProxy(toBaseProxy(item));
     if (isEncodable(item)) {
@@ -154,31 +175,14 @@ function isEnvelope(value: unknown): boolean {
   );
 }
 
-function hasEnvelope(value: unknown, seen: Set<object>): boolean {
-  if (typeof value !== 'object' || value === null || seen.has(value)) return false;
-  seen.add(value);
-  if (isEnvelope(value)) return true;
-  if (Array.isArray(value)) return value.some((item) => hasEnvelope(item, seen));
-  const kind = tag(value);
-  if (kind === '[object Map]') {
-    for (const [key, item] of value as Map<unknown, unknown>)
-      if (hasEnvelope(key, seen) || hasEnvelope(item, seen)) return true;
-    return false;
-  }
-  if (kind === '[object Set]') {
-    for (const item of value as Set<unknown>) if (hasEnvelope(item, seen)) return true;
-    return false;
-  }
-  if (kind !== '[object Object]') return false;
-  return Object.keys(value).some((key) =>
-    hasEnvelope((value as Record<string, unknown>)[key], seen),
-  );
+function hasEnvelope(value: unknown): boolean {
+  return walkValue(value, (item) => (isEnvelope(item) ? Visit.Stop : Visit.Descend));
 }
 
 /** Turns every envelope inside a received value back into a proxy (through `decodeProxy`). */
 export function decodeValue(value: unknown, decodeProxy: DecodeProxy): unknown {
   if (typeof value !== 'object' || value === null || isFlat(value)) return value;
-  if (!hasEnvelope(value, new Set())) return value;
+  if (!hasEnvelope(value)) return value;
   return rebuild(value, new Map(), (item) =>
     isEnvelope(item) ? decodeProxy(item as ProxyEnvelope) : undefined,
   );
@@ -186,20 +190,11 @@ export function decodeValue(value: unknown, decodeProxy: DecodeProxy): unknown {
 
 /** Calls `visit` on every proxy envelope inside `value` (used to release the references of a value that is dropped). */
 export function forEachEnvelope(value: unknown, visit: (envelope: ProxyEnvelope) => void): void {
-  const seen = new Set<object>();
-  const walk = (item: unknown): void => {
-    if (typeof item !== 'object' || item === null || seen.has(item)) return;
-    seen.add(item);
-    if (isProxyEnvelope(item)) return visit(item);
-    if (Array.isArray(item)) return item.forEach(walk);
-    const kind = tag(item);
-    if (kind === '[object Map]')
-      return (item as Map<unknown, unknown>).forEach((v, k) => (walk(k), walk(v)));
-    if (kind === '[object Set]') return (item as Set<unknown>).forEach(walk);
-    if (kind === '[object Object]')
-      Object.keys(item).forEach((key) => walk((item as Record<string, unknown>)[key]));
-  };
-  walk(value);
+  walkValue(value, (item) => {
+    if (!isProxyEnvelope(item)) return Visit.Descend;
+    visit(item);
+    return Visit.Skip;
+  });
 }
 
 /**
@@ -254,20 +249,13 @@ function rebuild(
  * release the proxies a disposed object held (R6).
  */
 export function forEachProxy(value: unknown, visit: (proxy: BaseProxy) => void): void {
-  const seen = new Set<object>();
-  const walk = (item: unknown): void => {
-    if (typeof item !== 'object' || item === null || seen.has(item)) return;
-    seen.add(item);
-    if (isProxy(item)) return visit(toBaseProxy(item));
-    if (ArrayBuffer.isView(item) || item instanceof MessagePort) return;
-    if (Array.isArray(item)) return item.forEach(walk);
-    const kind = tag(item);
-    if (kind === '[object Map]')
-      return (item as Map<unknown, unknown>).forEach((v, k) => (walk(k), walk(v)));
-    if (kind === '[object Set]') return (item as Set<unknown>).forEach(walk);
-    for (const key of Object.keys(item)) walk((item as Record<string, unknown>)[key]);
-  };
-  walk(value);
+  walkValue(value, (item) => {
+    if (isProxy(item)) {
+      visit(toBaseProxy(item));
+      return Visit.Skip;
+    }
+    return item instanceof MessagePort ? Visit.Skip : Visit.Descend;
+  });
 }
 
 /**
@@ -276,21 +264,16 @@ export function forEachProxy(value: unknown, visit: (proxy: BaseProxy) => void):
  * registered with `transferResults`.
  */
 export function transferAll<T>(value: T): T {
-  const seen = new Set<object>();
-  const walk = (item: unknown): void => {
-    if (typeof item !== 'object' || item === null || seen.has(item)) return;
-    seen.add(item);
-    if (ArrayBuffer.isView(item)) return void marked.add(item);
-    if (item instanceof ArrayBuffer || tag(item) === '[object ArrayBuffer]')
-      return void marked.add(item);
-    if (isProxy(item) || item instanceof MessagePort) return;
-    if (Array.isArray(item)) return item.forEach(walk);
-    const kind = tag(item);
-    if (kind === '[object Map]') return (item as Map<unknown, unknown>).forEach((v) => walk(v));
-    if (kind === '[object Set]') return (item as Set<unknown>).forEach(walk);
-    if (kind === '[object Object]')
-      for (const key of Object.keys(item)) walk((item as Record<string, unknown>)[key]);
-  };
-  walk(value);
+  walkValue(value, (item) => {
+    if (
+      ArrayBuffer.isView(item) ||
+      item instanceof ArrayBuffer ||
+      tag(item) === '[object ArrayBuffer]'
+    ) {
+      marked.add(item);
+      return Visit.Skip;
+    }
+    return isProxy(item) || item instanceof MessagePort ? Visit.Skip : Visit.Descend;
+  });
   return value;
 }
