@@ -1,4 +1,5 @@
-/** Workload 6: set/get on a hosted Map from 1 and 4 client threads. */
+/** Workload 6: set/get on a @managers/sync Map (Python's manager.dict()) from 1 and 4 client threads. */
+import { startSyncManager } from '@managers/sync';
 import { formatRate, interleave, pipelined } from '../measure';
 import type { Row, Section } from '../report';
 import { handoffEncode, RawClient, type Context } from './context';
@@ -25,7 +26,9 @@ function mapOps(map: MapProxy, ops: number, lanes: number): Promise<void> {
 
 export async function mapOpsWorkload(ctx: Context, python?: PythonResult): Promise<Section> {
   const section: Section = { id: '6', title: 'Map set/get', rows: [], notes: [] };
-  const map = await ctx.manager.Map();
+  // The Map of @managers/sync (Python's manager.dict()), in a SyncManager of its own.
+  const sync = await startSyncManager();
+  const map = (await sync.Map()) as unknown as MapProxy & Disposable;
   const rate = (ns: number) => 1e9 / ns;
   const vsPython = (
     variant: string,
@@ -159,5 +162,6 @@ export async function mapOpsWorkload(ctx: Context, python?: PythonResult): Promi
     return section;
   } finally {
     map[Symbol.dispose]();
+    await sync.shutdown();
   }
 }
