@@ -1,4 +1,5 @@
 import { MessagePort, type TransferListItem } from 'node:worker_threads';
+import { createManagerError, ErrorCode } from '@managers/refcount';
 import { isProxy, toBaseProxy } from './functions';
 import type { BaseProxy } from './base-proxy';
 import type { Token } from './token';
@@ -131,7 +132,12 @@ export function encodeValue(
   return rebuild(value, new Map(), (item) => {
     if (isProxy(item)) return encodeProxy(toBaseProxy(item));
     if (isEncodable(item)) {
-      if (encodeCustom === undefined) throw new TypeError(`${String(item)} cannot be sent here`);
+      if (encodeCustom === undefined) {
+        throw createManagerError(
+          ErrorCode.Unserializable,
+          `${String(item)} cannot be sent in a call: send it with encode()`,
+        );
+      }
       return encodeCustom(item);
     }
     if (item instanceof MessagePort) {

@@ -12,6 +12,7 @@ import {
   type StartOptions,
 } from '@managers/core';
 import { toBaseProxy, type ProxyConnection } from '@managers/proxy';
+import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   Barrier,
   BoundedSemaphore,
@@ -283,7 +284,15 @@ export function asSyncProxy<K extends keyof ProxyTypes>(
   const token = base.token;
   const type = PROXY_TYPES[(typeid ?? token.typeid) as K] as unknown as
     (new (token: BaseProxy['token'], connection: ProxyConnection) => BaseProxy) | undefined;
-  if (type === undefined) throw new TypeError(`${String(base)} is not a @managers/sync proxy`);
+  if (type === undefined) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `${String(base)} is not a @managers/sync proxy`,
+      {
+        details: { typeid: typeid ?? token.typeid },
+      },
+    );
+  }
   if (base instanceof type) return base as unknown as InstanceType<ProxyTypes[K]>;
   return new type(token, new ThroughProxy(base)) as unknown as InstanceType<ProxyTypes[K]>;
 }
