@@ -6,8 +6,11 @@ import {
   type WaitOptions,
 } from './sync-proxy';
 
-/** Proxy of a Lock or RLock; the owner is the calling thread. */
-export class LockProxy extends SyncProxy {
+/**
+ * What Lock, RLock, Semaphore and Condition proxies share (Python's `AcquirerProxy`):
+ * `acquire` and `await using` acquisition through `hold()`.
+ */
+abstract class AcquirerProxy extends SyncProxy {
   /** Python's `acquire(blocking, timeout)`: true when acquired, false when not (non-blocking or timed out). */
   acquire(options: AcquireOptions = {}): Promise<boolean> {
     return this.waitCall(
@@ -17,11 +20,9 @@ export class LockProxy extends SyncProxy {
       options.timeout ?? null,
     );
   }
-  /** Releases (`ERR_NOT_HELD` when not locked; for an RLock, when the caller is not the owner). */
-  release(): Promise<void> {
-    return this.ownerCall('release');
-  }
-  /** `await using held = await lock.hold()` acquires, and releases at the end of the block. */
+  /** Gives back what `acquire` took. */
+  abstract release(): Promise<void>;
+  /** `await using held = await proxy.hold()` acquires, and releases at the end of the block. */
   hold(options: AcquireOptions = {}): Promise<Held> {
     return holdWith(
       () => this.acquire(options),
@@ -29,6 +30,14 @@ export class LockProxy extends SyncProxy {
       `${this.token.typeid}.hold()`,
       options.timeout,
     );
+  }
+}
+
+/** Proxy of a Lock or RLock; the owner is the calling thread. */
+export class LockProxy extends AcquirerProxy {
+  /** Releases (`ERR_NOT_HELD` when not locked; for an RLock, when the caller is not the owner). */
+  release(): Promise<void> {
+    return this.ownerCall('release');
   }
   locked(): Promise<boolean> {
     return this.call('locked');
@@ -44,26 +53,10 @@ export class LockProxy extends SyncProxy {
 }
 
 /** Proxy of a Semaphore or BoundedSemaphore (no owner: any thread may release). */
-export class SemaphoreProxy extends SyncProxy {
-  acquire(options: AcquireOptions = {}): Promise<boolean> {
-    return this.waitCall(
-      'acquire',
-      options.signal,
-      options.blocking !== false,
-      options.timeout ?? null,
-    );
-  }
+export class SemaphoreProxy extends AcquirerProxy {
   /** Releases `n` units (a BoundedSemaphore rejects going above its initial value: `ERR_OVER_RELEASE`). */
   release(n = 1): Promise<void> {
     return this.call('release', n);
-  }
-  hold(options: AcquireOptions = {}): Promise<Held> {
-    return holdWith(
-      () => this.acquire(options),
-      () => this.release(),
-      `${this.token.typeid}.hold()`,
-      options.timeout,
-    );
   }
   value(): Promise<number> {
     return this.call('value');
@@ -71,25 +64,9 @@ export class SemaphoreProxy extends SyncProxy {
 }
 
 /** Proxy of a Condition. */
-export class ConditionProxy extends SyncProxy {
-  acquire(options: AcquireOptions = {}): Promise<boolean> {
-    return this.waitCall(
-      'acquire',
-      options.signal,
-      options.blocking !== false,
-      options.timeout ?? null,
-    );
-  }
+export class ConditionProxy extends AcquirerProxy {
   release(): Promise<void> {
     return this.ownerCall('release');
-  }
-  hold(options: AcquireOptions = {}): Promise<Held> {
-    return holdWith(
-      () => this.acquire(options),
-      () => this.release(),
-      'Condition.hold()',
-      options.timeout,
-    );
   }
   /** Releases the lock, waits for a notify (false after `timeout` ms), reacquires. Needs the lock held. */
   wait(options: WaitOptions = {}): Promise<boolean> {
