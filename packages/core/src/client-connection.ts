@@ -18,6 +18,8 @@ import type { Reply, WireToken } from './protocol';
 import { knownProxyType, type ProxyType } from './registration';
 
 const NO_TRANSFER: TransferListItem[] = [];
+/** Messages per batch at most (TOOLCHAIN.md: 64 per message, several in flight, is the fast shape). */
+const MAX_BATCH = 64;
 const NO_SUBJECT: Subject = {};
 
 interface Pending {
@@ -383,8 +385,10 @@ export class ClientConnection implements ProxyConnection {
       (this.#outTransfers ??= new Map()).set(this.#outMessages.length, transfer);
       this.#outTransfer.push(...transfer);
     }
-    this.#outMessages.push(message);
-    this.#scheduleFlush();
+    // A full batch leaves at once, so the server works on it while this thread queues the
+    // next: several batches in flight instead of one big one ping-ponging.
+    if (this.#outMessages.push(message) >= MAX_BATCH) this.#flush();
+    else this.#scheduleFlush();
   }
 
   #scheduleFlush(): void {
@@ -424,7 +428,7 @@ export class ClientConnection implements ProxyConnection {
   }
 
   #releasesPosted(): void {
-    if (this.#releases.length === 0)
+    if (this.#releases.length === 0 && this.#releaseWaiters.length > 0)
       for (const resolve of this.#releaseWaiters.splice(0)) resolve();
   }
 
