@@ -52,8 +52,14 @@ class ServerConnection {
   closed = false;
   /** For a connection made by a handoff: the key of the connection that made it. */
   madeBy: string | undefined;
-  /** False until the other end speaks (hello or adopt), or a handoff used it. */
-  used = false;
+  /**
+   * For a spare (registered ahead of time, no references yet): the messages its other end
+   * sent before the handoff that gives it its references was read. The handoff travels on the
+   * sender's connection and the receiver's messages on this port: the server may see the
+   * latter first, and must not act on them (a `hello` or `adopt` would move nothing) until
+   * the references are there. Undefined once the handoff came.
+   */
+  deferred: unknown[] | undefined;
   /** Set on a surplus handoff port: the connection key its references move to. */
   adoptInto: string | undefined;
 
@@ -142,6 +148,10 @@ export class Server {
   }
 
   #onMessage(connection: ServerConnection, message: unknown): void {
+    if (connection.deferred !== undefined) {
+      connection.deferred.push(message);
+      return;
+    }
     if (
       typeof message === 'object' &&
       message !== null &&
@@ -491,14 +501,13 @@ export class Server {
   ): void {
     if (port === undefined) {
       const spare = this.#connections.get(key);
-      if (spare === undefined || spare.madeBy !== connection.key || spare.used) {
+      if (spare === undefined || spare.madeBy !== connection.key || spare.deferred === undefined) {
         return this.table.traceReject(
           `handoff to connection ${key}, which is not an unused spare of ${connection.holder}`,
           0,
           connection.holder,
         );
       }
-      spare.used = true;
     } else if (this.#connections.has(key)) {
       port.close();
       return this.table.traceReject(
@@ -514,18 +523,23 @@ export class Server {
       else
         this.table.traceReject(`handoff of unknown id ${id} from ${connection.holder}`, id, holder);
     }
-    if (port !== undefined) {
+    if (port === undefined) {
+      // The spare has its references now: act on what its other end already sent.
+      const spare = this.#connections.get(key)!;
+      const early = spare.deferred!;
+      spare.deferred = undefined;
+      for (const message of early) this.#onMessage(spare, message);
+    } else {
       this.accept(port, key);
       const made = this.#connections.get(key);
       if (made !== undefined) {
         made.madeBy = connection.key;
-        made.used = ids.length > 0;
+        if (ids.length === 0) made.deferred = [];
       }
     }
   }
 
   #adopt(surplus: ServerConnection, into: string): void {
-    surplus.used = true;
     const target = this.#connections.get(into);
     if (target === undefined || target === surplus) {
       surplus.adoptInto = into;
@@ -540,7 +554,6 @@ export class Server {
   }
 
   #hello(connection: ServerConnection, label: string): void {
-    connection.used = true;
     const seen = (this.#labels.get(label) ?? 0) + 1;
     this.#labels.set(label, seen);
     const holder = seen === 1 ? label : `${label}#${seen}`;
