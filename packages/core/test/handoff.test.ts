@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { encode, release, type BaseProxy } from '@managers/core';
 import { MagManager } from './fixtures/magnifier';

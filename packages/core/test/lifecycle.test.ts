@@ -1,7 +1,7 @@
 /** start() / shutdown(): option checks, state errors, dispose at shutdown, pending calls, crashes. */
 import { BaseManager, type StartOptions } from '@managers/core';
 import { KitchenManager } from './fixtures/kitchen';
-import { KITCHEN_MODULE, pollUntil, rejection, sleep } from './helpers';
+import { KITCHEN_MODULE, rejection, sleep } from './helpers';
 
 describe('start() options', () => {
   test.each([
