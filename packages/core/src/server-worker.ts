@@ -63,25 +63,26 @@ async function main(): Promise<void> {
     }
     await (initializer as (...args: unknown[]) => unknown)(...data.initializerArgs);
   }
-  // Trace forwarding to the owner thread (for its diagnostics_channel): batched per tick.
-  let forwardTrace = data.forwardTrace;
+  // Trace forwarding to the owner thread (for its diagnostics_channel): batched per tick. The
+  // listener is only set while forwarding, so that without it (and with traceBufferSize 0) the
+  // table builds no events at all.
   let forwarded: unknown[] = [];
   const sendForwarded = () => {
     control.postMessage({ t: 'trace', events: forwarded });
     forwarded = [];
+  };
+  const forward = (event: unknown) => {
+    if (forwarded.push(event) === 1) setImmediate(sendForwarded);
   };
   const server = new Server({
     managerId: data.managerId,
     name: data.name || exportName || 'manager',
     registry: managerClass[registrySymbol],
     traceBufferSize: data.traceBufferSize,
-    onTrace: (event) => {
-      if (!forwardTrace) return;
-      if (forwarded.push(event) === 1) setImmediate(sendForwarded);
-    },
+    onTrace: data.forwardTrace ? forward : undefined,
   });
   control.on('message', (message: ControlToServer) => {
-    if (message.t === 'trace') forwardTrace = message.enabled;
+    if (message.t === 'trace') server.table.setTraceListener(message.enabled ? forward : undefined);
     else if (message.t === 'shutdown') {
       void server.shutdown().finally(() => {
         control.postMessage({ t: 'closed' });

@@ -436,6 +436,11 @@ export class ObjectTable {
     return this.#buffer?.toArray() ?? [];
   }
 
+  /** Sets (or, with undefined, removes) the function called with every trace event. */
+  setTraceListener(listener: ((event: TraceEvent) => void) | undefined): void {
+    this.#onTrace = listener;
+  }
+
   /** Turns the ring buffer on with `size` slots, or off with 0. Keeps nothing from before. */
   setTraceBufferSize(size: number): void {
     if (!Number.isInteger(size) || size < 0) {
