@@ -215,3 +215,14 @@ describe('formatTrace', () => {
     expect(text.split('\n')).toHaveLength(3);
   });
 });
+
+test('setTraceListener adds and removes the per-event listener', () => {
+  const table = new ObjectTable({ name: 'listener' });
+  const seen: string[] = [];
+  table.setTraceListener((event) => seen.push(event.op));
+  const id = table.register({}, { typeid: 'T', exposed: [], methodToTypeid: {} }, 'main');
+  table.setTraceListener(undefined);
+  table.decref(id, 'main');
+  expect(seen).toEqual(['create']);
+  expect(table.numberOfObjects()).toBe(0);
+});
