@@ -87,10 +87,12 @@ interface Page<T> {
 }
 
 /**
- * Entries by id. Ids only grow, so they are kept in pages of 1,024 slots (an array each),
+ * Entries by id. Ids mostly grow (an id only comes back with the object that had it), so they
+ * are kept in pages of 1,024 slots (an array each),
  * found through a small Map of page numbers; a page whose entries have all gone is freed.
  * Compared with one `Map<number, Entry>` this costs 8 bytes per entry instead of ~30 and a
- * lookup touches a small, cache-resident map and one array slot. Iteration is in id order.
+ * lookup touches a small, cache-resident map and one array slot. Iteration is in id order,
+ * except for an id reclaimed in a page freed and made again (callers that show ids sort).
  */
 class IdIndex<T extends { readonly id: number }> {
   readonly #pages = new Map<number, Page<T>>();
@@ -112,7 +114,7 @@ class IdIndex<T extends { readonly id: number }> {
     return this.get(id) !== undefined;
   }
 
-  /** Adds `value` under `value.id`, which must be free (ids are never reused). */
+  /** Adds `value` under `value.id`, which must be free. */
   set(id: number, value: T): void {
     const pageNo = Math.floor(id / PAGE_SIZE);
     let page = this.#pages.get(pageNo);
@@ -173,7 +175,11 @@ export class ObjectTable {
    * when a holder's count for an id goes from 0 to positive or back, not on every incref.
    */
   readonly #holders = new Map<string, Set<number>>();
-  readonly #disposed = new WeakSet<object>();
+  /**
+   * Objects that left the table, with the id they had: one that comes back (a factory returning
+   * a cached object, as in Python's mag.py) gets its id back, as Python's `id(obj)` would.
+   */
+  readonly #retired = new WeakMap<object, number>();
   readonly #pendingDisposals = new Set<Promise<void>>();
   /** Entries that reached zero while an operation was running: disposed when it ends. */
   readonly #disposeQueue: Entry[] = [];
@@ -224,9 +230,11 @@ export class ObjectTable {
       this.incref(existing, holder, cause);
       return existing;
     }
-    const id = this.#nextId++;
-    // An object disposed earlier may come back (a factory returning a cached object): it is a new entry.
-    this.#disposed.delete(object);
+    // An object disposed earlier may come back (a factory returning a cached object): it is a
+    // new entry, under the id it had.
+    const retired = this.#retired.get(object);
+    const id = retired ?? this.#nextId++;
+    if (retired !== undefined) this.#retired.delete(object);
     const entry = new Entry(id, type, object, 1);
     this.#entries.set(id, entry);
     this.#idsByObject.set(object, id);
@@ -409,17 +417,20 @@ export class ObjectTable {
 
   /** Structured form of {@link debugInfo}, in id order. */
   entries(): DebugEntry[] {
-    return [...this.#entries.values()].map((entry) => {
-      const holders: Record<string, number> = {};
-      entry.forEachHolder((holder, count) => (holders[holder] = count));
-      return {
-        id: entry.id,
-        typeid: entry.type.typeid,
-        refcount: entry.refcount,
-        holders,
-        repr: reprOf(entry.object),
-      };
-    });
+    // Sorted: an id given back to a returning object may sit in a page made after later ones.
+    return [...this.#entries.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((entry) => {
+        const holders: Record<string, number> = {};
+        entry.forEachHolder((holder, count) => (holders[holder] = count));
+        return {
+          id: entry.id,
+          typeid: entry.type.typeid,
+          refcount: entry.refcount,
+          holders,
+          repr: reprOf(entry.object),
+        };
+      });
   }
 
   /**
@@ -509,7 +520,7 @@ export class ObjectTable {
           `id ${entry.id} (${entry.type.typeid}) has refcount ${entry.refcount} but its holders hold ${sum}`,
         );
       }
-      if (this.#disposed.has(entry.object))
+      if (this.#retired.has(entry.object))
         inconsistent(
           `id ${entry.id} (${entry.type.typeid}) was disposed but is still in the table`,
         );
@@ -640,7 +651,7 @@ export class ObjectTable {
   }
 
   #dispose(entry: Entry): void {
-    this.#disposed.add(entry.object);
+    this.#retired.set(entry.object, entry.id);
     const typeid = entry.type.typeid;
     this.#emit('dispose', entry.id, typeid, '', 0, 0, 'refcount reached zero');
     const object = entry.object as Partial<AsyncDisposable & Disposable>;

@@ -78,14 +78,19 @@ describe('register', () => {
     table.decref(id, 'main');
   });
 
-  it('an object disposed earlier can be registered again as a new entry (a cached object)', () => {
+  it('an object disposed earlier can be registered again: a new entry under its old id (a cached object)', () => {
     const cached = new Res('cached');
     const first = table.register(cached, T, 'main');
     table.decref(first, 'main');
     expect(cached.disposed).toBe(1);
+    const other = table.register(new Res('other'), T, 'main');
     const second = table.register(cached, T, 'main');
-    expect(second).not.toBe(first);
+    // As Python's id(obj): the returning object gets its id back; other objects never do.
+    expect(second).toBe(first);
+    expect(other).not.toBe(first);
     expect(table.refcount(second)).toBe(1);
+    expect(table.entries().map((row) => row.id)).toEqual([first, other]);
+    table.decref(other, 'main');
     table.assertConsistent();
     table.decref(second, 'main');
     expect(cached.disposed).toBe(2);
