@@ -66,8 +66,16 @@ async function magWalkthrough(manager: Manager): Promise<void> {
   console.log(`same token id: ${tokenOf(mag2).id === tokenOf(mag2Another).id}`);
   await mag2Another[Symbol.asyncDispose]();
   await dump(manager, 'after releasing one proxy');
+  const firstId = tokenOf(mag2).id;
   await mag2[Symbol.asyncDispose]();
   await dump(manager, 'after releasing both');
+  // The factory's cache still holds the object: it comes back under the same id, counted from 1.
+  const again = await manager.Mag(2);
+  console.log(
+    `Mag(2) again -> same id: ${tokenOf(again).id === firstId}, scale(5) = ${await again.scale(5)}`,
+  );
+  await again[Symbol.asyncDispose]();
+  await dump(manager, 'Mag(2) again, then released');
 }
 
 async function cloneWalkthrough(manager: Manager): Promise<void> {
