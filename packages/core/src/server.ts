@@ -221,6 +221,9 @@ export class Server {
       return this.#replyError(connection, rid, error, { typeid });
     }
     const finish = (object: unknown) => {
+      // The caller's connection may have closed while an async callable ran: no one would own
+      // the reference, so the object is not hosted for it.
+      if (connection.closed) return;
       try {
         const id = this.#host(registered, object, connection.holder, `create ${typeid}`);
         this.#queue(connection, { rid, p: this.#wireToken(id) });
@@ -365,6 +368,7 @@ export class Server {
         details,
       );
     const finish = (object: unknown) => {
+      if (connection.closed) return; // as in #create: nobody left to own the reference
       try {
         const id = this.#host(registered, object, connection.holder, cause);
         this.#queue(connection, { rid, p: this.#wireToken(id) });

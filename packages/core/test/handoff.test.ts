@@ -36,6 +36,25 @@ describe('proxies across threads', () => {
     await eventually(async () => (await kitchen.numberOfObjects()) === 0);
   });
 
+  test('a proxy-returning call still running when its thread is terminated hosts nothing for it', async () => {
+    await using kitchen = await KitchenManager.start({
+      module: require.resolve('./fixtures/kitchen'),
+    });
+    await using agent = new Agent();
+    const toolbox = await kitchen.Toolbox();
+    await agent.hold(toolbox);
+    void agent.run({ cmd: 'call', slot: 0, method: 'slowBox', args: [300] }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await agent.worker.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Only the Toolbox is left, held by main: the Box made after the thread died was not hosted.
+    expect((await kitchen.entries()).map((entry) => [entry.typeid, entry.holders])).toEqual([
+      ['Toolbox', { main: 1 }],
+    ]);
+    release(toolbox);
+    await eventually(async () => (await kitchen.numberOfObjects()) === 0);
+  });
+
   test('refcount 2 while a worker holds a proxy, 1 after it releases it', async () => {
     await using manager = await start();
     await using agent = new Agent();
