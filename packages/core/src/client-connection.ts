@@ -130,11 +130,6 @@ export class ClientConnection implements ProxyConnection {
     return this.#closeError !== undefined;
   }
 
-  /** Number of calls waiting for their reply. */
-  get pendingCount(): number {
-    return this.#pending.size;
-  }
-
   /** Creates an object of `typeid` on the server; resolves with a proxy owning the reference the server took (R2). */
   create(typeid: string, args: readonly unknown[], options?: CallOptions): Promise<unknown> {
     const message = { t: 'create', rid: 0, typeid, args: undefined as unknown };

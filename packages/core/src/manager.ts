@@ -15,7 +15,7 @@ import {
   type ManagerError,
   type TraceEvent,
 } from '@managers/refcount';
-import type { BaseProxy, CallOptions } from '@managers/proxy';
+import type { BaseProxy } from '@managers/proxy';
 import { ClientConnection } from './client-connection';
 import { fromErrorEnvelope } from './error-envelope';
 import {
@@ -441,19 +441,6 @@ class ManagerImpl {
   create(typeid: string, ...args: unknown[]): Promise<BaseProxy> {
     try {
       return this.#ready().create(typeid, args) as Promise<BaseProxy>;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** Like `create`, with per-call options (timeout, AbortSignal). */
-  createWithOptions(
-    typeid: string,
-    args: readonly unknown[],
-    options: CallOptions,
-  ): Promise<BaseProxy> {
-    try {
-      return this.#ready().create(typeid, args, options) as Promise<BaseProxy>;
     } catch (error) {
       return Promise.reject(error);
     }

@@ -220,19 +220,34 @@ export class Server {
     } catch (error) {
       return this.#replyError(connection, rid, error, { typeid });
     }
+    this.#hostAndReply(connection, rid, registered, made, `create ${typeid}`, { typeid });
+  }
+
+  /**
+   * Hosts `made` (awaiting it when it is a promise: an async callable or method) with one
+   * reference for the caller's connection, and replies with its token (R2).
+   */
+  #hostAndReply(
+    connection: ServerConnection,
+    rid: number,
+    registered: RegisteredType,
+    made: unknown,
+    cause: string,
+    details: Record<string, unknown>,
+  ): void {
     const finish = (object: unknown) => {
       // The caller's connection may have closed while an async callable ran: no one would own
       // the reference, so the object is not hosted for it.
       if (connection.closed) return;
       try {
-        const id = this.#host(registered, object, connection.holder, `create ${typeid}`);
+        const id = this.#host(registered, object, connection.holder, cause);
         this.#queue(connection, { rid, p: this.#wireToken(id) });
       } catch (error) {
-        this.#replyError(connection, rid, error, { typeid });
+        this.#replyError(connection, rid, error, details);
       }
     };
     if (made instanceof Promise)
-      made.then(finish, (error: unknown) => this.#replyError(connection, rid, error, { typeid }));
+      made.then(finish, (error: unknown) => this.#replyError(connection, rid, error, details));
     else finish(made);
   }
 
@@ -367,15 +382,6 @@ export class Server {
         unknownTypeid(typeid, [...this.#registry.keys()]),
         details,
       );
-    const finish = (object: unknown) => {
-      if (connection.closed) return; // as in #create: nobody left to own the reference
-      try {
-        const id = this.#host(registered, object, connection.holder, cause);
-        this.#queue(connection, { rid, p: this.#wireToken(id) });
-      } catch (error) {
-        this.#replyError(connection, rid, error, details);
-      }
-    };
     let made: unknown;
     try {
       made =
@@ -385,9 +391,7 @@ export class Server {
     } catch (error) {
       return this.#replyError(connection, rid, error, details);
     }
-    if (made instanceof Promise)
-      made.then(finish, (error: unknown) => this.#replyError(connection, rid, error, details));
-    else finish(made);
+    this.#hostAndReply(connection, rid, registered, made, cause, details);
   }
 
   #replyValue(

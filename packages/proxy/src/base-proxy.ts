@@ -133,6 +133,6 @@ export class BaseProxy implements Disposable, AsyncDisposable {
 }
 
 /** `'Magnifier id 3'`, for error messages. */
-export function describe(token: Token): string {
+function describe(token: Token): string {
   return `${token.typeid} id ${token.id}`;
 }
