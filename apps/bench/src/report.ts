@@ -1,6 +1,7 @@
 /** Rows of the result table, the text table, and the JSON file. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { formatNs } from './measure';
 
 /** How to read a row's ratio: time ÷ baseline time, or rate ÷ baseline rate. */
 export type RatioKind = 'time' | 'rate';
@@ -20,6 +21,31 @@ export interface Row {
   readonly target?: string;
   readonly met?: boolean;
   readonly note?: string;
+}
+
+/**
+ * A per-call row (`ns/op`) whose ratio is time ÷ the `baseline`'s time; with `atMost`, it
+ * carries the target `≤ atMost× baseline` and whether it was met.
+ */
+export function timeRow(
+  variant: string,
+  nsPerOp: number,
+  ratio: number,
+  baseline: string,
+  atMost?: number,
+): Row {
+  const row: Row = {
+    variant,
+    display: formatNs(nsPerOp),
+    value: nsPerOp,
+    unit: 'ns/op',
+    ratio,
+    ratioKind: 'time',
+    baseline,
+  };
+  return atMost === undefined
+    ? row
+    : { ...row, target: `≤ ${atMost}× ${baseline}`, met: ratio <= atMost };
 }
 
 export interface Section {

@@ -1,7 +1,7 @@
 /** Workload 5: a 16 MiB ArrayBuffer argument. */
 import { transfer } from '@managers/core';
-import { formatNs, interleave } from '../measure';
-import type { Section } from '../report';
+import { interleave } from '../measure';
+import { timeRow, type Section } from '../report';
 import type { Context } from './context';
 
 const SIZE = 16 * 1024 * 1024;
@@ -50,35 +50,20 @@ export async function bigBuffer(ctx: Context): Promise<Section> {
       id: '5',
       title: '16 MiB ArrayBuffer argument',
       rows: [
-        {
-          variant: 'raw postMessage, transfer list, there and back',
-          display: formatNs(v.raw!.nsPerOp),
-          value: v.raw!.nsPerOp,
-          unit: 'ns/op',
-          ratio: 1,
-          ratioKind: 'time',
-          baseline: 'raw',
-        },
-        {
-          variant: 'ours: bounce(transfer(buf)), transferred back',
-          display: formatNs(v.transferred!.nsPerOp),
-          value: v.transferred!.nsPerOp,
-          unit: 'ns/op',
-          ratio: transferred,
-          ratioKind: 'time',
-          baseline: 'raw',
-          target: '≤ 3× raw',
-          met: transferred <= 3,
-        },
-        {
-          variant: 'ours: size(buf), copied one way',
-          display: formatNs(v.copied!.nsPerOp),
-          value: v.copied!.nsPerOp,
-          unit: 'ns/op',
-          ratio: result.timeRatio('copied', 'raw'),
-          ratioKind: 'time',
-          baseline: 'raw',
-        },
+        timeRow('raw postMessage, transfer list, there and back', v.raw!.nsPerOp, 1, 'raw'),
+        timeRow(
+          'ours: bounce(transfer(buf)), transferred back',
+          v.transferred!.nsPerOp,
+          transferred,
+          'raw',
+          3,
+        ),
+        timeRow(
+          'ours: size(buf), copied one way',
+          v.copied!.nsPerOp,
+          result.timeRatio('copied', 'raw'),
+          'raw',
+        ),
       ],
       notes: [],
     };

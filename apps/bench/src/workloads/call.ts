@@ -1,6 +1,6 @@
 /** Workloads 1 and 2: a proxy method call, one outstanding and 256 outstanding. */
 import { formatNs, formatRate, interleave, pipelined } from '../measure';
-import type { Row, Section } from '../report';
+import { timeRow, type Row, type Section } from '../report';
 import type { Context } from './context';
 import type { PythonResult } from './python';
 
@@ -36,35 +36,14 @@ export async function callOneOutstanding(ctx: Context, python?: PythonResult): P
     const v = result.variants;
     const oursRatio = result.timeRatio('ours', 'raw');
     const rows: Row[] = [
-      {
-        variant: 'raw MessagePort',
-        display: formatNs(v.raw!.nsPerOp),
-        value: v.raw!.nsPerOp,
-        unit: 'ns/op',
-        ratio: 1,
-        ratioKind: 'time',
-        baseline: 'raw',
-      },
-      {
-        variant: 'ours: await proxy.ping()',
-        display: formatNs(v.ours!.nsPerOp),
-        value: v.ours!.nsPerOp,
-        unit: 'ns/op',
-        ratio: oursRatio,
-        ratioKind: 'time',
-        baseline: 'raw',
-        target: '≤ 1.2× raw',
-        met: oursRatio <= 1.2,
-      },
-      {
-        variant: 'Comlink: await remote.ping()',
-        display: formatNs(v.comlink!.nsPerOp),
-        value: v.comlink!.nsPerOp,
-        unit: 'ns/op',
-        ratio: result.timeRatio('comlink', 'raw'),
-        ratioKind: 'time',
-        baseline: 'raw',
-      },
+      timeRow('raw MessagePort', v.raw!.nsPerOp, 1, 'raw'),
+      timeRow('ours: await proxy.ping()', v.ours!.nsPerOp, oursRatio, 'raw', 1.2),
+      timeRow(
+        'Comlink: await remote.ping()',
+        v.comlink!.nsPerOp,
+        result.timeRatio('comlink', 'raw'),
+        'raw',
+      ),
     ];
     const notes = [
       `chunks: raw ${v.raw!.opsPerChunk}, ours ${v.ours!.opsPerChunk}, comlink ${v.comlink!.opsPerChunk} calls; range over chunks ours ${formatNs(v.ours!.minNsPerOp)}–${formatNs(v.ours!.maxNsPerOp)}, raw ${formatNs(v.raw!.minNsPerOp)}–${formatNs(v.raw!.maxNsPerOp)}`,

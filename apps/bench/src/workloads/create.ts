@@ -1,6 +1,6 @@
 /** Workload 3: create + release, measured until the release is processed. */
 import { formatNs, interleave } from '../measure';
-import type { Row, Section } from '../report';
+import { timeRow, type Row, type Section } from '../report';
 import { Comlink, type Context } from './context';
 import type { PythonResult } from './python';
 
@@ -43,35 +43,14 @@ export async function createRelease(ctx: Context, python?: PythonResult): Promis
     const v = result.variants;
     const ours = result.timeRatio('ours', 'raw');
     const rows: Row[] = [
-      {
-        variant: 'raw MessagePort round trip',
-        display: formatNs(v.raw!.nsPerOp),
-        value: v.raw!.nsPerOp,
-        unit: 'ns/op',
-        ratio: 1,
-        ratioKind: 'time',
-        baseline: 'raw',
-      },
-      {
-        variant: 'ours: await manager.Counter() + dispose',
-        display: formatNs(v.ours!.nsPerOp),
-        value: v.ours!.nsPerOp,
-        unit: 'ns/op',
-        ratio: ours,
-        ratioKind: 'time',
-        baseline: 'raw',
-        target: '≤ 2× raw',
-        met: ours <= 2,
-      },
-      {
-        variant: 'Comlink: proxy() sub-object + releaseProxy',
-        display: formatNs(v.comlink!.nsPerOp),
-        value: v.comlink!.nsPerOp,
-        unit: 'ns/op',
-        ratio: result.timeRatio('comlink', 'raw'),
-        ratioKind: 'time',
-        baseline: 'raw',
-      },
+      timeRow('raw MessagePort round trip', v.raw!.nsPerOp, 1, 'raw'),
+      timeRow('ours: await manager.Counter() + dispose', v.ours!.nsPerOp, ours, 'raw', 2),
+      timeRow(
+        'Comlink: proxy() sub-object + releaseProxy',
+        v.comlink!.nsPerOp,
+        result.timeRatio('comlink', 'raw'),
+        'raw',
+      ),
     ];
     if (python?.create_ns !== undefined) {
       rows.push({

@@ -1,6 +1,6 @@
 /** Workload 4: send a proxy to another thread + its first call there. */
-import { formatNs, interleave } from '../measure';
-import type { Section } from '../report';
+import { interleave } from '../measure';
+import { timeRow, type Section } from '../report';
 import { handoffEncode, RawClient, type Context } from './context';
 
 export async function handoff(ctx: Context): Promise<Section> {
@@ -46,26 +46,14 @@ export async function handoff(ctx: Context): Promise<Section> {
     const v = result.variants;
     const ours = result.timeRatio('ours', 'raw');
     section.rows.push(
-      {
-        variant: 'raw round trip to that thread',
-        display: formatNs(v.raw!.nsPerOp),
-        value: v.raw!.nsPerOp,
-        unit: 'ns/op',
-        ratio: 1,
-        ratioKind: 'time',
-        baseline: 'raw',
-      },
-      {
-        variant: 'ours: encode + post, decode + ping() + dispose there, reply',
-        display: formatNs(v.ours!.nsPerOp),
-        value: v.ours!.nsPerOp,
-        unit: 'ns/op',
-        ratio: ours,
-        ratioKind: 'time',
-        baseline: 'raw',
-        target: '≤ 3× raw',
-        met: ours <= 3,
-      },
+      timeRow('raw round trip to that thread', v.raw!.nsPerOp, 1, 'raw'),
+      timeRow(
+        'ours: encode + post, decode + ping() + dispose there, reply',
+        v.ours!.nsPerOp,
+        ours,
+        'raw',
+        3,
+      ),
     );
     const count = await ctx.manager.numberOfObjects();
     section.notes.push(`hosted objects after the handoffs (expect 1, the Echo): ${count}`);
