@@ -46,6 +46,9 @@ interface HandleEnvelope {
   readonly port: MessagePort;
 }
 
+/** The handoff ports `encode()` put in transfer lists (to tell them from the caller's own ports). */
+const handoffPorts = new WeakSet<MessagePort>();
+
 /** A value ready for `postMessage`: the value to post and its transfer list. */
 export interface Encoded<T = unknown> {
   readonly value: T;
@@ -87,6 +90,7 @@ export function encode<T>(value: T): Encoded<T> {
       handoffs.set(managerId, handoff);
       connection.post({ t: 'handoff', key: spare.key, ids: handoff.ids });
       transferList.push(spare.port);
+      handoffPorts.add(spare.port);
     }
     return handoff;
   };
@@ -198,13 +202,30 @@ export function decode<T = unknown>(value: unknown): T {
   }) as T;
 }
 
+/**
+ * Gives back the references an encoded value took, when it will not be posted after all (a
+ * queued task aborted, a post that threw): closes its handoff ports, and the server drops what
+ * was taken for them. Ports of the value's own are left alone. A port that was posted is
+ * detached here, and closing it does nothing.
+ */
+export function discard(encoded: Encoded): void {
+  for (const item of encoded.transferList) {
+    if (item instanceof MessagePort && handoffPorts.has(item)) item.close();
+  }
+}
+
 /** Posts `value` to `target` (a Worker, a MessagePort, `parentPort`) with its proxies handed off. */
 export function postMessage(
   target: { postMessage(value: unknown, transferList?: readonly TransferListItem[]): void },
   value: unknown,
 ): void {
   const encoded = encode(value);
-  target.postMessage(encoded.value, encoded.transferList);
+  try {
+    target.postMessage(encoded.value, encoded.transferList);
+  } catch (error) {
+    discard(encoded);
+    throw error;
+  }
 }
 
 /**
@@ -213,9 +234,14 @@ export function postMessage(
  */
 export function createWorker(filename: string | URL, options: WorkerOptions = {}): Worker {
   const encoded = encode(options.workerData);
-  return new Worker(filename, {
-    ...options,
-    workerData: encoded.value,
-    transferList: [...(options.transferList ?? []), ...encoded.transferList],
-  });
+  try {
+    return new Worker(filename, {
+      ...options,
+      workerData: encoded.value,
+      transferList: [...(options.transferList ?? []), ...encoded.transferList],
+    });
+  } catch (error) {
+    discard(encoded);
+    throw error;
+  }
 }

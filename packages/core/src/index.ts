@@ -1,5 +1,5 @@
 export { BaseManager, isManagerClass } from './manager';
-export { encode, decode, postMessage, createWorker, ManagerHandle } from './handoff';
+export { encode, decode, discard, postMessage, createWorker, ManagerHandle } from './handoff';
 export type { Encoded } from './handoff';
 export type { ManagerClass, ManagerInstance, StartOptions } from './manager';
 export type {

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { encode, release, type BaseProxy } from '@managers/core';
+import { discard, encode, postMessage, release, type BaseProxy } from '@managers/core';
 import { MagManager } from './fixtures/magnifier';
 import { KitchenManager } from './fixtures/kitchen';
 import { Agent } from './fixtures/agent';
@@ -190,6 +190,33 @@ describe('proxies across threads', () => {
     expect(await manager.numberOfObjects()).toBe(2);
     await agent.run({ cmd: 'release', slot });
     await agent.run({ cmd: 'release', slot: slot! + 1 });
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+});
+
+describe('discard', () => {
+  test('an encoded value that is never posted gives its references back; postMessage does so when it throws', async () => {
+    await using manager = await start();
+    const mag = await manager.Magnifier(2);
+    const id = mag.token.id;
+    const encoded = encode({ mag });
+    await eventually(async () => (await refcountOf(manager, id)) === 2);
+    discard(encoded);
+    await eventually(async () => (await refcountOf(manager, id)) === 1);
+    // A value that cannot be cloned: the post throws, and the handoff is discarded with it.
+    const { port1, port2 } = new MessageChannel();
+    expect(() => postMessage(port1, { mag, fn: () => 1 })).toThrow();
+    port1.close();
+    port2.close();
+    // Both handoffs were taken and both given back by their closed ports.
+    const handoffReleases = async () =>
+      (await manager.trace()).filter(
+        (event) => event.op === 'release-holder' && event.holder.startsWith('handoff:'),
+      ).length;
+    await eventually(async () => (await handoffReleases()) === 2);
+    expect((await manager.trace()).filter((event) => event.op === 'handoff')).toHaveLength(2);
+    expect(await refcountOf(manager, id)).toBe(1);
+    release(mag);
     await eventually(async () => (await manager.numberOfObjects()) === 0);
   });
 });

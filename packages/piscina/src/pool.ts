@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
 import Piscina from 'piscina';
-import { decode, encode, fromErrorEnvelope } from '@managers/core';
+import { decode, discard, encode, fromErrorEnvelope } from '@managers/core';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { isTypeScriptFile, typeScriptExecArgv } from './entry';
-import { handoffPortsIn, TASK_ERROR_KEY, uniqueTransferList, unwrapTransferable } from './values';
+import { TASK_ERROR_KEY, uniqueTransferList, unwrapTransferable } from './values';
 
 /** Piscina's constructor options. */
 export type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
@@ -87,9 +87,8 @@ async function runWith<R>(
       transferList: transferList as PiscinaRunOptions['transferList'],
     });
   } catch (error) {
-    // Transferred ports are detached here and close() does nothing to them; a port that never
-    // left closes, and the server releases what was taken for it.
-    for (const port of handoffPortsIn(encoded.value)) port.close();
+    // A task that never left gives its references back (ports that did leave are detached).
+    discard(encoded);
     const envelope =
       typeof error === 'object' && error !== null
         ? (error as Record<string, unknown>)[TASK_ERROR_KEY]

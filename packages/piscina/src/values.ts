@@ -1,6 +1,5 @@
-import type { MessagePort, TransferListItem } from 'node:worker_threads';
-import { HANDLE_ENVELOPE_KEY, isProxy, PROXY_ENVELOPE_KEY, toBaseProxy } from '@managers/proxy';
-import type { BaseProxy } from '@managers/proxy';
+import type { TransferListItem } from 'node:worker_threads';
+import { forEachProxy, type BaseProxy } from '@managers/proxy';
 
 /** The key of the envelope a task's error travels in (its name, message, code, stack and cause). */
 export const TASK_ERROR_KEY = '@managers/task-error';
@@ -46,54 +45,9 @@ export function uniqueTransferList(items: readonly TransferListItem[]): Transfer
   return [...new Set(items)];
 }
 
-function tag(value: object): string {
-  return Object.prototype.toString.call(value);
-}
-
-/**
- * Walks the containers the codec walks (arrays, Maps, Sets, plain objects) and calls `visit`
- * on every other object found in them.
- */
-function walk(value: unknown, visit: (item: object) => boolean): void {
-  const seen = new Set<object>();
-  const step = (item: unknown): void => {
-    if (typeof item !== 'object' || item === null || seen.has(item)) return;
-    seen.add(item);
-    if (visit(item)) return;
-    if (Array.isArray(item)) return item.forEach(step);
-    const kind = tag(item);
-    if (kind === '[object Map]')
-      return (item as Map<unknown, unknown>).forEach((v, k) => (step(k), step(v)));
-    if (kind === '[object Set]') return (item as Set<unknown>).forEach(step);
-    if (kind === '[object Object]')
-      for (const key of Object.keys(item)) step((item as Record<string, unknown>)[key]);
-  };
-  step(value);
-}
-
 /** The proxies inside `value`, found where `encode()` finds them (each BaseProxy once). */
 export function proxiesIn(value: unknown): BaseProxy[] {
   const found = new Set<BaseProxy>();
-  walk(value, (item) => {
-    if (!isProxy(item)) return false;
-    found.add(toBaseProxy(item));
-    return true;
-  });
+  forEachProxy(value, (proxy) => found.add(proxy));
   return [...found];
-}
-
-/**
- * The handoff ports inside an encoded value: the ports of its proxy and handle envelopes.
- * When the value is never posted, closing them makes the server drop the references taken
- * for it (a port that is never started and is dropped is not closed by GC).
- */
-export function handoffPortsIn(encoded: unknown): MessagePort[] {
-  const ports = new Set<MessagePort>();
-  walk(encoded, (item) => {
-    const envelope = item as Record<string, unknown>;
-    if (envelope[PROXY_ENVELOPE_KEY] !== 1 && envelope[HANDLE_ENVELOPE_KEY] !== 1) return false;
-    if (envelope.port !== undefined) ports.add(envelope.port as MessagePort);
-    return true;
-  });
-  return [...ports];
 }
