@@ -101,8 +101,17 @@ export class ClientConnection implements ProxyConnection {
   #releases: number[] = [];
   #releaseWaiters: (() => void)[] = [];
   #closeError: ManagerError | undefined;
-  /** Surplus handoff ports whose adoption the server has not confirmed yet. */
-  #adopting = 0;
+  /** Replies the server asked to confirm: delivered to their caller (`ok`), or not (`lost`). */
+  #acks: number[] = [];
+  #lostAcks: number[] = [];
+  /**
+   * The ports of handoffs this connection claimed: kept (not closed) until the server closes
+   * them after the claim, since closing one first could drop its references before the claim
+   * is read.
+   */
+  readonly #claimed = new Set<MessagePort>();
+  /** Why the server refused this connection something, for the close reason. */
+  #refusal: string | undefined;
   #referenced = false;
   readonly #flushTask = () => this.#flush();
   /** Set by the owner before it shuts the server down: the reason pending calls are given. */
@@ -120,7 +129,12 @@ export class ClientConnection implements ProxyConnection {
     if (options.proxyTypes) this.addProxyTypes(options.proxyTypes);
     port.on('message', (message: unknown) => this.#onMessage(message));
     port.on('close', () =>
-      this.close(this.expectedCloseReason ?? 'the server closed the connection'),
+      this.close(
+        this.expectedCloseReason ??
+          (this.#refusal === undefined
+            ? 'the server closed the connection'
+            : `the server closed the connection: ${this.#refusal}`),
+      ),
     );
     port.unref();
     this.#enqueue({ t: 'hello', label: options.label }, NO_TRANSFER);
@@ -178,24 +192,16 @@ export class ClientConnection implements ProxyConnection {
   }
 
   /**
-   * Adopts the references of a surplus handoff port into this connection. The server confirms
-   * on that port; until it does, this connection holds back its releases: they travel on
-   * another port than the adopt request, and a release that overtook it would name references
-   * this connection does not own yet.
+   * Takes the references of a received handoff (a second handoff port of a thread that has a
+   * connection already) into this connection: a `claim` on this connection's own port, so it
+   * is ordered with every later call and release of this thread and needs no confirmation.
+   * The handoff's port is left open: the server closes it once the claim is done.
    */
-  adopt(port: MessagePort): void {
-    this.#adopting++;
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      port.close();
-      this.#adopting--;
-      if (this.#adopting === 0 && this.#releases.length) this.#scheduleFlush();
-    };
-    port.once('message', finish);
-    port.once('close', finish);
-    port.postMessage({ t: 'adopt', into: this.key });
+  claim(key: string, port: MessagePort): void {
+    this.post({ t: 'claim', key });
+    this.#claimed.add(port);
+    port.once('close', () => this.#claimed.delete(port));
+    port.on('message', () => undefined);
     port.unref();
   }
 
@@ -219,7 +225,7 @@ export class ClientConnection implements ProxyConnection {
   #makeSpare(): { key: string; port: MessagePort } {
     const { port1, port2 } = new MessageChannel();
     const key = newConnectionKey();
-    this.post({ t: 'handoff', key, ids: [], port: port1 }, [port1]);
+    this.post({ t: 'spare', key, port: port1 }, [port1]);
     return { key, port: port2 };
   }
 
@@ -248,6 +254,8 @@ export class ClientConnection implements ProxyConnection {
     this.#pending.clear();
     for (const resolve of this.#releaseWaiters.splice(0)) resolve();
     for (const spare of this.#spares.splice(0)) spare.port.close();
+    for (const port of this.#claimed) port.close();
+    this.#claimed.clear();
     this.#port.close();
     this.#options.onClose?.(this);
   }
@@ -370,9 +378,8 @@ export class ClientConnection implements ProxyConnection {
 
   #enqueue(message: OutgoingMessage, transfer: TransferListItem[]): void {
     // Releases queued before this message leave before it (program order): a call or query
-    // made after `release(proxy)` must see the release done. Not while an adoption is
-    // unconfirmed: see adopt().
-    if (this.#releases.length && this.#adopting === 0) {
+    // made after `release(proxy)` must see the release done.
+    if (this.#releases.length) {
       this.#outMessages.push({ t: 'release', ids: this.#releases });
       this.#releases = [];
     }
@@ -398,9 +405,14 @@ export class ClientConnection implements ProxyConnection {
    */
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#releases.length && this.#adopting === 0) {
+    if (this.#releases.length) {
       this.#outMessages.push({ t: 'release', ids: this.#releases });
       this.#releases = [];
+    }
+    if (this.#acks.length || this.#lostAcks.length) {
+      this.#outMessages.push({ t: 'ack', ok: this.#acks, lost: this.#lostAcks });
+      this.#acks = [];
+      this.#lostAcks = [];
     }
     const messages = this.#outMessages;
     if (messages.length === 0) return this.#releasesPosted();
@@ -451,13 +463,30 @@ export class ClientConnection implements ProxyConnection {
   #onMessage(message: unknown): void {
     if (Array.isArray(message)) {
       for (const reply of message) this.#onReply(reply as Reply);
+    } else if ((message as { t?: unknown }).t === 'refused') {
+      this.#onRefused(message as { reason?: unknown });
     } else {
       this.#onReply(message as Reply);
     }
   }
 
+  /** The server refused a spare, a handoff or a claim of this thread: say so, never silently. */
+  #onRefused(message: { reason?: unknown }): void {
+    const reason = typeof message.reason === 'string' ? message.reason : 'refused';
+    this.#refusal = reason;
+    process.emitWarning(`manager ${this.managerId}: ${reason}`, {
+      code: 'MANAGERS_REFUSED',
+    });
+  }
+
   #onReply(reply: Reply): void {
     const pending = this.#pending.get(reply.rid);
+    if (reply.a === 1) {
+      // The server waits to know whether this value reached its caller (a queue's item).
+      if (pending === undefined || reply.e !== undefined) this.#lostAcks.push(reply.rid);
+      else this.#acks.push(reply.rid);
+      this.#scheduleFlush();
+    }
     if (pending === undefined) {
       // The call timed out or was aborted: give back any reference the server took for it.
       if (reply.p !== undefined) this.release(reply.p.id);

@@ -154,8 +154,8 @@ const decodedEnvelopes = new WeakSet<object>();
  * Turns a received value back into live objects: every proxy envelope becomes a working proxy
  * that owns the reference taken for it by the sender, every handle envelope a
  * {@link ManagerHandle}. The first handoff port of a manager becomes this thread's connection
- * to it; later ones are surplus: their references are moved to that connection and the port
- * is closed by the server. Decoding the same message twice is an error.
+ * to it; the references of later ones are claimed on that connection (and the server closes
+ * their ports). Decoding the same message twice is an error.
  */
 export function decode<T = unknown>(value: unknown): T {
   const connections = new Map<string, ClientConnection>();
@@ -164,7 +164,7 @@ export function decode<T = unknown>(value: unknown): T {
     if (connection !== undefined) return connection;
     const existing = connectionFor(managerId);
     if (existing !== undefined) {
-      existing.adopt(port);
+      existing.claim(key, port);
       connection = existing;
     } else {
       connection = new ClientConnection(port, managerId, key, {

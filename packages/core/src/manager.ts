@@ -220,7 +220,7 @@ class ManagerImpl {
 
   /** True once shut down, or after the server worker went away. */
   get closed(): boolean {
-    return this.#state === 'closed';
+    return this.#state === 'closed' || this.#connection?.closed === true;
   }
 
   /** Starts the server worker and connects to it. Rejects if this manager was started before. */

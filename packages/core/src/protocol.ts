@@ -2,11 +2,15 @@ import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 
 /** The version of the wire protocol; a worker and a caller must agree on it. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const rid = z.number().int().nonnegative();
 const objectId = z.number().int().nonnegative();
 const args = z.array(z.unknown());
+/** A connection key: a secret of 128 random bits (base64url), never shown by the server. */
+const connectionKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{22,64}$/, 'a connection key is 22 to 64 base64url characters');
 
 const createRequest = z.object({ t: z.literal('create'), rid, typeid: z.string().min(1), args });
 const callRequest = z.object({
@@ -17,23 +21,33 @@ const callRequest = z.object({
   args,
 });
 const releaseRequest = z.object({ t: z.literal('release'), ids: z.array(objectId) });
+/** Registers a spare connection ahead of time (its server end), for a later handoff. */
+const spareRequest = z.object({
+  t: z.literal('spare'),
+  key: connectionKey,
+  port: z.instanceof(MessagePort),
+});
+/** Funds a spare this connection registered: one in-flight reference per id (R3). */
 const handoffRequest = z.object({
   t: z.literal('handoff'),
-  key: z.string().min(1),
+  key: connectionKey,
   ids: z.array(objectId),
-  /** The server end of the new connection; absent when `key` names a spare one this connection made earlier. */
-  port: z.instanceof(MessagePort).optional(),
 });
-const adoptRequest = z.object({ t: z.literal('adopt'), into: z.string().min(1) });
-const helloRequest = z.object({ t: z.literal('hello'), label: z.string().min(1) });
+/** Moves the references of a funded handoff connection to this connection, then closes it. */
+const claimRequest = z.object({ t: z.literal('claim'), key: connectionKey });
+/** Confirms (ok) or refuses (lost) the replies whose delivery the server asked to know about. */
+const ackRequest = z.object({ t: z.literal('ack'), ok: z.array(rid), lost: z.array(rid) });
+const helloRequest = z.object({ t: z.literal('hello'), label: z.string() });
 
 /** One request from a client connection to the server. */
 export const requestSchema = z.discriminatedUnion('t', [
   createRequest,
   callRequest,
   releaseRequest,
+  spareRequest,
   handoffRequest,
-  adoptRequest,
+  claimRequest,
+  ackRequest,
   helloRequest,
 ]);
 /**
@@ -89,6 +103,8 @@ export interface WireToken {
  */
 export interface Reply {
   rid: number;
+  /** Set when the server wants to know the value reached the caller (an `ack` follows). */
+  a?: 1;
   v?: unknown;
   p?: WireToken;
   e?: ErrorEnvelope;

@@ -7,7 +7,7 @@ import { createManagerError, ErrorCode } from '@managers/refcount';
 import { toErrorEnvelope } from './error-envelope';
 import { isManagerClass, registrySymbol, type ManagerImpl } from './manager';
 import { PROTOCOL_VERSION, type ControlToServer, type ServerWorkerData } from './protocol';
-import { Server } from './server';
+import { Server } from './server/index';
 
 const data = workerData as ServerWorkerData;
 const control = parentPort!;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { isMainThread, threadId } from 'node:worker_threads';
 import type { ClientConnection } from './client-connection';
 
@@ -7,10 +8,9 @@ import type { ClientConnection } from './client-connection';
  * module registry) still share one connection per manager.
  */
 const registryKey = Symbol.for('@managers/core/connections');
-type Registry = { connections: Map<string, ClientConnection>; nextKey: number };
+type Registry = { connections: Map<string, ClientConnection> };
 const registry: Registry = ((globalThis as Record<symbol, unknown>)[registryKey] ??= {
   connections: new Map<string, ClientConnection>(),
-  nextKey: 1,
 }) as Registry;
 
 /** The connection this thread has to `managerId`, if any. */
@@ -35,7 +35,10 @@ export function threadLabel(): string {
   return isMainThread ? 'main' : `thread-${threadId}`;
 }
 
-/** A connection key unique in the process: this thread's label and a counter. */
+/**
+ * A connection key: 128 random bits. A key is a capability (whoever knows it can claim the
+ * references of a handoff, or name a connection), so it is never predictable and never shown.
+ */
 export function newConnectionKey(): string {
-  return `${threadLabel()}>${registry.nextKey++}`;
+  return randomBytes(16).toString('base64url');
 }

@@ -4,12 +4,14 @@
  * spare port may reach the server before it. The server must hold them until the references
  * are there (a CI run once saw the receiver's hello win the race and the reference vanish).
  */
+import { randomBytes } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { registrySymbol } from '../src/manager';
-import { Server } from '../src/server';
+import { Server } from '../src/server/index';
 import { KitchenManager } from './fixtures/kitchen';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+const newKey = () => randomBytes(16).toString('base64url');
 
 test('messages on a spare sent before its handoff is read wait for it', async () => {
   const server = new Server({
@@ -26,13 +28,12 @@ test('messages on a spare sent before its handoff is read wait for it', async ()
   sender.port1.on('message', onReply);
   spare.port1.on('message', onReply);
   try {
-    server.accept(sender.port2, 'main>1');
+    const spareKey = newKey();
+    server.accept(sender.port2, newKey());
     sender.port1.postMessage({ t: 'hello', label: 'main' });
     sender.port1.postMessage({ t: 'create', rid: 1, typeid: 'Toolbox', args: [] });
     // The spare is registered (no references yet)…
-    sender.port1.postMessage({ t: 'handoff', key: 'main>2', ids: [], port: spare.port2 }, [
-      spare.port2,
-    ]);
+    sender.port1.postMessage({ t: 'spare', key: spareKey, port: spare.port2 }, [spare.port2]);
     for (let i = 0; i < 20 && replies.length === 0; i++) await tick();
     const id = replies.find((reply) => reply.rid === 1)!.p!.id;
     await tick();
@@ -43,7 +44,7 @@ test('messages on a spare sent before its handoff is read wait for it', async ()
     expect(replies.some((reply) => reply.rid === 2)).toBe(false);
     expect(server.table.holders(id)).toEqual({ main: 1 });
     // …then the handoff arrives, and everything happens in order.
-    sender.port1.postMessage({ t: 'handoff', key: 'main>2', ids: [id] });
+    sender.port1.postMessage({ t: 'handoff', key: spareKey, ids: [id] });
     for (let i = 0; i < 20 && !replies.some((reply) => reply.rid === 2); i++) await tick();
     expect(replies.find((reply) => reply.rid === 2)?.v).toBe('early');
     expect(server.table.holders(id)).toEqual({ main: 1, 'thread-9': 1 });

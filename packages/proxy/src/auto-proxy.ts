@@ -28,13 +28,18 @@ class AutoProxyTarget extends BaseProxy {
  * arrive as fresh arrays, so the key is their joined names).
  */
 const handlers = new Map<string, ProxyHandler<BaseProxy>>();
+/**
+ * A bound on the shared handlers: a program has a handful of exposed lists, so past this many
+ * the lists are not the program's own (forged tokens) and their handlers are not kept.
+ */
+const MAX_SHARED_HANDLERS = 256;
 
 function sharedHandler(exposed: readonly string[]): ProxyHandler<BaseProxy> {
   const key = exposed.join('\0');
   let handler = handlers.get(key);
   if (handler === undefined) {
     handler = makeHandler(exposedSet(exposed), undefined);
-    handlers.set(key, handler);
+    if (handlers.size < MAX_SHARED_HANDLERS) handlers.set(key, handler);
   }
   return handler;
 }

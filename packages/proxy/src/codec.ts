@@ -244,8 +244,19 @@ function rebuild(
   if (kind !== '[object Object]') return value;
   const copy: Record<string, unknown> = {};
   copies.set(value, copy);
-  for (const key of Object.keys(value))
-    copy[key] = rebuild((value as Record<string, unknown>)[key], copies, replace);
+  for (const key of Object.keys(value)) {
+    const item = rebuild((value as Record<string, unknown>)[key], copies, replace);
+    // An own "__proto__" key (structured clone makes one) stays a plain property: assigning
+    // it would set the copy's prototype.
+    if (key === '__proto__')
+      Object.defineProperty(copy, key, {
+        value: item,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else copy[key] = item;
+  }
   return copy;
 }
 

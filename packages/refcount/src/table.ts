@@ -386,6 +386,22 @@ export class ObjectTable {
     return out;
   }
 
+  /** The references to `id` that `holder` owns (0 when none, or when `id` is not in the table). */
+  countOf(id: number, holder: string): number {
+    return this.#entries.get(id)?.countOf(holder) ?? 0;
+  }
+
+  /** True when every reference to `id` belongs to `holder` (false when `id` is not in the table). */
+  isOnlyHeldBy(id: number, holder: string): boolean {
+    const entry = this.#entries.get(id);
+    return entry !== undefined && entry.holder === holder && entry.others === undefined;
+  }
+
+  /** The holders that own at least one reference. */
+  holderNames(): string[] {
+    return [...this.#holders.keys()];
+  }
+
   /** References per id that `holder` owns. */
   heldBy(holder: string): Map<number, number> {
     const out = new Map<number, number>();

@@ -1,0 +1,255 @@
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import { createManagerError, ErrorCode } from '@managers/refcount';
+import { toErrorEnvelope } from '../error-envelope';
+import type { Reply } from '../protocol';
+
+/**
+ * Where a connection is in its life:
+ * - `spare`: registered ahead of time by a thread for a future handoff; holds nothing yet, and
+ *   what its other end sends waits until the handoff funds it.
+ * - `handoff`: funded (it owns the references of proxies in flight), not yet taken up by the
+ *   receiving thread (no `hello`, no `claim`).
+ * - `open`: a thread's connection (it said `hello`).
+ * - `closed`: gone; its references were released (R4).
+ */
+export type ConnectionState = 'spare' | 'handoff' | 'open' | 'closed';
+
+/** Messages a spare (or a paused connection) may hold before it is refused: a bound on memory. */
+export const MAX_HELD_MESSAGES = 4096;
+
+/**
+ * One client connection as the server sees it. Its identity is this object and the holder
+ * name the server gave it; nothing a client sends can change either (no client-chosen names).
+ * It owns its outbox and its teardown.
+ */
+export class ServerConnection {
+  state: ConnectionState;
+  /** Replies queued in this tick, posted together. */
+  outbox: Reply[] = [];
+  transfer: TransferListItem[] = [];
+  /** Per queued reply: ids increfed for proxies inside it, undone if the reply cannot be posted. */
+  increfs: (number[] | undefined)[] = [];
+  /** Per queued reply: what it answers (typeid, id, method), for an error made at flush time. */
+  details: (Record<string, unknown> | undefined)[] = [];
+  scheduled = false;
+  /** Flushes this connection's outbox (made once, queued as a microtask). */
+  readonly flushTask: () => void;
+  /** The connection that registered this one as a spare (handoff connections only). */
+  madeBy: ServerConnection | undefined;
+  /**
+   * Messages that arrived while this connection could not act on them yet: on a spare, before
+   * the handoff that funds it (the handoff travels on the sender's port, the receiver's first
+   * messages on this one, and the server may read the latter first); on a connection paused by
+   * a `claim`, until the claimed handoff is funded.
+   */
+  held: unknown[] | undefined;
+  /** Set while a `claim` waits for its handoff connection to be registered or funded. */
+  waitingFor: string | undefined;
+  /** Whether the `hello` was received (one per connection). */
+  greeted = false;
+  /** Its display label (from `hello`), for messages; never an identity. */
+  label = '';
+  /** Replies whose delivery must be confirmed (rid → what to do if it is not). */
+  undelivered: Map<number, (() => void)[]> | undefined;
+  /** Called once when the connection closes (hosted objects watching their callers). */
+  closeHooks: Set<() => void> | undefined;
+
+  constructor(
+    /** The secret key a handoff or claim names this connection by (never shown). */
+    readonly key: string,
+    /** The server-assigned holder name its references belong to. */
+    public holder: string,
+    readonly port: MessagePort,
+    /** True for the connection of the thread that started the manager. */
+    readonly owner: boolean,
+    state: ConnectionState,
+    /** Gives back references taken for a reply that could not be posted. */
+    private readonly undoIncrefs: (connection: ServerConnection, ids: readonly number[]) => void,
+  ) {
+    this.state = state;
+    this.flushTask = () => this.flush();
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Queues a reply; the outbox is posted at the end of this tick. */
+  queue(
+    reply: Reply,
+    transfer?: readonly TransferListItem[],
+    increfs?: number[],
+    details?: Record<string, unknown>,
+  ): void {
+    if (this.closed) {
+      if (increfs) this.undoIncrefs(this, increfs);
+      const undo = this.undelivered?.get(reply.rid);
+      if (undo !== undefined) this.#runUndelivered(reply.rid, undo);
+      return;
+    }
+    const undo = this.undelivered?.get(reply.rid);
+    if (undo !== undefined) {
+      // Only a value reaches the caller: an error reply gives the item back at once.
+      if (reply.e !== undefined || reply.v === undefined) this.#runUndelivered(reply.rid, undo);
+      else reply.a = 1;
+    }
+    this.outbox.push(reply);
+    this.increfs.push(increfs);
+    this.details.push(details);
+    if (transfer?.length) this.transfer.push(...transfer);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushTask);
+    }
+  }
+
+  /** Queues an error reply. */
+  replyError(rid: number, error: unknown, details?: Record<string, unknown>): void {
+    this.queue({ rid, e: toErrorEnvelope(error, details) });
+  }
+
+  /** Registers what to do if the reply to `rid` never reaches the caller. */
+  onUndelivered(rid: number, undo: () => void): void {
+    if (this.closed) {
+      undo();
+      return;
+    }
+    const map = (this.undelivered ??= new Map());
+    const list = map.get(rid);
+    if (list === undefined) map.set(rid, [undo]);
+    else list.push(undo);
+  }
+
+  /** The caller confirmed (`delivered`) or refused (a call it had given up on) these replies. */
+  acknowledge(delivered: readonly number[], lost: readonly number[]): void {
+    const map = this.undelivered;
+    if (map === undefined) return;
+    for (const rid of delivered) map.delete(rid);
+    for (const rid of lost) {
+      const undo = map.get(rid);
+      if (undo !== undefined) this.#runUndelivered(rid, undo);
+    }
+  }
+
+  #runUndelivered(rid: number, undo: (() => void)[]): void {
+    this.undelivered?.delete(rid);
+    for (let i = undo.length - 1; i >= 0; i--) {
+      try {
+        undo[i]!();
+      } catch {
+        // A hosted object's undo that throws must not stop the others.
+      }
+    }
+  }
+
+  /**
+   * Posts the replies queued in this tick as one message. If structured clone refuses the
+   * batch, each reply is posted alone and the ones that cannot be cloned become
+   * `ERR_UNSERIALIZABLE` errors (their proxy references are given back): one bad value never
+   * costs another call its reply.
+   */
+  flush(): void {
+    this.scheduled = false;
+    const replies = this.outbox;
+    const increfs = this.increfs;
+    const transfer = this.transfer;
+    const replyDetails = this.details;
+    if (replies.length === 0) return;
+    this.outbox = [];
+    this.increfs = [];
+    this.details = [];
+    if (transfer.length) this.transfer = [];
+    if (this.closed) return;
+    try {
+      if (replies.length === 1) this.port.postMessage(replies[0], transfer);
+      else this.port.postMessage(replies, transfer);
+      return;
+    } catch {
+      // fall through: find the replies that cannot be cloned
+    }
+    replies.forEach((reply, index) => {
+      try {
+        this.port.postMessage(
+          reply,
+          transfer.filter((item) => containsTransferable(reply, item)),
+        );
+      } catch (error) {
+        const taken = increfs[index];
+        if (taken) this.undoIncrefs(this, taken);
+        const undo = this.undelivered?.get(reply.rid);
+        if (undo !== undefined) this.#runUndelivered(reply.rid, undo);
+        const details = { ...(reply.e?.details ?? replyDetails[index] ?? {}) };
+        this.port.postMessage({
+          rid: reply.rid,
+          e: toErrorEnvelope(
+            createManagerError(
+              ErrorCode.Unserializable,
+              `the result could not be sent: ${(error as Error).message}`,
+              { cause: error },
+            ),
+            details,
+          ),
+        });
+      }
+    });
+  }
+
+  /**
+   * Marks the connection closed and frees everything it buffered. Replies whose delivery was
+   * not confirmed are given back (newest first, so that items return to a queue's head in
+   * their order), then the close hooks run. The caller releases its references.
+   */
+  markClosed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.outbox = [];
+    this.increfs = [];
+    this.details = [];
+    this.transfer = [];
+    this.held = undefined;
+    const undelivered = this.undelivered;
+    this.undelivered = undefined;
+    if (undelivered !== undefined) {
+      const lists = [...undelivered.values()];
+      for (let i = lists.length - 1; i >= 0; i--) {
+        const undo = lists[i]!;
+        for (let j = undo.length - 1; j >= 0; j--) {
+          try {
+            undo[j]!();
+          } catch {
+            // see #runUndelivered
+          }
+        }
+      }
+    }
+    const hooks = this.closeHooks;
+    this.closeHooks = undefined;
+    if (hooks !== undefined) {
+      for (const hook of hooks) {
+        try {
+          hook();
+        } catch {
+          // A watcher's failure must not stop the release of the connection's references.
+        }
+      }
+    }
+  }
+}
+
+function containsTransferable(reply: Reply, item: TransferListItem): boolean {
+  let found = false;
+  const seen = new Set<unknown>();
+  const walk = (value: unknown): void => {
+    if (found || typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (value === item || (ArrayBuffer.isView(value) && value.buffer === item)) {
+      found = true;
+      return;
+    }
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (Object.prototype.toString.call(value) === '[object Object]')
+      Object.values(value).forEach(walk);
+  };
+  walk(reply.v);
+  return found;
+}

@@ -1,0 +1,18 @@
+import type { ObjectTable } from '@managers/refcount';
+import type { ProxyConnection } from '@managers/proxy';
+import type { Registration, TypeInfoCache } from '../registration';
+
+/** A registration and the type infos made from it. */
+export interface RegisteredType {
+  readonly registration: Registration;
+  readonly types: TypeInfoCache;
+}
+
+/** What the server's parts share: the table, the registry, and the server-side connection. */
+export interface ServerContext {
+  readonly managerId: string;
+  readonly table: ObjectTable;
+  readonly registry: ReadonlyMap<string, RegisteredType>;
+  /** The connection of server-side proxies (proxies held by hosted objects). */
+  readonly local: ProxyConnection;
+}

@@ -1,0 +1,206 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { ObjectTable } from '@managers/refcount';
+import type { ServerConnection } from './connection';
+import type { Identities } from './identities';
+
+/** Unfunded spares one connection may keep registered at once. */
+const MAX_SPARES_PER_CONNECTION = 64;
+/** How long a claim waits for its handoff connection to be registered and funded. */
+const CLAIM_WAIT_MS = 10_000;
+
+/** What the handoff part asks of the server around it. */
+export interface HandoffHost {
+  /** Serves a new connection (a spare's server end). */
+  accept(
+    port: MessagePort,
+    key: string,
+    options: { owner: boolean; state: 'spare'; madeBy: ServerConnection },
+  ): ServerConnection | undefined;
+  /** Acts on the messages a connection held back, in order. */
+  replay(connection: ServerConnection): void;
+  /** Closes a connection from the server's side (its references are released). */
+  close(connection: ServerConnection): void;
+  /** Tells a client something it asked for was refused (never a silent drop). */
+  refuse(connection: ServerConnection, reason: string, key?: string): void;
+}
+
+/**
+ * Handoff (R3), from the server's side.
+ *
+ * A thread registers a spare connection ahead of time (`spare`: a port and a secret key). To
+ * send proxies it funds that spare on its own connection (`handoff`: one in-flight reference
+ * per id, in order with its calls and releases, before the message leaves), and the spare's
+ * other end travels with the message. The receiver either makes the port its connection (its
+ * `hello` arrives on it), or, if it has a connection already, `claim`s the spare's references
+ * on that connection by its key: the claim is ordered with the receiver's own later calls and
+ * releases, so nothing can overtake it and no confirmation is needed. The server then closes
+ * the spare. If the message is never read (the receiver died), the spare's port closes and its
+ * references are dropped.
+ *
+ * Ports and the sender's connection are different queues: a receiver's first messages (or its
+ * claim) may arrive before the handoff that funds the spare. A spare holds what arrives on it
+ * until it is funded; a claim of a spare that is not funded yet (or not yet registered) pauses
+ * the claiming connection until it is.
+ */
+export class Handoffs {
+  /** Claims waiting for their spare: spare key → the paused claiming connection. */
+  readonly #waiting = new Map<string, { claimer: ServerConnection; timer: NodeJS.Timeout }>();
+  /** Unfunded spares per connection that registered them. */
+  readonly #spares = new Map<ServerConnection, Set<ServerConnection>>();
+
+  constructor(
+    private readonly table: ObjectTable,
+    private readonly identities: Identities,
+    private readonly host: HandoffHost,
+  ) {}
+
+  /** `spare`: registers a connection for a later handoff. */
+  spare(connection: ServerConnection, key: string, port: MessagePort): void {
+    const mine = this.#spares.get(connection);
+    if (this.identities.byKey(key) !== undefined) {
+      port.close();
+      return this.host.refuse(connection, 'spare refused: its key is already in use', key);
+    }
+    if (mine !== undefined && mine.size >= MAX_SPARES_PER_CONNECTION) {
+      port.close();
+      return this.host.refuse(
+        connection,
+        `spare refused: this connection already has ${MAX_SPARES_PER_CONNECTION} unused spares`,
+        key,
+      );
+    }
+    const spare = this.host.accept(port, key, { owner: false, state: 'spare', madeBy: connection });
+    if (spare === undefined) return;
+    spare.held = [];
+    if (mine === undefined) this.#spares.set(connection, new Set([spare]));
+    else mine.add(spare);
+    // A claim may have arrived before the spare was registered.
+    this.#settleWaiting(key);
+  }
+
+  /** `handoff`: funds a spare this connection registered with one reference per id. */
+  fund(connection: ServerConnection, key: string, ids: readonly number[]): void {
+    const spare = this.identities.byKey(key);
+    if (spare === undefined || spare.madeBy !== connection || spare.state !== 'spare') {
+      return this.host.refuse(
+        connection,
+        'handoff refused: the key names no unused spare of this connection',
+        key,
+      );
+    }
+    this.#spares.get(connection)?.delete(spare);
+    const refused: number[] = [];
+    for (const id of ids) {
+      // Least authority: a thread hands off only what it holds.
+      if (this.table.countOf(id, connection.holder) > 0)
+        this.table.incref(id, spare.holder, `handoff from ${connection.holder}`, 1, 'handoff');
+      else refused.push(id);
+    }
+    spare.state = 'handoff';
+    if (refused.length) {
+      this.table.traceReject(
+        `handoff of ids this connection does not hold: ${refused.join(', ')}`,
+        refused[0],
+        connection.holder,
+      );
+      this.host.refuse(
+        connection,
+        `handoff of ids this connection holds no reference to: ${refused.join(', ')}`,
+        key,
+      );
+    }
+    // What the receiver already sent on the spare can be acted on now.
+    const held = spare.held;
+    spare.held = undefined;
+    if (held !== undefined && held.length) {
+      spare.held = held;
+      spare.waitingFor = undefined;
+      this.host.replay(spare);
+    }
+    this.#settleWaiting(key);
+  }
+
+  /** `claim`: moves a funded handoff's references to this connection, then closes the handoff. */
+  claim(claimer: ServerConnection, key: string): void {
+    const target = this.identities.byKey(key);
+    if (target === claimer || (target !== undefined && !claimable(target))) {
+      return this.host.refuse(claimer, 'claim refused: the key names no unclaimed handoff', key);
+    }
+    if (target !== undefined && target.state === 'handoff') return this.#move(target, claimer);
+    if (this.#waiting.has(key)) {
+      return this.host.refuse(claimer, 'claim refused: the handoff is claimed already', key);
+    }
+    // Not registered or not funded yet: pause the claimer until it is.
+    claimer.held = [];
+    claimer.waitingFor = key;
+    const timer = setTimeout(() => {
+      if (this.#waiting.get(key)?.claimer !== claimer) return;
+      this.#waiting.delete(key);
+      this.#resume(claimer);
+      this.host.refuse(claimer, `claim refused: no handoff came within ${CLAIM_WAIT_MS} ms`, key);
+    }, CLAIM_WAIT_MS);
+    timer.unref();
+    this.#waiting.set(key, { claimer, timer });
+  }
+
+  /** A connection closed: forget its claims and spares; a claim waiting on it resumes. */
+  closed(connection: ServerConnection): void {
+    if (connection.waitingFor !== undefined) {
+      const waiting = this.#waiting.get(connection.waitingFor);
+      if (waiting?.claimer === connection) {
+        clearTimeout(waiting.timer);
+        this.#waiting.delete(connection.waitingFor);
+      }
+    }
+    const waiter = this.#waiting.get(connection.key);
+    if (waiter !== undefined) {
+      clearTimeout(waiter.timer);
+      this.#waiting.delete(connection.key);
+      this.host.refuse(waiter.claimer, 'claim refused: the handoff was closed', connection.key);
+      this.#resume(waiter.claimer);
+    }
+    const spares = this.#spares.get(connection);
+    this.#spares.delete(connection);
+    if (connection.madeBy !== undefined) this.#spares.get(connection.madeBy)?.delete(connection);
+    // Unfunded spares of a closed connection will never be funded.
+    if (spares !== undefined) for (const spare of spares) this.host.close(spare);
+  }
+
+  #settleWaiting(key: string): void {
+    const waiting = this.#waiting.get(key);
+    if (waiting === undefined) return;
+    const target = this.identities.byKey(key);
+    if (target === undefined || target.state === 'spare') return; // keep waiting
+    clearTimeout(waiting.timer);
+    this.#waiting.delete(key);
+    if (claimable(target) && target.state === 'handoff') this.#move(target, waiting.claimer);
+    else this.host.refuse(waiting.claimer, 'claim refused: the handoff was taken', key);
+    this.#resume(waiting.claimer);
+  }
+
+  #move(target: ServerConnection, claimer: ServerConnection): void {
+    this.table.adopt(target.holder, claimer.holder, 'handoff claimed');
+    this.host.close(target);
+  }
+
+  #resume(claimer: ServerConnection): void {
+    claimer.waitingFor = undefined;
+    if (claimer.held === undefined) return;
+    if (claimer.held.length === 0) {
+      claimer.held = undefined;
+      return;
+    }
+    this.host.replay(claimer);
+  }
+}
+
+/** A handoff connection that no thread has taken up yet (no hello, no claim). */
+function claimable(connection: ServerConnection): boolean {
+  return (
+    !connection.closed &&
+    !connection.greeted &&
+    !connection.owner &&
+    connection.madeBy !== undefined &&
+    (connection.state === 'spare' || connection.state === 'handoff')
+  );
+}

@@ -1,0 +1,274 @@
+import type { MessagePort } from 'node:worker_threads';
+import {
+  createManagerError,
+  ErrorCode,
+  ObjectTable,
+  SERVER_HOLDER,
+  type TraceEvent,
+} from '@managers/refcount';
+import { forEachProxy } from '@managers/proxy';
+import {
+  batchSchema,
+  describeIssues,
+  isWellFormedCall,
+  requestSchema,
+  type Request,
+} from '../protocol';
+import { TypeInfoCache, type Registration } from '../registration';
+import { CycleCollector } from './collector';
+import { MAX_HELD_MESSAGES, type ServerConnection } from './connection';
+import type { RegisteredType, ServerContext } from './context';
+import { Dispatcher } from './dispatch';
+import { Handoffs } from './handoffs';
+import { Identities } from './identities';
+import { LocalConnection } from './local';
+
+/** Options of {@link Server}. */
+export interface ServerOptions {
+  readonly managerId: string;
+  readonly name: string;
+  readonly registry: ReadonlyMap<string, Registration>;
+  readonly traceBufferSize: number;
+  readonly onTrace?: (event: TraceEvent) => void;
+}
+
+/**
+ * The manager server: hosts objects in an {@link ObjectTable}, serves every client connection
+ * (one MessagePort each), and drops a connection's references when it closes (R4). This class
+ * is the intake (messages in, validated, routed by type); its parts are the identities of
+ * connections, the dispatcher of creates and calls, the handoffs, the server-side connection
+ * and the cycle collector. Runs inside the server worker; it does no I/O of its own.
+ */
+export class Server {
+  readonly table: ObjectTable;
+  readonly managerId: string;
+  readonly #identities: Identities;
+  readonly #dispatcher: Dispatcher;
+  readonly #handoffs: Handoffs;
+  readonly #local: LocalConnection;
+  readonly #collector: CycleCollector;
+  #closing = false;
+
+  constructor(options: ServerOptions) {
+    this.managerId = options.managerId;
+    this.table = new ObjectTable({
+      name: options.name,
+      traceBufferSize: options.traceBufferSize,
+      onTrace: options.onTrace,
+      // R6: the server-side proxies a disposed object held are released in turn.
+      onDispose: (object) =>
+        forEachProxy(object, (proxy) => {
+          if (proxy.token.manager === this.managerId) proxy[Symbol.dispose]();
+        }),
+    });
+    const registry = new Map<string, RegisteredType>();
+    for (const registration of options.registry.values()) {
+      registry.set(registration.typeid, {
+        registration,
+        types: new TypeInfoCache(registration),
+      });
+    }
+    this.#local = new LocalConnection(this.managerId, this.table, (id) => this.#collector.note(id));
+    this.#collector = new CycleCollector(this.table, this.managerId, (proxies) =>
+      this.#local.releaseAll(proxies, 'cycle collected'),
+    );
+    const context: ServerContext = {
+      managerId: this.managerId,
+      table: this.table,
+      registry,
+      local: this.#local,
+    };
+    this.#dispatcher = new Dispatcher(context);
+    this.#identities = new Identities(this.table, (connection, ids) =>
+      this.#dispatcher.undoIncrefs(connection, ids),
+    );
+    this.#handoffs = new Handoffs(this.table, this.#identities, {
+      accept: (port, key, options) => this.#accept(port, key, options),
+      replay: (connection) => this.#replay(connection),
+      close: (connection) => this.#close(connection),
+      refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
+    });
+  }
+
+  /** Serves the owner's first connection (the thread that started the manager). */
+  accept(port: MessagePort, key: string): void {
+    this.#accept(port, key, { owner: true, state: 'handoff' });
+  }
+
+  /** Runs the cycle collector now (tests; it also runs by itself after releases). */
+  collectCycles(): number {
+    return this.#collector.collect();
+  }
+
+  /** Disposes every hosted object (awaiting async disposers) and closes every connection. */
+  async shutdown(): Promise<void> {
+    this.#closing = true;
+    this.#collector.stop();
+    this.#local.shutdown();
+    await this.table.clear('manager shutdown');
+    for (const connection of this.#identities.all()) this.#close(connection);
+  }
+
+  #accept(
+    port: MessagePort,
+    key: string,
+    options: { owner: boolean; state: 'spare' | 'handoff'; madeBy?: ServerConnection },
+  ): ServerConnection | undefined {
+    if (this.#closing) {
+      port.close();
+      return undefined;
+    }
+    const connection = this.#identities.add(port, key, options);
+    port.on('message', (message: unknown) => this.#onMessage(connection, message));
+    port.on('close', () => this.#onClose(connection));
+    port.start();
+    return connection;
+  }
+
+  #onMessage(connection: ServerConnection, message: unknown): void {
+    if (connection.closed) return;
+    if (connection.held !== undefined) return this.#hold(connection, message);
+    if (
+      typeof message === 'object' &&
+      message !== null &&
+      (message as { t?: unknown }).t === 'batch'
+    ) {
+      const items = (message as { m?: unknown }).m;
+      if (!Array.isArray(items)) {
+        const batch = batchSchema.safeParse(message);
+        return this.#badMessage(
+          connection,
+          message,
+          batch.success ? 'batch.m must be an array' : describeIssues(batch.error),
+        );
+      }
+      for (let index = 0; index < items.length; index++) {
+        // A claim in the batch may pause the connection: the rest waits with it, in order.
+        if (connection.held !== undefined) {
+          for (let rest = index; rest < items.length; rest++) this.#hold(connection, items[rest]);
+          return;
+        }
+        this.#handle(connection, items[index]);
+      }
+      return;
+    }
+    this.#handle(connection, message);
+  }
+
+  /** Keeps a message for later (a spare not yet funded, a claim waiting), up to a bound. */
+  #hold(connection: ServerConnection, message: unknown): void {
+    if (connection.held!.length >= MAX_HELD_MESSAGES) {
+      this.#refuse(
+        connection,
+        `more than ${MAX_HELD_MESSAGES} messages arrived before this connection's handoff: closing it`,
+      );
+      return this.#close(connection);
+    }
+    connection.held!.push(message);
+  }
+
+  /** Acts on what a connection held, in order, until it is paused again. */
+  #replay(connection: ServerConnection): void {
+    const held = connection.held ?? [];
+    connection.held = undefined;
+    for (let index = 0; index < held.length; index++) {
+      if (connection.closed) return;
+      if (connection.held !== undefined) {
+        (connection.held as unknown[]).push(...held.slice(index));
+        return;
+      }
+      this.#onMessage(connection, held[index]);
+    }
+  }
+
+  #handle(connection: ServerConnection, message: unknown): void {
+    if (connection.closed) return;
+    if (isWellFormedCall(message)) return this.#dispatcher.call(connection, message);
+    const parsed = requestSchema.safeParse(message);
+    if (!parsed.success) return this.#badMessage(connection, message, describeIssues(parsed.error));
+    const request: Request = parsed.data;
+    switch (request.t) {
+      case 'call':
+        return this.#dispatcher.call(connection, request);
+      case 'create':
+        return this.#dispatcher.create(connection, request);
+      case 'release':
+        for (const id of request.ids) this.#release(connection, id);
+        return;
+      case 'spare':
+        return this.#handoffs.spare(connection, request.key, request.port);
+      case 'handoff':
+        return this.#handoffs.fund(connection, request.key, request.ids);
+      case 'claim':
+        return this.#handoffs.claim(connection, request.key);
+      case 'ack':
+        return connection.acknowledge(request.ok, request.lost);
+      case 'hello':
+        if (!this.#identities.hello(connection, request.label))
+          this.table.traceReject(
+            `a second hello from ${connection.holder} (one per connection)`,
+            0,
+            connection.holder,
+          );
+        return;
+    }
+  }
+
+  #badMessage(connection: ServerConnection, message: unknown, problem: string): void {
+    const rid = (message as { rid?: unknown } | null)?.rid;
+    const text = `bad message from ${connection.holder}: ${problem}`;
+    this.table.traceReject(text, 0, connection.holder);
+    if (typeof rid === 'number' && Number.isInteger(rid) && rid >= 0) {
+      connection.replyError(rid, createManagerError(ErrorCode.BadMessage, text));
+    }
+  }
+
+  #release(connection: ServerConnection, id: number): void {
+    if (this.table.countOf(id, connection.holder) === 0) {
+      this.table.traceReject(
+        `release of id ${id} by ${connection.holder}, which holds no reference to it`,
+        id,
+        connection.holder,
+      );
+      return;
+    }
+    this.table.decref(id, connection.holder, 'proxy released');
+    this.#collector.note(id);
+  }
+
+  #refuse(connection: ServerConnection, reason: string, key?: string): void {
+    this.table.traceReject(reason, 0, connection.holder);
+    if (connection.closed) return;
+    connection.flush();
+    try {
+      connection.port.postMessage(
+        key === undefined ? { t: 'refused', reason } : { t: 'refused', reason, key },
+      );
+    } catch {
+      // The port is gone: the connection's close follows.
+    }
+  }
+
+  #onClose(connection: ServerConnection): void {
+    if (connection.closed) return;
+    // Replies whose delivery is unconfirmed are given back first (a queue's item returns
+    // before its consumer's references go).
+    connection.markClosed();
+    this.#identities.remove(connection);
+    this.#handoffs.closed(connection);
+    const held = [...this.table.heldBy(connection.holder).keys()];
+    this.table.releaseHolder(connection.holder, `connection closed: ${connection.holder}`);
+    for (const id of held) this.#collector.note(id);
+  }
+
+  #close(connection: ServerConnection): void {
+    if (connection.closed) return;
+    connection.flush();
+    connection.port.close();
+    this.#onClose(connection);
+  }
+}
+
+export { SERVER_HOLDER };
+export { currentCall } from './call-context';
+export type { CallContext, Caller } from './call-context';
