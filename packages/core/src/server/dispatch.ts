@@ -336,6 +336,7 @@ export class Dispatcher {
       typeid: wire.typeid,
       exposed: wire.exposed,
       methodToTypeid: wire.methodToTypeid,
+      ...(wire.proxytype === undefined ? {} : { proxytype: wire.proxytype }),
     };
     return createAutoProxy(serverToken, this.context.local);
   }
