@@ -14,6 +14,7 @@ import {
   type Token,
 } from '@managers/proxy';
 import { fromErrorEnvelope } from './error-envelope';
+import { leaseOf } from './lease-registry';
 import type { Reply, WireToken } from './protocol';
 import { knownProxyType, type ProxyType } from './registration';
 
@@ -234,11 +235,11 @@ export class ClientConnection implements ProxyConnection {
     this.#flush();
   }
 
-  proxyFor(token: Token): BaseProxy {
+  proxyFor(token: Token, via: ProxyConnection = this): BaseProxy {
     const proxyType =
       this.#proxyTypes.get(token.typeid) ??
       (token.proxytype === undefined ? undefined : knownProxyType(token.typeid, token.proxytype));
-    return proxyType === undefined ? createAutoProxy(token, this) : new proxyType(token, this);
+    return proxyType === undefined ? createAutoProxy(token, via) : new proxyType(token, via);
   }
 
   /** Closes the connection: every pending call rejects with `ERR_MANAGER_CLOSED`. Idempotent. */
@@ -359,6 +360,8 @@ export class ClientConnection implements ProxyConnection {
 
   #encodeProxy(proxy: BaseProxy, what: string): ProxyEnvelope {
     const token = proxy.token;
+    // A borrowed proxy passed as an argument: the server must know of the borrow first.
+    leaseOf(proxy)?.ensureBorrowed();
     if (proxy.released) {
       throw createManagerError(
         ErrorCode.ProxyReleased,

@@ -15,6 +15,7 @@ import {
   type ProxyEnvelope,
 } from '@managers/proxy';
 import { ClientConnection } from './client-connection';
+import { leaseOf } from './lease-registry';
 import { connectionFor, forgetConnection, setConnection, threadLabel } from './threads';
 
 /**
@@ -108,6 +109,8 @@ export function encode<T>(value: T): Encoded<T> {
             },
           );
         }
+        // A borrowed proxy sent on (a task returning it): the server must know of the borrow.
+        leaseOf(proxy)?.ensureBorrowed();
         const handoff = handoffFor(proxy.token.manager, String(proxy));
         // The handoff request was queued, not yet posted: ids added now still go with it.
         handoff.ids.push(proxy.token.id);

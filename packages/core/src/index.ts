@@ -1,6 +1,9 @@
 export { BaseManager, isManagerClass } from './manager';
 export { encode, decode, discard, postMessage, createWorker, ManagerHandle } from './handoff';
 export type { Encoded } from './handoff';
+export { lend, borrow, keepBorrowed } from './loan';
+export type { Loan, LendOptions, Borrowed } from './loan';
+export { connectedManagers } from './threads';
 export type { ManagerClass, ManagerInstance, StartOptions } from './manager';
 export type {
   RegistrySpec,

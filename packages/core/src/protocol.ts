@@ -38,6 +38,16 @@ const claimRequest = z.object({ t: z.literal('claim'), key: connectionKey });
 /** Confirms (ok) or refuses (lost) the replies whose delivery the server asked to know about. */
 const ackRequest = z.object({ t: z.literal('ack'), ok: z.array(rid), lost: z.array(rid) });
 const helloRequest = z.object({ t: z.literal('hello'), label: z.string() });
+/** Lends this connection's objects for a task: one reference per id, owned by the lease. */
+const lendRequest = z.object({ t: z.literal('lend'), key: connectionKey, ids: z.array(objectId) });
+/** The task settled without borrowing: the lease ends (ignored once borrowed). */
+const unlendRequest = z.object({ t: z.literal('unlend'), key: connectionKey });
+/** Uses a lease: this connection may call its ids until it gives the lease back. */
+const borrowRequest = z.object({ t: z.literal('borrow'), key: connectionKey });
+/** Gives a borrowed lease back: it ends. */
+const unborrowRequest = z.object({ t: z.literal('unborrow'), key: connectionKey });
+/** Takes a reference of this connection's own to a borrowed id (a proxy the task keeps). */
+const keepRequest = z.object({ t: z.literal('keep'), key: connectionKey, id: objectId });
 
 /** One request from a client connection to the server. */
 export const requestSchema = z.discriminatedUnion('t', [
@@ -49,6 +59,11 @@ export const requestSchema = z.discriminatedUnion('t', [
   claimRequest,
   ackRequest,
   helloRequest,
+  lendRequest,
+  unlendRequest,
+  borrowRequest,
+  unborrowRequest,
+  keepRequest,
 ]);
 /**
  * The hot path's check: true when `message` is a well-formed call request, exactly as

@@ -42,3 +42,8 @@ export function threadLabel(): string {
 export function newConnectionKey(): string {
   return randomBytes(16).toString('base64url');
 }
+
+/** The managers this thread has an open connection to. */
+export function connectedManagers(): string[] {
+  return [...registry.connections.values()].filter((c) => !c.closed).map((c) => c.managerId);
+}

@@ -1,9 +1,15 @@
 import { inspect } from 'node:util';
 import Piscina from 'piscina';
-import { decode, discard, encode, fromErrorEnvelope } from '@managers/core';
-import { createManagerError, ErrorCode } from '@managers/refcount';
+import { decode, fromErrorEnvelope, lend } from '@managers/core';
+import { createManagerError, ErrorCode, isManagerError } from '@managers/refcount';
 import { isTypeScriptFile, typeScriptExecArgv } from './entry';
-import { TASK_ERROR_KEY, uniqueTransferList, unwrapTransferable } from './values';
+import {
+  reportOf,
+  TASK_ERROR_KEY,
+  uniqueTransferList,
+  unwrapTransferable,
+  type TaskReport,
+} from './values';
 
 /** Piscina's constructor options. */
 export type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
@@ -65,39 +71,81 @@ export async function runTask<R = unknown>(
   task: unknown,
   options: PiscinaRunOptions = {},
 ): Promise<R> {
-  return runWith((value, runOptions) => pool.run(value, runOptions), task, options);
+  return runWith(pool, (value, runOptions) => pool.run(value, runOptions), task, options);
+}
+
+/** Per pool: which of its threads are connected to which manager (reported by their tasks). */
+const connectedThreads = new WeakMap<object, Map<string, Set<number>>>();
+
+function recordReport(pool: object, report: TaskReport | undefined): void {
+  if (report === undefined) return;
+  let byManager = connectedThreads.get(pool);
+  if (byManager === undefined) connectedThreads.set(pool, (byManager = new Map()));
+  for (const managerId of report.managers) {
+    let threads = byManager.get(managerId);
+    if (threads === undefined) byManager.set(managerId, (threads = new Set()));
+    threads.add(report.thread);
+  }
+}
+
+/** True when some thread of `pool` has not reported a connection to `managerId` yet. */
+function needsPort(
+  pool: { threads?: readonly { threadId: number }[] },
+  managerId: string,
+): boolean {
+  const threads = pool.threads ?? [];
+  const connected = connectedThreads.get(pool)?.get(managerId);
+  if (connected === undefined || threads.length === 0) return true;
+  return threads.some((thread) => !connected.has(thread.threadId));
 }
 
 async function runWith<R>(
+  pool: { threads?: readonly { threadId: number }[] },
   run: (task: unknown, options: PiscinaRunOptions) => Promise<unknown>,
   task: unknown,
   options: PiscinaRunOptions,
+  forcePorts = false,
 ): Promise<R> {
   const unwrapped = unwrapTransferable(task);
-  const encoded = encode(unwrapped.value);
+  // The task's proxies are lent for its duration (no port, no claim, no reference of the pool
+  // thread's own), with a port added only for threads not yet connected to their manager.
+  const loan = lend(unwrapped.value, {
+    ports: forcePorts ? true : (managerId) => needsPort(pool, managerId),
+  });
   const transferList = uniqueTransferList([
     ...((options.transferList as readonly never[] | undefined) ?? []),
     ...unwrapped.transferList,
-    ...encoded.transferList,
+    ...loan.transferList,
   ]);
   let result: unknown;
   try {
-    result = await run(encoded.value, {
+    result = await run(loan.value, {
       ...options,
       transferList: transferList as PiscinaRunOptions['transferList'],
     });
   } catch (error) {
-    // A task that never left gives its references back (ports that did leave are detached).
-    discard(encoded);
+    const report = reportOf(error);
+    recordReport(pool, report);
+    // Leases the task did not borrow end now (a task that never left borrowed nothing).
+    loan.end(report?.borrowed);
     const envelope =
       typeof error === 'object' && error !== null
         ? (error as Record<string, unknown>)[TASK_ERROR_KEY]
         : undefined;
-    throw envelope === undefined
-      ? error
-      : fromErrorEnvelope(envelope as Parameters<typeof fromErrorEnvelope>[0]);
+    const rebuilt =
+      envelope === undefined
+        ? error
+        : fromErrorEnvelope(envelope as Parameters<typeof fromErrorEnvelope>[0]);
+    // A thread that was not connected yet got the task without a port (it started after the
+    // check): send it again with one.
+    if (!forcePorts && isManagerError(rebuilt, ErrorCode.NotConnected))
+      return runWith<R>(pool, run, task, options, true);
+    throw rebuilt;
   }
-  return decode<R>(result);
+  const report = reportOf(result);
+  recordReport(pool, report);
+  loan.end(report?.borrowed);
+  return decode<R>(report === undefined ? result : (result as { value: unknown }).value);
 }
 
 /**
@@ -116,6 +164,11 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
   }
 
   override run(task: T, options: PiscinaRunOptions = {}): Promise<R> {
-    return runWith<R>((value, runOptions) => super.run(value as T, runOptions), task, options);
+    return runWith<R>(
+      this,
+      (value, runOptions) => super.run(value as T, runOptions),
+      task,
+      options,
+    );
   }
 }

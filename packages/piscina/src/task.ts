@@ -1,10 +1,20 @@
 import type { TransferListItem } from 'node:worker_threads';
 import Piscina from 'piscina';
-import { decode, encode, toErrorEnvelope } from '@managers/core';
+import { threadId } from 'node:worker_threads';
+import {
+  borrow,
+  connectedManagers,
+  encode,
+  keepBorrowed,
+  toErrorEnvelope,
+  type Borrowed,
+} from '@managers/core';
 import { toBaseProxy, type BaseProxy } from '@managers/proxy';
 import {
   proxiesIn,
   TASK_ERROR_KEY,
+  TASK_REPORT_KEY,
+  type TaskReport,
   transferableSymbol,
   uniqueTransferList,
   unwrapTransferable,
@@ -29,7 +39,12 @@ const retained = new WeakSet<BaseProxy>();
  * or when the thread ends). Returns `proxy`.
  */
 export function retain<P extends object>(proxy: P): P {
-  retained.add(toBaseProxy(proxy));
+  const target = toBaseProxy(proxy);
+  if (!retained.has(target)) {
+    retained.add(target);
+    // A proxy lent for the task owns no reference: take one of this thread's own.
+    keepBorrowed(proxy);
+  }
   return proxy;
 }
 
@@ -76,22 +91,40 @@ export function defineTask<A = any, R = unknown>(
 ): (task: unknown) => Promise<unknown> {
   const autoRelease = options.release ?? true;
   return async function managedTask(raw: unknown): Promise<unknown> {
-    const task = decode<A>(raw);
-    const owned = autoRelease ? proxiesIn(task) : [];
+    let borrowed: Borrowed<A> | undefined;
+    let owned: BaseProxy[] = [];
+    let outcome: { value: unknown; transferList: TransferListItem[] } | undefined;
+    let failure: unknown;
     try {
+      borrowed = borrow<A>(raw);
+      const task = borrowed.value;
+      if (autoRelease) owned = proxiesIn(task);
       const result = unwrapTransferable(await fn(task));
       const encoded = encode(result.value);
       if (autoRelease) owned.push(...proxiesIn(result.value));
-      const transferList = uniqueTransferList([...result.transferList, ...encoded.transferList]);
-      if (transferList.length === 0) return encoded.value;
-      return Piscina.move(new EncodedResult(encoded.value, transferList) as never);
+      outcome = {
+        value: encoded.value,
+        transferList: uniqueTransferList([...result.transferList, ...encoded.transferList]),
+      };
     } catch (error) {
+      failure = error;
+    }
+    await releaseAll(owned);
+    // Borrowed leases go back after everything the task posted (its calls, the handoffs of
+    // its result, the keeps of retained proxies), on the same connection.
+    const report: TaskReport = {
+      borrowed: borrowed?.finish() ?? [],
+      thread: threadId,
+      managers: connectedManagers(),
+    };
+    if (outcome === undefined) {
       // Piscina posts errors by structured clone, which keeps only name, message and stack:
       // send an envelope instead, rebuilt by the pool with its code and cause chain.
-      throw { [TASK_ERROR_KEY]: toErrorEnvelope(error) };
-    } finally {
-      await releaseAll(owned);
+      throw { [TASK_ERROR_KEY]: toErrorEnvelope(failure), [TASK_REPORT_KEY]: report };
     }
+    const reported = { [TASK_REPORT_KEY]: report, value: outcome.value };
+    if (outcome.transferList.length === 0) return reported;
+    return Piscina.move(new EncodedResult(reported, outcome.transferList) as never);
   };
 }
 

@@ -3,6 +3,30 @@ import { forEachProxy, type BaseProxy } from '@managers/proxy';
 
 /** The key of the envelope a task's error travels in (its name, message, code, stack and cause). */
 export const TASK_ERROR_KEY = '@managers/task-error';
+/**
+ * The key under which a task's result (or error) reports what its thread did with the task's
+ * loans: the leases it borrowed (it gives them back itself), its threadId and the managers it
+ * is connected to (so the pool stops sending ports to it).
+ */
+export const TASK_REPORT_KEY = '@managers/task-report';
+
+/** What a task's thread reports with its result or error. */
+export interface TaskReport {
+  readonly borrowed: readonly string[];
+  readonly thread: number;
+  readonly managers: readonly string[];
+}
+
+/** The report inside a task result or error, if there is one. */
+export function reportOf(value: unknown): TaskReport | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const report = (value as Record<string, unknown>)[TASK_REPORT_KEY];
+  if (typeof report !== 'object' || report === null) return undefined;
+  const { borrowed, thread, managers } = report as Partial<TaskReport>;
+  if (!Array.isArray(borrowed) || typeof thread !== 'number' || !Array.isArray(managers))
+    return undefined;
+  return report as TaskReport;
+}
 
 /** Piscina's transferable protocol (`Piscina.move()` and custom transferables). */
 export const transferableSymbol = Symbol.for('Piscina.transferable');

@@ -117,17 +117,21 @@ describe('pool threads come and go: what they held is released (R4)', () => {
       const busy = pool.run({ mag }, { name: 'hang' }).catch(() => undefined);
       const controller = new AbortController();
       const queued = pool.run({ mag }, { name: 'scale', signal: controller.signal });
-      // Two handoffs: the running task's and the queued one's.
-      await eventually(async () => (await holdersOf(manager, mag.token.id)).main === 1);
+      // Two loans (a task's proxies are lent to it): the running task's and the queued one's.
       await eventually(
         async () => (await manager.trace()).filter((event) => event.op === 'handoff').length === 2,
       );
       controller.abort();
       await expect(queued).rejects.toMatchObject({ name: 'AbortError' });
-      // The running task holds one reference (its thread); the queued one's is gone.
-      await holdersBecome(manager, mag.token.id, {
-        main: 1,
-        [await threadOf(manager, mag.token.id)]: 1,
+      // The running task's lease holds one reference; the queued one's lease is gone.
+      await eventually(async () => {
+        const holders = await holdersOf(manager, mag.token.id);
+        const names = Object.keys(holders);
+        return (
+          holders.main === 1 &&
+          names.length === 2 &&
+          names.some((name) => name.startsWith('lease:main>'))
+        );
       });
       await pool.destroy();
       await busy;

@@ -40,6 +40,8 @@ export const ErrorCode = {
   Remote: 'ERR_REMOTE',
   /** The operation is only allowed on the manager that started the server. */
   NotOwner: 'ERR_NOT_OWNER',
+  /** A borrowed proxy reached a thread with no connection to its manager (the pool retries with one). */
+  NotConnected: 'ERR_NOT_CONNECTED',
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */

@@ -51,6 +51,8 @@ export class ServerConnection {
   label = '';
   /** Replies whose delivery must be confirmed (rid → what to do if it is not). */
   undelivered: Map<number, (() => void)[]> | undefined;
+  /** Ids this connection may use through leases it borrowed (id → how many leases grant it). */
+  borrowed: Map<number, number> | undefined;
   /** Called once when the connection closes (hosted objects watching their callers). */
   closeHooks: Set<() => void> | undefined;
 
@@ -72,6 +74,14 @@ export class ServerConnection {
 
   get closed(): boolean {
     return this.state === 'closed';
+  }
+
+  /** Grants (or, with -1, revokes) use of `id` through a borrowed lease. */
+  grant(id: number, delta: 1 | -1): void {
+    const map = (this.borrowed ??= new Map());
+    const count = (map.get(id) ?? 0) + delta;
+    if (count > 0) map.set(id, count);
+    else map.delete(id);
   }
 
   /** Queues a reply; the outbox is posted at the end of this tick. */

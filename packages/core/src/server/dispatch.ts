@@ -24,6 +24,7 @@ import {
   type WireToken,
 } from '../protocol';
 import { invokeCallable } from '../registration';
+import { mayUse } from './authority';
 import { runAsCall } from './call-context';
 import type { ServerConnection } from './connection';
 import type { RegisteredType, ServerContext } from './context';
@@ -62,7 +63,7 @@ export class Dispatcher {
     if (method.charCodeAt(0) === 35 /* '#' */) return this.#fallback(connection, request);
     const table = this.context.table;
     const entry = table.get(id);
-    if (entry === undefined || table.countOf(id, connection.holder) === 0)
+    if (entry === undefined || !mayUse(table, connection, id))
       return connection.replyError(rid, ServerErrors.notHeld(id, method), { id, method });
     const details = { typeid: entry.typeid, id, method };
     if (!entry.type.exposed.includes(method)) {
@@ -126,7 +127,7 @@ export class Dispatcher {
     }
     if (method === '#count') return connection.queue({ rid, v: table.numberOfObjects() });
     const entry = table.get(id);
-    if (entry === undefined || table.countOf(id, connection.holder) === 0)
+    if (entry === undefined || !mayUse(table, connection, id))
       return connection.replyError(rid, ServerErrors.notHeld(id, method), { id, method });
     const details = { typeid: entry.typeid, id, method };
     if (method === '#repr') return connection.queue({ rid, v: reprOf(entry.object) });
@@ -321,7 +322,7 @@ export class Dispatcher {
       );
     }
     const table = this.context.table;
-    if (table.countOf(token.id, connection.holder) === 0) {
+    if (!mayUse(table, connection, token.id)) {
       throw createManagerError(
         ErrorCode.UnknownId,
         `a proxy passed to ${cause} names id ${token.id}, which this connection holds no reference to`,

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ObjectTable } from '@managers/refcount';
+import { mayUse } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 
@@ -92,7 +93,7 @@ export class Handoffs {
     const refused: number[] = [];
     for (const id of ids) {
       // Least authority: a thread hands off only what it holds.
-      if (this.table.countOf(id, connection.holder) > 0)
+      if (mayUse(this.table, connection, id))
         this.table.incref(id, spare.holder, `handoff from ${connection.holder}`, 1, 'handoff');
       else refused.push(id);
     }

@@ -1,11 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import {
-  createManagerError,
-  ErrorCode,
-  ObjectTable,
-  SERVER_HOLDER,
-  type TraceEvent,
-} from '@managers/refcount';
+import { createManagerError, ErrorCode, ObjectTable, type TraceEvent } from '@managers/refcount';
 import { forEachProxy } from '@managers/proxy';
 import {
   batchSchema,
@@ -21,6 +15,7 @@ import type { RegisteredType, ServerContext } from './context';
 import { Dispatcher } from './dispatch';
 import { Handoffs } from './handoffs';
 import { Identities } from './identities';
+import { Leases } from './leases';
 import { LocalConnection } from './local';
 
 /** Options of {@link Server}. */
@@ -45,6 +40,7 @@ export class Server {
   readonly #identities: Identities;
   readonly #dispatcher: Dispatcher;
   readonly #handoffs: Handoffs;
+  readonly #leases: Leases;
   readonly #local: LocalConnection;
   readonly #collector: CycleCollector;
   #closing = false;
@@ -87,6 +83,13 @@ export class Server {
       replay: (connection) => this.#replay(connection),
       close: (connection) => this.#close(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
+    });
+    this.#leases = new Leases(this.table, {
+      replay: (connection) => this.#replay(connection),
+      refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
+      released: (ids) => {
+        for (const id of ids) this.#collector.note(id);
+      },
     });
   }
 
@@ -203,6 +206,16 @@ export class Server {
         return this.#handoffs.claim(connection, request.key);
       case 'ack':
         return connection.acknowledge(request.ok, request.lost);
+      case 'lend':
+        return this.#leases.lend(connection, request.key, request.ids);
+      case 'unlend':
+        return this.#leases.unlend(connection, request.key);
+      case 'borrow':
+        return this.#leases.borrow(connection, request.key);
+      case 'unborrow':
+        return this.#leases.unborrow(connection, request.key);
+      case 'keep':
+        return this.#leases.keep(connection, request.key, request.id);
       case 'hello':
         if (!this.#identities.hello(connection, request.label))
           this.table.traceReject(
@@ -256,6 +269,7 @@ export class Server {
     connection.markClosed();
     this.#identities.remove(connection);
     this.#handoffs.closed(connection);
+    this.#leases.closed(connection);
     const held = [...this.table.heldBy(connection.holder).keys()];
     this.table.releaseHolder(connection.holder, `connection closed: ${connection.holder}`);
     for (const id of held) this.#collector.note(id);
@@ -269,6 +283,5 @@ export class Server {
   }
 }
 
-export { SERVER_HOLDER };
 export { currentCall } from './call-context';
 export type { CallContext, Caller } from './call-context';

@@ -1,0 +1,293 @@
+/**
+ * Borrowed references for tasks (Python's `manager_owned` idea, made safe): a task's proxies
+ * are lent by the caller for the task's duration instead of handed off, so a pool thread that
+ * has a connection to the manager uses them with no port, no claim and no reference of its
+ * own. See docs/protocol.md, "Borrowed references".
+ */
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import { createManagerError, ErrorCode } from '@managers/refcount';
+import {
+  decodeValue,
+  encodeValue,
+  PROXY_ENVELOPE_KEY,
+  type BaseProxy,
+  type CallOptions,
+  type ProxyConnection,
+  type ProxyEnvelope,
+  type Token,
+} from '@managers/proxy';
+import { ClientConnection } from './client-connection';
+import { decode, discard, encode, ManagerHandle } from './handoff';
+import { leaseOf, setLease, type LeaseHandle } from './lease-registry';
+import {
+  connectionFor,
+  forgetConnection,
+  newConnectionKey,
+  setConnection,
+  threadLabel,
+} from './threads';
+
+/** The envelope of a lent proxy: its lease key, and a spare port for a thread with no connection. */
+interface LoanEnvelope extends ProxyEnvelope {
+  readonly lease: string;
+}
+
+/** A value ready to be posted as a task whose proxies are lent, not handed off. */
+export interface Loan<T = unknown> {
+  readonly value: T;
+  readonly transferList: TransferListItem[];
+  /** The managers whose proxies the value carries. */
+  readonly managers: readonly string[];
+  /**
+   * Ends the leases nobody borrowed (the task settled; `borrowed` lists the lease keys its
+   * thread reported as borrowed: those end when that thread gives them back).
+   */
+  end(borrowed?: readonly string[]): void;
+}
+
+/** Options of {@link lend}. */
+export interface LendOptions {
+  /**
+   * Whether to add, per manager, a port that a receiving thread with no connection to it makes
+   * its connection (true: always; a function: asked per manager id). Default false.
+   */
+  readonly ports?: boolean | ((managerId: string) => boolean);
+}
+
+/**
+ * Prepares `value` (a task) for another thread, lending its proxies: per manager, one `lend`
+ * on this thread's connection takes a reference per proxy for the lease (so a release by this
+ * thread during the task cannot dispose them), in order with this thread's calls and releases.
+ * Values that carry manager handles are encoded with {@link encode} instead (handles need ports).
+ */
+export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
+  const leases = new Map<string, { key: string; ids: number[]; connection: ClientConnection }>();
+  let hasHandle = false;
+  const transferList: TransferListItem[] = [];
+  const encoded = encodeValue(
+    value,
+    (proxy: BaseProxy): ProxyEnvelope => {
+      if (proxy.released) {
+        throw createManagerError(
+          ErrorCode.ProxyReleased,
+          `cannot send ${String(proxy)}: the proxy was released`,
+          { details: { typeid: proxy.token.typeid, id: proxy.token.id } },
+        );
+      }
+      const managerId = proxy.token.manager;
+      let lease = leases.get(managerId);
+      if (lease === undefined) {
+        const connection = connectionFor(managerId);
+        if (connection === undefined) {
+          throw createManagerError(
+            ErrorCode.ManagerClosed,
+            `cannot send ${String(proxy)}: this thread has no open connection to its manager`,
+            { details: { manager: managerId } },
+          );
+        }
+        lease = { key: newConnectionKey(), ids: [], connection };
+        leases.set(managerId, lease);
+      }
+      // A proxy this thread itself borrowed is lent on with the reference it keeps for it.
+      const borrowed = leaseOf(proxy);
+      if (borrowed !== undefined) borrowed.ensureBorrowed();
+      lease.ids.push(proxy.token.id);
+      const envelope: LoanEnvelope = {
+        [PROXY_ENVELOPE_KEY]: 1,
+        token: proxy.token,
+        lease: lease.key,
+      };
+      return envelope;
+    },
+    transferList,
+    (custom) => {
+      if (custom instanceof ManagerHandle) hasHandle = true;
+      return null;
+    },
+  );
+  if (hasHandle) {
+    const handedOff = encode(value);
+    return {
+      value: handedOff.value,
+      transferList: handedOff.transferList,
+      managers: [],
+      // Ports that left are detached (closing them does nothing); the others give back.
+      end: () => discard(handedOff),
+    };
+  }
+  const wantsPort = options.ports ?? false;
+  const spares = new Map<string, { key: string; port: MessagePort }>();
+  for (const [managerId, lease] of leases) {
+    lease.connection.post({ t: 'lend', key: lease.key, ids: lease.ids });
+    if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(managerId))) {
+      // A connection for a receiver that has none: a spare funded with no ids.
+      const spare = lease.connection.takeSpare();
+      lease.connection.post({ t: 'handoff', key: spare.key, ids: [] });
+      spares.set(managerId, spare);
+      transferList.push(spare.port);
+    }
+  }
+  const withPorts =
+    spares.size === 0
+      ? encoded
+      : decodeValue(encoded, (envelope) => {
+          const spare = spares.get(envelope.token.manager);
+          return spare === undefined ? envelope : { ...envelope, key: spare.key, port: spare.port };
+        });
+  let ended = false;
+  return {
+    value: withPorts as T,
+    transferList,
+    managers: [...leases.keys()],
+    end(borrowed: readonly string[] = []) {
+      if (ended) return;
+      ended = true;
+      // A port that left with the task is detached: closing it does nothing.
+      for (const spare of spares.values()) spare.port.close();
+      for (const lease of leases.values())
+        if (!borrowed.includes(lease.key) && !lease.connection.closed)
+          lease.connection.post({ t: 'unlend', key: lease.key });
+    },
+  };
+}
+
+/** The proxies of one lease in the borrowing thread: calls go through this thread's connection. */
+class LeaseConnection implements ProxyConnection, LeaseHandle {
+  #borrowed = false;
+  /** References kept from this lease (a retained or returned proxy), per id. */
+  readonly #kept = new Map<number, number>();
+
+  constructor(
+    readonly connection: ClientConnection,
+    readonly key: string,
+  ) {}
+
+  get managerId(): string {
+    return this.connection.managerId;
+  }
+
+  get closed(): boolean {
+    return this.connection.closed;
+  }
+
+  get borrowed(): boolean {
+    return this.#borrowed;
+  }
+
+  ensureBorrowed(): void {
+    if (this.#borrowed || this.connection.closed) return;
+    this.#borrowed = true;
+    this.connection.post({ t: 'borrow', key: this.key });
+  }
+
+  keep(id: number): void {
+    this.ensureBorrowed();
+    if (this.connection.closed) return;
+    this.connection.post({ t: 'keep', key: this.key, id });
+    this.#kept.set(id, (this.#kept.get(id) ?? 0) + 1);
+  }
+
+  call(
+    proxy: object,
+    token: Token,
+    method: string,
+    args: readonly unknown[],
+    options?: CallOptions,
+  ): Promise<unknown> {
+    this.ensureBorrowed();
+    return this.connection.call(proxy, token, method, args, options);
+  }
+
+  /** A borrowed proxy owns no reference: releasing it is local, unless it was kept. */
+  release(id: number): void {
+    const kept = this.#kept.get(id);
+    if (kept === undefined) return;
+    if (kept === 1) this.#kept.delete(id);
+    else this.#kept.set(id, kept - 1);
+    this.connection.release(id);
+  }
+
+  flushReleases(): Promise<void> {
+    return this.connection.flushReleases();
+  }
+
+  /** The task ended: gives the lease back if it was borrowed. */
+  finish(): boolean {
+    if (this.#borrowed && !this.connection.closed)
+      this.connection.post({ t: 'unborrow', key: this.key });
+    return this.#borrowed;
+  }
+}
+
+/** A task received with {@link borrow}: its value, and what to do when the task ends. */
+export interface Borrowed<T> {
+  readonly value: T;
+  /** Gives back the leases the task borrowed; returns their keys (to report to the lender). */
+  finish(): string[];
+}
+
+/**
+ * Turns a value made by {@link lend} back into live objects: lent proxies become proxies that
+ * use this thread's connection to their manager under the lease (the first use posts the
+ * borrow). A thread with no connection makes one from the port the lender added, or fails with
+ * `ERR_NOT_CONNECTED` (the pool then sends the task again with a port). Envelopes of a plain
+ * handoff are decoded as {@link decode} does.
+ */
+export function borrow<T = unknown>(value: unknown): Borrowed<T> {
+  const leases = new Map<string, LeaseConnection>();
+  const decoded = decodeValue(value, (envelope) => {
+    const lease = (envelope as Partial<LoanEnvelope>).lease;
+    if (typeof lease !== 'string') {
+      // A plain handoff (or a handle): decode() handles it (claims, connections).
+      return decode<{ box: unknown[] }>({ box: [envelope] }).box[0];
+    }
+    const managerId = envelope.token.manager;
+    let leaseConnection = leases.get(lease);
+    if (leaseConnection === undefined) {
+      let connection = connectionFor(managerId);
+      if (connection === undefined && envelope.port !== undefined && envelope.key !== undefined) {
+        connection = new ClientConnection(envelope.port, managerId, envelope.key, {
+          label: threadLabel(),
+          timeout: 0,
+          onClose: (closed) => forgetConnection(closed),
+        });
+        setConnection(connection);
+      } else if (envelope.port !== undefined && connection?.key !== envelope.key) {
+        // This thread has a connection: the spare is not needed (the server closes it).
+        envelope.port.close();
+      }
+      if (connection === undefined) {
+        throw createManagerError(
+          ErrorCode.NotConnected,
+          `a lent proxy (${envelope.token.typeid} id ${envelope.token.id}) reached a thread with no connection to its manager`,
+          { details: { manager: managerId } },
+        );
+      }
+      leaseConnection = new LeaseConnection(connection, lease);
+      leases.set(lease, leaseConnection);
+    } else if (envelope.port !== undefined && leaseConnection.connection.key !== envelope.key) {
+      envelope.port.close();
+    }
+    const proxy = leaseConnection.connection.proxyFor(envelope.token, leaseConnection);
+    setLease(proxy, leaseConnection);
+    return proxy;
+  }) as T;
+  return {
+    value: decoded,
+    finish() {
+      const borrowed: string[] = [];
+      for (const [key, leaseConnection] of leases) if (leaseConnection.finish()) borrowed.push(key);
+      return borrowed;
+    },
+  };
+}
+
+/**
+ * Keeps a borrowed proxy past the end of its task: this thread takes a reference of its own
+ * (the proxy then releases it as any proxy does). Does nothing for a proxy that owns one.
+ */
+export function keepBorrowed(proxy: object): void {
+  const lease = leaseOf(proxy);
+  if (lease === undefined) return;
+  lease.keep((proxy as { token: Token }).token.id);
+}

@@ -1,0 +1,10 @@
+import type { ObjectTable } from '@managers/refcount';
+import type { ServerConnection } from './connection';
+
+/**
+ * Least authority: a connection may use `id` (call it, read it, pass it as an argument, hand
+ * it off) only through a reference it holds or a lease it borrowed.
+ */
+export function mayUse(table: ObjectTable, connection: ServerConnection, id: number): boolean {
+  return table.countOf(id, connection.holder) > 0 || connection.borrowed?.has(id) === true;
+}
