@@ -31,6 +31,7 @@ import { createRelease } from './workloads/create';
 import { handoff } from './workloads/handoff';
 import { mapOpsWorkload } from './workloads/map';
 import { memory } from './workloads/memory';
+import { poolTasks } from './workloads/pool';
 import { pythonSection, runPython, type PythonResult } from './workloads/python';
 import type { ComlinkApi } from './workers/comlink';
 
@@ -158,6 +159,7 @@ async function main(): Promise<number> {
       ['2', '256 calls outstanding', () => callPipelined(ctx)],
       ['3', 'create + release', () => createRelease(ctx, pythonFigures)],
       ['4', 'handoff', () => handoff(ctx)],
+      ['4b', 'pool task carrying a proxy', () => poolTasks(ctx)],
       ['5', '16 MiB ArrayBuffer', () => bigBuffer(ctx)],
       ['6', 'Map set/get', () => mapOpsWorkload(ctx, pythonFigures)],
       ['7', 'memory', () => memory(ctx)],

@@ -1,0 +1,113 @@
+/**
+ * Workload 4b: a Piscina task carrying a proxy, next to a plain Piscina task (2 pool threads,
+ * 1,000 tasks in flight, `atomics: 'disabled'` for both).
+ */
+import { extname, join } from 'node:path';
+import Piscina from 'piscina';
+import { ManagedPool } from '@managers/piscina';
+import { interleave } from '../measure';
+import { timeRow, type Section } from '../report';
+import type { Context } from './context';
+
+/** Tasks in flight at once. */
+const IN_FLIGHT = 1000;
+
+/** Runs `ops` tasks, at most IN_FLIGHT at a time. */
+async function runConcurrently(ops: number, runOne: (item: number) => Promise<unknown>) {
+  let next = 0;
+  const lane = async () => {
+    while (next < ops) await runOne(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, ops) }, lane));
+}
+
+export async function poolTasks(ctx: Context): Promise<Section> {
+  const section: Section = {
+    id: '4b',
+    title: 'pool task carrying a proxy (2 threads, 1,000 in flight)',
+    rows: [],
+    notes: [],
+  };
+  const extension = extname(__filename);
+  const filename = join(__dirname, '..', 'workers', `pool-task${extension}`);
+  const execArgv =
+    extension === '.ts'
+      ? ['--conditions=source', '--require', require.resolve('tsx/cjs')]
+      : undefined;
+  const options = {
+    filename,
+    minThreads: 2,
+    maxThreads: 2,
+    atomics: 'disabled' as const,
+    execArgv,
+  };
+  const plain = new Piscina(options);
+  const managed = new ManagedPool(options);
+  const counter = await ctx.manager.Counter();
+  try {
+    const result = await interleave(
+      [
+        {
+          name: 'plain',
+          minOps: 200,
+          run: (ops) => runConcurrently(ops, (item) => plain.run({ item }, { name: 'plain' })),
+        },
+        {
+          name: 'carry',
+          minOps: 200,
+          run: (ops) =>
+            runConcurrently(ops, (item) => managed.run({ counter, item }, { name: 'carry' })),
+        },
+        {
+          name: 'plainThenCall',
+          minOps: 200,
+          run: (ops) =>
+            runConcurrently(ops, async (item) => {
+              await plain.run({ item }, { name: 'plain' });
+              await counter.ping();
+            }),
+        },
+        {
+          name: 'call',
+          minOps: 200,
+          run: (ops) =>
+            runConcurrently(ops, (item) => managed.run({ counter, item }, { name: 'call' })),
+        },
+      ],
+      ctx.measure,
+    );
+    const v = result.variants;
+    section.rows.push(
+      timeRow('plain Piscina task { item }', v.plain!.nsPerOp, 1, 'plain task'),
+      timeRow(
+        'ManagedPool task { counter, item }, no call',
+        v.carry!.nsPerOp,
+        result.timeRatio('carry', 'plain'),
+        'plain task',
+        1.3,
+      ),
+      timeRow(
+        'plain task, then counter.ping() from the caller',
+        v.plainThenCall!.nsPerOp,
+        1,
+        'plain + call',
+      ),
+      timeRow(
+        'ManagedPool task { counter, item } calling counter.ping()',
+        v.call!.nsPerOp,
+        result.timeRatio('call', 'plainThenCall'),
+        'plain + call',
+        1.3,
+      ),
+    );
+    const count = await ctx.manager.numberOfObjects();
+    section.notes.push(
+      `hosted objects after the tasks (expect the Echo and this Counter): ${count}`,
+    );
+    return section;
+  } finally {
+    counter[Symbol.dispose]();
+    await plain.destroy();
+    await managed.destroy();
+  }
+}
