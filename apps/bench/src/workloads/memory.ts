@@ -3,7 +3,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { runKernelBench } from '../kernel-bench';
 import { formatNs, formatRate, pipelined } from '../measure';
-import type { Section } from '../report';
+import { timeRow, type Section } from '../report';
 import { Counter } from '../registry';
 import type { Context } from './context';
 import { WINDOW } from './call';
@@ -48,14 +48,14 @@ export async function memory(ctx: Context): Promise<Section> {
   ctx.log(`  kernel bench (${n.toLocaleString('en-US')} entries)…`);
   const kernel = runKernelBench({ quick: ctx.quick });
   section.rows.push(
-    {
-      variant: 'kernel: incref+decref, tracing off',
-      display: `${kernel.nsPerPair.tracingOff.toFixed(1)} ns`,
-      value: kernel.nsPerPair.tracingOff,
-      unit: 'ns/pair',
-      target: `≤ ${kernel.targets.nsPerPairTracingOff} ns`,
-      met: kernel.pass.nsPerPair,
-    },
+    timeRow('kernel baseline: bare Map get+set up and down', kernel.nsPerPair.bareMap, 1, 'Map'),
+    timeRow(
+      'kernel: incref+decref, tracing off',
+      kernel.nsPerPair.tracingOff,
+      kernel.nsPerPair.tracingOff / kernel.nsPerPair.bareMap,
+      'Map',
+      kernel.targets.ratioToBareMap,
+    ),
     {
       variant: 'kernel: incref+decref, ring buffer on',
       display: `${kernel.nsPerPair.ringBuffer.toFixed(1)} ns`,
