@@ -40,6 +40,8 @@ export const ErrorCode = {
   Remote: 'ERR_REMOTE',
   /** The operation is only allowed on the manager that started the server. */
   NotOwner: 'ERR_NOT_OWNER',
+  /** A call's arguments or a reply's value are larger than the manager's `maxMessageSize`. */
+  MessageTooLarge: 'ERR_MESSAGE_TOO_LARGE',
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */
