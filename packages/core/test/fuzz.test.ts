@@ -10,19 +10,13 @@
  * Knobs: FUZZ_RUNS (runs, default 10, each at least 1,000 hostile messages), FUZZ_SEED (replays
  * a failure: its seed is in the report).
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
 import { release, SERVER_HOLDER, type BaseProxy } from '@managers/core';
 import { ClientConnection } from '../src/client-connection';
-import {
-  hostileStepArbitrary,
-  messagesIn,
-  resolveMessage,
-  type HostileStep,
-  type HostileWorld,
-  type MessageTemplate,
-} from './fixtures/fuzz-messages';
-import { newKey, RawClient, RawServer, settle, tick, type RawReply } from './fixtures/raw-server';
+import { hostileStepArbitrary, type HostileStep } from './fixtures/fuzz-messages';
+import { HostileClient, HostileDriver } from './fixtures/hostile';
+import { newKey, RawServer, settle, tick } from './fixtures/raw-server';
 import { forceGC } from './helpers';
 
 const HOSTILE_CONNECTIONS = 4;
@@ -30,58 +24,6 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 10);
 const MINIMUM_MESSAGES = 10_000;
 /** Hostile messages each run sends at least: 10 runs make the minimum. */
 const MESSAGES_PER_RUN = 1_000;
-
-/** A raw connection that remembers the ids it was given and the spares it made. */
-class HostileClient extends RawClient {
-  readonly ids: number[] = [];
-  readonly spares: { key: string; port: MessagePort }[] = [];
-  /** Replies that named an honest object: must stay empty. */
-  readonly leaks: unknown[] = [];
-
-  constructor(port: MessagePort, key: string, honestOnly: ReadonlySet<number>) {
-    super(port, key);
-    const onReply = (reply: RawReply) => {
-      if (typeof reply !== 'object' || reply === null) return;
-      if (reply.p !== undefined) {
-        this.ids.push(reply.p.id);
-        if (honestOnly.has(reply.p.id)) this.leaks.push(reply);
-      }
-      forEachEnvelopeId(reply.v, (id) => {
-        this.ids.push(id);
-        if (honestOnly.has(id)) this.leaks.push(reply);
-      });
-      // Bounded: a long run keeps only recent replies.
-      if (this.replies.length > 2000) this.replies.splice(0, 1000);
-    };
-    port.on('message', (message: unknown) => {
-      if (Array.isArray(message)) for (const reply of message) onReply(reply as RawReply);
-      else onReply(message as RawReply);
-    });
-  }
-}
-
-function claims(step: HostileStep): boolean {
-  const isClaim = (message: MessageTemplate): boolean =>
-    message.t === 'claim' || (message.t === 'mutated' && isClaim(message.base));
-  if (step.do === 'send') return isClaim(step.message);
-  return step.do === 'batch' && step.messages.some(isClaim);
-}
-
-function forEachEnvelopeId(value: unknown, visit: (id: number) => void, depth = 0): void {
-  if (typeof value !== 'object' || value === null || depth > 20) return;
-  const record = value as Record<string, unknown>;
-  if (record['@managers/proxy'] === 1) {
-    const id = (record.token as { id?: unknown } | undefined)?.id;
-    if (typeof id === 'number') visit(id);
-    return;
-  }
-  const items = Array.isArray(value)
-    ? value
-    : value instanceof Map
-      ? [...value.values()]
-      : Object.values(record);
-  for (const item of items) forEachEnvelopeId(item, visit, depth + 1);
-}
 
 /** An honest thread: a real client connection and proxies, with a model of what it must see. */
 interface Honest {
@@ -240,90 +182,27 @@ async function fuzzRun(
   // A stack the owner shares with the first hostile connection: its own reference must stay.
   const shared = await raw.owner.create('Stack');
   const honestOnly = new Set(honest.flatMap((h) => [...expectedHolders(h).keys()]));
-  const world: HostileWorld & { hostiles: HostileClient[] } = {
+  const driver = new HostileDriver({
     managerId: raw.server.managerId,
-    ports: [],
-    hostiles: [],
     honestIds: () => [...honestOnly, shared],
-    ownIds: (connection) => world.hostiles[connection]!.ids,
-    ownSpares: (connection) => world.hostiles[connection]!.spares,
-    otherSpares: (connection) =>
-      world.hostiles.flatMap((hostile, index) =>
-        index === connection ? [] : hostile.spares.map((spare) => spare.key),
-      ),
+    forbidden: honestOnly,
     honestKeys: () => [raw.owner.key, ...honest.map((h) => h.connection.key)],
-  };
-  const retired: HostileClient[] = [];
-  const connectHostile = async (ids: number[] = []) => {
-    const { port1, port2 } = new MessageChannel();
-    const key = newKey();
-    raw.owner.send({ t: 'spare', key, port: port2 }, [port2]);
-    raw.owner.send({ t: 'handoff', key, ids });
-    const hostile = new HostileClient(port1, key, honestOnly);
-    hostile.ids.push(...ids);
-    await settle(1);
-    return hostile;
-  };
-  for (let i = 0; i < HOSTILE_CONNECTIONS; i++)
-    world.hostiles.push(await connectHostile(i === 0 ? [shared] : []));
-
-  let sent = 0;
-  const post = (hostile: HostileClient, message: unknown, transfer: readonly MessagePort[]) => {
-    try {
-      hostile.port.postMessage(message, transfer);
-      return true;
-    } catch {
-      return false; // not cloneable: nothing was sent
-    }
-  };
+    connect: async (ids = []) => {
+      const { port1, port2 } = new MessageChannel();
+      const key = newKey();
+      raw.owner.send({ t: 'spare', key, port: port2 }, [port2]);
+      raw.owner.send({ t: 'handoff', key, ids });
+      const hostile = new HostileClient(port1, key, honestOnly);
+      hostile.ids.push(...ids);
+      await settle(1);
+      return hostile;
+    },
+  });
+  await driver.open(HOSTILE_CONNECTIONS, [shared]);
   const hostileRun = async () => {
     // The steps again and again (fresh ids, keys and ports each time) until the run's share.
-    for (let index = 0; sent < MESSAGES_PER_RUN || index < steps.length; index++) {
-      const step = steps[index % steps.length]!;
-      const hostile = world.hostiles[step.connection]!;
-      switch (step.do) {
-        case 'send': {
-          const { message, transfer } = resolveMessage(world, step.connection, step.message);
-          if (post(hostile, message, transfer)) sent += messagesIn(step);
-          break;
-        }
-        case 'batch': {
-          const resolved = step.messages.map((m) => resolveMessage(world, step.connection, m));
-          const message = { t: 'batch', m: resolved.map((r) => r.message) };
-          if (
-            post(
-              hostile,
-              message,
-              resolved.flatMap((r) => r.transfer),
-            )
-          )
-            sent += messagesIn(step);
-          break;
-        }
-        case 'useSpare': {
-          const spare = hostile.spares.splice(
-            step.spare % Math.max(1, hostile.spares.length),
-            1,
-          )[0];
-          if (spare === undefined) break;
-          const next = new HostileClient(spare.port, spare.key, honestOnly);
-          if (post(next, { t: 'hello', label: step.label }, [])) sent += 1;
-          retired.push(hostile);
-          world.hostiles[step.connection] = next;
-          break;
-        }
-        case 'close':
-          hostile.close();
-          retired.push(hostile);
-          world.hostiles[step.connection] = await connectHostile();
-          break;
-      }
-      // A claim of a key not (yet) funded pauses its connection until it is (or 10 s): keep
-      // that one waiting, and go on with a fresh connection.
-      if (claims(step)) {
-        retired.push(world.hostiles[step.connection]!);
-        world.hostiles[step.connection] = await connectHostile();
-      }
+    for (let index = 0; driver.sent < MESSAGES_PER_RUN || index < steps.length; index++) {
+      await driver.step(steps[index % steps.length]!);
       if (index % 6 === 0) await tick();
     }
   };
@@ -334,13 +213,12 @@ async function fuzzRun(
   await settle(10);
 
   for (const h of honest) await checkHonest(raw, h);
-  expect(raw.table.holders(shared)[raw.table.holderNames().includes('main') ? 'main' : '']).toBe(1);
-  for (const hostile of [...world.hostiles, ...retired]) expect(hostile.leaks).toEqual([]);
+  expect(raw.table.countOf(shared, 'main')).toBe(1);
+  expect(driver.leaks()).toEqual([]);
   raw.table.assertConsistent();
 
   // Everything released: hostile connections close, honest proxies and the owner release.
-  for (const hostile of [...world.hostiles, ...retired]) hostile.close();
-  for (const port of world.ports) port.close();
+  driver.close();
   for (const h of honest) {
     for (const toolbox of h.toolboxes) release(toolbox.proxy);
     release(h.box.proxy);
@@ -356,5 +234,5 @@ async function fuzzRun(
   expect(raw.table.numberOfObjects()).toBe(0);
   raw.table.assertConsistent();
   for (const h of honest) h.connection.close('end of the run');
-  return sent;
+  return driver.sent;
 }
