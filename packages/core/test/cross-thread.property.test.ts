@@ -43,209 +43,206 @@ const AGENTS = 3;
 
 /** How many random sequences (CROSS_THREAD_RUNS; the soak script runs 2,000). */
 const RUNS = Number(process.env.CROSS_THREAD_RUNS ?? 200);
+// About 0.5 s a sequence on a loaded 2-core machine: 10 minutes, or more for the soak.
+jest.setTimeout(Math.max(600_000, RUNS * 1_500));
 
-test(
-  `refcounts stay exact across threads (${RUNS} random sequences)`,
-  async () => {
-    await using manager = await ContainerManager.start({
-      module: require.resolve('./fixtures/containers'),
-    });
-    const agents: Agent[] = [];
-    try {
-      for (let i = 0; i < AGENTS; i++) agents.push(new Agent());
-      const action = fc.record({ op: fc.constantFrom(...OPS), a: fc.nat(1000), b: fc.nat(1000) });
-      await fc.assert(
-        fc.asyncProperty(fc.array(action, { minLength: 2, maxLength: 12 }), async (actions) => {
-          const objects: ModelObject[] = [];
-          /** dict id → (key → list id) */
-          const nested = new Map<number, Map<string, number>>();
-          const alive = () =>
-            objects.filter((object) => object.main.length > 0 || object.slots.size > 0);
-          const pick = <T>(items: T[], n: number): T | undefined =>
-            items.length ? items[n % items.length] : undefined;
+test(`refcounts stay exact across threads (${RUNS} random sequences)`, async () => {
+  await using manager = await ContainerManager.start({
+    module: require.resolve('./fixtures/containers'),
+  });
+  const agents: Agent[] = [];
+  try {
+    for (let i = 0; i < AGENTS; i++) agents.push(new Agent());
+    const action = fc.record({ op: fc.constantFrom(...OPS), a: fc.nat(1000), b: fc.nat(1000) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 2, maxLength: 12 }), async (actions) => {
+        const objects: ModelObject[] = [];
+        /** dict id → (key → list id) */
+        const nested = new Map<number, Map<string, number>>();
+        const alive = () =>
+          objects.filter((object) => object.main.length > 0 || object.slots.size > 0);
+        const pick = <T>(items: T[], n: number): T | undefined =>
+          items.length ? items[n % items.length] : undefined;
 
-          try {
-            for (const { op, a, b } of actions) {
-              switch (op) {
-                case 'create':
-                  // Made in a helper: no register of this suspended function may keep the proxy
-                  // reachable, or a later 'drop' could never be collected.
-                  objects.push(await createObject(manager, a % 2 === 0 ? 'List' : 'Dict'));
-                  break;
-                case 'call': {
-                  const object = pick(alive(), a);
-                  if (object === undefined) break;
-                  const method = object.kind === 'List' ? 'length' : 'keys';
-                  if (object.main.length) {
-                    await (object.main[0] as unknown as Record<string, () => Promise<unknown>>)[
-                      method
-                    ]!();
-                  } else {
-                    const [agent, slot] = [...object.slots]
-                      [b % object.slots.size]!.split(':')
-                      .map(Number);
-                    await agents[agent!]!.run({ cmd: 'call', slot, method, args: [] });
-                  }
-                  break;
-                }
-                case 'send': {
-                  const object = pick(
-                    objects.filter((item) => item.main.length > 0),
-                    a,
-                  );
-                  if (object === undefined) break;
-                  const agent = b % AGENTS;
-                  const slots = await agents[agent]!.hold(object.main[0]!);
-                  object.slots.add(`${agent}:${slots - 1}`);
-                  break;
-                }
-                case 'forward': {
-                  const object = pick(
-                    objects.filter((item) => item.slots.size > 0),
-                    a,
-                  );
-                  if (object === undefined) break;
-                  const [from, slot] = [...object.slots]
+        try {
+          for (const { op, a, b } of actions) {
+            switch (op) {
+              case 'create':
+                // Made in a helper: no register of this suspended function may keep the proxy
+                // reachable, or a later 'drop' could never be collected.
+                objects.push(await createObject(manager, a % 2 === 0 ? 'List' : 'Dict'));
+                break;
+              case 'call': {
+                const object = pick(alive(), a);
+                if (object === undefined) break;
+                const method = object.kind === 'List' ? 'length' : 'keys';
+                if (object.main.length) {
+                  await (object.main[0] as unknown as Record<string, () => Promise<unknown>>)[
+                    method
+                  ]!();
+                } else {
+                  const [agent, slot] = [...object.slots]
                     [b % object.slots.size]!.split(':')
                     .map(Number);
-                  const to = (from! + 1 + (b % (AGENTS - 1))) % AGENTS;
-                  const { port1, port2 } = new MessageChannel();
-                  const received = agents[to]!.run({ cmd: 'receive', port: port2 }, [port2]);
-                  await agents[from!]!.run({ cmd: 'forward', slot, port: port1 }, [port1]);
-                  object.slots.add(`${to}:${((await received) as number) - 1}`);
-                  break;
+                  await agents[agent!]!.run({ cmd: 'call', slot, method, args: [] });
                 }
-                case 'release': {
-                  const object = pick(alive(), a);
-                  if (object === undefined) break;
-                  if (object.main.length && (b % 2 === 0 || object.slots.size === 0)) {
-                    release(object.main.pop()!);
-                  } else {
-                    const key = [...object.slots][b % object.slots.size]!;
-                    const [agent, slot] = key.split(':').map(Number);
-                    await agents[agent!]!.run({ cmd: 'release', slot });
-                    object.slots.delete(key);
-                  }
-                  break;
+                break;
+              }
+              case 'send': {
+                const object = pick(
+                  objects.filter((item) => item.main.length > 0),
+                  a,
+                );
+                if (object === undefined) break;
+                const agent = b % AGENTS;
+                const slots = await agents[agent]!.hold(object.main[0]!);
+                object.slots.add(`${agent}:${slots - 1}`);
+                break;
+              }
+              case 'forward': {
+                const object = pick(
+                  objects.filter((item) => item.slots.size > 0),
+                  a,
+                );
+                if (object === undefined) break;
+                const [from, slot] = [...object.slots]
+                  [b % object.slots.size]!.split(':')
+                  .map(Number);
+                const to = (from! + 1 + (b % (AGENTS - 1))) % AGENTS;
+                const { port1, port2 } = new MessageChannel();
+                const received = agents[to]!.run({ cmd: 'receive', port: port2 }, [port2]);
+                await agents[from!]!.run({ cmd: 'forward', slot, port: port1 }, [port1]);
+                object.slots.add(`${to}:${((await received) as number) - 1}`);
+                break;
+              }
+              case 'release': {
+                const object = pick(alive(), a);
+                if (object === undefined) break;
+                if (object.main.length && (b % 2 === 0 || object.slots.size === 0)) {
+                  release(object.main.pop()!);
+                } else {
+                  const key = [...object.slots][b % object.slots.size]!;
+                  const [agent, slot] = key.split(':').map(Number);
+                  await agents[agent!]!.run({ cmd: 'release', slot });
+                  object.slots.delete(key);
                 }
-                case 'drop':
-                  // Forget a main-thread proxy without releasing it: the FinalizationRegistry must.
-                  // (In a helper, so no register of this suspended function keeps it.)
-                  dropOne(
-                    pick(
-                      objects.filter((item) => item.main.length > 0),
-                      a,
-                    ),
-                  );
-                  break;
-                case 'nest': {
-                  const dict = pick(
-                    alive().filter((item) => item.kind === 'Dict' && item.main.length > 0),
+                break;
+              }
+              case 'drop':
+                // Forget a main-thread proxy without releasing it: the FinalizationRegistry must.
+                // (In a helper, so no register of this suspended function keeps it.)
+                dropOne(
+                  pick(
+                    objects.filter((item) => item.main.length > 0),
                     a,
-                  );
-                  const list = pick(
-                    objects.filter((item) => item.kind === 'List' && item.main.length > 0),
-                    b,
-                  );
-                  if (dict === undefined || list === undefined) break;
-                  const key = `k${b % 3}`;
-                  await (
-                    dict.main[0] as unknown as { set(k: string, v: unknown): Promise<void> }
-                  ).set(key, list.main[0]);
-                  const entries = nested.get(dict.id) ?? new Map<string, number>();
-                  entries.set(key, list.id);
-                  nested.set(dict.id, entries);
-                  break;
-                }
-                case 'unnest': {
-                  const dict = pick(
-                    alive().filter((item) => item.kind === 'Dict' && item.main.length > 0),
-                    a,
-                  );
-                  const entries = dict === undefined ? undefined : nested.get(dict.id);
-                  if (dict === undefined || entries === undefined || entries.size === 0) break;
-                  const key = [...entries.keys()][b % entries.size]!;
-                  await (dict.main[0] as unknown as { delete(k: string): Promise<boolean> }).delete(
-                    key,
-                  );
-                  entries.delete(key);
-                  break;
-                }
-                case 'terminate': {
-                  const agent = a % AGENTS;
-                  await agents[agent]![Symbol.asyncDispose]();
-                  agents[agent] = new Agent();
-                  for (const object of objects) {
-                    for (const key of [...object.slots])
-                      if (key.startsWith(`${agent}:`)) object.slots.delete(key);
-                  }
-                  break;
-                }
+                  ),
+                );
+                break;
+              case 'nest': {
+                const dict = pick(
+                  alive().filter((item) => item.kind === 'Dict' && item.main.length > 0),
+                  a,
+                );
+                const list = pick(
+                  objects.filter((item) => item.kind === 'List' && item.main.length > 0),
+                  b,
+                );
+                if (dict === undefined || list === undefined) break;
+                const key = `k${b % 3}`;
+                await (
+                  dict.main[0] as unknown as { set(k: string, v: unknown): Promise<void> }
+                ).set(key, list.main[0]);
+                const entries = nested.get(dict.id) ?? new Map<string, number>();
+                entries.set(key, list.id);
+                nested.set(dict.id, entries);
+                break;
               }
-            }
-
-            // Expected refcounts: client references, plus server references held by dicts that
-            // are themselves still referenced (a released dict releases what it holds, R6).
-            const expected = (): Map<number, number> => {
-              const counts = new Map<number, number>();
-              for (const object of objects)
-                counts.set(object.id, object.main.length + object.slots.size);
-              let changed = true;
-              const counted = new Set<number>();
-              while (changed) {
-                changed = false;
-                for (const [dictId, entries] of nested) {
-                  if (counted.has(dictId) || (counts.get(dictId) ?? 0) === 0) continue;
-                  counted.add(dictId);
-                  changed = true;
-                  for (const listId of entries.values())
-                    counts.set(listId, (counts.get(listId) ?? 0) + 1);
+              case 'unnest': {
+                const dict = pick(
+                  alive().filter((item) => item.kind === 'Dict' && item.main.length > 0),
+                  a,
+                );
+                const entries = dict === undefined ? undefined : nested.get(dict.id);
+                if (dict === undefined || entries === undefined || entries.size === 0) break;
+                const key = [...entries.keys()][b % entries.size]!;
+                await (dict.main[0] as unknown as { delete(k: string): Promise<boolean> }).delete(
+                  key,
+                );
+                entries.delete(key);
+                break;
+              }
+              case 'terminate': {
+                const agent = a % AGENTS;
+                await agents[agent]![Symbol.asyncDispose]();
+                agents[agent] = new Agent();
+                for (const object of objects) {
+                  for (const key of [...object.slots])
+                    if (key.startsWith(`${agent}:`)) object.slots.delete(key);
                 }
+                break;
               }
-              return new Map([...counts].filter(([, count]) => count > 0));
-            };
-            const actual = async () =>
-              new Map(
-                (await manager.entries()).map(
-                  (entry) => [entry.id, entry.refcount] as [number, number],
-                ),
-              );
-            const want = expected();
-            let got = await actual();
-            for (let round = 0; round < 200 && !sameCounts(got, want); round++) {
-              gc();
-              await new Promise((resolve) => setTimeout(resolve, 5));
-              got = await actual();
-            }
-            expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
-          } finally {
-            // Release everything (also after a failure, so the next run starts clean): the table
-            // must end empty.
-            for (const object of objects) {
-              for (const proxy of object.main.splice(0)) release(proxy);
-              for (const key of object.slots) {
-                const [agent, slot] = key.split(':').map(Number);
-                await agents[agent!]!.run({ cmd: 'release', slot });
-              }
-              object.slots.clear();
-            }
-            for (let round = 0; round < 200 && (await manager.numberOfObjects()) > 0; round++) {
-              gc();
-              await new Promise((resolve) => setTimeout(resolve, 5));
             }
           }
-          expect(await manager.entries()).toEqual([]);
-        }),
-        { numRuns: RUNS },
-      );
-    } finally {
-      await Promise.all(agents.map((agent) => agent[Symbol.asyncDispose]()));
-    }
-    expect(await manager.numberOfObjects()).toBe(0);
-    // About 0.5 s a sequence on a loaded 2-core machine: the default 10 minutes, more for a soak.
-  },
-  Math.max(600_000, RUNS * 1_500),
-);
+
+          // Expected refcounts: client references, plus server references held by dicts that
+          // are themselves still referenced (a released dict releases what it holds, R6).
+          const expected = (): Map<number, number> => {
+            const counts = new Map<number, number>();
+            for (const object of objects)
+              counts.set(object.id, object.main.length + object.slots.size);
+            let changed = true;
+            const counted = new Set<number>();
+            while (changed) {
+              changed = false;
+              for (const [dictId, entries] of nested) {
+                if (counted.has(dictId) || (counts.get(dictId) ?? 0) === 0) continue;
+                counted.add(dictId);
+                changed = true;
+                for (const listId of entries.values())
+                  counts.set(listId, (counts.get(listId) ?? 0) + 1);
+              }
+            }
+            return new Map([...counts].filter(([, count]) => count > 0));
+          };
+          const actual = async () =>
+            new Map(
+              (await manager.entries()).map(
+                (entry) => [entry.id, entry.refcount] as [number, number],
+              ),
+            );
+          const want = expected();
+          let got = await actual();
+          for (let round = 0; round < 200 && !sameCounts(got, want); round++) {
+            gc();
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            got = await actual();
+          }
+          expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+        } finally {
+          // Release everything (also after a failure, so the next run starts clean): the table
+          // must end empty.
+          for (const object of objects) {
+            for (const proxy of object.main.splice(0)) release(proxy);
+            for (const key of object.slots) {
+              const [agent, slot] = key.split(':').map(Number);
+              await agents[agent!]!.run({ cmd: 'release', slot });
+            }
+            object.slots.clear();
+          }
+          for (let round = 0; round < 200 && (await manager.numberOfObjects()) > 0; round++) {
+            gc();
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        }
+        expect(await manager.entries()).toEqual([]);
+      }),
+      { numRuns: RUNS },
+    );
+  } finally {
+    await Promise.all(agents.map((agent) => agent[Symbol.asyncDispose]()));
+  }
+  expect(await manager.numberOfObjects()).toBe(0);
+});
 
 function dropOne(object: ModelObject | undefined): void {
   object?.main.pop();
