@@ -2,7 +2,7 @@
  * The `maxMessageSize` start() option: arguments over the limit are refused before they are
  * sent, results over it become error replies, and the connection goes on working.
  */
-import { DEFAULT_MAX_MESSAGE_SIZE, release } from '@managers/core';
+import { DEFAULT_MAX_MESSAGE_SIZE, release, transfer } from '@managers/core';
 import { isLargerThan } from '../src/message-size';
 import { SoakManager } from './fixtures/soak';
 import { rejection } from './helpers';
@@ -21,6 +21,15 @@ describe('the estimate', () => {
     expect(isLargerThan([new Map([['k', new Set(['x'.repeat(3000)])]])], LIMIT)).toBe(true);
     expect(isLargerThan([Array.from({ length: 100 }, () => 'x'.repeat(30))], LIMIT)).toBe(true);
     expect(isLargerThan([{ small: 'x'.repeat(100) }, [1, 2, 3]], LIMIT)).toBe(false);
+  });
+
+  test('buffers moved with transfer() and shared memory are not counted (they are not copied)', () => {
+    expect(isLargerThan([transfer(new Uint8Array(LIMIT * 2))], LIMIT)).toBe(false);
+    expect(isLargerThan([{ moved: transfer(new ArrayBuffer(LIMIT * 2)) }], LIMIT)).toBe(false);
+    const view = new Uint8Array(new ArrayBuffer(LIMIT * 2));
+    transfer(view.buffer);
+    expect(isLargerThan([view], LIMIT)).toBe(false);
+    expect(isLargerThan([new Uint8Array(new SharedArrayBuffer(LIMIT * 2))], LIMIT)).toBe(false);
   });
 
   test('a cycle is walked once', () => {
@@ -93,6 +102,16 @@ describe('maxMessageSize', () => {
     }
     expect(await maker.text(10)).toBe('x'.repeat(10));
     expect((await maker.nested(2, 3)).items).toEqual(['yyy', 'yyy']);
+    release(maker);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('a buffer larger than the limit passes when it is moved with transfer()', async () => {
+    const maker = await manager.Maker();
+    expect(await maker.byteLength(transfer(new Uint8Array(LIMIT * 4)))).toBe(LIMIT * 4);
+    expect((await rejection(maker.byteLength(new Uint8Array(LIMIT * 4)))).code).toBe(
+      'ERR_MESSAGE_TOO_LARGE',
+    );
     release(maker);
     expect(await manager.numberOfObjects()).toBe(0);
   });
