@@ -15,6 +15,7 @@ import {
 } from '@managers/proxy';
 import { fromErrorEnvelope } from './error-envelope';
 import { leaseOf } from './lease-registry';
+import { DEFAULT_MAX_MESSAGE_SIZE, isLargerThan, messageTooLarge } from './message-size';
 import type { Reply, WireToken } from './protocol';
 import { knownProxyType, type ProxyType } from './registration';
 
@@ -70,6 +71,8 @@ export interface ClientConnectionOptions {
   readonly label: string;
   /** Default per-call timeout in ms (0: none). */
   readonly timeout: number;
+  /** Arguments larger than this many bytes (estimated) are refused before they are sent (default 64 MiB). */
+  readonly maxMessageSize?: number;
   /** Custom proxy classes by typeid (from the manager's registry), when this thread knows them. */
   readonly proxyTypes?: ReadonlyMap<string, ProxyType | undefined>;
   /** Decodes an envelope that arrived with a handoff key (a proxy inside a returned value sent by another thread). */
@@ -285,6 +288,17 @@ export class ClientConnection implements ProxyConnection {
             cause: signal.reason,
             details: subjectDetails(subject, method),
           },
+        ),
+      );
+    }
+    // Refused here rather than blocking both threads for seconds on a huge clone.
+    const limit = this.#options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    if (args.length !== 0 && isLargerThan(args, limit)) {
+      return Promise.reject(
+        messageTooLarge(
+          `the arguments of ${describeSubject(subject, method)} are`,
+          limit,
+          subjectDetails(subject, method),
         ),
       );
     }

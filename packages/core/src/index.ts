@@ -19,6 +19,7 @@ export type { RegisterOptions, Callable, ProxyType } from './registration';
 export { fromErrorEnvelope, toErrorEnvelope } from './error-envelope';
 export type { RebuiltError } from './error-envelope';
 export { PROTOCOL_VERSION } from './protocol';
+export { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 export { currentCall } from './server/call-context';
 export type { CallContext, Caller } from './server/call-context';
 export {

@@ -38,6 +38,7 @@ import {
   threadLabel,
 } from './threads';
 import { ManagerHandle } from './handoff';
+import { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
 import type { Callable } from './registration';
 import { workerEntry } from './worker-file';
@@ -75,6 +76,15 @@ export interface StartOptions {
   readonly name?: string;
   /** How long `start()` waits for the server to be ready, in ms (default 30000). */
   readonly startTimeout?: number;
+  /**
+   * The largest message, in bytes, this thread sends and the server replies (default 64 MiB,
+   * `DEFAULT_MAX_MESSAGE_SIZE`). A call or create whose arguments are larger (estimated:
+   * strings 2 bytes a character, buffers their byteLength) rejects with
+   * `ERR_MESSAGE_TOO_LARGE` before anything is sent; so does a call whose result is larger
+   * (the server sends the error instead). It protects honest threads and the server's
+   * replies: a raw port can still post anything, and it is cloned before any check.
+   */
+  readonly maxMessageSize?: number;
 }
 
 const startOptionsSchema = z
@@ -88,6 +98,11 @@ const startOptionsSchema = z
     forwardTrace: z.boolean().optional(),
     name: z.string().min(1).optional(),
     startTimeout: z.number().positive().optional(),
+    maxMessageSize: z
+      .number()
+      .int('options.maxMessageSize must be a positive integer (bytes)')
+      .positive('options.maxMessageSize must be a positive integer (bytes)')
+      .optional(),
   })
   .strict();
 
@@ -276,6 +291,7 @@ class ManagerImpl {
       initializerArgs: [...(settings.initializerArgs ?? [])],
       traceBufferSize: settings.traceBufferSize ?? 1000,
       forwardTrace: settings.forwardTrace ?? false,
+      maxMessageSize: settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       port: port2,
       key,
     };
@@ -308,6 +324,7 @@ class ManagerImpl {
     const connection = new ClientConnection(port1, this.#managerId, key, {
       label: threadLabel(),
       timeout: settings.timeout ?? 0,
+      maxMessageSize: settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       proxyTypes,
       onClose: (closed) => {
         forgetConnection(closed);

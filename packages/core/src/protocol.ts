@@ -145,6 +145,8 @@ export interface ServerWorkerData {
   initializerArgs: unknown[];
   traceBufferSize: number;
   forwardTrace: boolean;
+  /** The largest reply value the server sends, in bytes (estimated); larger ones become errors. */
+  maxMessageSize: number;
   port: MessagePort;
   key: string;
 }

@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     name: data.name || exportName || 'manager',
     registry: managerClass[registrySymbol],
     traceBufferSize: data.traceBufferSize,
+    maxMessageSize: data.maxMessageSize,
     onTrace: data.forwardTrace ? forward : undefined,
   });
   control.on('message', (message: ControlToServer) => {

@@ -41,7 +41,12 @@ const OPS = [
 ] as const;
 const AGENTS = 3;
 
-test('refcounts stay exact across threads (200 random sequences)', async () => {
+/** How many random sequences (CROSS_THREAD_RUNS; the soak script runs 2,000). */
+const RUNS = Number(process.env.CROSS_THREAD_RUNS ?? 200);
+// About 0.5 s a sequence on a loaded 2-core machine: 10 minutes, or more for the soak.
+jest.setTimeout(Math.max(600_000, RUNS * 1_500));
+
+test(`refcounts stay exact across threads (${RUNS} random sequences)`, async () => {
   await using manager = await ContainerManager.start({
     module: require.resolve('./fixtures/containers'),
   });
@@ -231,13 +236,13 @@ test('refcounts stay exact across threads (200 random sequences)', async () => {
         }
         expect(await manager.entries()).toEqual([]);
       }),
-      { numRuns: Number(process.env.CROSS_THREAD_RUNS ?? 200) },
+      { numRuns: RUNS },
     );
   } finally {
     await Promise.all(agents.map((agent) => agent[Symbol.asyncDispose]()));
   }
   expect(await manager.numberOfObjects()).toBe(0);
-}, 600_000);
+});
 
 function dropOne(object: ModelObject | undefined): void {
   object?.main.pop();

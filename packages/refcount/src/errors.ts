@@ -42,6 +42,8 @@ export const ErrorCode = {
   NotOwner: 'ERR_NOT_OWNER',
   /** A borrowed proxy reached a thread with no connection to its manager (the pool retries with one). */
   NotConnected: 'ERR_NOT_CONNECTED',
+  /** A call's arguments or a reply's value are larger than the manager's `maxMessageSize`. */
+  MessageTooLarge: 'ERR_MESSAGE_TOO_LARGE',
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */

@@ -15,4 +15,6 @@ export interface ServerContext {
   readonly registry: ReadonlyMap<string, RegisteredType>;
   /** The connection of server-side proxies (proxies held by hosted objects). */
   readonly local: ProxyConnection;
+  /** The largest reply value, in bytes (estimated). */
+  readonly maxMessageSize: number;
 }

@@ -23,6 +23,7 @@ import {
   type CreateRequest,
   type WireToken,
 } from '../protocol';
+import { isLargerThan, messageTooLarge } from '../message-size';
 import { invokeCallable } from '../registration';
 import { mayUse } from './authority';
 import { runAsCall } from './call-context';
@@ -241,9 +242,14 @@ export class Dispatcher {
     value: unknown,
     details: Record<string, unknown>,
   ): void {
+    const limit = this.context.maxMessageSize;
     if (typeof value !== 'object' || value === null) {
+      if (typeof value === 'string' && value.length * 2 > limit)
+        return connection.replyError(rid, this.#tooLarge(limit, details), details);
       return connection.queue({ rid, v: value }, undefined, undefined, details);
     }
+    if (isLargerThan([value], limit))
+      return connection.replyError(rid, this.#tooLarge(limit, details), details);
     const transfer: TransferListItem[] = [];
     const increfs: number[] = [];
     let encoded: unknown;
@@ -258,6 +264,16 @@ export class Dispatcher {
       return connection.replyError(rid, error, details);
     }
     connection.queue({ rid, v: encoded }, transfer, increfs.length ? increfs : undefined, details);
+  }
+
+  #tooLarge(limit: number, details: Record<string, unknown>) {
+    const what =
+      details.method === undefined
+        ? 'the value'
+        : details.typeid === undefined
+          ? `the result of ${String(details.method)}`
+          : `the result of ${String(details.typeid)}.${String(details.method)}()`;
+    return messageTooLarge(`${what} is`, limit, details);
   }
 
   /** A proxy held by a hosted object goes back to a client: the client's connection gets its own reference. */

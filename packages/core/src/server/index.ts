@@ -8,6 +8,7 @@ import {
   requestSchema,
   type Request,
 } from '../protocol';
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../message-size';
 import { TypeInfoCache, type Registration } from '../registration';
 import { CycleCollector } from './collector';
 import { MAX_HELD_MESSAGES, type ServerConnection } from './connection';
@@ -24,6 +25,8 @@ export interface ServerOptions {
   readonly name: string;
   readonly registry: ReadonlyMap<string, Registration>;
   readonly traceBufferSize: number;
+  /** The largest reply value, in bytes (estimated; default 64 MiB): a larger one is an error reply. */
+  readonly maxMessageSize?: number;
   readonly onTrace?: (event: TraceEvent) => void;
 }
 
@@ -73,6 +76,7 @@ export class Server {
       table: this.table,
       registry,
       local: this.#local,
+      maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     };
     this.#dispatcher = new Dispatcher(context);
     this.#identities = new Identities(this.table, (connection, ids) =>
