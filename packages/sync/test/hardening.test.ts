@@ -307,5 +307,5 @@ describe('nothing lost, with real threads', () => {
     expect(result.lost).toBe(0);
     expect(result.consumed + result.remaining).toBeGreaterThanOrEqual(result.items);
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
-  });
+  }, 60_000);
 });
