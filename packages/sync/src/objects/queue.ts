@@ -114,7 +114,14 @@ export class Queue implements OwnerWatcher {
   #offer(item: unknown, order: number): void {
     const getter = this.#liveGetter();
     if (getter !== undefined) return getter.resolve({ item, order });
-    // Items are in put order; a returned item is older than most: search from the head.
+    const length = this.#order.length;
+    if (length === 0 || this.#order[length - 1]! < order) {
+      // A new item (the usual case): at the tail.
+      this.items.push(item);
+      this.#order.push(order);
+      return;
+    }
+    // A returned item is older than most: search from the head.
     let index = 0;
     while (index < this.#order.length && this.#order[index]! < order) index++;
     this.items.splice(index, 0, item);
