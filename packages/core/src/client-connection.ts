@@ -108,6 +108,7 @@ export class ClientConnection implements ProxyConnection {
   /** Replies the server asked to confirm: delivered to their caller (`ok`), or not (`lost`). */
   #acks: number[] = [];
   #lostAcks: number[] = [];
+  #ackScheduled = false;
   /**
    * The ports of handoffs this connection claimed: kept (not closed) until the server closes
    * them after the claim, since closing one first could drop its references before the claim
@@ -410,6 +411,20 @@ export class ClientConnection implements ProxyConnection {
     else this.#scheduleFlush();
   }
 
+  /**
+   * A confirmation leaves with the next message this thread sends, or after the current
+   * macrotask: the code awaiting the value runs with it first (up to its next wait for I/O), so
+   * a thread that dies in between has its item given back rather than confirmed unread.
+   */
+  #scheduleAck(): void {
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    setImmediate(() => {
+      this.#ackScheduled = false;
+      if (this.#acks.length) this.#scheduleFlush();
+    });
+  }
+
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -500,9 +515,13 @@ export class ClientConnection implements ProxyConnection {
     const pending = this.#pending.get(reply.rid);
     if (reply.a === 1) {
       // The server waits to know whether this value reached its caller (a queue's item).
-      if (pending === undefined || reply.e !== undefined) this.#lostAcks.push(reply.rid);
-      else this.#acks.push(reply.rid);
-      this.#scheduleFlush();
+      if (pending === undefined || reply.e !== undefined) {
+        this.#lostAcks.push(reply.rid);
+        this.#scheduleFlush();
+      } else {
+        this.#acks.push(reply.rid);
+        this.#scheduleAck();
+      }
     }
     if (pending === undefined) {
       // The call timed out or was aborted: give back any reference the server took for it.

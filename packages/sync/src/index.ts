@@ -16,4 +16,3 @@ export { SharedMemoryProxy } from './proxies/shared-memory';
 export { ShareableList } from './shareable-list';
 export type { ShareableItem } from './shareable-list';
 export { SyncErrorCode, syncError } from './errors';
-export { ownerId } from './owner';

@@ -30,6 +30,13 @@ export interface CallContext {
    * consumes (a queue's item) puts it back this way, so nothing is lost.
    */
   onUndelivered(undo: () => void): void;
+  /**
+   * Registers `done` to run once the caller confirmed it has this call's result (the reply is
+   * then acknowledged like one with an `onUndelivered` undo). Never runs if the result is not
+   * delivered. A method that hands out something it consumes frees what it kept for the undo
+   * here (a queue item's server-side proxies).
+   */
+  onDelivered(done: () => void): void;
 }
 
 interface Active {
@@ -124,6 +131,16 @@ export function currentCall(): CallContext | undefined {
         );
       }
       connection.onUndelivered(rid, undo);
+    },
+    onDelivered(done: () => void): void {
+      if (typeof done !== 'function') {
+        throw createManagerError(
+          ErrorCode.InvalidOption,
+          'onDelivered(done): done must be a function',
+          { details: { option: 'done' } },
+        );
+      }
+      connection.onDelivered(rid, done);
     },
   };
 }

@@ -53,6 +53,8 @@ export class ServerConnection {
   undelivered: Map<number, (() => void)[]> | undefined;
   /** Ids this connection may use through leases it borrowed (id → how many leases grant it). */
   borrowed: Map<number, number> | undefined;
+  /** Replies whose delivery must be confirmed (rid → what to do once it is). */
+  delivered: Map<number, (() => void)[]> | undefined;
   /** Called once when the connection closes (hosted objects watching their callers). */
   closeHooks: Set<() => void> | undefined;
 
@@ -93,14 +95,13 @@ export class ServerConnection {
   ): void {
     if (this.closed) {
       if (increfs) this.undoIncrefs(this, increfs);
-      const undo = this.undelivered?.get(reply.rid);
-      if (undo !== undefined) this.#runUndelivered(reply.rid, undo);
+      this.#runUndelivered(reply.rid);
       return;
     }
-    const undo = this.undelivered?.get(reply.rid);
-    if (undo !== undefined) {
-      // Only a value reaches the caller: an error reply gives the item back at once.
-      if (reply.e !== undefined || reply.v === undefined) this.#runUndelivered(reply.rid, undo);
+    if (this.undelivered?.has(reply.rid) || this.delivered?.has(reply.rid)) {
+      // Only a value (or a proxy) reaches the caller: an error reply gives the item back at
+      // once. A value may be `undefined` (a queue's item): that is still a value.
+      if (reply.e !== undefined) this.#runUndelivered(reply.rid);
       else reply.a = 1;
     }
     this.outbox.push(reply);
@@ -130,19 +131,39 @@ export class ServerConnection {
     else list.push(undo);
   }
 
-  /** The caller confirmed (`delivered`) or refused (a call it had given up on) these replies. */
-  acknowledge(delivered: readonly number[], lost: readonly number[]): void {
-    const map = this.undelivered;
-    if (map === undefined) return;
-    for (const rid of delivered) map.delete(rid);
-    for (const rid of lost) {
-      const undo = map.get(rid);
-      if (undo !== undefined) this.#runUndelivered(rid, undo);
-    }
+  /** Registers what to do once the caller confirmed it has the reply to `rid`. */
+  onDelivered(rid: number, done: () => void): void {
+    if (this.closed) return;
+    const map = (this.delivered ??= new Map());
+    const list = map.get(rid);
+    if (list === undefined) map.set(rid, [done]);
+    else list.push(done);
   }
 
-  #runUndelivered(rid: number, undo: (() => void)[]): void {
-    this.undelivered?.delete(rid);
+  /** The caller confirmed (`delivered`) or refused (a call it had given up on) these replies. */
+  acknowledge(delivered: readonly number[], lost: readonly number[]): void {
+    if (this.undelivered === undefined && this.delivered === undefined) return;
+    for (const rid of delivered) {
+      this.undelivered?.delete(rid);
+      const done = this.delivered?.get(rid);
+      if (done === undefined) continue;
+      this.delivered!.delete(rid);
+      for (const hook of done) {
+        try {
+          hook();
+        } catch {
+          // A hosted object's hook that throws must not stop the others.
+        }
+      }
+    }
+    for (const rid of lost) this.#runUndelivered(rid);
+  }
+
+  #runUndelivered(rid: number): void {
+    this.delivered?.delete(rid);
+    const undo = this.undelivered?.get(rid);
+    if (undo === undefined) return;
+    this.undelivered!.delete(rid);
     for (let i = undo.length - 1; i >= 0; i--) {
       try {
         undo[i]!();
@@ -186,8 +207,7 @@ export class ServerConnection {
       } catch (error) {
         const taken = increfs[index];
         if (taken) this.undoIncrefs(this, taken);
-        const undo = this.undelivered?.get(reply.rid);
-        if (undo !== undefined) this.#runUndelivered(reply.rid, undo);
+        this.#runUndelivered(reply.rid);
         const details = { ...(reply.e?.details ?? replyDetails[index] ?? {}) };
         this.port.postMessage({
           rid: reply.rid,
@@ -219,6 +239,7 @@ export class ServerConnection {
     this.held = undefined;
     const undelivered = this.undelivered;
     this.undelivered = undefined;
+    this.delivered = undefined;
     if (undelivered !== undefined) {
       const lists = [...undelivered.values()];
       for (let i = lists.length - 1; i >= 0; i--) {

@@ -4,9 +4,10 @@
  * replaced, removed, or when the container is disposed (they sit in enumerable properties).
  */
 import { isDeepStrictEqual } from 'node:util';
+import { currentCall } from '@managers/core';
 import { isProxy, tokenOf } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
-import { releaseLater, releaseNow } from './owners';
+import { handOut, releaseLater, releaseNow } from './owners';
 
 /** Python's `==` for stored values: proxies by identity of their object, others by value. */
 export function sameValue(a: unknown, b: unknown): boolean {
@@ -48,6 +49,7 @@ function keyText(key: unknown): string {
 /** Python's dict (JS Map semantics for keys: primitives compared with SameValueZero). */
 export class SharedMap {
   readonly data = new Map<Key, unknown>();
+  #disposed = false;
 
   constructor(entries?: Iterable<readonly [unknown, unknown]> | Record<string, unknown> | null) {
     if (entries !== undefined && entries !== null) this.update(entries);
@@ -130,6 +132,7 @@ export class SharedMap {
   }
 
   pop(key: unknown, ...fallback: unknown[]): unknown {
+    const call = currentCall();
     const k = checkKey(key);
     releaseLater(fallback);
     if (!this.data.has(k)) {
@@ -140,18 +143,28 @@ export class SharedMap {
     }
     const value = this.data.get(k);
     this.data.delete(k);
-    releaseLater(value);
+    handOut(call, value, () => this.#giveBack(k, value));
     return value;
+  }
+
+  /**
+   * A popped value whose reply did not reach its caller comes back under its key, unless the
+   * key was set again meanwhile (the newer value wins, as a later `set` would have).
+   */
+  #giveBack(key: Key, value: unknown): void {
+    if (this.#disposed || this.data.has(key)) releaseNow(value);
+    else this.data.set(key, value);
   }
 
   /** Removes and returns the last inserted [key, value] pair (Python's popitem). */
   popitem(): [Key, unknown] {
+    const call = currentCall();
     const last = [...this.data.keys()].at(-1);
     if (this.data.size === 0)
       throw syncError(SyncErrorCode.KeyNotFound, 'popitem(): the map is empty');
     const value = this.data.get(last);
     this.data.delete(last);
-    releaseLater(value);
+    handOut(call, value, () => this.#giveBack(last, value));
     return [last, value];
   }
 
@@ -172,6 +185,11 @@ export class SharedMap {
 
   toString(): string {
     return `Map(${this.data.size})`;
+  }
+
+  /** Disposed (the server releases the proxies in `data`): a value given back is released. */
+  [Symbol.dispose](): void {
+    this.#disposed = true;
   }
 }
 
@@ -195,6 +213,7 @@ function checkIndex(length: number, index: unknown, what: string, insert = false
 /** Python's list. */
 export class SharedList {
   readonly data: unknown[];
+  #disposed = false;
 
   constructor(items?: Iterable<unknown> | null) {
     this.data = items === undefined || items === null ? [] : [...items];
@@ -229,9 +248,15 @@ export class SharedList {
   }
 
   pop(index: number = -1): unknown {
+    const call = currentCall();
     if (this.data.length === 0) throw syncError(SyncErrorCode.IndexRange, 'pop from empty list');
-    const [value] = this.data.splice(checkIndex(this.data.length, index, 'pop index'), 1);
-    releaseLater(value);
+    const at = checkIndex(this.data.length, index, 'pop index');
+    const [value] = this.data.splice(at, 1);
+    // A value whose reply did not reach its caller goes back where it was (or at the end).
+    handOut(call, value, () => {
+      if (this.#disposed) releaseNow(value);
+      else this.data.splice(Math.min(at, this.data.length), 0, value);
+    });
     return value;
   }
 
@@ -316,6 +341,11 @@ export class SharedList {
 
   toString(): string {
     return `List(${this.data.length})`;
+  }
+
+  /** Disposed (the server releases the proxies in `data`): a value given back is released. */
+  [Symbol.dispose](): void {
+    this.#disposed = true;
   }
 }
 

@@ -1,15 +1,19 @@
 /**
  * Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event and Barrier, hosted in the
  * server. Nothing here blocks: a call that must wait returns a Promise the server awaits while
- * it serves other calls. Owner-aware methods take the caller's owner context first (sent by
- * the proxies); a thread that dies has its holds released and its waiters removed.
+ * it serves other calls. Owner-aware methods take a call context first (sent by the proxies:
+ * its wait id); the owner is the caller's connection as the server knows it, never an id the
+ * client sent. A thread whose connection closes has its holds released and its waiters removed.
  */
 import { randomUUID } from 'node:crypto';
+import type { Caller } from '@managers/core';
 import { callMethod } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
 import {
   callOwner,
+  checkAlive,
   checkTimeout,
+  currentCaller,
   unwatchAll,
   waitError,
   WaitList,
@@ -20,20 +24,20 @@ import {
 
 /** Lock state shared by Lock, RLock and Condition. */
 export class LockCore implements OwnerWatcher {
-  holder: string | undefined;
+  /** The holder's connection (shown by its label only). */
+  holder: Caller | undefined;
   count = 0;
   /** How many times a dead holder's hold was released. */
   recoveries = 0;
+  /** Waiters; each one's `data` is the count it takes (a Condition reacquiring restores its level). */
   readonly #waiters = new WaitList<boolean>();
-  /** Lock waiters that restore a count other than 1 (a Condition reacquiring). */
-  readonly #restore = new Map<string, number>();
 
   constructor(
     readonly reentrant: boolean,
     readonly what: string,
   ) {}
 
-  #take(owner: string, count: number): boolean {
+  #take(owner: Caller, count: number): boolean {
     if (this.holder === undefined) {
       this.holder = owner;
       this.count = count;
@@ -53,21 +57,25 @@ export class LockCore implements OwnerWatcher {
     timeout: number | null,
     count = 1,
   ): boolean | Promise<boolean> {
+    // A Condition reacquiring after its wait: the caller may have ended meanwhile.
+    checkAlive(who.owner);
     if (this.#waiters.length === 0 && this.#take(who.owner, count)) return true;
     if (this.reentrant && this.holder === who.owner) return this.#take(who.owner, count);
     if (!blocking) return false;
     watchOwner(who.owner, this);
-    const key = `${who.owner}\0${who.wait ?? ''}`;
-    if (count !== 1) this.#restore.set(key, count);
-    return this.#waiters.add(who, timeout, (why, reject, resolve) => {
-      this.#restore.delete(key);
-      if (why === 'timeout') resolve(false);
-      else reject(waitError(why, `${this.what}.acquire()`));
-    });
+    return this.#waiters.add(
+      who,
+      timeout,
+      (why, reject, resolve) => {
+        if (why === 'timeout') resolve(false);
+        else reject(waitError(why, `${this.what}.acquire()`));
+      },
+      count,
+    );
   }
 
   /** Releases one level; `force` releases whoever holds it (Python's Lock). */
-  release(owner: string, force: boolean): void {
+  release(owner: Caller, force: boolean): void {
     if (this.holder === undefined) {
       throw syncError(
         SyncErrorCode.NotHeld,
@@ -82,7 +90,7 @@ export class LockCore implements OwnerWatcher {
   }
 
   /** Releases every level held by `owner` (a Condition wait); returns the count to restore. */
-  releaseAll(owner: string): number {
+  releaseAll(owner: Caller): number {
     if (this.holder !== owner)
       throw syncError(SyncErrorCode.NotHeld, 'cannot release un-acquired lock');
     const count = this.count;
@@ -90,7 +98,7 @@ export class LockCore implements OwnerWatcher {
     return count;
   }
 
-  owns(owner: string): boolean {
+  owns(owner: Caller): boolean {
     return this.holder === owner;
   }
 
@@ -99,18 +107,16 @@ export class LockCore implements OwnerWatcher {
     this.count = 0;
     const next = this.#waiters.first();
     if (next === undefined) return;
-    const key = `${next.owner}\0${next.wait ?? ''}`;
-    const count = this.#restore.get(key) ?? 1;
-    this.#restore.delete(key);
-    this.#take(next.owner, count);
+    this.#take(next.owner, next.data as number);
     next.resolve(true);
   }
 
-  cancel(wait: string): boolean {
-    return this.#waiters.cancel(wait);
+  /** Cancels `owner`'s wait `wait`. */
+  cancel(owner: Caller, wait: string): boolean {
+    return this.#waiters.cancel(owner, wait);
   }
 
-  ownerDied(owner: string): void {
+  ownerDied(owner: Caller): void {
     this.#waiters.removeOwner(owner);
     if (this.holder === owner) {
       this.recoveries++;
@@ -175,8 +181,9 @@ export class Lock {
     return this.core.recoveries;
   }
 
+  /** Cancels the caller's own wait `wait` (another caller's waits are out of reach). */
   cancel(wait: string): boolean {
-    return this.core.cancel(wait);
+    return this.core.cancel(currentCaller(), wait);
   }
 
   /** Lets a Condition find this lock through a server-side proxy. */
@@ -185,7 +192,7 @@ export class Lock {
   }
 
   toString(): string {
-    return `<${this.core.what} ${this.core.holder === undefined ? 'unlocked' : `locked by ${this.core.holder}${this.core.reentrant ? ` x${this.core.count}` : ''}`}>`;
+    return `<${this.core.what} ${this.core.holder === undefined ? 'unlocked' : `locked by ${this.core.holder.label}${this.core.reentrant ? ` x${this.core.count}` : ''}`}>`;
   }
 
   [Symbol.dispose](): void {
@@ -258,11 +265,12 @@ export class Semaphore implements OwnerWatcher {
     return this.#value;
   }
 
+  /** Cancels the caller's own wait `wait` (another caller's waits are out of reach). */
   cancel(wait: string): boolean {
-    return this.#waiters.cancel(wait);
+    return this.#waiters.cancel(currentCaller(), wait);
   }
 
-  ownerDied(owner: string): void {
+  ownerDied(owner: Caller): void {
     this.#waiters.removeOwner(owner);
   }
 
@@ -312,11 +320,12 @@ export class Event implements OwnerWatcher {
     });
   }
 
+  /** Cancels the caller's own wait `wait` (another caller's waits are out of reach). */
   cancel(wait: string): boolean {
-    return this.#waiters.cancel(wait);
+    return this.#waiters.cancel(currentCaller(), wait);
   }
 
-  ownerDied(owner: string): void {
+  ownerDied(owner: Caller): void {
     this.#waiters.removeOwner(owner);
   }
 
@@ -400,7 +409,12 @@ export class Condition implements OwnerWatcher {
       });
     if ((aborted as { code?: string } | undefined)?.code === SyncErrorCode.OwnerDead) throw aborted;
     // Reacquire (as Python does, even after a timeout or an abort), restoring the RLock level.
-    await this.core.acquire({ owner: who.owner, wait: undefined }, true, null, saved);
+    await this.core.acquire(
+      { owner: who.owner, wait: undefined, call: undefined },
+      true,
+      null,
+      saved,
+    );
     if (aborted !== undefined) throw aborted;
     return notified;
   }
@@ -416,16 +430,18 @@ export class Condition implements OwnerWatcher {
     this.notify(context, Number.MAX_SAFE_INTEGER);
   }
 
+  /** Cancels the caller's own wait `wait` (another caller's waits are out of reach). */
   cancel(wait: string): boolean {
-    return this.#waiters.cancel(wait) || this.core.cancel(wait);
+    const owner = currentCaller();
+    return this.#waiters.cancel(owner, wait) || this.core.cancel(owner, wait);
   }
 
-  ownerDied(owner: string): void {
+  ownerDied(owner: Caller): void {
     this.#waiters.removeOwner(owner);
   }
 
   toString(): string {
-    return `<Condition ${this.core.holder === undefined ? 'unlocked' : `locked by ${this.core.holder}`}, ${this.#waiters.length} waiting>`;
+    return `<Condition ${this.core.holder === undefined ? 'unlocked' : `locked by ${this.core.holder.label}`}, ${this.#waiters.length} waiting>`;
   }
 
   [Symbol.dispose](): void {
@@ -497,11 +513,12 @@ export class Barrier implements OwnerWatcher {
     return this.#broken;
   }
 
+  /** Cancels the caller's own wait `wait` (another caller's waits are out of reach). */
   cancel(wait: string): boolean {
-    return this.#waiters.cancel(wait);
+    return this.#waiters.cancel(currentCaller(), wait);
   }
 
-  ownerDied(owner: string): void {
+  ownerDied(owner: Caller): void {
     this.#waiters.removeOwner(owner);
   }
 

@@ -1,80 +1,115 @@
 /**
- * Server side of thread ownership: which owners (threads) are alive, and who to tell when
- * one dies. Module state of the server worker (one server per worker).
+ * Server side of ownership: who is calling (the caller's connection, as the server knows it),
+ * and who to tell when a caller's connection closes. Module state of the server worker.
  */
+import { currentCall, type Caller, type CallContext } from '@managers/core';
 import { forEachProxy, type BaseProxy } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
 
-/** Something that holds locks or waiters for owners and must forget a dead one. */
+/** Something that holds locks or waiters for callers and must forget one whose connection closed. */
 export interface OwnerWatcher {
-  ownerDied(owner: string): void;
-}
-
-interface OwnerRecord {
-  alive: boolean;
-  readonly watchers: Set<OwnerWatcher>;
-}
-
-const owners = new Map<string, OwnerRecord>();
-
-/** The owner and wait ids of a call, after validating its context. */
-export interface CallOwner {
-  readonly owner: string;
-  readonly wait: string | undefined;
+  ownerDied(owner: Caller): void;
 }
 
 /**
- * Validates the owner context a proxy sent and registers its liveness port (first call of a
- * thread). Throws `ERR_OWNER_DEAD` for a thread already seen dead (a call that was in flight
- * when it died), `ERR_INVALID_OPTION` for a malformed context.
+ * The owner of calls made by server-side proxies (a hosted object calling a lock it holds a
+ * proxy to): the server itself, which never closes.
  */
-export function callOwner(context: unknown): CallOwner {
-  const ctx = context as { owner?: unknown; wait?: unknown; port?: unknown } | null;
-  if (typeof ctx !== 'object' || ctx === null || typeof ctx.owner !== 'string') {
-    throw syncError(
-      SyncErrorCode.InvalidOption,
-      'this method takes an owner context as its first argument: call it through its @managers/sync proxy (or asSyncProxy(proxy))',
-    );
-  }
-  let record = owners.get(ctx.owner);
-  if (record === undefined) {
-    record = { alive: true, watchers: new Set() };
-    owners.set(ctx.owner, record);
-  }
-  const port = ctx.port as { on?: unknown; unref?: () => void } | undefined;
-  if (port !== undefined && port !== null && typeof port.on === 'function') {
-    const owner = ctx.owner;
-    (port as { on(event: 'close', listener: () => void): void }).on('close', () =>
-      ownerDied(owner),
-    );
-    port.unref?.();
-  }
-  if (!record.alive) {
-    throw syncError(
-      SyncErrorCode.OwnerDead,
-      `the calling thread (${ctx.owner}) has ended: its call is ignored`,
-    );
-  }
-  return { owner: ctx.owner, wait: typeof ctx.wait === 'string' ? ctx.wait : undefined };
+export const SERVER_CALLER: Caller = Object.freeze({
+  id: 'server',
+  label: 'server',
+  closed: false,
+  onClose: () => () => undefined,
+});
+
+interface CallerRecord {
+  readonly watchers: Set<OwnerWatcher>;
+  readonly unsubscribe: () => void;
 }
 
-/** Asks to be told when `owner` dies. */
-export function watchOwner(owner: string, watcher: OwnerWatcher): void {
-  owners.get(owner)?.watchers.add(watcher);
+/** One close hook per caller (connection), however many objects watch it. */
+const callers = new Map<Caller, CallerRecord>();
+
+/** The owner and wait id of a call, after validating its context. */
+export interface CallOwner {
+  /** The caller's connection: never anything the client sent. */
+  readonly owner: Caller;
+  /** The client's id of this wait, meaningful only together with `owner`. */
+  readonly wait: string | undefined;
+  /** The call being served (undefined for calls of server-side proxies). */
+  readonly call: CallContext | undefined;
+}
+
+/**
+ * Validates the context a proxy sent as the first argument and names the caller. The owner is
+ * the connection the call came on (`currentCall().caller`): an `owner` or `port` in the context
+ * (sent by older clients, or forged) is ignored. Must run in the synchronous part of a hosted
+ * method. Throws `ERR_OWNER_DEAD` for a connection already closed (a call that was in flight
+ * when its thread died), `ERR_INVALID_OPTION` for a malformed context.
+ */
+export function callOwner(context: unknown): CallOwner {
+  const ctx = context as { wait?: unknown; port?: unknown } | null;
+  if (typeof ctx !== 'object' || ctx === null) {
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      'this method takes a call context as its first argument: call it through its @managers/sync proxy (or asSyncProxy(proxy))',
+    );
+  }
+  // An older client's liveness port: not used (liveness is the connection's), closed so that
+  // it holds nothing.
+  const port = ctx.port as { close?: () => void; postMessage?: unknown } | undefined;
+  if (typeof port?.close === 'function' && typeof port.postMessage === 'function') port.close();
+  const call = currentCall();
+  const owner = call?.caller ?? SERVER_CALLER;
+  checkAlive(owner);
+  return { owner, wait: typeof ctx.wait === 'string' ? ctx.wait : undefined, call };
+}
+
+/** The caller of the call being served (the server for calls of server-side proxies). */
+export function currentCaller(): Caller {
+  return currentCall()?.caller ?? SERVER_CALLER;
+}
+
+/** Throws `ERR_OWNER_DEAD` if `owner`'s connection has closed. */
+export function checkAlive(owner: Caller): void {
+  if (owner.closed) {
+    throw syncError(
+      SyncErrorCode.OwnerDead,
+      `the calling thread (${owner.label}) has ended: its call is ignored`,
+    );
+  }
+}
+
+/** Asks to be told when `owner`'s connection closes. */
+export function watchOwner(owner: Caller, watcher: OwnerWatcher): void {
+  if (owner === SERVER_CALLER) return;
+  let record = callers.get(owner);
+  if (record === undefined) {
+    if (owner.closed) {
+      watcher.ownerDied(owner);
+      return;
+    }
+    const watchers = new Set<OwnerWatcher>();
+    record = { watchers, unsubscribe: owner.onClose(() => ownerDied(owner)) };
+    callers.set(owner, record);
+  }
+  record.watchers.add(watcher);
 }
 
 /** Stops watching every owner (the watcher was disposed). */
 export function unwatchAll(watcher: OwnerWatcher): void {
-  for (const record of owners.values()) record.watchers.delete(watcher);
+  for (const [owner, record] of callers) {
+    if (!record.watchers.delete(watcher) || record.watchers.size > 0) continue;
+    callers.delete(owner);
+    record.unsubscribe();
+  }
 }
 
-function ownerDied(owner: string): void {
-  const record = owners.get(owner);
-  if (record === undefined || !record.alive) return;
-  record.alive = false;
-  const watchers = [...record.watchers];
-  record.watchers.clear();
-  for (const watcher of watchers) {
+function ownerDied(owner: Caller): void {
+  const record = callers.get(owner);
+  if (record === undefined) return;
+  callers.delete(owner);
+  for (const watcher of [...record.watchers]) {
     try {
       watcher.ownerDied(owner);
     } catch {
@@ -88,7 +123,7 @@ export type WaitEnd = 'timeout' | 'aborted' | 'dead' | 'disposed';
 
 /** One blocked call. */
 export interface Waiter<T> {
-  readonly owner: string;
+  readonly owner: Caller;
   readonly wait: string | undefined;
   readonly resolve: (value: T) => void;
   /** Ends the wait without success. */
@@ -157,15 +192,15 @@ export class WaitList<T> {
     return this.#waiters[0];
   }
 
-  /** Ends the waiter whose wait id is `wait`; true if there was one. */
-  cancel(wait: string): boolean {
-    const waiter = this.#waiters.find((item) => item.wait === wait);
+  /** Ends the waiter of `owner` whose wait id is `wait` (another caller's waits are out of reach). */
+  cancel(owner: Caller, wait: string): boolean {
+    const waiter = this.#waiters.find((item) => item.owner === owner && item.wait === wait);
     waiter?.end('aborted');
     return waiter !== undefined;
   }
 
-  /** Ends every waiter of `owner` (it died). */
-  removeOwner(owner: string): void {
+  /** Ends every waiter of `owner` (its connection closed). */
+  removeOwner(owner: Caller): void {
     for (const waiter of this.#waiters.filter((item) => item.owner === owner)) waiter.end('dead');
   }
 
@@ -201,6 +236,21 @@ export function releaseLater(value: unknown): void {
   setImmediate(() => {
     for (const proxy of proxies) proxy[Symbol.dispose]();
   });
+}
+
+/**
+ * Hands out `value`, taken from a container by the call being served (`pop`, queue `get`). It
+ * counts as delivered only when the caller confirms it has the reply: until then the
+ * server-side proxies inside it stay alive, and if the reply does not reach the caller (its
+ * thread died with the reply in flight, it gave up on the call, or the value could not be
+ * sent) `giveBack` puts it back. Calls of server-side proxies (no `call`) release at once.
+ */
+export function handOut(call: CallContext | undefined, value: unknown, giveBack: () => void): void {
+  if (call === undefined) return releaseLater(value);
+  call.onUndelivered(giveBack);
+  let proxies = false;
+  forEachProxy(value, () => (proxies = true));
+  if (proxies) call.onDelivered(() => releaseNow(value));
 }
 
 /** Releases the server-side proxies inside `value` now (the value was dropped). */

@@ -2,29 +2,43 @@
  * Python's `queue.Queue` (also JoinableQueue), hosted. `get`/`put`/`join` that must wait
  * return Promises (the server keeps serving); items may be proxies (kept as server-side
  * proxies, handed to the getter as its own counted proxy).
+ *
+ * Nothing is lost: an item a `get` took counts as delivered only when the getter's connection
+ * confirms it has the reply; otherwise it goes back where it was (see `#giveBack`).
  */
+import type { Caller } from '@managers/core';
 import { SyncErrorCode, syncError } from '../errors';
 import {
+  currentCaller,
   callOwner,
   checkTimeout,
-  releaseLater,
+  handOut,
   releaseNow,
   unwatchAll,
   waitError,
   WaitList,
   watchOwner,
   type OwnerWatcher,
+  type Waiter,
 } from './owners';
 
-const NOTHING: unique symbol = Symbol('nothing');
+/** An item taken by a `get`, with its put order. */
+interface Taken {
+  readonly item: unknown;
+  readonly order: number;
+}
 
 export class Queue implements OwnerWatcher {
   /** The queued items (enumerable: the server releases proxies in it on disposal). */
   readonly items: unknown[] = [];
+  /** The put order of each item in `items` (ascending): where a returned item goes back. */
+  readonly #order: number[] = [];
+  #nextOrder = 0;
+  #disposed = false;
   readonly #maxsize: number;
   #unfinished = 0;
   #shutdown = false;
-  readonly #getters = new WaitList<unknown>();
+  readonly #getters = new WaitList<Taken>();
   readonly #putters = new WaitList<void>();
   readonly #joiners = new WaitList<boolean>();
 
@@ -93,9 +107,48 @@ export class Queue implements OwnerWatcher {
 
   #enqueue(item: unknown): void {
     this.#unfinished++;
-    const getter = this.#getters.first();
-    if (getter !== undefined) getter.resolve(item);
-    else this.items.push(item);
+    this.#offer(item, this.#nextOrder++);
+  }
+
+  /** Gives `item` to the oldest live getter, or queues it in its place by put order. */
+  #offer(item: unknown, order: number): void {
+    const getter = this.#liveGetter();
+    if (getter !== undefined) return getter.resolve({ item, order });
+    const length = this.#order.length;
+    if (length === 0 || this.#order[length - 1]! < order) {
+      // A new item (the usual case): at the tail.
+      this.items.push(item);
+      this.#order.push(order);
+      return;
+    }
+    // A returned item is older than most: search from the head.
+    let index = 0;
+    while (index < this.#order.length && this.#order[index]! < order) index++;
+    this.items.splice(index, 0, item);
+    this.#order.splice(index, 0, order);
+  }
+
+  /**
+   * The oldest getter whose connection is open. A getter whose connection closed is removed
+   * when its close hook runs; one may still be here while the close is being processed (an
+   * item given back by the same connection): it must not take the item.
+   */
+  #liveGetter(): Waiter<Taken> | undefined {
+    for (;;) {
+      const getter = this.#getters.first();
+      if (getter === undefined || !getter.owner.closed) return getter;
+      getter.end('dead');
+    }
+  }
+
+  /**
+   * A taken item whose reply did not reach its caller comes back: at the head, in put order
+   * among other returned items (so consumers dying in any order restore the original order).
+   * It stays counted in `unfinishedTasks` (only `taskDone` counts an item done).
+   */
+  #giveBack(item: unknown, order: number): void {
+    if (this.#disposed) return releaseNow(item);
+    this.#offer(item, order);
   }
 
   /** Moves blocked puts into the queue while there is room. */
@@ -107,23 +160,23 @@ export class Queue implements OwnerWatcher {
     }
   }
 
+  #take(): Taken | undefined {
+    if (this.items.length === 0) return undefined;
+    return { item: this.items.shift(), order: this.#order.shift()! };
+  }
+
   async get(context: unknown, block?: boolean, timeout?: number | null): Promise<unknown> {
     const who = callOwner(context);
     const ms = checkTimeout(timeout, 'Queue.get()');
-    let item: unknown = NOTHING;
-    if (this.items.length > 0) {
-      item = this.items.shift();
-      this.#admit();
-    } else {
-      this.#admit();
-      if (this.items.length > 0) item = this.items.shift();
-    }
-    if (item === NOTHING) {
+    let taken = this.#take();
+    this.#admit();
+    taken ??= this.#take();
+    if (taken === undefined) {
       if (this.#shutdown)
         throw syncError(SyncErrorCode.QueueShutDown, 'Queue.get(): the queue is shut down');
       if (block === false) throw syncError(SyncErrorCode.QueueEmpty, 'the queue is empty');
       watchOwner(who.owner, this);
-      item = await this.#getters.add(who, ms, (why, reject) => {
+      taken = await this.#getters.add(who, ms, (why, reject) => {
         if (why === 'timeout')
           reject(syncError(SyncErrorCode.QueueEmpty, `the queue is still empty after ${ms} ms`));
         else if (why === 'disposed' && this.#shutdown)
@@ -131,7 +184,8 @@ export class Queue implements OwnerWatcher {
         else reject(waitError(why, 'Queue.get()'));
       });
     }
-    releaseLater(item);
+    const { item, order } = taken;
+    handOut(who.call, item, () => this.#giveBack(item, order));
     return item;
   }
 
@@ -162,6 +216,7 @@ export class Queue implements OwnerWatcher {
     this.#shutdown = true;
     if (immediate) {
       const dropped = this.items.splice(0);
+      this.#order.splice(0);
       this.#unfinished = Math.max(0, this.#unfinished - dropped.length);
       releaseNow(dropped);
       if (this.#unfinished === 0) for (const joiner of this.#joiners.list()) joiner.resolve(true);
@@ -195,11 +250,17 @@ export class Queue implements OwnerWatcher {
     return this.#unfinished;
   }
 
+  /** Cancels the caller's own wait `wait` (another caller's waits are out of reach). */
   cancel(wait: string): boolean {
-    return this.#getters.cancel(wait) || this.#putters.cancel(wait) || this.#joiners.cancel(wait);
+    const owner = currentCaller();
+    return (
+      this.#getters.cancel(owner, wait) ||
+      this.#putters.cancel(owner, wait) ||
+      this.#joiners.cancel(owner, wait)
+    );
   }
 
-  ownerDied(owner: string): void {
+  ownerDied(owner: Caller): void {
     this.#getters.removeOwner(owner);
     this.#putters.removeOwner(owner);
     this.#joiners.removeOwner(owner);
@@ -210,6 +271,7 @@ export class Queue implements OwnerWatcher {
   }
 
   [Symbol.dispose](): void {
+    this.#disposed = true;
     this.#getters.endAll('disposed');
     this.#putters.endAll('disposed');
     this.#joiners.endAll('disposed');

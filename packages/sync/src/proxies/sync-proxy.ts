@@ -1,6 +1,6 @@
 import { BaseProxy } from '@managers/core';
 import { SyncErrorCode, syncError } from '../errors';
-import { ownerContext } from '../owner';
+import { callContext } from '../owner';
 
 /** Options of a call that may block: `timeout` in ms (omitted/null: forever), `signal` to cancel. */
 export interface WaitOptions {
@@ -16,10 +16,11 @@ export interface AcquireOptions extends WaitOptions {
 
 /**
  * The base of the @managers/sync proxies: `call` for plain methods, `wait` for methods that may
- * block in the server. Blocking calls carry the thread's owner context; their timeout runs in
- * the server (no reply is ever dropped, so no queue item is lost), and aborting the signal asks
- * the server to cancel the wait: the call then rejects with `ERR_ABORTED`, unless the server
- * had already completed it, in which case it resolves normally.
+ * block in the server. Owner-aware calls send a call context (a wait id) first; the owner is
+ * the connection, as the server knows it. Their timeout runs in the server, and aborting the
+ * signal asks the server to cancel the wait: the call then rejects with `ERR_ABORTED`, unless
+ * the server had already completed it, in which case it resolves normally (a queue item a
+ * reply carries is given back if it does not reach its caller).
  */
 export class SyncProxy extends BaseProxy {
   /** Calls a plain method. */
@@ -27,10 +28,10 @@ export class SyncProxy extends BaseProxy {
     return this.callMethod(method, args) as Promise<T>;
   }
 
-  /** Calls an owner-aware method (its first argument is the owner context). */
+  /** Calls an owner-aware method (its first argument is the call context). */
   protected ownerCall<T>(method: string, ...args: unknown[]): Promise<T> {
     if (this.released) return this.callMethod(method, args) as Promise<T>;
-    return this.callMethod(method, [ownerContext(this.token.manager), ...args], {
+    return this.callMethod(method, [callContext(), ...args], {
       timeout: 0,
     }) as Promise<T>;
   }
@@ -48,7 +49,7 @@ export class SyncProxy extends BaseProxy {
         `${this.token.typeid}.${method}() was aborted before it was sent`,
       );
     }
-    const context = ownerContext(this.token.manager);
+    const context = callContext();
     const pending = this.callMethod(method, [context, ...args], { timeout: 0 }) as Promise<T>;
     if (signal === undefined) return pending;
     const onAbort = () => void this.callMethod('cancel', [context.wait]).catch(() => undefined);
