@@ -2,6 +2,7 @@ export { BaseManager, isManagerClass } from './manager';
 export { encode, decode, discard, postMessage, createWorker, ManagerHandle } from './handoff';
 export type { Encoded } from './handoff';
 export type { ManagerClass, ManagerInstance, StartOptions } from './manager';
+export type { ServerReference } from './references';
 export type {
   RegistrySpec,
   TypeSpec,

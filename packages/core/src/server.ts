@@ -36,6 +36,7 @@ import {
   type WireToken,
 } from './protocol';
 import { invokeCallable, TypeInfoCache, type Registration } from './registration';
+import { serverReferences } from './references';
 
 /** One client connection as the server sees it: a port and the holder its references belong to. */
 class ServerConnection {
@@ -333,6 +334,8 @@ export class Server {
     }
     if (method === '#count')
       return this.#queue(connection, { rid, v: this.table.numberOfObjects() });
+    if (method === '#refs')
+      return this.#queue(connection, { rid, v: serverReferences(this.table, this.managerId) });
     const entry = this.table.get(id);
     if (entry === undefined)
       return this.#replyError(connection, rid, unknownId(id, method), { id, method });
