@@ -143,7 +143,7 @@ function renderHolders(snapshot: InspectorSnapshot, link: LinkMaker): string {
         : holder.kind === 'handoff'
           ? 'in flight'
           : holder.kind === 'server'
-            ? 'proxies inside hosted objects'
+            ? 'in hosted objects'
             : 'connected';
       return (
         `<tr class="holder-row" data-holder="${escapeHtml(holder.holder)}" data-kind="${holder.kind}">` +

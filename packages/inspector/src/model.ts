@@ -164,6 +164,7 @@ export function buildSnapshot(
     })
     .sort((a, b) => kindOrder(a.kind) - kindOrder(b.kind) || a.holder.localeCompare(b.holder));
   const cyclic = cyclicIds(edges);
+  const reachable = reachableIds(objects);
   return {
     name,
     now,
@@ -172,9 +173,25 @@ export function buildSnapshot(
     holders,
     references: edges,
     cyclic: [...cyclic].sort((a, b) => a - b),
-    warnings: computeWarnings(objects, holders, cyclic, store, settings, now),
+    warnings: computeWarnings(objects, holders, { cyclic, reachable }, store, settings, now),
     trace: store.events(),
   };
+}
+
+/** Ids a thread reaches: objects a thread holds, and those their server-side proxies lead to. */
+export function reachableIds(objects: readonly ObjectView[]): Set<number> {
+  const byId = new Map(objects.map((object) => [object.id, object]));
+  const reached = new Set<number>();
+  const queue = objects
+    .filter((object) => Object.keys(object.holders).some((holder) => holder !== SERVER))
+    .map((object) => object.id);
+  while (queue.length) {
+    const id = queue.pop()!;
+    if (reached.has(id)) continue;
+    reached.add(id);
+    queue.push(...(byId.get(id)?.holds ?? []));
+  }
+  return reached;
 }
 
 function kindOrder(kind: HolderKind): number {
@@ -190,21 +207,31 @@ function kindOrder(kind: HolderKind): number {
 export function computeWarnings(
   objects: readonly ObjectView[],
   holders: readonly HolderView[],
-  cyclic: ReadonlySet<number>,
+  graph: { readonly cyclic: ReadonlySet<number>; readonly reachable: ReadonlySet<number> },
   store: TraceStore,
   settings: WarningSettings,
   now: number,
 ): Warning[] {
   const warnings: Warning[] = [];
+  const holdersOf = new Map<number, number[]>();
+  for (const object of objects) {
+    for (const to of object.holds) {
+      if (!holdersOf.has(to)) holdersOf.set(to, []);
+      holdersOf.get(to)!.push(object.id);
+    }
+  }
   for (const object of objects) {
     const names = Object.keys(object.holders);
     if (names.length === 1 && names[0] === SERVER) {
+      const inside = (holdersOf.get(object.id) ?? []).map((id) => `#${id}`).join(', ');
+      const where = inside ? `proxies inside ${inside}` : 'proxies inside hosted objects';
+      const cycle = graph.cyclic.has(object.id) ? ', on a cycle' : '';
       warnings.push({
         kind: 'server-only',
         id: object.id,
-        message: `#${object.id} ${object.typeid} is held only by the server (proxies inside hosted objects)${
-          cyclic.has(object.id) ? ', on a cycle' : ''
-        }: no thread can reach it, so it lives until shutdown`,
+        message: graph.reachable.has(object.id)
+          ? `#${object.id} ${object.typeid} is held only by the server (${where})${cycle}: it lives as long as they hold it`
+          : `#${object.id} ${object.typeid} is held only by the server (${where})${cycle}: no thread can reach it, so it lives until shutdown`,
       });
     }
   }

@@ -79,7 +79,7 @@ test('without JavaScript the page lists objects, holders, the graph and the trac
   expect(shown).toContain(`#${magId} Magnifier Magnifier(coef=3) 2 main server`);
   expect(shown).toContain(`#${dictId} Dict Dict(mag) 1 main #${magId}`);
   expect(shown).toMatch(
-    /Threads and connections .* main thread connected 2 #1 #2 .* server server proxies inside hosted objects 1 #1/,
+    /Threads and connections .* main thread connected 2 #1 #2 .* server server in hosted objects 1 #1/,
   );
   expect(shown).toContain(`incref #${magId} Magnifier server +1 2 passed to Dict.set()`);
   expect(shown).toContain(`create #${dictId} Dict main +1 1 create Dict`);
