@@ -6,6 +6,8 @@ const ROW = 40;
 const NODE_WIDTH = 180;
 const NODE_HEIGHT = 28;
 const MARGIN = 16;
+/** Beyond this many objects the graph is not drawn (it would not read). */
+const GRAPH_LIMIT = 300;
 
 interface Node {
   readonly key: string;
@@ -26,6 +28,8 @@ interface Node {
 export function renderGraph(snapshot: InspectorSnapshot): string {
   const holders = snapshot.holders.filter((holder) => holder.kind !== 'server');
   if (snapshot.objects.length === 0) return '<p class="empty">No live objects.</p>';
+  if (snapshot.objects.length > GRAPH_LIMIT)
+    return `<p class="empty">${snapshot.objects.length} objects: the graph is drawn up to ${GRAPH_LIMIT}.</p>`;
   const nodes = new Map<string, Node>();
   for (const holder of holders) {
     nodes.set(`h:${holder.holder}`, {

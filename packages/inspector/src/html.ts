@@ -14,6 +14,8 @@ export interface TraceFilter {
 
 /** How many trace rows the page renders. */
 export const TRACE_ROWS = 300;
+/** How many object rows the page renders (the rest are counted). */
+export const OBJECT_ROWS = 1000;
 
 const OPS = [
   'create',
@@ -115,6 +117,7 @@ function renderWarnings(snapshot: InspectorSnapshot, link: LinkMaker): string {
 function renderObjects(snapshot: InspectorSnapshot, link: LinkMaker, selected?: number): string {
   if (snapshot.objects.length === 0) return '<p class="empty">No live objects.</p>';
   const rows = snapshot.objects
+    .slice(0, OBJECT_ROWS)
     .map(
       (object: ObjectView) =>
         `<tr class="object-row${object.id === selected ? ' selected' : ''}" data-id="${object.id}" data-typeid="${escapeHtml(object.typeid)}">` +
@@ -125,7 +128,11 @@ function renderObjects(snapshot: InspectorSnapshot, link: LinkMaker, selected?: 
         `<td class="num">${age(object.since, snapshot.now, object.exactAge)}</td></tr>`,
     )
     .join('');
-  return `<table class="objects"><thead><tr><th>id</th><th>typeid</th><th>repr</th><th>refcount</th><th>holders</th><th>holds proxies to</th><th>age</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const more =
+    snapshot.objects.length > OBJECT_ROWS
+      ? `<p class="muted">and ${snapshot.objects.length - OBJECT_ROWS} more (see <a href="${link('/snapshot.json')}">snapshot.json</a>)</p>`
+      : '';
+  return `${more}<table class="objects"><thead><tr><th>id</th><th>typeid</th><th>repr</th><th>refcount</th><th>holders</th><th>holds proxies to</th><th>age</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function renderHolders(snapshot: InspectorSnapshot, link: LinkMaker): string {

@@ -56,6 +56,8 @@ export interface Inspector extends AsyncDisposable {
 }
 
 const ASSETS = join(__dirname, '..', 'assets');
+/** The least time between two reads of the table (trace events meanwhile are coalesced). */
+const REFRESH_SPACING_MS = 50;
 const SECURITY_HEADERS = {
   'Content-Security-Policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -116,6 +118,7 @@ class InspectorServer implements Inspector {
   #early: TraceEvent[] | undefined = [];
   #refreshing = false;
   #dirty = false;
+  #lastRefresh = 0;
   #closed = false;
   #handoffTimer: NodeJS.Timeout | undefined;
   #url = '';
@@ -237,6 +240,11 @@ class InspectorServer implements Inspector {
     this.#refreshing = true;
     void (async () => {
       do {
+        // A busy manager gets at most one table read per REFRESH_SPACING_MS from the inspector.
+        const wait = this.#lastRefresh + REFRESH_SPACING_MS - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (this.#closed) return;
+        this.#lastRefresh = Date.now();
         this.#dirty = false;
         if (this.#manager.closed) {
           this.#entries = [];
@@ -262,6 +270,10 @@ class InspectorServer implements Inspector {
 
   #rebuild(): void {
     const now = Date.now();
+    if (this.#manager.closed) {
+      this.#entries = [];
+      this.#references = [];
+    }
     this.#snapshot = buildSnapshot(
       this.#name,
       this.#entries,

@@ -150,3 +150,25 @@ test('the SSE stream sends the state, then each trace event and a new state as i
     stream.destroy();
   }
 });
+
+test('a manager made by connect() cannot be inspected; a manager shut down shows as closed', async () => {
+  await using fixture = await startFixture();
+  const { manager, inspector } = fixture;
+  const connected = await InspectedManager.connect(manager.handle());
+  const refused = await startInspector(connected).then(
+    () => undefined,
+    (error: { code: string; message: string }) => error,
+  );
+  expect(refused).toMatchObject({
+    code: 'ERR_NOT_OWNER',
+    message: expect.stringContaining('needs the manager that started the server'),
+  });
+  const mag = await manager.Magnifier(8);
+  expect(await waitFor(() => inspector.snapshot().objects.length === 1)).toBe(true);
+  release(mag);
+  await expect(manager).toHaveNoLiveObjects();
+  await manager.shutdown();
+  const page = text((await get(inspector.url)).body);
+  expect(page).toContain('0 live objects');
+  expect(page).toContain('manager closed');
+});
