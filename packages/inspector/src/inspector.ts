@@ -231,6 +231,33 @@ class InspectorServer implements Inspector {
     }
   }
 
+  /**
+   * Reads the table and the trace ring buffer now (for a page request): the page is current
+   * even if forwarded events are still on their way. Events it finds first go out to the live
+   * pages too.
+   */
+  async #readNow(): Promise<void> {
+    if (!this.#manager.closed) {
+      try {
+        const [snapshot, references] = await Promise.all([
+          this.#manager[inspectSymbol](),
+          this.#manager.references(),
+        ]);
+        this.#entries = [...snapshot.entries];
+        this.#references = references;
+        const added = snapshot.trace.filter((event) => this.#store.add(event));
+        if (added.length) {
+          this.#broadcast('trace', { rows: renderTraceRows(added, this.#link), events: added });
+          this.#rebuild();
+          this.#broadcastState();
+        }
+      } catch {
+        // The manager closed meanwhile: #rebuild shows it.
+      }
+    }
+    this.#rebuild();
+  }
+
   /** Re-reads the table after trace events (one query at a time; events meanwhile coalesce). */
   #refresh(): void {
     if (this.#refreshing) {
@@ -338,8 +365,22 @@ class InspectorServer implements Inspector {
       response.end();
       return;
     }
-    if (url.pathname === '/' || url.pathname === '/object' || url.pathname === '/snapshot.json')
-      this.#rebuild();
+    // What a page shows is read when it is asked for (a request, not a timer).
+    // (The page's script asks for /object on every state update: it reads what the stream said.)
+    if (url.pathname === '/' || url.pathname === '/snapshot.json') {
+      void this.#readNow().then(() => this.#respond(url, request, response));
+    } else {
+      if (url.pathname === '/object') this.#rebuild();
+      this.#respond(url, request, response);
+    }
+  }
+
+  #respond(url: URL, request: IncomingMessage, response: ServerResponse): void {
+    if (this.#closed) {
+      response.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+      response.end('The inspector is closed.\n');
+      return;
+    }
     const snapshot = this.#snapshot!;
     switch (url.pathname) {
       case '/': {

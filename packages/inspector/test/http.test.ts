@@ -77,6 +77,13 @@ test('without JavaScript the page lists objects, holders, the graph and the trac
   expect(page.headers['content-security-policy']).toContain("default-src 'none'");
   const shown = text(page.body);
   expect(shown).toContain(`#${magId} Magnifier Magnifier(coef=3) 2 main server`);
+  // A repr is text, never markup.
+  const hostile = await manager.Dict();
+  await hostile.set('<img src=x onerror=alert(1)>', 1);
+  const escaped = (await get(inspector.url)).body;
+  expect(escaped).toContain('Dict(&lt;img src=x onerror=alert(1)&gt;)');
+  expect(escaped).not.toContain('<img');
+  release(hostile);
   expect(shown).toContain(`#${dictId} Dict Dict(mag) 1 main #${magId}`);
   expect(shown).toMatch(
     /Threads and connections .* main thread connected 2 #1 #2 .* server server in hosted objects 1 #1/,
