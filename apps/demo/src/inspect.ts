@@ -45,24 +45,29 @@ export async function inspectDemo(argv: readonly string[]): Promise<void> {
   console.log(`\nThe inspector is live at ${inspector.url}`);
   console.log('Open it in a browser (or curl it). Press Ctrl-C to stop.\n');
 
-  // A little life for the trace: a Magnifier made, used and released every 2 s.
+  // A little life for the trace: a Magnifier made, used and released a second later, every 2 s.
   let coef = 10;
+  const pending = new Set<Promise<void>>();
   const activity = setInterval(() => {
-    void manager
-      .Magnifier(coef++)
-      .then(async (made) => {
-        await made.scale(3);
-        setTimeout(() => release(made), 1000);
-      })
-      .catch((error: unknown) => console.error(error));
+    const step = (async () => {
+      const made = await manager.Magnifier(coef++);
+      await made.scale(3);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      release(made);
+    })()
+      .catch((error: unknown) => console.error(error))
+      .finally(() => pending.delete(step));
+    pending.add(step);
   }, 2000);
 
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   console.log('\nStopping…');
   clearInterval(activity);
+  await Promise.all(pending);
   await worker.terminate();
   await shelf.remove('archive');
   for (const proxy of [shelf, mag, counter]) release(proxy);
+  console.log(`number_objects = ${await manager.numberOfObjects()}`);
   await inspector.close();
   await manager.shutdown();
 }
