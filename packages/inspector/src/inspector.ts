@@ -23,7 +23,7 @@ import {
   type LinkMaker,
   type TraceFilter,
 } from './html';
-import { buildSnapshot, nextHandoffDeadline, type InspectorSnapshot } from './model';
+import { buildSnapshot, nextHandoffDeadline, SERVER, type InspectorSnapshot } from './model';
 import {
   isLoopback,
   parseInspectorOptions,
@@ -119,6 +119,8 @@ class InspectorServer implements Inspector {
   #refreshing = false;
   #dirty = false;
   #lastRefresh = 0;
+  /** Set by a trace event of the `server` holder: the object graph must be read again. */
+  #serverChanged = false;
   #closed = false;
   #handoffTimer: NodeJS.Timeout | undefined;
   #url = '';
@@ -215,6 +217,7 @@ class InspectorServer implements Inspector {
     const gap = event.seq > this.#store.lastSeq + 1;
     if (gap) void this.#backfill();
     if (!this.#store.add(event)) return;
+    if (event.holder === SERVER) this.#serverChanged = true;
     this.#broadcast('trace', { rows: renderTraceRows([event], this.#link), events: [event] });
     this.#refresh();
   }
@@ -224,8 +227,11 @@ class InspectorServer implements Inspector {
     try {
       const events = await this.#manager.trace();
       const added = events.filter((event) => this.#store.add(event));
-      if (added.length)
+      if (added.length) {
+        if (added.some((event) => event.holder === SERVER)) this.#serverChanged = true;
         this.#broadcast('trace', { rows: renderTraceRows(added, this.#link), events: added });
+        this.#refresh();
+      }
     } catch {
       // The manager closed: the refresh that follows says so.
     }
@@ -278,13 +284,18 @@ class InspectorServer implements Inspector {
           this.#references = [];
         } else {
           try {
+            // Server-side proxies change only with events of the server holder: the walk of
+            // every hosted object that finds them is skipped otherwise.
+            const walk = this.#serverChanged;
+            this.#serverChanged = false;
             [this.#entries, this.#references] = await Promise.all([
               this.#manager.entries(),
-              this.#manager.references(),
+              walk ? this.#manager.references() : this.#references,
             ]);
           } catch {
             this.#entries = [];
             this.#references = [];
+            this.#serverChanged = true;
           }
         }
         if (this.#closed) return;
