@@ -9,6 +9,7 @@ import { createWorker, formatTrace, release, tokenOf, type TraceEvent } from '@m
 import { ObjectTable } from '@managers/refcount';
 import { DemoManager } from './managers';
 import { poolsWalkthrough } from './pools';
+import { inspectDemo } from './inspect';
 
 const heading = (text: string) => console.log(`\n${'='.repeat(78)}\n${text}\n${'='.repeat(78)}`);
 type Manager = Awaited<ReturnType<typeof DemoManager.start>>;
@@ -156,7 +157,9 @@ async function main(): Promise<void> {
   console.log(`number_objects = ${await manager.numberOfObjects()}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+(process.argv.includes('--inspect') ? inspectDemo(process.argv) : main()).catch(
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

@@ -3,7 +3,7 @@
  * loads this module too (as Python's spawn re-imports `__main__`), so it must have no side
  * effects beyond defining things.
  */
-import { BaseManager } from '@managers/core';
+import { BaseManager, isProxy, release } from '@managers/core';
 
 /** The article's Magnifier. */
 export class Magnifier {
@@ -53,6 +53,34 @@ export class Counter {
   }
 }
 
+/**
+ * A shelf of named things: the proxies put on it become server-side proxies (their references
+ * belong to the `server` holder), which the inspector draws as the object graph.
+ */
+export class Shelf {
+  readonly items = new Map<string, unknown>();
+
+  constructor(private readonly label = 'shelf') {}
+
+  put(name: string, value: unknown): number {
+    const old = this.items.get(name);
+    this.items.set(name, value);
+    if (old !== value && isProxy(old)) release(old);
+    return this.items.size;
+  }
+
+  remove(name: string): boolean {
+    const old = this.items.get(name);
+    const removed = this.items.delete(name);
+    if (isProxy(old)) release(old);
+    return removed;
+  }
+
+  toString(): string {
+    return `Shelf(${this.label}: ${[...this.items.keys()].join(', ')})`;
+  }
+}
+
 export const DemoManager = BaseManager.register('Magnifier', {
   callable: Magnifier,
   methodToTypeid: { spawn: 'Magnifier', clone: 'ClonedMagnifier' },
@@ -64,4 +92,5 @@ export const DemoManager = BaseManager.register('Magnifier', {
     createMethod: false,
   })
   .register('Mag', { callable: Mag })
-  .register('Counter', { callable: Counter });
+  .register('Counter', { callable: Counter })
+  .register('Shelf', { callable: Shelf });

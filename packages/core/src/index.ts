@@ -5,6 +5,7 @@ export { lend, borrow, keepBorrowed } from './loan';
 export type { Loan, LendOptions, Borrowed } from './loan';
 export { connectedManagers } from './threads';
 export type { ManagerClass, ManagerInstance, StartOptions } from './manager';
+export type { ServerReference } from './references';
 export type {
   RegistrySpec,
   TypeSpec,

@@ -42,6 +42,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
 import type { Callable } from './registration';
 import { workerEntry } from './worker-file';
+import type { ServerReference } from './references';
 
 /** Brands manager classes (the server worker looks for one among a module's exports). */
 export const managerClassSymbol: unique symbol = Symbol.for('@managers/manager-class');
@@ -471,6 +472,14 @@ class ManagerImpl {
   /** The structured form of debugInfo: one row per hosted object, with its holders. */
   async entries(): Promise<DebugEntry[]> {
     return (await this.#query('#debug')) as DebugEntry[];
+  }
+
+  /**
+   * The object graph inside the server: which hosted objects hold server-side proxies to which
+   * (found as disposal finds them: own properties, arrays, Maps, Sets). For inspectors.
+   */
+  async references(): Promise<ServerReference[]> {
+    return (await this.#query('#refs')) as ServerReference[];
   }
 
   /** Python's `_number_of_objects()`. */

@@ -152,7 +152,14 @@ export interface ServerWorkerData {
 }
 
 /** Fallback methods answered for every object, whatever it exposes (Python's fallbacks). */
-export const FALLBACK_METHODS = new Set(['#getvalue', '#repr', '#inspect', '#count', '#debug']);
+export const FALLBACK_METHODS = new Set([
+  '#getvalue',
+  '#repr',
+  '#inspect',
+  '#count',
+  '#debug',
+  '#refs',
+]);
 
 /** Turns zod issues into one readable line. */
 export function describeIssues(error: z.ZodError): string {

@@ -1,7 +1,8 @@
 /** The refcount matchers on a real manager and its proxies, and the trace on diagnostics_channel. */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { installRefcountMatchers } from '@managers/refcount/jest';
-import { release, TRACE_CHANNEL_NAME, type TraceEvent } from '@managers/core';
+import { release, tokenOf, TRACE_CHANNEL_NAME, type TraceEvent } from '@managers/core';
+import { ContainerManager } from './fixtures/containers';
 import { MagManager } from './fixtures/magnifier';
 import { MAGNIFIER_MODULE, sleep } from './helpers';
 
@@ -55,4 +56,29 @@ test('forwardTrace publishes the server trace on this thread’s diagnostics cha
   } finally {
     diagnosticsChannel.unsubscribe(TRACE_CHANNEL_NAME, listener);
   }
+});
+
+test('references() lists the server-side proxies each hosted object holds, cycles included', async () => {
+  await using manager = await ContainerManager.start({
+    module: require.resolve('./fixtures/containers'),
+  });
+  const dict = await manager.Dict();
+  const list = await manager.List();
+  await dict.set('list', list);
+  await dict.set('again', list);
+  await list.append(dict);
+  const dictId = tokenOf(dict).id;
+  const listId = tokenOf(list).id;
+  const references = await manager.references();
+  expect([...references].sort((a, b) => a.from - b.from)).toEqual([
+    { from: dictId, to: listId, count: 2 },
+    { from: listId, to: dictId, count: 1 },
+  ]);
+  await list.clear();
+  await dict.delete('list');
+  await dict.delete('again');
+  expect(await manager.references()).toEqual([]);
+  release(dict);
+  release(list);
+  await expect(manager).toHaveNoLiveObjects();
 });

@@ -24,6 +24,7 @@ import {
   type WireToken,
 } from '../protocol';
 import { isLargerThan, messageTooLarge } from '../message-size';
+import { serverReferences } from '../references';
 import { invokeCallable } from '../registration';
 import { mayUse } from './authority';
 import { runAsCall } from './call-context';
@@ -127,6 +128,16 @@ export class Dispatcher {
       return connection.queue({ rid, v: method === '#debug' ? snapshot.entries : snapshot });
     }
     if (method === '#count') return connection.queue({ rid, v: table.numberOfObjects() });
+    if (method === '#refs') {
+      // The owner sees the whole graph; another connection only the edges of what it holds.
+      const references = serverReferences(table, this.context.managerId);
+      return connection.queue({
+        rid,
+        v: connection.owner
+          ? references
+          : references.filter((edge) => table.countOf(edge.from, connection.holder) > 0),
+      });
+    }
     const entry = table.get(id);
     if (entry === undefined || !mayUse(table, connection, id))
       return connection.replyError(rid, ServerErrors.notHeld(id, method), { id, method });
