@@ -16,6 +16,8 @@ export type { RegisterOptions, Callable, ProxyType } from './registration';
 export { fromErrorEnvelope, toErrorEnvelope } from './error-envelope';
 export type { RebuiltError } from './error-envelope';
 export { PROTOCOL_VERSION } from './protocol';
+export { syncProxy, isSyncProxy, syncFormSymbol } from './sync-proxy';
+export type { SyncRemote, SyncProxyOf, SyncCaller } from './sync-proxy';
 export {
   BaseProxy,
   release,

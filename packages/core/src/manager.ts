@@ -38,6 +38,7 @@ import {
   threadLabel,
 } from './threads';
 import { ManagerHandle } from './handoff';
+import { createLiveness, markDead } from './sync-channel';
 import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
 import type { Callable } from './registration';
 import { workerEntry } from './worker-file';
@@ -278,6 +279,7 @@ class ManagerImpl {
       forwardTrace: settings.forwardTrace ?? false,
       port: port2,
       key,
+      liveness: createLiveness(this.#managerId),
     };
     let worker: Worker;
     try {
@@ -302,6 +304,8 @@ class ManagerImpl {
     }
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    // Wakes threads blocked in synchronous calls when the server dies without running JS.
+    worker.once('exit', () => markDead(workerData.liveness));
     const proxyTypes = new Map(
       [...registry].map(([typeid, registration]) => [typeid, registration.proxytype]),
     );

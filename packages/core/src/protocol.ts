@@ -15,6 +15,8 @@ const callRequest = z.object({
   id: objectId,
   method: z.string().min(1),
   args,
+  /** 1: a synchronous call, answered through the connection's sync channel. */
+  s: z.literal(1).optional(),
 });
 const releaseRequest = z.object({ t: z.literal('release'), ids: z.array(objectId) });
 const handoffRequest = z.object({
@@ -26,6 +28,12 @@ const handoffRequest = z.object({
 });
 const adoptRequest = z.object({ t: z.literal('adopt'), into: z.string().min(1) });
 const helloRequest = z.object({ t: z.literal('hello'), label: z.string().min(1) });
+/** Registers the connection's sync channel (sync-server.ts): replies to `s: 1` calls go there. */
+const syncRequest = z.object({
+  t: z.literal('sync'),
+  port: z.instanceof(MessagePort),
+  buffer: z.instanceof(SharedArrayBuffer),
+});
 
 /** One request from a client connection to the server. */
 export const requestSchema = z.discriminatedUnion('t', [
@@ -35,6 +43,7 @@ export const requestSchema = z.discriminatedUnion('t', [
   handoffRequest,
   adoptRequest,
   helloRequest,
+  syncRequest,
 ]);
 /**
  * The hot path's check: true when `message` is a well-formed call request, exactly as
@@ -116,6 +125,8 @@ export interface ServerWorkerData {
   forwardTrace: boolean;
   port: MessagePort;
   key: string;
+  /** The manager's liveness word (sync-channel.ts), set when the server worker is gone. */
+  liveness: SharedArrayBuffer;
 }
 
 /** Fallback methods answered for every object, whatever it exposes (Python's fallbacks). */

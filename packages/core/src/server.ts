@@ -36,6 +36,7 @@ import {
   type WireToken,
 } from './protocol';
 import { invokeCallable, TypeInfoCache, type Registration } from './registration';
+import { SyncEndpoint } from './sync-server';
 
 /** One client connection as the server sees it: a port and the holder its references belong to. */
 class ServerConnection {
@@ -62,6 +63,8 @@ class ServerConnection {
   deferred: unknown[] | undefined;
   /** Set on a surplus handoff port: the connection key its references move to. */
   adoptInto: string | undefined;
+  /** Where replies to this connection's synchronous calls go (sync-server.ts), once registered. */
+  sync: SyncEndpoint | undefined;
 
   constructor(
     readonly key: string,
@@ -192,6 +195,10 @@ export class Server {
         return this.#adopt(connection, request.into);
       case 'hello':
         return this.#hello(connection, request.label);
+      case 'sync':
+        connection.sync?.close();
+        connection.sync = new SyncEndpoint(request.port, request.buffer);
+        return;
     }
   }
 
@@ -253,6 +260,7 @@ export class Server {
 
   #call(connection: ServerConnection, request: CallRequest): void {
     const { rid, id, method } = request;
+    if (request.s === 1) connection.sync?.expect(rid);
     if (method.startsWith('#')) return this.#fallback(connection, request);
     const entry = this.table.get(id);
     if (entry === undefined)
@@ -572,6 +580,7 @@ export class Server {
   #onClose(connection: ServerConnection): void {
     if (connection.closed) return;
     connection.closed = true;
+    connection.sync?.close();
     this.#connections.delete(connection.key);
     if (connection.adoptInto !== undefined) {
       const parked = this.#parked.get(connection.adoptInto);
@@ -610,6 +619,8 @@ export class Server {
       if (increfs) this.#undoIncrefs(connection, increfs);
       return;
     }
+    const undo = () => increfs && this.#undoIncrefs(connection, increfs);
+    if (connection.sync?.claims(reply, transfer, details, undo)) return;
     connection.outbox.push(reply);
     connection.increfs.push(increfs);
     connection.details.push(details);

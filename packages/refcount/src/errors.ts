@@ -40,6 +40,8 @@ export const ErrorCode = {
   Remote: 'ERR_REMOTE',
   /** The operation is only allowed on the manager that started the server. */
   NotOwner: 'ERR_NOT_OWNER',
+  /** A synchronous call from the server thread of its own manager: it could never be answered. */
+  WouldDeadlock: 'ERR_WOULD_DEADLOCK',
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */
