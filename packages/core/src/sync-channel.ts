@@ -28,12 +28,38 @@ import {
 import type { ClientConnection } from './client-connection';
 import type { Reply } from './protocol';
 
-/** Word of a channel's buffer: how many messages the server posted on the sync port. */
+/**
+ * Word of a channel's buffer: how many replies the server gave, on the sync port or inline.
+ * A reply whose value is a primitive (a number, a short string, a boolean, null, undefined)
+ * is written inline, in the buffer itself: no message, no clone, one Atomics.notify.
+ */
 export const SYNC_POSTED = 0;
 /** Word of a channel's buffer: 1 once the server end is closed (shutdown, server exiting). */
 export const SYNC_CLOSED = 1;
-/** Words in a channel's buffer. */
-export const SYNC_WORDS = 2;
+/** Word: the request id (modulo 2³²) of the reply written inline. */
+export const SYNC_INLINE_RID = 2;
+/** Word: what the inline value is (see {@link InlineKind}). */
+export const SYNC_INLINE_KIND = 3;
+/** Word: the byte length of an inline string. */
+export const SYNC_INLINE_LENGTH = 4;
+/** Byte offset of an inline number (a float64). */
+export const SYNC_INLINE_NUMBER_BYTE = 24;
+/** Byte offset of an inline string's UTF-8 bytes. */
+export const SYNC_INLINE_STRING_BYTE = 32;
+/** Longest inline string, in UTF-8 bytes; longer ones go on the port. */
+export const SYNC_INLINE_STRING_MAX = 1024;
+/** Bytes in a channel's buffer. */
+export const SYNC_BUFFER_BYTES = SYNC_INLINE_STRING_BYTE + SYNC_INLINE_STRING_MAX;
+
+/** The kinds of inline values. */
+export const InlineKind = {
+  Undefined: 1,
+  Null: 2,
+  True: 3,
+  False: 4,
+  Number: 5,
+  String: 6,
+} as const;
 /** Word of a manager's liveness buffer: 1 once its server worker is gone. */
 export const LIVENESS_DEAD = 0;
 
@@ -160,13 +186,15 @@ class SyncChannel {
   readonly #connection: ClientConnection;
   readonly #port: MessagePort;
   readonly #words: Int32Array;
-  /** Messages read from the sync port so far (the server counts those it posted). */
+  readonly #number: Float64Array;
+  readonly #buffer: SharedArrayBuffer;
+  /** Replies read so far, from the port or inline (the server counts those it gave). */
   #read = 0;
   #liveness: Int32Array | undefined;
 
   constructor(connection: ClientConnection) {
     const { port1, port2 } = new MessageChannel();
-    const buffer = new SharedArrayBuffer(SYNC_WORDS * 4);
+    const buffer = new SharedArrayBuffer(SYNC_BUFFER_BYTES);
     // Registered before the first call, on the same port: the server knows the channel when
     // that call arrives. Posted at once (postNow), so a failure throws here.
     connection.postNow({ t: 'sync', port: port2, buffer }, [port2]);
@@ -175,26 +203,46 @@ class SyncChannel {
     this.#connection = connection;
     this.#port = port1;
     this.#words = new Int32Array(buffer);
+    this.#number = new Float64Array(buffer, SYNC_INLINE_NUMBER_BYTE, 1);
+    this.#buffer = buffer;
     this.#liveness = state.liveness.get(connection.managerId);
   }
 
   /** Blocks until the reply to `rid` is read (earlier replies, to calls that timed out, are dropped). */
   wait(rid: number, timeout: number, token: Token, method: string): unknown {
     const deadline = timeout > 0 ? performance.now() + timeout : Infinity;
+    const sliced = timeout > 0;
     for (;;) {
       const posted = Atomics.load(this.#words, SYNC_POSTED);
       if (posted !== this.#read) {
-        const received = receiveMessageOnPort(this.#port);
-        if (received === undefined) continue; // posted, counted, not yet visible: look again
-        this.#read++;
-        const message = received.message as Reply & { t?: string; buffer?: SharedArrayBuffer };
-        if (message.t === 'live') {
-          setLiveness(this.#connection.managerId, message.buffer!);
-          this.#liveness = state.liveness.get(this.#connection.managerId);
-          continue;
+        // Every reply counted by `posted` is readable by now: the server writes an inline one,
+        // or queues a message, before it counts it. Only the latest inline reply survives; the
+        // caller has one call outstanding, so the others answered calls that timed out.
+        this.#read = posted;
+        // (Until the server's first message, which names the liveness word, has been read,
+        // the port is read first.)
+        if (
+          this.#liveness !== undefined &&
+          Atomics.load(this.#words, SYNC_INLINE_RID) === (rid | 0)
+        ) {
+          // Taken: an inline reply to a later call must not be mistaken for this one.
+          Atomics.store(this.#words, SYNC_INLINE_RID, 0);
+          return this.#inline();
         }
-        if (message.rid === rid) return this.#connection.decodeReply(message);
-        this.#dropStale(message);
+        for (;;) {
+          const received = receiveMessageOnPort(this.#port);
+          if (received === undefined) break;
+          const message = received.message as Reply & { t?: string; buffer?: SharedArrayBuffer };
+          if (message.t === 'live') {
+            setLiveness(this.#connection.managerId, message.buffer!);
+            this.#liveness = state.liveness.get(this.#connection.managerId);
+          } else if (message.rid === rid) return this.#connection.decodeReply(message);
+          else this.#dropStale(message);
+        }
+        if (Atomics.load(this.#words, SYNC_INLINE_RID) === (rid | 0)) {
+          Atomics.store(this.#words, SYNC_INLINE_RID, 0);
+          return this.#inline();
+        }
         continue;
       }
       if (
@@ -209,7 +257,7 @@ class SyncChannel {
           { details: { manager: this.#connection.managerId, typeid: token.typeid, method } },
         );
       }
-      const left = deadline - performance.now();
+      const left = sliced ? deadline - performance.now() : SYNC_SLICE_MS;
       if (left <= 0) {
         throw createManagerError(
           ErrorCode.Timeout,
@@ -218,6 +266,27 @@ class SyncChannel {
         );
       }
       Atomics.wait(this.#words, SYNC_POSTED, posted, Math.min(left, SYNC_SLICE_MS));
+    }
+  }
+
+  #inline(): unknown {
+    switch (Atomics.load(this.#words, SYNC_INLINE_KIND)) {
+      case InlineKind.Null:
+        return null;
+      case InlineKind.True:
+        return true;
+      case InlineKind.False:
+        return false;
+      case InlineKind.Number:
+        return this.#number[0];
+      case InlineKind.String:
+        return Buffer.from(
+          this.#buffer,
+          SYNC_INLINE_STRING_BYTE,
+          Atomics.load(this.#words, SYNC_INLINE_LENGTH),
+        ).toString('utf8');
+      default:
+        return undefined;
     }
   }
 

@@ -12,7 +12,21 @@ import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { toErrorEnvelope } from './error-envelope';
 import type { Reply } from './protocol';
-import { LIVENESS_DEAD, markServerThread, SYNC_CLOSED, SYNC_POSTED } from './sync-channel';
+import {
+  InlineKind,
+  LIVENESS_DEAD,
+  markServerThread,
+  SYNC_CLOSED,
+  SYNC_INLINE_KIND,
+  SYNC_INLINE_LENGTH,
+  SYNC_INLINE_NUMBER_BYTE,
+  SYNC_INLINE_RID,
+  SYNC_INLINE_STRING_BYTE,
+  SYNC_INLINE_STRING_MAX,
+  SYNC_POSTED,
+} from './sync-channel';
+
+const encoder = new TextEncoder();
 
 /** This thread's open endpoints (the server thread's), woken when the thread exits. */
 const endpoints = new Set<SyncEndpoint>();
@@ -45,6 +59,8 @@ export function installSyncExitHooks(managerId: string, liveness: SharedArrayBuf
 export class SyncEndpoint {
   readonly #port: MessagePort;
   readonly #words: Int32Array;
+  readonly #number: Float64Array;
+  readonly #bytes: Uint8Array;
   /** Request ids of the synchronous calls in progress. */
   readonly #pending = new Set<number>();
   #closed = false;
@@ -52,6 +68,8 @@ export class SyncEndpoint {
   constructor(port: MessagePort, buffer: SharedArrayBuffer) {
     this.#port = port;
     this.#words = new Int32Array(buffer);
+    this.#number = new Float64Array(buffer, SYNC_INLINE_NUMBER_BYTE, 1);
+    this.#bytes = new Uint8Array(buffer, SYNC_INLINE_STRING_BYTE, SYNC_INLINE_STRING_MAX);
     endpoints.add(this);
     // The caller learns its manager's liveness word before any reply.
     if (serverLiveness !== undefined) this.#post({ t: 'live', buffer: serverLiveness });
@@ -72,6 +90,17 @@ export class SyncEndpoint {
     if (!this.#pending.delete(reply.rid)) return false;
     if (this.#closed) {
       undo();
+      return true;
+    }
+    // Inline only when no other synchronous call of this channel is in progress (one that
+    // timed out on the client): a later inline write could overwrite this one being read.
+    if (
+      this.#pending.size === 0 &&
+      reply.e === undefined &&
+      reply.p === undefined &&
+      this.#writeInline(reply.rid, reply.v)
+    ) {
+      this.#bump();
       return true;
     }
     try {
@@ -102,6 +131,40 @@ export class SyncEndpoint {
     Atomics.store(this.#words, SYNC_CLOSED, 1);
     Atomics.notify(this.#words, SYNC_POSTED);
     this.#port.close();
+  }
+
+  /** Writes a primitive value in the buffer (see SYNC_POSTED); false when it does not fit. */
+  #writeInline(rid: number, value: unknown): boolean {
+    let kind: number;
+    switch (typeof value) {
+      case 'undefined':
+        kind = InlineKind.Undefined;
+        break;
+      case 'boolean':
+        kind = value ? InlineKind.True : InlineKind.False;
+        break;
+      case 'number':
+        kind = InlineKind.Number;
+        this.#number[0] = value;
+        break;
+      case 'string': {
+        // At most 3 bytes per UTF-16 unit: check before encoding.
+        if (value.length * 3 > SYNC_INLINE_STRING_MAX) return false;
+        kind = InlineKind.String;
+        const { written } = encoder.encodeInto(value, this.#bytes);
+        Atomics.store(this.#words, SYNC_INLINE_LENGTH, written);
+        break;
+      }
+      case 'object':
+        if (value !== null) return false;
+        kind = InlineKind.Null;
+        break;
+      default:
+        return false;
+    }
+    Atomics.store(this.#words, SYNC_INLINE_KIND, kind);
+    Atomics.store(this.#words, SYNC_INLINE_RID, rid | 0);
+    return true;
   }
 
   #post(message: unknown): void {

@@ -51,6 +51,40 @@ test('the main thread calls a managed object synchronously and gets values, not 
   await expect(manager).toHaveNoLiveObjects();
 });
 
+test('every kind of value comes back: inline primitives and cloned values alike', async () => {
+  await using manager = await SyncTestManager.start({ module: SYNC_MODULE });
+  using counter = await manager.Counter();
+  const sync = syncProxy(counter);
+  const long = 'ü'.repeat(2000); // longer than an inline string
+  const values: unknown[] = [
+    0,
+    -1.5,
+    Number.MAX_SAFE_INTEGER,
+    NaN,
+    Infinity,
+    true,
+    false,
+    null,
+    undefined,
+    '',
+    'héllo ✓ 🎉',
+    long,
+    10n,
+    { a: [1, { b: 'c' }] },
+    [1, 'two'],
+    new Map([[1, 2]]),
+  ];
+  for (const value of values) expect(sync.echo(value)).toEqual(value);
+  expect(Object.is(sync.echo(-0), -0)).toBe(true);
+  // a timed-out call's late inline reply is never taken for the next call's
+  expect(thrown(() => syncProxy(counter, { timeout: 20 }).sleep(150)).code).toBe(ErrorCode.Timeout);
+  expect(sync.echo('next')).toBe('next');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(sync.echo(42)).toBe(42);
+  counter[Symbol.dispose]();
+  await expect(manager).toHaveNoLiveObjects();
+});
+
 test('the sync proxy shares the proxy reference: no new reference, one release for both', async () => {
   await using manager = await SyncTestManager.start({ module: SYNC_MODULE });
   const counter = await manager.Counter();
