@@ -619,8 +619,11 @@ export class Server {
       if (increfs) this.#undoIncrefs(connection, increfs);
       return;
     }
-    const undo = () => increfs && this.#undoIncrefs(connection, increfs);
-    if (connection.sync?.claims(reply, transfer, details, undo)) return;
+    if (connection.sync?.claims(reply.rid)) {
+      return connection.sync.send(reply, transfer, details, () => {
+        if (increfs) this.#undoIncrefs(connection, increfs);
+      });
+    }
     connection.outbox.push(reply);
     connection.increfs.push(increfs);
     connection.details.push(details);

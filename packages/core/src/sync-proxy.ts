@@ -160,7 +160,8 @@ function makeHandler(
  *   reference, as the async form's result would).
  * - **Options.** `options` (or those of a `withCallOptions` view given as `proxy`) apply to
  *   every call: `timeout` throws `ERR_TIMEOUT`; an already aborted `signal` throws
- *   `ERR_ABORTED` (a signal cannot interrupt a blocked thread).
+ *   `ERR_ABORTED` (a signal cannot interrupt a blocked thread). (`withCallOptions()` applied
+ *   to a synchronous proxy gives an async view: wrap the other way round.)
  * - **Failures.** A server that goes away wakes the caller with `ERR_MANAGER_CLOSED`: at once
  *   when its thread exits running JavaScript (shutdown, `process.exit()`, an uncaught error),
  *   within 50 ms when it is terminated or runs out of memory (seen by the thread that started

@@ -80,17 +80,21 @@ export class SyncEndpoint {
     this.#pending.add(rid);
   }
 
-  /** True (and the reply sent here) when `reply` answers a synchronous call of this channel. */
-  claims(
+  /** True when the reply to `rid` goes through this channel (then {@link send} it). */
+  claims(rid: number): boolean {
+    return this.#pending.delete(rid);
+  }
+
+  /** Sends the reply to a synchronous call; `undo` gives back references it carried if it cannot be. */
+  send(
     reply: Reply,
     transfer: readonly TransferListItem[] | undefined,
     details: Record<string, unknown> | undefined,
     undo: () => void,
-  ): boolean {
-    if (!this.#pending.delete(reply.rid)) return false;
+  ): void {
     if (this.#closed) {
       undo();
-      return true;
+      return;
     }
     // Inline only when no other synchronous call of this channel is in progress (one that
     // timed out on the client): a later inline write could overwrite this one being read.
@@ -101,7 +105,7 @@ export class SyncEndpoint {
       this.#writeInline(reply.rid, reply.v)
     ) {
       this.#bump();
-      return true;
+      return;
     }
     try {
       this.#port.postMessage(reply, transfer ?? []);
@@ -120,7 +124,6 @@ export class SyncEndpoint {
       });
     }
     this.#bump();
-    return true;
   }
 
   /** Wakes the caller, if any, with `ERR_MANAGER_CLOSED`. Idempotent. */
