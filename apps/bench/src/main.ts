@@ -7,7 +7,7 @@
  *
  * --quick  every workload briefly (a CI smoke test: asserts nothing about speed)
  * --pin    re-runs itself under `taskset -c 0` when taskset exists
- * --only   runs only the listed workloads (1–8)
+ * --only   runs only the listed workloads (1–9)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -32,6 +32,7 @@ import { handoff } from './workloads/handoff';
 import { mapOpsWorkload } from './workloads/map';
 import { memory } from './workloads/memory';
 import { poolTasks } from './workloads/pool';
+import { syncCall } from './workloads/sync-call';
 import { pythonSection, runPython, type PythonResult } from './workloads/python';
 import type { ComlinkApi } from './workers/comlink';
 
@@ -163,6 +164,7 @@ async function main(): Promise<number> {
       ['5', '16 MiB ArrayBuffer', () => bigBuffer(ctx)],
       ['6', 'Map set/get', () => mapOpsWorkload(ctx, pythonFigures)],
       ['7', 'memory', () => memory(ctx)],
+      ['9', 'synchronous call', () => syncCall(ctx)],
     ];
     for (const [id, title, run] of workloads) {
       if (!wanted(id)) continue;

@@ -239,6 +239,36 @@ export class ClientConnection implements ProxyConnection {
     this.#flush();
   }
 
+  // --- Hooks of synchronous calls (sync-channel.ts) ---
+
+  /** The default per-call timeout in ms (0: none). */
+  get timeout(): number {
+    return this.#options.timeout;
+  }
+
+  /** A request id for a call whose reply comes back another way (a synchronous call). */
+  newRid(): number {
+    return this.#nextRid++;
+  }
+
+  /** Posts everything queued, then `message`, now; throws if `message` cannot be cloned. */
+  postNow(message: Record<string, unknown>, transfer: readonly TransferListItem[]): void {
+    if (this.#closeError !== undefined) throw this.#closeError;
+    this.#flush();
+    this.#port.postMessage(message, transfer);
+  }
+
+  /** The value of a reply that came back another way (a proxy for a token); throws its error. */
+  decodeReply(reply: Reply): unknown {
+    if (reply.e !== undefined) throw fromErrorEnvelope(reply.e);
+    if (reply.p !== undefined) return this.proxyFor(this.#token(reply.p));
+    return decodeValue(reply.v, (envelope) =>
+      envelope.key === undefined
+        ? this.proxyFor(envelope.token)
+        : this.#options.decodeHandoff!(envelope),
+    );
+  }
+
   proxyFor(token: Token, via: ProxyConnection = this): BaseProxy {
     const proxyType =
       this.#proxyTypes.get(token.typeid) ??

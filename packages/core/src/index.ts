@@ -23,6 +23,8 @@ export { PROTOCOL_VERSION } from './protocol';
 export { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 export { currentCall } from './server/call-context';
 export type { CallContext, Caller } from './server/call-context';
+export { syncProxy, isSyncProxy, syncFormSymbol } from './sync-proxy';
+export type { SyncRemote, SyncProxyOf, SyncCaller } from './sync-proxy';
 export {
   BaseProxy,
   release,

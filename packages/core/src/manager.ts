@@ -39,6 +39,7 @@ import {
 } from './threads';
 import { ManagerHandle } from './handoff';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
+import { createLiveness, markDead } from './sync-channel';
 import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
 import type { Callable } from './registration';
 import { workerEntry } from './worker-file';
@@ -295,6 +296,7 @@ class ManagerImpl {
       maxMessageSize: settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       port: port2,
       key,
+      liveness: createLiveness(this.#managerId),
     };
     let worker: Worker;
     try {
@@ -319,6 +321,8 @@ class ManagerImpl {
     }
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    // Wakes threads blocked in synchronous calls when the server dies without running JS.
+    worker.once('exit', () => markDead(workerData.liveness));
     const proxyTypes = new Map(
       [...registry].map(([typeid, registration]) => [typeid, registration.proxytype]),
     );

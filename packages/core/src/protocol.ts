@@ -19,6 +19,8 @@ const callRequest = z.object({
   id: objectId,
   method: z.string().min(1),
   args,
+  /** 1: a synchronous call, answered through the connection's sync channel. */
+  s: z.literal(1).optional(),
 });
 const releaseRequest = z.object({ t: z.literal('release'), ids: z.array(objectId) });
 /** Registers a spare connection ahead of time (its server end), for a later handoff. */
@@ -48,6 +50,12 @@ const borrowRequest = z.object({ t: z.literal('borrow'), key: connectionKey });
 const unborrowRequest = z.object({ t: z.literal('unborrow'), key: connectionKey });
 /** Takes a reference of this connection's own to a borrowed id (a proxy the task keeps). */
 const keepRequest = z.object({ t: z.literal('keep'), key: connectionKey, id: objectId });
+/** Registers the connection's sync channel (sync-server.ts): replies to `s: 1` calls go there. */
+const syncRequest = z.object({
+  t: z.literal('sync'),
+  port: z.instanceof(MessagePort),
+  buffer: z.instanceof(SharedArrayBuffer),
+});
 
 /** One request from a client connection to the server. */
 export const requestSchema = z.discriminatedUnion('t', [
@@ -64,6 +72,7 @@ export const requestSchema = z.discriminatedUnion('t', [
   borrowRequest,
   unborrowRequest,
   keepRequest,
+  syncRequest,
 ]);
 /**
  * The hot path's check: true when `message` is a well-formed call request, exactly as
@@ -149,6 +158,8 @@ export interface ServerWorkerData {
   maxMessageSize: number;
   port: MessagePort;
   key: string;
+  /** The manager's liveness word (sync-channel.ts), set when the server worker is gone. */
+  liveness: SharedArrayBuffer;
 }
 
 /** Fallback methods answered for every object, whatever it exposes (Python's fallbacks). */

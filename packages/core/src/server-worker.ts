@@ -8,9 +8,11 @@ import { toErrorEnvelope } from './error-envelope';
 import { isManagerClass, registrySymbol, type ManagerImpl } from './manager';
 import { PROTOCOL_VERSION, type ControlToServer, type ServerWorkerData } from './protocol';
 import { Server } from './server/index';
+import { installSyncExitHooks } from './sync-server';
 
 const data = workerData as ServerWorkerData;
 const control = parentPort!;
+installSyncExitHooks(data.managerId, data.liveness);
 
 let exportName = data.exportName ?? '';
 

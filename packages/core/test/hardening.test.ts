@@ -5,7 +5,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import { SERVER_HOLDER } from '@managers/refcount';
 import { newKey, RawServer, settle } from './fixtures/raw-server';
-import { forceGC } from './helpers';
 
 describe('identities are the server’s', () => {
   test('a client cannot take the name of the server, a handoff or another thread', async () => {
@@ -232,8 +231,7 @@ describe('bounded memory', () => {
     expect(reply.v).not.toContain('anything');
     expect(reply.v).toContain('echo');
     raw.owner.send({ t: 'release', ids: [box, inner] });
-    // The server-side proxy made for the argument was not kept: garbage collection releases it.
-    for (let i = 0; i < 20 && raw.table.numberOfObjects() > 0; i++) await forceGC();
+    await settle();
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 
@@ -276,8 +274,7 @@ describe('smaller items', () => {
     const reply = await raw.owner.call(box, 'shapeOf', [argument]);
     expect(reply.v).toEqual({ keys: ['__proto__', 'p'], plainPrototype: true });
     raw.owner.send({ t: 'release', ids: [box, inner] });
-    // The server-side proxy made for the argument was not kept: garbage collection releases it.
-    for (let i = 0; i < 20 && raw.table.numberOfObjects() > 0; i++) await forceGC();
+    await settle();
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 

@@ -1,5 +1,6 @@
 import { BaseProxy } from './base-proxy';
 import { toBaseProxy } from './functions';
+import { callOptionsSymbol } from './symbols';
 import type { CallOptions, ProxyConnection, Token } from './token';
 
 /** Names never exposed through an AutoProxy: awaiting a proxy must not see a thenable, and
@@ -65,6 +66,7 @@ function makeHandler(
         return method;
       }
       if (property === 'then') return undefined;
+      if (property === callOptionsSymbol) return options;
       // Private fields need `this` to be the target, never the JS Proxy.
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value === 'function') {

@@ -23,6 +23,6 @@ export {
   encodableSymbol,
 } from './codec';
 export type { ProxyEnvelope, EncodeProxy, EncodeCustom, DecodeProxy } from './codec';
-export { proxySymbol, proxyTargetSymbol } from './symbols';
+export { proxySymbol, proxyTargetSymbol, callOptionsSymbol } from './symbols';
 export type { Token, CallOptions, ProxyConnection } from './token';
 export type { Remote, RemoteMethod, PublicMethodNames } from './remote';

@@ -44,6 +44,8 @@ export const ErrorCode = {
   NotConnected: 'ERR_NOT_CONNECTED',
   /** A call's arguments or a reply's value are larger than the manager's `maxMessageSize`. */
   MessageTooLarge: 'ERR_MESSAGE_TOO_LARGE',
+  /** A synchronous call from the server thread of its own manager: it could never be answered. */
+  WouldDeadlock: 'ERR_WOULD_DEADLOCK',
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */

@@ -2,6 +2,7 @@ export { SyncManager, startSyncManager, asSyncProxy, SYNC_MODULE, PROXY_TYPES } 
 export type { SyncManagerClass, SyncCreateMethods } from './manager';
 export { SyncProxy } from './proxies/sync-proxy';
 export type { WaitOptions, AcquireOptions, Held } from './proxies/sync-proxy';
+export type { SyncForm, SyncHeld } from './proxies/sync-form';
 export { MapProxy, ListProxy, NamespaceProxy, ValueProxy, ArrayProxy } from './proxies/containers';
 export { QueueProxy } from './proxies/queue';
 export type { QueueWaitOptions } from './proxies/queue';

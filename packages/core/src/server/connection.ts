@@ -2,6 +2,7 @@ import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { toErrorEnvelope } from '../error-envelope';
 import type { Reply } from '../protocol';
+import type { SyncEndpoint } from '../sync-server';
 
 /**
  * Where a connection is in its life:
@@ -55,6 +56,8 @@ export class ServerConnection {
   borrowed: Map<number, number> | undefined;
   /** Replies whose delivery must be confirmed (rid → what to do once it is). */
   delivered: Map<number, (() => void)[]> | undefined;
+  /** Where replies to this connection's synchronous calls go (sync-server.ts), once registered. */
+  sync: SyncEndpoint | undefined;
   /** Called once when the connection closes (hosted objects watching their callers). */
   closeHooks: Set<() => void> | undefined;
 
@@ -98,6 +101,7 @@ export class ServerConnection {
       this.#runUndelivered(reply.rid);
       return;
     }
+    if (this.sync?.claims(reply.rid)) return this.#sendSync(reply, transfer, increfs, details);
     if (this.undelivered?.has(reply.rid) || this.delivered?.has(reply.rid)) {
       // Only a value (or a proxy) reaches the caller: an error reply gives the item back at
       // once. A value may be `undefined` (a queue's item): that is still a value.
@@ -112,6 +116,26 @@ export class ServerConnection {
       this.scheduled = true;
       queueMicrotask(this.flushTask);
     }
+  }
+
+  /**
+   * The reply to a synchronous call goes through the sync channel, at once. The caller reads
+   * it as soon as it is woken, so a value counts as delivered once it is sent.
+   */
+  #sendSync(
+    reply: Reply,
+    transfer: readonly TransferListItem[] | undefined,
+    increfs: number[] | undefined,
+    details: Record<string, unknown> | undefined,
+  ): void {
+    if (reply.e !== undefined) this.#runUndelivered(reply.rid);
+    let failed = false;
+    this.sync!.send(reply, transfer, details, () => {
+      failed = true;
+      if (increfs) this.undoIncrefs(this, increfs);
+      this.#runUndelivered(reply.rid);
+    });
+    if (!failed) this.acknowledge([reply.rid], []);
   }
 
   /** Queues an error reply. */
@@ -237,6 +261,7 @@ export class ServerConnection {
     this.details = [];
     this.transfer = [];
     this.held = undefined;
+    this.sync?.close();
     const undelivered = this.undelivered;
     this.undelivered = undefined;
     this.delivered = undefined;

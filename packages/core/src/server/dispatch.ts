@@ -62,6 +62,7 @@ export class Dispatcher {
 
   call(connection: ServerConnection, request: CallRequest): void {
     const { rid, id, method } = request;
+    if (request.s === 1) connection.sync?.expect(rid);
     if (method.charCodeAt(0) === 35 /* '#' */) return this.#fallback(connection, request);
     const table = this.context.table;
     const entry = table.get(id);

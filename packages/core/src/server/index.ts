@@ -10,6 +10,7 @@ import {
 } from '../protocol';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../message-size';
 import { TypeInfoCache, type Registration } from '../registration';
+import { SyncEndpoint } from '../sync-server';
 import { CycleCollector } from './collector';
 import { MAX_HELD_MESSAGES, type ServerConnection } from './connection';
 import type { RegisteredType, ServerContext } from './context';
@@ -210,6 +211,10 @@ export class Server {
         return this.#handoffs.claim(connection, request.key);
       case 'ack':
         return connection.acknowledge(request.ok, request.lost);
+      case 'sync':
+        connection.sync?.close();
+        connection.sync = new SyncEndpoint(request.port, request.buffer);
+        return;
       case 'lend':
         return this.#leases.lend(connection, request.key, request.ids);
       case 'unlend':

@@ -1,6 +1,7 @@
-import { BaseProxy } from '@managers/core';
+import { BaseProxy, syncFormSymbol, type SyncCaller } from '@managers/core';
 import { SyncErrorCode, syncError } from '../errors';
 import { callContext } from '../owner';
+import { makeSyncForm, type SyncForm } from './sync-form';
 
 /** Options of a call that may block: `timeout` in ms (omitted/null: forever), `signal` to cancel. */
 export interface WaitOptions {
@@ -23,6 +24,14 @@ export interface AcquireOptions extends WaitOptions {
  * reply carries is given back if it does not reach its caller).
  */
 export class SyncProxy extends BaseProxy {
+  /**
+   * The synchronous form (`syncProxy(proxy)` from @managers/core): the same methods, blocking
+   * the calling thread until the server answers. It shares this proxy's reference.
+   */
+  [syncFormSymbol](caller: SyncCaller): SyncForm<this> {
+    return makeSyncForm(this, caller);
+  }
+
   /** Calls a plain method. */
   protected call<T>(method: string, ...args: unknown[]): Promise<T> {
     return this.callMethod(method, args) as Promise<T>;
