@@ -162,9 +162,19 @@ class InspectorServer implements Inspector {
       this.#references = await this.#manager.references();
       this.#rebuild();
       await new Promise<void>((resolve, reject) => {
-        this.#server.once('error', reject);
+        this.#server.once('error', (error: Error) =>
+          reject(
+            createManagerError(
+              ErrorCode.InvalidOption,
+              `options.port ${this.#settings.port} on options.host '${this.#settings.host}' cannot be listened on: ${error.message}`,
+              { cause: error, details: { option: 'port' } },
+            ),
+          ),
+        );
         this.#server.listen(this.#settings.port, this.#settings.host, () => {
-          this.#server.off('error', reject);
+          this.#server.removeAllListeners('error');
+          // A debugging aid must not crash the program it inspects.
+          this.#server.on('error', () => undefined);
           resolve();
         });
       });

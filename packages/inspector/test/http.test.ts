@@ -20,6 +20,12 @@ test('bad options are rejected naming the option; another host needs allowRemote
   expect(await reject({ token: 'short' })).toMatch(/options\.token must be at least 16/);
   expect(await reject({ colour: 'red' })).toMatch(/options\.colour is not an option/);
   expect(await reject({ allowRemote: 'yes' })).toMatch(/options\.allowRemote must be a boolean/);
+  await using taken = await startInspector(manager);
+  expect(await reject({ port: taken.port })).toMatch(
+    new RegExp(
+      `^ERR_INVALID_OPTION: options\\.port ${taken.port} on options\\.host '127\\.0\\.0\\.1' cannot be listened on: .*EADDRINUSE`,
+    ),
+  );
   await expect(manager).toHaveNoLiveObjects();
 });
 
