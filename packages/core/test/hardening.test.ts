@@ -373,3 +373,21 @@ describe('nothing lost: values a call consumes count as delivered only when the 
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 });
+
+test('a spare its receiver closed before the handoff arrived: the sender is not told off', async () => {
+  await using raw = new RawServer();
+  const id = await raw.owner.create('Toolbox');
+  const channel = new MessageChannel();
+  const key = newKey();
+  raw.owner.send({ t: 'spare', key, port: channel.port2 }, [channel.port2]);
+  await settle();
+  channel.port1.close(); // the receiver died before the sender's handoff was read
+  await settle();
+  raw.owner.send({ t: 'handoff', key, ids: [id] });
+  await settle();
+  expect(raw.owner.refusals).toEqual([]);
+  expect(raw.table.holders(id)).toEqual({ main: 1 });
+  raw.owner.send({ t: 'release', ids: [id] });
+  await settle();
+  expect(raw.table.numberOfObjects()).toBe(0);
+});

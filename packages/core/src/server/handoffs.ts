@@ -6,6 +6,8 @@ import type { Identities } from './identities';
 
 /** Unfunded spares one connection may keep registered at once. */
 const MAX_SPARES_PER_CONNECTION = 64;
+/** Closed unfunded spares remembered (see Handoffs.#closedUnfunded). */
+const MAX_CLOSED_UNFUNDED = 4096;
 /** How long a claim waits for its handoff connection to be registered and funded. */
 const CLAIM_WAIT_MS = 10_000;
 
@@ -46,6 +48,12 @@ export interface HandoffHost {
 export class Handoffs {
   /** Claims waiting for their spare: spare key → the paused claiming connection. */
   readonly #waiting = new Map<string, { claimer: ServerConnection; timer: NodeJS.Timeout }>();
+  /**
+   * Spares closed before their handoff arrived (the receiver died, or the message was dropped
+   * and its port closed), by key → the connection that made them: their late handoff is no
+   * error of the sender's. Bounded: the oldest are forgotten.
+   */
+  readonly #closedUnfunded = new Map<string, ServerConnection>();
   /** Unfunded spares per connection that registered them. */
   readonly #spares = new Map<ServerConnection, Set<ServerConnection>>();
 
@@ -82,6 +90,15 @@ export class Handoffs {
   /** `handoff`: funds a spare this connection registered with one reference per id. */
   fund(connection: ServerConnection, key: string, ids: readonly number[]): void {
     const spare = this.identities.byKey(key);
+    if (spare === undefined && this.#closedUnfunded.get(key) === connection) {
+      // Its receiver closed it first: nothing to take, nothing to tell the sender.
+      this.#closedUnfunded.delete(key);
+      return this.table.traceReject(
+        'handoff to a spare its receiver closed first: nothing taken',
+        0,
+        connection.holder,
+      );
+    }
     if (spare === undefined || spare.madeBy !== connection || spare.state !== 'spare') {
       return this.host.refuse(
         connection,
@@ -146,6 +163,14 @@ export class Handoffs {
 
   /** A connection closed: forget its claims and spares; a claim waiting on it resumes. */
   closed(connection: ServerConnection): void {
+    if (connection.madeBy !== undefined && this.#spares.get(connection.madeBy)?.has(connection)) {
+      // An unfunded spare: remember whose it was.
+      this.#closedUnfunded.set(connection.key, connection.madeBy);
+      if (this.#closedUnfunded.size > MAX_CLOSED_UNFUNDED) {
+        const oldest = this.#closedUnfunded.keys().next().value as string;
+        this.#closedUnfunded.delete(oldest);
+      }
+    }
     if (connection.waitingFor !== undefined) {
       const waiting = this.#waiting.get(connection.waitingFor);
       if (waiting?.claimer === connection) {
