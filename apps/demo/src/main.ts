@@ -105,7 +105,7 @@ function startWorker(workerData: unknown): Worker {
   return createWorker(join(__dirname, `worker${extname(__filename)}`), {
     workerData,
     execArgv: fromSource
-      ? ['--conditions=source', '--require', require.resolve('tsx/cjs')]
+      ? ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')]
       : undefined,
   });
 }

@@ -1,6 +1,8 @@
 export { BaseManager, isManagerClass } from './manager';
 export { encode, decode, discard, postMessage, createWorker, ManagerHandle } from './handoff';
 export type { Encoded } from './handoff';
+export { isTypeScriptFile, typeScriptExecArgv } from './worker-file';
+export type { FileSpecifier } from './worker-file';
 export type { ManagerClass, ManagerInstance, StartOptions } from './manager';
 export type {
   RegistrySpec,

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { URL } from 'node:url';
 import { inspect } from 'node:util';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { z } from 'zod';
 import {
   createManagerError,
   ErrorCode,
@@ -18,12 +17,7 @@ import {
 import type { BaseProxy } from '@managers/proxy';
 import { ClientConnection } from './client-connection';
 import { fromErrorEnvelope } from './error-envelope';
-import {
-  describeIssues,
-  PROTOCOL_VERSION,
-  type ControlFromServer,
-  type ServerWorkerData,
-} from './protocol';
+import { PROTOCOL_VERSION, type ControlFromServer, type ServerWorkerData } from './protocol';
 import {
   checkTargets,
   recordProxyType,
@@ -40,7 +34,8 @@ import {
 import { ManagerHandle } from './handoff';
 import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
 import type { Callable } from './registration';
-import { workerEntry } from './worker-file';
+import { check, validateOptions, type OptionCheck } from './options';
+import { toFilePath, workerEntry, type FileSpecifier } from './worker-file';
 
 /** Brands manager classes (the server worker looks for one among a module's exports). */
 export const managerClassSymbol: unique symbol = Symbol.for('@managers/manager-class');
@@ -51,10 +46,12 @@ export const registrySymbol: unique symbol = Symbol.for('@managers/registry');
 export interface StartOptions {
   /**
    * The module that exports this manager class (an absolute path or file URL, e.g.
-   * `require.resolve('./managers')`). The server worker loads it to learn the registrations,
-   * as Python's spawn re-imports `__main__`. `.ts` modules load through tsx.
+   * `require.resolve('./managers')`, `new URL('./managers.js', import.meta.url)` or its
+   * `href`). The server worker loads it with `import()` (ESM, top-level `await` and CommonJS
+   * work) to learn the registrations, as Python's spawn re-imports `__main__`. `.ts` modules
+   * load through tsx (an optional peer dependency) with `require()`.
    */
-  readonly module: string;
+  readonly module: FileSpecifier;
   /** The export holding the manager class (default: the one manager class the module exports). */
   readonly exportName?: string;
   /** Default timeout of every call in ms (default 0: none). */
@@ -77,19 +74,20 @@ export interface StartOptions {
   readonly startTimeout?: number;
 }
 
-const startOptionsSchema = z
-  .object({
-    module: z.string().min(1),
-    exportName: z.string().min(1).optional(),
-    timeout: z.number().nonnegative().optional(),
-    initializer: z.string().min(1).optional(),
-    initializerArgs: z.array(z.unknown()).optional(),
-    traceBufferSize: z.number().int().nonnegative().optional(),
-    forwardTrace: z.boolean().optional(),
-    name: z.string().min(1).optional(),
-    startTimeout: z.number().positive().optional(),
-  })
-  .strict();
+const startOptionChecks: Readonly<Record<string, OptionCheck>> = {
+  module: (value) =>
+    (typeof value === 'string' && value.length > 0) || value instanceof URL
+      ? undefined
+      : 'must be an absolute path, a file: URL string or a URL object',
+  exportName: check.nonEmptyString,
+  timeout: check.nonNegativeNumber,
+  initializer: check.nonEmptyString,
+  initializerArgs: check.array,
+  traceBufferSize: check.nonNegativeInteger,
+  forwardTrace: check.boolean,
+  name: check.nonEmptyString,
+  startTimeout: check.positiveNumber,
+};
 
 type State = 'initial' | 'starting' | 'started' | 'closed';
 
@@ -233,26 +231,20 @@ class ManagerImpl {
           : 'this manager is already started',
       );
     }
-    const parsed = startOptionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      const option = first?.path.length ? String(first.path[0]) : '';
+    validateOptions(options, startOptionChecks);
+    if (options.module === undefined) {
       throw createManagerError(
         ErrorCode.InvalidOption,
-        option
-          ? `options.${option} is invalid: ${describeIssues(parsed.error)}`
-          : `start() options are invalid: ${describeIssues(parsed.error)}`,
-        { details: { option } },
+        "options.module is invalid: the registry module is required (e.g. require.resolve('./managers') or new URL('./managers.js', import.meta.url))",
+        { details: { option: 'module' } },
       );
     }
-    const settings = parsed.data;
-    const modulePath = settings.module.startsWith('file:')
-      ? fileURLToPath(settings.module)
-      : settings.module;
+    const settings = options;
+    const modulePath = toFilePath(settings.module, 'options.module');
     if (!isAbsolute(modulePath)) {
       throw createManagerError(
         ErrorCode.InvalidOption,
-        `options.module must be an absolute path or a file URL (use require.resolve('./module')), got ${inspect(settings.module)}`,
+        `options.module must be an absolute path or a file URL (use require.resolve('./module') or new URL('./module.js', import.meta.url)), got ${inspect(settings.module)}`,
         { details: { option: 'module' } },
       );
     }

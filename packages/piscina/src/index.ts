@@ -3,9 +3,3 @@ export type { ManagedPoolOptions, PiscinaOptions, PiscinaRunOptions } from './po
 export { defineTask, retain } from './task';
 export type { TaskOptions } from './task';
 export { taskFile, typeScriptExecArgv, isTypeScriptFile } from './entry';
-export {
-  installComlinkTransferHandler,
-  uninstallComlinkTransferHandler,
-  COMLINK_HANDLER_NAME,
-} from './comlink';
-export type { ComlinkLike } from './comlink';

@@ -1,8 +1,16 @@
 import { inspect } from 'node:util';
 import Piscina from 'piscina';
-import { decode, discard, encode, fromErrorEnvelope } from '@managers/core';
+import {
+  decode,
+  discard,
+  encode,
+  fromErrorEnvelope,
+  isTypeScriptFile,
+  typeScriptExecArgv,
+  type FileSpecifier,
+} from '@managers/core';
 import { createManagerError, ErrorCode } from '@managers/refcount';
-import { isTypeScriptFile, typeScriptExecArgv } from './entry';
+import { taskFilePath } from './entry';
 import { TASK_ERROR_KEY, uniqueTransferList, unwrapTransferable } from './values';
 
 /** Piscina's constructor options. */
@@ -11,7 +19,13 @@ export type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0
 export type PiscinaRunOptions = NonNullable<Parameters<Piscina['run']>[1]>;
 
 /** Options of a {@link ManagedPool}: Piscina's, with other defaults. */
-export interface ManagedPoolOptions extends PiscinaOptions {
+export interface ManagedPoolOptions extends Omit<PiscinaOptions, 'filename'> {
+  /**
+   * The task file: an absolute path, a `file:` URL string or a `URL` (its default export, or
+   * the export named by `name`, is a `defineTask()` task). A TypeScript file loads through
+   * tsx (an optional peer dependency).
+   */
+  filename?: FileSpecifier | null;
   /**
    * How an idle pool thread waits for its next task. Default `'disabled'`; `'async'` also
    * works; `'sync'` is refused: an idle thread would block in `Atomics.wait` and its event
@@ -43,11 +57,16 @@ export function managedPoolOptions(options: ManagedPoolOptions = {}): PiscinaOpt
       { details: { option: 'atomics' } },
     );
   }
-  const filename = options.filename;
+  const filename =
+    options.filename === undefined || options.filename === null
+      ? options.filename
+      : taskFilePath(options.filename as FileSpecifier);
   const execArgv =
     options.execArgv ??
-    (typeof filename === 'string' && isTypeScriptFile(filename) ? typeScriptExecArgv() : undefined);
-  return { ...options, atomics, ...(execArgv === undefined ? {} : { execArgv }) };
+    (typeof filename === 'string' && isTypeScriptFile(filename)
+      ? typeScriptExecArgv(filename)
+      : undefined);
+  return { ...options, filename, atomics, ...(execArgv === undefined ? {} : { execArgv }) };
 }
 
 /**

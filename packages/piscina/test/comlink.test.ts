@@ -3,11 +3,11 @@ import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { release } from '@managers/core';
+import { typeScriptExecArgv } from '@managers/piscina';
 import {
   installComlinkTransferHandler,
-  typeScriptExecArgv,
   uninstallComlinkTransferHandler,
-} from '@managers/piscina';
+} from '@managers/piscina/comlink';
 import { startManager } from './fixtures/managers';
 import type { ComlinkApi } from './fixtures/comlink-worker';
 import { eventually, holdersBecome, holdersOf, threadOf } from './helpers';
