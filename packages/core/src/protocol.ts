@@ -1,41 +1,60 @@
 import { MessagePort } from 'node:worker_threads';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type * as Schemas from './protocol-schemas';
 
 /** The version of the wire protocol; a worker and a caller must agree on it. */
 export const PROTOCOL_VERSION = 1;
 
-const rid = z.number().int().nonnegative();
-const objectId = z.number().int().nonnegative();
-const args = z.array(z.unknown());
+/** The zod schemas, loaded on first use (see protocol-schemas.ts). */
+let schemas: typeof Schemas | undefined;
+function loadSchemas(): typeof Schemas {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (schemas ??= require('./protocol-schemas') as typeof Schemas);
+}
 
-const createRequest = z.object({ t: z.literal('create'), rid, typeid: z.string().min(1), args });
-const callRequest = z.object({
-  t: z.literal('call'),
-  rid,
-  id: objectId,
-  method: z.string().min(1),
-  args,
-});
-const releaseRequest = z.object({ t: z.literal('release'), ids: z.array(objectId) });
-const handoffRequest = z.object({
-  t: z.literal('handoff'),
-  key: z.string().min(1),
-  ids: z.array(objectId),
-  /** The server end of the new connection; absent when `key` names a spare one this connection made earlier. */
-  port: z.instanceof(MessagePort).optional(),
-});
-const adoptRequest = z.object({ t: z.literal('adopt'), into: z.string().min(1) });
-const helloRequest = z.object({ t: z.literal('hello'), label: z.string().min(1) });
+/** A zod-like `safeParse` result. */
+export type ParseResult<T> = { success: true; data: T } | { success: false; error: z.ZodError };
 
-/** One request from a client connection to the server. */
-export const requestSchema = z.discriminatedUnion('t', [
-  createRequest,
-  callRequest,
-  releaseRequest,
-  handoffRequest,
-  adoptRequest,
-  helloRequest,
-]);
+/**
+ * One request from a client connection to the server. Well-formed requests pass hand-written
+ * checks ({@link isWellFormedRequest}); only the others load zod, which then says what is wrong.
+ */
+export const requestSchema = {
+  safeParse(message: unknown): ParseResult<Request> {
+    if (isWellFormedRequest(message)) return { success: true, data: message };
+    return loadSchemas().requestSchema.safeParse(message);
+  },
+};
+
+const isIndex = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
+
+/** True when `message` is a request that the zod `requestSchema` accepts (checked by hand). */
+export function isWellFormedRequest(message: unknown): message is Request {
+  if (typeof message !== 'object' || message === null) return false;
+  const request = message as Record<string, unknown>;
+  switch (request.t) {
+    case 'call':
+      return isWellFormedCall(message);
+    case 'create':
+      return isIndex(request.rid) && isName(request.typeid) && Array.isArray(request.args);
+    case 'release':
+      return Array.isArray(request.ids) && request.ids.every(isIndex);
+    case 'handoff':
+      return (
+        isName(request.key) &&
+        Array.isArray(request.ids) &&
+        request.ids.every(isIndex) &&
+        (request.port === undefined || request.port instanceof MessagePort)
+      );
+    case 'adopt':
+      return isName(request.into);
+    case 'hello':
+      return isName(request.label);
+    default:
+      return false;
+  }
+}
 /**
  * The hot path's check: true when `message` is a well-formed call request, exactly as
  * `requestSchema` would accept it. Anything else goes through zod, which is the authority
@@ -57,11 +76,15 @@ export function isWellFormedCall(message: unknown): message is CallRequest {
 }
 
 /** Several requests posted as one message (calls queued in the same tick). */
-export const batchSchema = z.object({ t: z.literal('batch'), m: z.array(z.unknown()) });
+export const batchSchema = {
+  safeParse(message: unknown): ParseResult<{ t: 'batch'; m: unknown[] }> {
+    return loadSchemas().batchSchema.safeParse(message);
+  },
+};
 
-export type Request = z.infer<typeof requestSchema>;
-export type CreateRequest = z.infer<typeof createRequest>;
-export type CallRequest = z.infer<typeof callRequest>;
+export type Request = z.infer<typeof Schemas.requestSchema>;
+export type CreateRequest = z.infer<typeof Schemas.createRequest>;
+export type CallRequest = z.infer<typeof Schemas.callRequest>;
 
 /** A serialisable description of an error (see error-envelope.ts). */
 export interface ErrorEnvelope {

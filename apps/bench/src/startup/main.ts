@@ -14,6 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ManagedPool } from '@managers/piscina';
 import { BenchManager } from '../registry';
 
@@ -21,6 +22,18 @@ function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The baseline: a bare worker thread that posts one message. */
+async function bareWorkerStartup(): Promise<number> {
+  const started = performance.now();
+  const worker = new Worker("require('node:worker_threads').parentPort.postMessage(1)", {
+    eval: true,
+  });
+  await new Promise((resolve) => worker.once('message', resolve));
+  const elapsed = performance.now() - started;
+  await worker.terminate();
+  return elapsed;
 }
 
 async function managerStartup(): Promise<number> {
@@ -49,16 +62,22 @@ async function main(): Promise<void> {
   const roundsArgument = process.argv.find((argument) => argument.startsWith('--rounds='));
   const rounds = roundsArgument === undefined ? 15 : Number(roundsArgument.slice(9));
   const rows: [string, () => Promise<number>][] = [
+    ['baseline: bare Worker to its first message', bareWorkerStartup],
     ['manager: start() to first reply', managerStartup],
     ['pool: new ManagedPool() to first task result', poolStartup],
   ];
-  console.log(`Node ${process.version}, ${rounds} rounds each, medians after the first round`);
-  for (const [label, measure] of rows) {
-    const first = await measure();
-    const times: number[] = [];
-    for (let i = 0; i < rounds; i++) times.push(await measure());
+  console.log(
+    `Node ${process.version}, ${rounds} rounds, interleaved; medians (the first round, which also loads the main thread's modules, is left out)`,
+  );
+  for (const [, measure] of rows) await measure();
+  const times = rows.map((): number[] => []);
+  for (let i = 0; i < rounds; i++)
+    for (const [index, [, measure]] of rows.entries()) times[index]!.push(await measure());
+  const baseline = median(times[0]!);
+  for (const [index, [label]] of rows.entries()) {
+    const value = median(times[index]!);
     console.log(
-      `${label.padEnd(46)} ${median(times).toFixed(1).padStart(7)} ms  (first round ${first.toFixed(1)} ms)`,
+      `${label.padEnd(46)} ${value.toFixed(1).padStart(7)} ms  ${(value / baseline).toFixed(2)}× baseline`,
     );
   }
 }
