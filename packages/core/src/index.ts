@@ -1,3 +1,4 @@
+import '@managers/refcount/polyfill';
 export { BaseManager, isManagerClass } from './manager';
 export { encode, decode, discard, postMessage, createWorker, ManagerHandle } from './handoff';
 export type { Encoded } from './handoff';

@@ -2,6 +2,7 @@
  * The entry of the server worker: loads the registry module (as Python's spawn re-imports
  * `__main__`), runs the initializer, then serves connections until told to shut down.
  */
+import '@managers/refcount/polyfill';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { toErrorEnvelope } from './error-envelope';

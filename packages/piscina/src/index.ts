@@ -1,3 +1,4 @@
+import '@managers/refcount/polyfill';
 export { ManagedPool, managedPoolOptions, runTask } from './pool';
 export type { ManagedPoolOptions, PiscinaOptions, PiscinaRunOptions } from './pool';
 export { defineTask, retain } from './task';

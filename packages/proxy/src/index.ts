@@ -1,3 +1,4 @@
+import '@managers/refcount/polyfill';
 export { BaseProxy } from './base-proxy';
 export { createAutoProxy, withCallOptions } from './auto-proxy';
 export {
