@@ -557,15 +557,35 @@ export interface ManagerClass<R extends RegistrySpec> {
     C extends Callable | null = null,
     const M extends Readonly<Record<string, string>> = {},
     CM extends boolean = true,
+    const E extends readonly string[] | undefined = undefined,
   >(
     typeid: K,
-    options?: TypedRegisterOptions<C, M, CM>,
-  ): ManagerClass<R & { [P in K]: SpecOf<C, M, CM> }>;
+    options?: TypedRegisterOptions<C, M, CM, E>,
+  ): ManagerClass<R & { [P in K]: SpecOf<C, M, CM, E> }>;
   /** Creates a manager of this class and starts its server worker. */
   start(options: StartOptions): Promise<ManagerInstance<R>>;
   /** A manager of this class attached to a running server through a received handle (cannot shut it down). */
   connect(handle: ManagerHandle): Promise<ManagerInstance<R>>;
 }
+
+/**
+ * The proxy type of typeid `K` of a manager class (or manager) `M`:
+ *
+ * ```ts
+ * export const MyManager = BaseManager.register('Counter', { callable: Counter });
+ * export type CounterProxy = ProxyFor<typeof MyManager, 'Counter'>;
+ * ```
+ */
+export type ProxyFor<M, K extends string> =
+  M extends ManagerClass<infer R>
+    ? K extends keyof R
+      ? ProxyOf<R, K>
+      : never
+    : M extends ManagerInstance<infer R>
+      ? K extends keyof R
+        ? ProxyOf<R, K>
+        : never
+      : never;
 
 /** The base manager class, with no typeids registered. See {@link ManagerClass}. */
 export const BaseManager = ManagerImpl as unknown as ManagerClass<{}>;
