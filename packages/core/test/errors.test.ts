@@ -53,7 +53,7 @@ test('a custom error class keeps its name, code and cause chain', async () => {
   expect(await manager.numberOfObjects()).toBe(0);
 });
 
-test('a non-exposed method: ERR_NOT_EXPOSED through callMethod, no property on the AutoProxy', async () => {
+test('a non-exposed method: ERR_NOT_EXPOSED through callMethod and on the AutoProxy', async () => {
   const { manager, toolbox } = await startKitchen();
   const error = await rejection(callMethod(toolbox, '_hidden'));
   expect(error.name).toBe('ManagerError');
@@ -62,7 +62,15 @@ test('a non-exposed method: ERR_NOT_EXPOSED through callMethod, no property on t
   expect(error.message).toContain("'Toolbox'");
   expect(error.details).toMatchObject({ typeid: 'Toolbox', method: '_hidden' });
   expect('_hidden' in toolbox).toBe(false);
-  expect((toolbox as unknown as Record<string, unknown>)._hidden).toBeUndefined();
+  // Called on the AutoProxy: the same error, not `TypeError: toolbox._hidden is not a function`.
+  const direct = await rejection((toolbox as unknown as { _hidden(): Promise<void> })._hidden());
+  expect(direct.name).toBe('ManagerError');
+  expect(direct.code).toBe('ERR_NOT_EXPOSED');
+  expect(direct.message).toMatch(/^method '_hidden' of typeid 'Toolbox' is not exposed \(exposed: /);
+  // `then` and symbols are never methods: awaiting a proxy gives the proxy.
+  expect((toolbox as unknown as Record<string, unknown>).then).toBeUndefined();
+  expect((toolbox as unknown as Record<symbol, unknown>)[Symbol('x')]).toBeUndefined();
+  expect(await toolbox).toBe(toolbox);
   const missing = await rejection(callMethod(toolbox, 'nonexistent'));
   expect(missing.code).toBe('ERR_NOT_EXPOSED');
   expect(missing.message).toContain("'nonexistent'");
