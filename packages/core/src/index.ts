@@ -1,4 +1,5 @@
 import '@managers/refcount/polyfill';
+import { installPostGuard } from './post-guard';
 export { BaseManager, isManagerClass } from './manager';
 export { encode, decode, discard, postMessage, createWorker, ManagerHandle } from './handoff';
 export type { Encoded } from './handoff';
@@ -41,3 +42,5 @@ export {
   SERVER_HOLDER,
 } from '@managers/refcount';
 export type { TraceEvent, TraceOp, DebugEntry } from '@managers/refcount';
+
+installPostGuard();

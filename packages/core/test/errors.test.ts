@@ -66,7 +66,9 @@ test('a non-exposed method: ERR_NOT_EXPOSED through callMethod and on the AutoPr
   const direct = await rejection((toolbox as unknown as { _hidden(): Promise<void> })._hidden());
   expect(direct.name).toBe('ManagerError');
   expect(direct.code).toBe('ERR_NOT_EXPOSED');
-  expect(direct.message).toMatch(/^method '_hidden' of typeid 'Toolbox' is not exposed \(exposed: /);
+  expect(direct.message).toMatch(
+    /^method '_hidden' of typeid 'Toolbox' is not exposed \(exposed: /,
+  );
   // `then` and symbols are never methods: awaiting a proxy gives the proxy.
   expect((toolbox as unknown as Record<string, unknown>).then).toBeUndefined();
   expect((toolbox as unknown as Record<symbol, unknown>)[Symbol('x')]).toBeUndefined();

@@ -23,6 +23,16 @@ const finalizer = new FinalizationRegistry<HeldReference>((held) => {
 });
 
 /**
+ * The own property that makes a proxy fail structured clone: a function, which cannot be
+ * cloned. Without it a proxy of a custom class would be posted as an empty object and arrive
+ * dead; with it, posting a proxy as it is (raw `workerData` or `port.postMessage`) throws, and
+ * @managers/core turns that error into one that says to use its `postMessage`/`createWorker`/
+ * `encode`. (An AutoProxy, a JS Proxy, fails structured clone by itself.)
+ */
+export const NOT_CLONEABLE_KEY = '@managers/proxy: post me with encode() from @managers/core';
+function notCloneable(): void {}
+
+/**
  * The client-side handle of one reference to a hosted object (Python's `BaseProxy`).
  *
  * Each live proxy owns exactly one reference, counted by the server (R1). Release it with
@@ -42,6 +52,7 @@ export class BaseProxy implements Disposable, AsyncDisposable {
   constructor(token: Token, connection: ProxyConnection) {
     this.#token = token;
     this.#connection = connection;
+    Object.defineProperty(this, NOT_CLONEABLE_KEY, { value: notCloneable, enumerable: true });
     finalizer.register(this, { connection, id: token.id }, this);
   }
 

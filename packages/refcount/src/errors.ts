@@ -40,6 +40,11 @@ export const ErrorCode = {
   Remote: 'ERR_REMOTE',
   /** The operation is only allowed on the manager that started the server. */
   NotOwner: 'ERR_NOT_OWNER',
+  /**
+   * A proxy was posted as it is (raw `workerData`, `port.postMessage`): it must be handed off
+   * with `createWorker`, `postMessage` or `encode` from @managers/core.
+   */
+  ProxyNotEncoded: 'ERR_PROXY_NOT_ENCODED',
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */
