@@ -1,6 +1,7 @@
 // Checks that the code blocks the READMEs quote from files are those files, word for word, so
 // that documentation cannot drift from the examples CI runs. A quoted block is a fenced code
-// block right after a line `<!-- quote: path/from/the/repository/root -->`.
+// block right after a line `<!-- quote: path/from/the/repository/root -->` (blank lines
+// between the two are allowed).
 // Usage: node .ci/check-quotes.mjs   (exit code 1 on any difference)
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -22,14 +23,16 @@ for (const readme of readmes) {
     const marker = /^<!-- quote: (\S+) -->$/.exec(lines[i].trim());
     if (marker === null) continue;
     quotes++;
-    const fence = lines[i + 1] ?? '';
+    let start = i + 1;
+    while (lines[start] !== undefined && lines[start].trim() === '') start++;
+    const fence = lines[start] ?? '';
     if (!fence.startsWith('```')) {
       console.log(`${readme}:${i + 1}: a quote marker must be followed by a fenced code block`);
       failures++;
       continue;
     }
-    const end = lines.indexOf('```', i + 2);
-    const block = lines.slice(i + 2, end).join('\n');
+    const end = lines.indexOf('```', start + 1);
+    const block = lines.slice(start + 1, end).join('\n');
     const quotedPath = join(root, marker[1]);
     if (!existsSync(quotedPath)) {
       console.log(`${readme}:${i + 1}: quotes ${marker[1]}, which does not exist`);
