@@ -5,7 +5,13 @@ export { encode, decode, discard, postMessage, createWorker, ManagerHandle } fro
 export type { Encoded } from './handoff';
 export { isTypeScriptFile, typeScriptExecArgv } from './worker-file';
 export type { FileSpecifier } from './worker-file';
-export type { ManagerClass, ManagerInstance, ProxyFor, StartOptions } from './manager';
+export type {
+  ManagerClass,
+  ManagerCloseInfo,
+  ManagerInstance,
+  ProxyFor,
+  StartOptions,
+} from './manager';
 export type {
   RegistrySpec,
   TypeSpec,

@@ -42,6 +42,14 @@ export const managerClassSymbol: unique symbol = Symbol.for('@managers/manager-c
 /** Where a manager class keeps its registrations. */
 export const registrySymbol: unique symbol = Symbol.for('@managers/registry');
 
+/** Why a manager closed: what {@link ManagerImpl.whenClosed} resolves with. */
+export interface ManagerCloseInfo {
+  /** In words: `the manager was shut down`, `the server worker crashed: boom`, … */
+  readonly reason: string;
+  /** The error, when the server crashed, exited by itself or failed to start. */
+  readonly error?: unknown;
+}
+
 /** Options of `start()`. */
 export interface StartOptions {
   /**
@@ -115,6 +123,18 @@ class ManagerImpl {
   #name = '';
   #exited: Promise<void> | undefined;
   #closeReason = '';
+  /** The error that crashed the server worker, if it crashed. */
+  #crashError: unknown;
+  #resolveClosed: ((info: ManagerCloseInfo) => void) | undefined;
+  /**
+   * Resolves (never rejects) once this manager is closed, with why: `{ reason }` after
+   * `shutdown()`, `{ reason, error }` when the server worker crashed (the error it threw) or
+   * exited, or failed to start. `closed` is the same as a boolean. For the manager that started
+   * the server; a manager made by `connect()` does not resolve it.
+   */
+  readonly whenClosed: Promise<ManagerCloseInfo> = new Promise((resolve) => {
+    this.#resolveClosed = resolve;
+  });
   /** False for a manager made by `connect()`: it can use the server but not shut it down. */
   #owner = true;
 
@@ -189,6 +209,7 @@ class ManagerImpl {
     this.#connection = connection;
     this.#managerId = handle.managerId;
     this.#name = handle.name;
+    connection.managerName ??= handle.name;
     this.#state = 'started';
   }
 
@@ -306,6 +327,20 @@ class ManagerImpl {
         // A crash closes the port before the worker's exit event: the manager is closed now.
         if (this.#state === 'started') this.#state = 'closed';
       },
+      // The port closing unasked means the server worker is going away: wait for its exit
+      // (briefly) so that pending calls learn why, with the crash's error as their cause.
+      whyClosed: async () => {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          this.#exited,
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+        ]);
+        clearTimeout(timer);
+        return {
+          reason: this.#closeReason || 'the server closed the connection',
+          cause: this.#crashError,
+        };
+      },
     });
     this.#connection = connection;
     setConnection(connection);
@@ -318,10 +353,12 @@ class ManagerImpl {
       );
     } catch (error) {
       this.#state = 'closed';
-      connection.close('the server failed to start');
+      connection.close('the server failed to start', error);
       await worker.terminate();
+      this.#resolveClosed?.({ reason: 'the server failed to start', error });
       throw error;
     }
+    connection.managerName = this.#name;
     worker.on('exit', (code) => this.#onExit(code));
     worker.on('message', (message: ControlFromServer) => {
       if (message.t !== 'trace' || !traceChannel.hasSubscribers) return;
@@ -330,6 +367,7 @@ class ManagerImpl {
     // Without a listener, an uncaught exception in the server worker is re-thrown here and
     // would crash this process: record it as the close reason instead ('exit' follows).
     worker.on('error', (error: unknown) => {
+      this.#crashError ??= error;
       this.#closeReason ||= `the server worker crashed: ${(error as Error)?.message ?? String(error)}`;
     });
     worker.unref();
@@ -408,7 +446,12 @@ class ManagerImpl {
   #onExit(code: number): void {
     const reason = this.#closeReason || `the server worker exited with code ${code}`;
     this.#state = 'closed';
-    this.#connection?.close(reason);
+    this.#connection?.close(reason, this.#crashError);
+    this.#resolveClosed?.(
+      this.#crashError === undefined && reason === 'the manager was shut down'
+        ? { reason }
+        : { reason, error: this.#crashError ?? new Error(reason) },
+    );
   }
 
   /** The connection of this thread (rejects if the manager is not started or is closed). */
@@ -499,6 +542,7 @@ class ManagerImpl {
     }
     if (this.#state === 'initial') {
       this.#state = 'closed';
+      this.#resolveClosed?.({ reason: 'the manager was shut down before it started' });
       return;
     }
     const worker = this.#worker;
@@ -516,6 +560,7 @@ class ManagerImpl {
     await this.#exited;
     clearTimeout(timer);
     this.#connection?.close(this.#closeReason);
+    this.#resolveClosed?.({ reason: this.#closeReason });
   }
 
   /** `await using manager = …` shuts the manager down at the end of the block. */

@@ -74,6 +74,7 @@ const RESERVED_TYPEIDS = new Set([
   'options',
   'managerId',
   'closed',
+  'whenClosed',
   'then',
 ]);
 
