@@ -11,6 +11,7 @@ import {
 } from '@managers/core';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { taskFilePath } from './entry';
+import { TASK_LOADER_FILE, taskKey } from './task-key';
 import { TASK_ERROR_KEY, uniqueTransferList, unwrapTransferable } from './values';
 
 /** Piscina's constructor options. */
@@ -130,11 +131,48 @@ async function runWith<R>(
  * {@link ManagedPoolOptions.atomics}). A TypeScript `filename` gets the execArgv that loads it.
  */
 export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
+  /** The task file given to the constructor (Piscina's own `filename` is the loader). */
+  readonly #taskFile: string | null | undefined;
+  readonly #defaultName: string;
+
   constructor(options: ManagedPoolOptions = {}) {
-    super(managedPoolOptions(options));
+    const settings = managedPoolOptions(options);
+    const taskFile = settings.filename;
+    const defaultName = options.name ?? 'default';
+    super(
+      typeof taskFile === 'string'
+        ? {
+            ...settings,
+            filename: TASK_LOADER_FILE,
+            name: taskKey(taskFile, defaultName),
+            execArgv:
+              settings.execArgv ??
+              (isTypeScriptFile(TASK_LOADER_FILE) ? typeScriptExecArgv(taskFile) : undefined),
+          }
+        : settings,
+    );
+    this.#taskFile = taskFile;
+    this.#defaultName = defaultName;
   }
 
+  /**
+   * Runs one task (see {@link runTask}). `options.name` picks another export of the task file,
+   * `options.filename` another task file; either must be a `defineTask()` task, or the call
+   * rejects with `ERR_INVALID_OPTION` (and the task's proxies are released).
+   */
   override run(task: T, options: PiscinaRunOptions = {}): Promise<R> {
-    return runWith<R>((value, runOptions) => super.run(value as T, runOptions), task, options);
+    const file =
+      options.filename === undefined || options.filename === null
+        ? this.#taskFile
+        : taskFilePath(options.filename);
+    const routed =
+      typeof file === 'string'
+        ? {
+            ...options,
+            filename: TASK_LOADER_FILE,
+            name: taskKey(file, options.name ?? this.#defaultName),
+          }
+        : options;
+    return runWith<R>((value, runOptions) => super.run(value as T, runOptions), task, routed);
   }
 }

@@ -23,6 +23,14 @@ export interface TaskOptions {
 
 const retained = new WeakSet<BaseProxy>();
 
+/** Marks the functions {@link defineTask} returns (from any copy of this module). */
+const taskSymbol = Symbol.for('@managers/piscina/task');
+
+/** True for a function made by {@link defineTask}. */
+export function isManagedTask(value: unknown): boolean {
+  return typeof value === 'function' && (value as { [taskSymbol]?: unknown })[taskSymbol] === true;
+}
+
 /**
  * Keeps `proxy` past the end of the current task: `defineTask` will not release it. For a
  * proxy a task stores for later tasks of the same pool thread (it is then released by you,
@@ -75,7 +83,7 @@ export function defineTask<A = any, R = unknown>(
   options: TaskOptions = {},
 ): (task: unknown) => Promise<unknown> {
   const autoRelease = options.release ?? true;
-  return async function managedTask(raw: unknown): Promise<unknown> {
+  const managedTask = async function managedTask(raw: unknown): Promise<unknown> {
     const task = decode<A>(raw);
     const owned = autoRelease ? proxiesIn(task) : [];
     try {
@@ -93,6 +101,8 @@ export function defineTask<A = any, R = unknown>(
       await releaseAll(owned);
     }
   };
+  Object.defineProperty(managedTask, taskSymbol, { value: true });
+  return managedTask;
 }
 
 async function releaseAll(proxies: readonly BaseProxy[]): Promise<void> {
