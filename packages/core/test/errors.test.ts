@@ -53,6 +53,23 @@ test('a custom error class keeps its name, code and cause chain', async () => {
   expect(await manager.numberOfObjects()).toBe(0);
 });
 
+test("a rejected call's stack includes the caller's frames (an async stack)", async () => {
+  const { manager, toolbox } = await startKitchen();
+  async function callerOfTheFailingCall(): Promise<void> {
+    await toolbox.failWithTypeError();
+  }
+  async function outerCaller(): Promise<void> {
+    await callerOfTheFailingCall();
+  }
+  const error = await rejection(outerCaller());
+  const stack = (error as { stack?: string }).stack;
+  // (jest's source maps drop the word `async` that plain Node prints before these frames)
+  expect(stack).toMatch(/at (async )?callerOfTheFailingCall \(.*errors\.test\.ts:\d+:\d+\)/);
+  expect(stack).toMatch(/at (async )?outerCaller \(/);
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
 test('a non-exposed method: ERR_NOT_EXPOSED through callMethod and on the AutoProxy', async () => {
   const { manager, toolbox } = await startKitchen();
   const error = await rejection(callMethod(toolbox, '_hidden'));
