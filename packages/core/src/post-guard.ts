@@ -1,6 +1,6 @@
 import { MessagePort } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
-import { forEachProxy } from '@managers/proxy';
+import { NOT_CLONEABLE_KEY } from '@managers/proxy';
 
 /** Marks the `MessagePort.prototype.postMessage` this module installed (once per realm). */
 const guardSymbol = Symbol.for('@managers/core/post-guard');
@@ -41,9 +41,7 @@ function explainCloneError(error: unknown, value: unknown): unknown {
   if ((error as { name?: unknown } | null)?.name !== 'DataCloneError') return error;
   let found: string | undefined;
   try {
-    forEachProxy(value, (proxy) => {
-      found ??= String(proxy);
-    });
+    found = findProxy(value, new Set(), 0);
   } catch {
     return error;
   }
@@ -55,4 +53,27 @@ function explainCloneError(error: unknown, value: unknown): unknown {
       'which hand the proxy off to the receiving thread (decode() it there)',
     { cause: error, details: { proxy: found } },
   );
+}
+
+/**
+ * The description of a proxy inside `value`, if any. A proxy is recognised by the own property
+ * every BaseProxy carries (an AutoProxy answers `in` for its target), not by `instanceof`: this
+ * wrapper is installed once per thread, and under jest each test file has its own copy of the
+ * proxy classes.
+ */
+function findProxy(value: unknown, seen: Set<object>, depth: number): string | undefined {
+  if (typeof value !== 'object' || value === null || depth > 64 || seen.has(value)) return;
+  seen.add(value);
+  if (NOT_CLONEABLE_KEY in value) return String(value);
+  const items: Iterable<unknown> =
+    value instanceof Map
+      ? [...value.keys(), ...value.values()]
+      : value instanceof Set || Array.isArray(value)
+        ? value
+        : Object.values(value);
+  for (const item of items) {
+    const found = findProxy(item, seen, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
