@@ -8,7 +8,7 @@ const config: Config = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist/', '<rootDir>/apps/.*/dist/'],
   testEnvironmentOptions: {
-    customExportConditions: ['source', 'node', 'node-addons'],
+    customExportConditions: ['@managers/source', 'node', 'node-addons'],
   },
   transform: {
     '^.+\\.ts$': [

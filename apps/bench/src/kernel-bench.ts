@@ -1,7 +1,7 @@
 /**
  * Kernel benchmark: the cost of the object table itself, with no threads.
  *
- *   cd apps/bench && npx tsx --conditions=source src/kernel-bench.ts [--quick] [--entries=N]
+ *   cd apps/bench && npx tsx --conditions=@managers/source src/kernel-bench.ts [--quick] [--entries=N]
  *
  * - ns per incref+decref pair on random ids of a table of 1,000,000 live objects
  *   (quick: 10,000), median of several repetitions: tracing off, with the trace ring

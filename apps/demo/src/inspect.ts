@@ -36,7 +36,7 @@ export async function inspectDemo(argv: readonly string[]): Promise<void> {
   const worker = createWorker(join(__dirname, `worker${extname(__filename)}`), {
     workerData: { name: 'worker A', counter },
     execArgv: fromSource
-      ? ['--conditions=source', '--require', require.resolve('tsx/cjs')]
+      ? ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')]
       : undefined,
   });
   worker.on('message', () => undefined);

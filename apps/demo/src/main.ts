@@ -102,13 +102,8 @@ async function cloneWalkthrough(manager: Manager): Promise<void> {
 }
 
 function startWorker(workerData: unknown): Worker {
-  const fromSource = extname(__filename) === '.ts';
-  return createWorker(join(__dirname, `worker${extname(__filename)}`), {
-    workerData,
-    execArgv: fromSource
-      ? ['--conditions=source', '--require', require.resolve('tsx/cjs')]
-      : undefined,
-  });
+  // A .ts worker (when the demo runs from source) loads through tsx by itself.
+  return createWorker(join(__dirname, `worker${extname(__filename)}`), { workerData });
 }
 
 function messages(worker: Worker, until: number): Promise<void> {
@@ -132,12 +127,27 @@ async function threadsWalkthrough(manager: Manager): Promise<void> {
   const { port1, port2 } = new MessageChannel();
   const first = startWorker({ name: 'worker A', counter, sibling: port1 });
   const second = startWorker({ name: 'worker B', counter });
+  const threadA = `thread-${first.threadId}`;
+  console.log(
+    `worker A runs in ${threadA}, worker B in thread-${second.threadId}: the server ` +
+      'counts references per "holder", and names the holder of each connection after its thread.',
+  );
   second.postMessage({ port: port2 }, [port2]);
   await Promise.all([messages(first, 1), messages(second, 2)]);
+  console.log(
+    'In the trace below, a holder "handoff:main>2" is a reference in flight: the main thread took\n' +
+      'it for the copy of the proxy it sent, before the message left ("main>2" names the spare\n' +
+      'connection the main thread had ready and sent along). The receiving thread then "adopts"\n' +
+      'it into its own connection. The large gaps in the times are the workers starting up.',
+  );
   await dump(manager, 'both workers hold the counter (A passed its copy on to B as well)');
   await first.terminate();
   await new Promise((resolve) => setTimeout(resolve, 20));
-  await dump(manager, 'worker A terminated: the server dropped its references (R4)');
+  await dump(
+    manager,
+    `worker A terminated: the server dropped every reference of ${threadA} ` +
+      '(a closed connection releases all it held: rule R4 of docs/design.md)',
+  );
   await second.terminate();
   await new Promise((resolve) => setTimeout(resolve, 20));
   console.log(`counter.value() = ${await counter.value()}`);

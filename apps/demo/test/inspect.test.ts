@@ -9,7 +9,7 @@ test('the demo with --inspect prints a URL that serves the page, and stops on SI
   const child = spawn(
     process.execPath,
     [
-      '--conditions=source',
+      '--conditions=@managers/source',
       '--import',
       'tsx',
       join(__dirname, '..', 'src', 'main.ts'),

@@ -79,6 +79,11 @@ export interface ClientConnectionOptions {
   readonly decodeHandoff?: (envelope: ProxyEnvelope) => unknown;
   /** Called once when the connection closes. */
   readonly onClose?: (connection: ClientConnection) => void;
+  /**
+   * Called when the port closes without `close()`: the promise of why (the owner waits for
+   * its server worker's exit, so that a crash's error reaches every pending call as `cause`).
+   */
+  readonly whyClosed?: () => Promise<{ reason: string; cause?: unknown }>;
 }
 
 /**
@@ -121,6 +126,8 @@ export class ClientConnection implements ProxyConnection {
   readonly #flushTask = () => this.#flush();
   /** Set by the owner before it shuts the server down: the reason pending calls are given. */
   expectedCloseReason: string | undefined;
+  /** The manager's name, for messages (its id until the name is known). */
+  managerName: string | undefined;
   readonly #spares: { key: string; port: MessagePort }[] = [];
   #refilling = false;
   /** The last exposed list and methodToTypeid seen per typeid, shared by its proxies' tokens. */
@@ -133,14 +140,13 @@ export class ClientConnection implements ProxyConnection {
     this.#options = options;
     if (options.proxyTypes) this.addProxyTypes(options.proxyTypes);
     port.on('message', (message: unknown) => this.#onMessage(message));
-    port.on('close', () =>
-      this.close(
-        this.expectedCloseReason ??
-          (this.#refusal === undefined
-            ? 'the server closed the connection'
-            : `the server closed the connection: ${this.#refusal}`),
-      ),
-    );
+    port.on('close', () => {
+      if (this.expectedCloseReason !== undefined) return this.close(this.expectedCloseReason);
+      if (this.#refusal !== undefined)
+        return this.close(`the server closed the connection: ${this.#refusal}`);
+      if (options.whyClosed === undefined) return this.close('the server closed the connection');
+      void options.whyClosed().then(({ reason, cause }) => this.close(reason, cause));
+    });
     port.unref();
     this.#enqueue({ t: 'hello', label: options.label }, NO_TRANSFER);
   }
@@ -276,13 +282,16 @@ export class ClientConnection implements ProxyConnection {
     return proxyType === undefined ? createAutoProxy(token, via) : new proxyType(token, via);
   }
 
-  /** Closes the connection: every pending call rejects with `ERR_MANAGER_CLOSED`. Idempotent. */
-  close(reason = 'the connection was closed'): void {
+  /**
+   * Closes the connection: every pending call rejects with `ERR_MANAGER_CLOSED` (with `cause`
+   * when given, e.g. the error that crashed the server). Idempotent.
+   */
+  close(reason = 'the connection was closed', cause?: unknown): void {
     if (this.closed) return;
     this.#closeError = createManagerError(
       ErrorCode.ManagerClosed,
-      `manager ${this.managerId} is closed: ${reason}`,
-      { details: { manager: this.managerId } },
+      `manager ${this.managerName || this.managerId} is closed: ${reason}`,
+      { details: { manager: this.managerId }, ...(cause === undefined ? {} : { cause }) },
     );
     this.#flush();
     for (const pending of this.#pending.values()) this.#settle(pending, this.#closeError, false);

@@ -17,6 +17,7 @@ import {
 import { ClientConnection } from './client-connection';
 import { leaseOf } from './lease-registry';
 import { connectionFor, forgetConnection, setConnection, threadLabel } from './threads';
+import { userWorkerStart } from './worker-file';
 
 /**
  * A manager handle: sent to another thread (inside any value given to {@link encode}), it
@@ -233,13 +234,18 @@ export function postMessage(
 
 /**
  * Starts a Worker whose `workerData` may hold proxies and manager handles (the worker reads
- * them with `decode(workerData)`).
+ * them with `decode(workerData)`). `filename` is a path (absolute, or relative to the current
+ * directory), a `file:` URL string or a `URL`; a TypeScript file (`.ts`, `.mts`, `.cts`) is
+ * loaded through tsx, in ESM and CommonJS packages alike.
  */
 export function createWorker(filename: string | URL, options: WorkerOptions = {}): Worker {
+  const start = userWorkerStart(filename, options);
   const encoded = encode(options.workerData);
   try {
-    return new Worker(filename, {
+    return new Worker(start.filename, {
       ...options,
+      eval: start.eval ?? options.eval,
+      execArgv: start.execArgv ?? options.execArgv,
       workerData: encoded.value,
       transferList: [...(options.transferList ?? []), ...encoded.transferList],
     });

@@ -1,16 +1,27 @@
+import '@managers/refcount/polyfill';
+import { installPostGuard } from './post-guard';
 export { BaseManager, isManagerClass } from './manager';
 export { encode, decode, discard, postMessage, createWorker, ManagerHandle } from './handoff';
 export type { Encoded } from './handoff';
 export { lend, borrow, keepBorrowed } from './loan';
 export type { Loan, LendOptions, Borrowed } from './loan';
 export { connectedManagers } from './threads';
-export type { ManagerClass, ManagerInstance, StartOptions } from './manager';
 export type { ServerReference } from './references';
+export { isTypeScriptFile, typeScriptExecArgv } from './worker-file';
+export type { FileSpecifier } from './worker-file';
+export type {
+  ManagerClass,
+  ManagerCloseInfo,
+  ManagerInstance,
+  ProxyFor,
+  StartOptions,
+} from './manager';
 export type {
   RegistrySpec,
   TypeSpec,
   SpecOf,
   ProxyOf,
+  ExposedPart,
   CreateMethods,
   CreateFunction,
   MethodOverrides,
@@ -46,3 +57,5 @@ export {
   SERVER_HOLDER,
 } from '@managers/refcount';
 export type { TraceEvent, TraceOp, DebugEntry } from '@managers/refcount';
+
+installPostGuard();

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { URL } from 'node:url';
 import { inspect } from 'node:util';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { z } from 'zod';
 import {
   createManagerError,
   ErrorCode,
@@ -18,12 +17,7 @@ import {
 import type { BaseProxy } from '@managers/proxy';
 import { ClientConnection } from './client-connection';
 import { fromErrorEnvelope } from './error-envelope';
-import {
-  describeIssues,
-  PROTOCOL_VERSION,
-  type ControlFromServer,
-  type ServerWorkerData,
-} from './protocol';
+import { PROTOCOL_VERSION, type ControlFromServer, type ServerWorkerData } from './protocol';
 import {
   checkTargets,
   recordProxyType,
@@ -42,22 +36,33 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 import { createLiveness, markDead } from './sync-channel';
 import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
 import type { Callable } from './registration';
-import { workerEntry } from './worker-file';
 import type { ServerReference } from './references';
+import { check, validateOptions, type OptionCheck } from './options';
+import { toFilePath, workerEntry, type FileSpecifier } from './worker-file';
 
 /** Brands manager classes (the server worker looks for one among a module's exports). */
 export const managerClassSymbol: unique symbol = Symbol.for('@managers/manager-class');
 /** Where a manager class keeps its registrations. */
 export const registrySymbol: unique symbol = Symbol.for('@managers/registry');
 
+/** Why a manager closed: what {@link ManagerImpl.whenClosed} resolves with. */
+export interface ManagerCloseInfo {
+  /** In words: `the manager was shut down`, `the server worker crashed: boom`, … */
+  readonly reason: string;
+  /** The error, when the server crashed, exited by itself or failed to start. */
+  readonly error?: unknown;
+}
+
 /** Options of `start()`. */
 export interface StartOptions {
   /**
    * The module that exports this manager class (an absolute path or file URL, e.g.
-   * `require.resolve('./managers')`). The server worker loads it to learn the registrations,
-   * as Python's spawn re-imports `__main__`. `.ts` modules load through tsx.
+   * `require.resolve('./managers')`, `new URL('./managers.js', import.meta.url)` or its
+   * `href`). The server worker loads it with `import()` (ESM, top-level `await` and CommonJS
+   * work) to learn the registrations, as Python's spawn re-imports `__main__`. `.ts` modules
+   * load through tsx (an optional peer dependency) with `require()`.
    */
-  readonly module: string;
+  readonly module: FileSpecifier;
   /** The export holding the manager class (default: the one manager class the module exports). */
   readonly exportName?: string;
   /** Default timeout of every call in ms (default 0: none). */
@@ -89,24 +94,24 @@ export interface StartOptions {
   readonly maxMessageSize?: number;
 }
 
-const startOptionsSchema = z
-  .object({
-    module: z.string().min(1),
-    exportName: z.string().min(1).optional(),
-    timeout: z.number().nonnegative().optional(),
-    initializer: z.string().min(1).optional(),
-    initializerArgs: z.array(z.unknown()).optional(),
-    traceBufferSize: z.number().int().nonnegative().optional(),
-    forwardTrace: z.boolean().optional(),
-    name: z.string().min(1).optional(),
-    startTimeout: z.number().positive().optional(),
-    maxMessageSize: z
-      .number()
-      .int('options.maxMessageSize must be a positive integer (bytes)')
-      .positive('options.maxMessageSize must be a positive integer (bytes)')
-      .optional(),
-  })
-  .strict();
+const startOptionChecks: Readonly<Record<string, OptionCheck>> = {
+  module: (value) =>
+    (typeof value === 'string' && value.length > 0) || value instanceof URL
+      ? undefined
+      : 'must be an absolute path, a file: URL string or a URL object',
+  exportName: check.nonEmptyString,
+  timeout: check.nonNegativeNumber,
+  initializer: check.nonEmptyString,
+  initializerArgs: check.array,
+  traceBufferSize: check.nonNegativeInteger,
+  forwardTrace: check.boolean,
+  name: check.nonEmptyString,
+  startTimeout: check.positiveNumber,
+  maxMessageSize: (value) =>
+    Number.isInteger(value) && (value as number) > 0
+      ? undefined
+      : 'must be a positive integer (bytes)',
+};
 
 type State = 'initial' | 'starting' | 'started' | 'closed';
 
@@ -134,6 +139,18 @@ class ManagerImpl {
   #name = '';
   #exited: Promise<void> | undefined;
   #closeReason = '';
+  /** The error that crashed the server worker, if it crashed. */
+  #crashError: unknown;
+  #resolveClosed: ((info: ManagerCloseInfo) => void) | undefined;
+  /**
+   * Resolves (never rejects) once this manager is closed, with why: `{ reason }` after
+   * `shutdown()`, `{ reason, error }` when the server worker crashed (the error it threw) or
+   * exited, or failed to start. `closed` is the same as a boolean. For the manager that started
+   * the server; a manager made by `connect()` does not resolve it.
+   */
+  readonly whenClosed: Promise<ManagerCloseInfo> = new Promise((resolve) => {
+    this.#resolveClosed = resolve;
+  });
   /** False for a manager made by `connect()`: it can use the server but not shut it down. */
   #owner = true;
 
@@ -208,6 +225,7 @@ class ManagerImpl {
     this.#connection = connection;
     this.#managerId = handle.managerId;
     this.#name = handle.name;
+    connection.managerName ??= handle.name;
     this.#state = 'started';
   }
 
@@ -250,26 +268,20 @@ class ManagerImpl {
           : 'this manager is already started',
       );
     }
-    const parsed = startOptionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      const option = first?.path.length ? String(first.path[0]) : '';
+    validateOptions(options, startOptionChecks);
+    if (options.module === undefined) {
       throw createManagerError(
         ErrorCode.InvalidOption,
-        option
-          ? `options.${option} is invalid: ${describeIssues(parsed.error)}`
-          : `start() options are invalid: ${describeIssues(parsed.error)}`,
-        { details: { option } },
+        "options.module is invalid: the registry module is required (e.g. require.resolve('./managers') or new URL('./managers.js', import.meta.url))",
+        { details: { option: 'module' } },
       );
     }
-    const settings = parsed.data;
-    const modulePath = settings.module.startsWith('file:')
-      ? fileURLToPath(settings.module)
-      : settings.module;
+    const settings = options;
+    const modulePath = toFilePath(settings.module, 'options.module');
     if (!isAbsolute(modulePath)) {
       throw createManagerError(
         ErrorCode.InvalidOption,
-        `options.module must be an absolute path or a file URL (use require.resolve('./module')), got ${inspect(settings.module)}`,
+        `options.module must be an absolute path or a file URL (use require.resolve('./module') or new URL('./module.js', import.meta.url)), got ${inspect(settings.module)}`,
         { details: { option: 'module' } },
       );
     }
@@ -336,6 +348,20 @@ class ManagerImpl {
         // A crash closes the port before the worker's exit event: the manager is closed now.
         if (this.#state === 'started') this.#state = 'closed';
       },
+      // The port closing unasked means the server worker is going away: wait for its exit
+      // (briefly) so that pending calls learn why, with the crash's error as their cause.
+      whyClosed: async () => {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          this.#exited,
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+        ]);
+        clearTimeout(timer);
+        return {
+          reason: this.#closeReason || 'the server closed the connection',
+          cause: this.#crashError,
+        };
+      },
     });
     this.#connection = connection;
     setConnection(connection);
@@ -348,10 +374,12 @@ class ManagerImpl {
       );
     } catch (error) {
       this.#state = 'closed';
-      connection.close('the server failed to start');
+      connection.close('the server failed to start', error);
       await worker.terminate();
+      this.#resolveClosed?.({ reason: 'the server failed to start', error });
       throw error;
     }
+    connection.managerName = this.#name;
     worker.on('exit', (code) => this.#onExit(code));
     worker.on('message', (message: ControlFromServer) => {
       if (message.t !== 'trace' || !traceChannel.hasSubscribers) return;
@@ -360,6 +388,7 @@ class ManagerImpl {
     // Without a listener, an uncaught exception in the server worker is re-thrown here and
     // would crash this process: record it as the close reason instead ('exit' follows).
     worker.on('error', (error: unknown) => {
+      this.#crashError ??= error;
       this.#closeReason ||= `the server worker crashed: ${(error as Error)?.message ?? String(error)}`;
     });
     worker.unref();
@@ -438,7 +467,12 @@ class ManagerImpl {
   #onExit(code: number): void {
     const reason = this.#closeReason || `the server worker exited with code ${code}`;
     this.#state = 'closed';
-    this.#connection?.close(reason);
+    this.#connection?.close(reason, this.#crashError);
+    this.#resolveClosed?.(
+      this.#crashError === undefined && reason === 'the manager was shut down'
+        ? { reason }
+        : { reason, error: this.#crashError ?? new Error(reason) },
+    );
   }
 
   /** The connection of this thread (rejects if the manager is not started or is closed). */
@@ -537,6 +571,7 @@ class ManagerImpl {
     }
     if (this.#state === 'initial') {
       this.#state = 'closed';
+      this.#resolveClosed?.({ reason: 'the manager was shut down before it started' });
       return;
     }
     const worker = this.#worker;
@@ -554,6 +589,7 @@ class ManagerImpl {
     await this.#exited;
     clearTimeout(timer);
     this.#connection?.close(this.#closeReason);
+    this.#resolveClosed?.({ reason: this.#closeReason });
   }
 
   /** `await using manager = …` shuts the manager down at the end of the block. */
@@ -595,15 +631,35 @@ export interface ManagerClass<R extends RegistrySpec> {
     C extends Callable | null = null,
     const M extends Readonly<Record<string, string>> = {},
     CM extends boolean = true,
+    const E extends readonly string[] | undefined = undefined,
   >(
     typeid: K,
-    options?: TypedRegisterOptions<C, M, CM>,
-  ): ManagerClass<R & { [P in K]: SpecOf<C, M, CM> }>;
+    options?: TypedRegisterOptions<C, M, CM, E>,
+  ): ManagerClass<R & { [P in K]: SpecOf<C, M, CM, E> }>;
   /** Creates a manager of this class and starts its server worker. */
   start(options: StartOptions): Promise<ManagerInstance<R>>;
   /** A manager of this class attached to a running server through a received handle (cannot shut it down). */
   connect(handle: ManagerHandle): Promise<ManagerInstance<R>>;
 }
+
+/**
+ * The proxy type of typeid `K` of a manager class (or manager) `M`:
+ *
+ * ```ts
+ * export const MyManager = BaseManager.register('Counter', { callable: Counter });
+ * export type CounterProxy = ProxyFor<typeof MyManager, 'Counter'>;
+ * ```
+ */
+export type ProxyFor<M, K extends string> =
+  M extends ManagerClass<infer R>
+    ? K extends keyof R
+      ? ProxyOf<R, K>
+      : never
+    : M extends ManagerInstance<infer R>
+      ? K extends keyof R
+        ? ProxyOf<R, K>
+        : never
+      : never;
 
 /** The base manager class, with no typeids registered. See {@link ManagerClass}. */
 export const BaseManager = ManagerImpl as unknown as ManagerClass<{}>;

@@ -1,79 +1,75 @@
 import { MessagePort } from 'node:worker_threads';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type * as Schemas from './protocol-schemas';
 
 /** The version of the wire protocol; a worker and a caller must agree on it. */
 export const PROTOCOL_VERSION = 2;
 
-const rid = z.number().int().nonnegative();
-const objectId = z.number().int().nonnegative();
-const args = z.array(z.unknown());
+/** The zod schemas, loaded on first use (see protocol-schemas.ts). */
+let schemas: typeof Schemas | undefined;
+function loadSchemas(): typeof Schemas {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (schemas ??= require('./protocol-schemas') as typeof Schemas);
+}
+
+/** A zod-like `safeParse` result. */
+export type ParseResult<T> = { success: true; data: T } | { success: false; error: z.ZodError };
+
+/**
+ * One request from a client connection to the server. Well-formed requests pass hand-written
+ * checks ({@link isWellFormedRequest}); only the others load zod, which then says what is wrong.
+ */
+export const requestSchema = {
+  safeParse(message: unknown): ParseResult<Request> {
+    if (isWellFormedRequest(message)) return { success: true, data: message };
+    return loadSchemas().requestSchema.safeParse(message);
+  },
+};
+
+const isIndex = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
 /** A connection key: a secret of 128 random bits (base64url), never shown by the server. */
-const connectionKey = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{22,64}$/, 'a connection key is 22 to 64 base64url characters');
+const KEY = /^[A-Za-z0-9_-]{22,64}$/;
+const isKey = (value: unknown): boolean => typeof value === 'string' && KEY.test(value);
 
-const createRequest = z.object({ t: z.literal('create'), rid, typeid: z.string().min(1), args });
-const callRequest = z.object({
-  t: z.literal('call'),
-  rid,
-  id: objectId,
-  method: z.string().min(1),
-  args,
-  /** 1: a synchronous call, answered through the connection's sync channel. */
-  s: z.literal(1).optional(),
-});
-const releaseRequest = z.object({ t: z.literal('release'), ids: z.array(objectId) });
-/** Registers a spare connection ahead of time (its server end), for a later handoff. */
-const spareRequest = z.object({
-  t: z.literal('spare'),
-  key: connectionKey,
-  port: z.instanceof(MessagePort),
-});
-/** Funds a spare this connection registered: one in-flight reference per id (R3). */
-const handoffRequest = z.object({
-  t: z.literal('handoff'),
-  key: connectionKey,
-  ids: z.array(objectId),
-});
-/** Moves the references of a funded handoff connection to this connection, then closes it. */
-const claimRequest = z.object({ t: z.literal('claim'), key: connectionKey });
-/** Confirms (ok) or refuses (lost) the replies whose delivery the server asked to know about. */
-const ackRequest = z.object({ t: z.literal('ack'), ok: z.array(rid), lost: z.array(rid) });
-const helloRequest = z.object({ t: z.literal('hello'), label: z.string() });
-/** Lends this connection's objects for a task: one reference per id, owned by the lease. */
-const lendRequest = z.object({ t: z.literal('lend'), key: connectionKey, ids: z.array(objectId) });
-/** The task settled without borrowing: the lease ends (ignored once borrowed). */
-const unlendRequest = z.object({ t: z.literal('unlend'), key: connectionKey });
-/** Uses a lease: this connection may call its ids until it gives the lease back. */
-const borrowRequest = z.object({ t: z.literal('borrow'), key: connectionKey });
-/** Gives a borrowed lease back: it ends. */
-const unborrowRequest = z.object({ t: z.literal('unborrow'), key: connectionKey });
-/** Takes a reference of this connection's own to a borrowed id (a proxy the task keeps). */
-const keepRequest = z.object({ t: z.literal('keep'), key: connectionKey, id: objectId });
-/** Registers the connection's sync channel (sync-server.ts): replies to `s: 1` calls go there. */
-const syncRequest = z.object({
-  t: z.literal('sync'),
-  port: z.instanceof(MessagePort),
-  buffer: z.instanceof(SharedArrayBuffer),
-});
-
-/** One request from a client connection to the server. */
-export const requestSchema = z.discriminatedUnion('t', [
-  createRequest,
-  callRequest,
-  releaseRequest,
-  spareRequest,
-  handoffRequest,
-  claimRequest,
-  ackRequest,
-  helloRequest,
-  lendRequest,
-  unlendRequest,
-  borrowRequest,
-  unborrowRequest,
-  keepRequest,
-  syncRequest,
-]);
+/** True when `message` is a request that the zod `requestSchema` accepts (checked by hand). */
+export function isWellFormedRequest(message: unknown): message is Request {
+  if (typeof message !== 'object' || message === null) return false;
+  const request = message as Record<string, unknown>;
+  switch (request.t) {
+    case 'call':
+      return isWellFormedCall(message);
+    case 'create':
+      return isIndex(request.rid) && isName(request.typeid) && Array.isArray(request.args);
+    case 'release':
+      return Array.isArray(request.ids) && request.ids.every(isIndex);
+    case 'spare':
+      return isKey(request.key) && request.port instanceof MessagePort;
+    case 'handoff':
+    case 'lend':
+      return isKey(request.key) && Array.isArray(request.ids) && request.ids.every(isIndex);
+    case 'claim':
+    case 'unlend':
+    case 'borrow':
+    case 'unborrow':
+      return isKey(request.key);
+    case 'keep':
+      return isKey(request.key) && isIndex(request.id);
+    case 'ack':
+      return (
+        Array.isArray(request.ok) &&
+        request.ok.every(isIndex) &&
+        Array.isArray(request.lost) &&
+        request.lost.every(isIndex)
+      );
+    case 'hello':
+      return typeof request.label === 'string';
+    case 'sync':
+      return request.port instanceof MessagePort && request.buffer instanceof SharedArrayBuffer;
+    default:
+      return false;
+  }
+}
 /**
  * The hot path's check: true when `message` is a well-formed call request, exactly as
  * `requestSchema` would accept it. Anything else goes through zod, which is the authority
@@ -90,16 +86,21 @@ export function isWellFormedCall(message: unknown): message is CallRequest {
     (call.id as number) >= 0 &&
     typeof call.method === 'string' &&
     call.method.length > 0 &&
-    Array.isArray(call.args)
+    Array.isArray(call.args) &&
+    (call.s === undefined || call.s === 1)
   );
 }
 
 /** Several requests posted as one message (calls queued in the same tick). */
-export const batchSchema = z.object({ t: z.literal('batch'), m: z.array(z.unknown()) });
+export const batchSchema = {
+  safeParse(message: unknown): ParseResult<{ t: 'batch'; m: unknown[] }> {
+    return loadSchemas().batchSchema.safeParse(message);
+  },
+};
 
-export type Request = z.infer<typeof requestSchema>;
-export type CreateRequest = z.infer<typeof createRequest>;
-export type CallRequest = z.infer<typeof callRequest>;
+export type Request = z.infer<typeof Schemas.requestSchema>;
+export type CreateRequest = z.infer<typeof Schemas.createRequest>;
+export type CallRequest = z.infer<typeof Schemas.callRequest>;
 
 /** A serialisable description of an error (see error-envelope.ts). */
 export interface ErrorEnvelope {

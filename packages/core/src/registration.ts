@@ -1,8 +1,7 @@
 import { inspect } from 'node:util';
-import { z } from 'zod';
 import { createManagerError, ErrorCode, type TypeInfo } from '@managers/refcount';
 import { BaseProxy, type Token, type ProxyConnection } from '@managers/proxy';
-import { describeIssues } from './protocol';
+import { check, validateOptions, type OptionCheck } from './options';
 
 /** A custom proxy type: a subclass of BaseProxy constructed with (token, connection). */
 export type ProxyType = new (token: Token, connection: ProxyConnection) => BaseProxy;
@@ -44,26 +43,21 @@ export interface Registration {
   readonly transferResults: ReadonlySet<string>;
 }
 
-const identifier = z.string().min(1);
-const registerOptionsSchema = z
-  .object({
-    callable: z
-      .union([z.custom<Callable>((value) => typeof value === 'function'), z.null()])
-      .optional(),
-    proxytype: z
-      .custom<ProxyType>(
-        (value) =>
-          typeof value === 'function' &&
-          (value === BaseProxy || value.prototype instanceof BaseProxy),
-        'must be a subclass of BaseProxy',
-      )
-      .optional(),
-    exposed: z.array(identifier).optional(),
-    methodToTypeid: z.record(identifier, identifier).optional(),
-    createMethod: z.boolean().optional(),
-    transferResults: z.array(identifier).optional(),
-  })
-  .strict();
+const registerOptionChecks: Readonly<Record<string, OptionCheck>> = {
+  callable: (value) =>
+    value === null || typeof value === 'function'
+      ? undefined
+      : 'must be a function, a class or null',
+  proxytype: (value) =>
+    typeof value === 'function' &&
+    (value === BaseProxy || (value as { prototype?: unknown }).prototype instanceof BaseProxy)
+      ? undefined
+      : 'must be a subclass of BaseProxy',
+  exposed: check.stringArray,
+  methodToTypeid: check.stringRecord,
+  createMethod: check.boolean,
+  transferResults: check.stringArray,
+};
 
 /** Names a typeid cannot take: they would shadow the manager's own members. */
 const RESERVED_TYPEIDS = new Set([
@@ -80,6 +74,7 @@ const RESERVED_TYPEIDS = new Set([
   'options',
   'managerId',
   'closed',
+  'whenClosed',
   'then',
 ]);
 
@@ -101,17 +96,8 @@ export function validateRegistration(typeid: unknown, options: unknown): Registr
       { details: { option: 'typeid', typeid } },
     );
   }
-  const parsed = registerOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const option = first?.path.length ? String(first.path[0]) : 'options';
-    throw createManagerError(
-      ErrorCode.InvalidOption,
-      `register('${typeid}'): options.${option} is invalid: ${describeIssues(parsed.error)}`,
-      { details: { option, typeid } },
-    );
-  }
-  const value = parsed.data;
+  validateOptions(options ?? {}, registerOptionChecks, `register('${typeid}'): `, { typeid });
+  const value = (options ?? {}) as RegisterOptions;
   return {
     typeid,
     callable: value.callable ?? null,

@@ -2,9 +2,11 @@
  * The entry of the server worker: loads the registry module (as Python's spawn re-imports
  * `__main__`), runs the initializer, then serves connections until told to shut down.
  */
+import '@managers/refcount/polyfill';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { toErrorEnvelope } from './error-envelope';
+import { loadModule } from './load-module';
 import { isManagerClass, registrySymbol, type ManagerImpl } from './manager';
 import { PROTOCOL_VERSION, type ControlToServer, type ServerWorkerData } from './protocol';
 import { Server } from './server/index';
@@ -51,8 +53,7 @@ async function main(): Promise<void> {
       `protocol version mismatch: caller ${data.version}, server ${PROTOCOL_VERSION}`,
     );
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const exports = require(data.module) as Record<string, unknown>;
+  const exports = await loadModule(data.module);
   const managerClass = findManagerClass(exports);
   if (data.initializer !== undefined) {
     const initializer = exports[data.initializer];

@@ -13,6 +13,8 @@ export interface TypeSpec {
   readonly hostsArgument: boolean;
   /** Whether the manager has a `manager.<typeid>()` create method. */
   readonly create: boolean;
+  /** The `exposed` method names, when given (the proxy type then shows only those). */
+  readonly exposed: readonly string[] | undefined;
 }
 
 /** A registry type: typeid → spec. */
@@ -29,17 +31,22 @@ type ArgsOf<C> = C extends abstract new (...args: infer A) => unknown
     ? A
     : [object: unknown];
 
-/** The spec `register()` records for a callable `C`, methodToTypeid `M` and createMethod `CM`. */
+/**
+ * The spec `register()` records for a callable `C`, methodToTypeid `M`, createMethod `CM` and
+ * exposed `E`.
+ */
 export interface SpecOf<
   C,
   M extends Readonly<Record<string, string>>,
   CM extends boolean,
+  E extends readonly string[] | undefined = undefined,
 > extends TypeSpec {
   readonly object: ObjectOf<C>;
   readonly args: ArgsOf<C>;
   readonly methods: M;
   readonly hostsArgument: C extends Callable ? false : true;
   readonly create: CM;
+  readonly exposed: E;
 }
 
 type MethodOf<T, K> = K extends keyof T ? T[K] : never;
@@ -60,9 +67,19 @@ export type MethodOverrides<R extends RegistrySpec, T, M> = {
   ) => Promise<ResultProxy<R, M[K], ReturnOf<MethodOf<T, K>>>>;
 };
 
-/** The proxy type of typeid `K` of registry `R`: `Remote<object>` with its methodToTypeid methods returning proxies. */
+/** `T` narrowed to the methods named in `E` (all of `T` when `E` is not a list of literal names). */
+export type ExposedPart<T, E> = E extends readonly (infer N)[]
+  ? string extends N
+    ? T
+    : Pick<T, Extract<N, keyof T>>
+  : T;
+
+/**
+ * The proxy type of typeid `K` of registry `R`: `Remote<object>` with its methodToTypeid
+ * methods returning proxies, and only the `exposed` methods when `exposed` was given.
+ */
 export type ProxyOf<R extends RegistrySpec, K extends keyof R> = Remote<
-  R[K]['object'],
+  ExposedPart<R[K]['object'], R[K]['exposed']>,
   MethodOverrides<R, R[K]['object'], R[K]['methods']>
 >;
 
@@ -80,13 +97,21 @@ export type CreateMethods<R extends RegistrySpec> = {
 };
 
 /** Options of `register()`, typed. */
-export interface TypedRegisterOptions<C, M, CM extends boolean> {
+export interface TypedRegisterOptions<
+  C,
+  M,
+  CM extends boolean,
+  E extends readonly string[] | undefined = undefined,
+> {
   /** Makes the hosted object: a function is called, a class constructed; `null`: the creation argument is hosted. */
   readonly callable?: C;
   /** A custom proxy class (subclass of BaseProxy). */
   readonly proxytype?: ProxyType;
-  /** Method names a proxy may call (default: the object's public methods). */
-  readonly exposed?: readonly string[];
+  /**
+   * Method names a proxy may call (default: the object's public methods). Given as a literal
+   * list, the proxy's type shows only these methods.
+   */
+  readonly exposed?: E;
   /** Methods whose result is hosted under another typeid and returned as a proxy. */
   readonly methodToTypeid?: M;
   /** Whether to add a `manager.<typeid>()` create method (default true). */

@@ -53,7 +53,24 @@ test('a custom error class keeps its name, code and cause chain', async () => {
   expect(await manager.numberOfObjects()).toBe(0);
 });
 
-test('a non-exposed method: ERR_NOT_EXPOSED through callMethod, no property on the AutoProxy', async () => {
+test("a rejected call's stack includes the caller's frames (an async stack)", async () => {
+  const { manager, toolbox } = await startKitchen();
+  async function callerOfTheFailingCall(): Promise<void> {
+    await toolbox.failWithTypeError();
+  }
+  async function outerCaller(): Promise<void> {
+    await callerOfTheFailingCall();
+  }
+  const error = await rejection(outerCaller());
+  const stack = (error as { stack?: string }).stack;
+  // (jest's source maps drop the word `async` that plain Node prints before these frames)
+  expect(stack).toMatch(/at (async )?callerOfTheFailingCall \(.*errors\.test\.ts:\d+:\d+\)/);
+  expect(stack).toMatch(/at (async )?outerCaller \(/);
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('a non-exposed method: ERR_NOT_EXPOSED through callMethod and on the AutoProxy', async () => {
   const { manager, toolbox } = await startKitchen();
   const error = await rejection(callMethod(toolbox, '_hidden'));
   expect(error.name).toBe('ManagerError');
@@ -62,7 +79,17 @@ test('a non-exposed method: ERR_NOT_EXPOSED through callMethod, no property on t
   expect(error.message).toContain("'Toolbox'");
   expect(error.details).toMatchObject({ typeid: 'Toolbox', method: '_hidden' });
   expect('_hidden' in toolbox).toBe(false);
-  expect((toolbox as unknown as Record<string, unknown>)._hidden).toBeUndefined();
+  // Called on the AutoProxy: the same error, not `TypeError: toolbox._hidden is not a function`.
+  const direct = await rejection((toolbox as unknown as { _hidden(): Promise<void> })._hidden());
+  expect(direct.name).toBe('ManagerError');
+  expect(direct.code).toBe('ERR_NOT_EXPOSED');
+  expect(direct.message).toMatch(
+    /^method '_hidden' of typeid 'Toolbox' is not exposed \(exposed: /,
+  );
+  // `then` and symbols are never methods: awaiting a proxy gives the proxy.
+  expect((toolbox as unknown as Record<string, unknown>).then).toBeUndefined();
+  expect((toolbox as unknown as Record<symbol, unknown>)[Symbol('x')]).toBeUndefined();
+  expect(await toolbox).toBe(toolbox);
   const missing = await rejection(callMethod(toolbox, 'nonexistent'));
   expect(missing.code).toBe('ERR_NOT_EXPOSED');
   expect(missing.message).toContain("'nonexistent'");

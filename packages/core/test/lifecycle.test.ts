@@ -169,11 +169,13 @@ describe('the server worker dies', () => {
     expect(await manager.numberOfObjects()).toBe(2);
     const started = Date.now();
     const pending = rejection(other.never());
-    const killer = rejection(toolbox[how]());
+    // crash() may return before its setImmediate throws: only exit() must reject.
+    const killer = how === 'exit' ? rejection(toolbox.exit()) : toolbox.crash().catch(() => null);
     const error = await pending;
     expect(error.code).toBe('ERR_MANAGER_CLOSED');
-    if (how === 'exit') expect((await killer).code).toBe('ERR_MANAGER_CLOSED');
-    else await killer.catch(() => undefined);
+    if (how === 'exit')
+      expect(((await killer) as { code: string }).code).toBe('ERR_MANAGER_CLOSED');
+    else await killer;
     expect(Date.now() - started).toBeLessThan(3000);
     expect((await rejection(toolbox.echo(1))).code).toBe('ERR_MANAGER_CLOSED');
     expect((await rejection(manager.Toolbox())).code).toBe('ERR_MANAGER_CLOSED');
@@ -183,6 +185,35 @@ describe('the server worker dies', () => {
     // shutdown (by `await using`) of a dead manager resolves.
     await manager.shutdown();
   });
+});
+
+test('a crash: every pending and later rejection names the manager and carries the crash error as cause; whenClosed says why', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const toolbox = await manager.Toolbox();
+  const pending = rejection(toolbox.never());
+  void toolbox.crash().catch(() => undefined);
+  const error = await pending;
+  expect(error.code).toBe('ERR_MANAGER_CLOSED');
+  expect(error.message).toBe('manager KitchenManager is closed: the server worker crashed: boom');
+  expect(error.message).not.toContain(manager.managerId);
+  expect((error.cause as Error).message).toBe('boom');
+  expect((error.cause as Error).stack).toContain('kitchen');
+  const later = await rejection(toolbox.echo(1));
+  expect(later.code).toBe('ERR_MANAGER_CLOSED');
+  expect((later.cause as Error).message).toBe('boom');
+  const closed = await manager.whenClosed;
+  expect(closed.reason).toBe('the server worker crashed: boom');
+  expect((closed.error as Error).message).toBe('boom');
+  expect(manager.closed).toBe(true);
+});
+
+test('whenClosed resolves with the reason after shutdown()', async () => {
+  const manager = await KitchenManager.start({ module: KITCHEN_MODULE, name: 'kitchen' });
+  expect(manager.closed).toBe(false);
+  await manager.shutdown();
+  await expect(manager.whenClosed).resolves.toEqual({ reason: 'the manager was shut down' });
+  const error = await rejection(manager.numberOfObjects());
+  expect(error.message).toBe('manager kitchen is closed: the manager was shut down');
 });
 
 test('start() with a module that exports another manager class fails, naming options.module', async () => {

@@ -220,7 +220,7 @@ test.each([
     const counter = await manager.Counter();
     const worker = createWorker(require.resolve('./fixtures/sync-worker.ts'), {
       workerData: { counter },
-      execArgv: ['--conditions=source', '--require', require.resolve('tsx/cjs')],
+      execArgv: ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')],
     });
     release(counter);
     const results: unknown[] = [];

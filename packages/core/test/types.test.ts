@@ -3,7 +3,7 @@
  * wrong type or an unused `@ts-expect-error` fails the suite). The runtime part runs nothing
  * remote: the checks live in a function that is never called.
  */
-import type { BaseProxy, ManagerInstance, Remote } from '@managers/core';
+import type { BaseProxy, ManagerInstance, ProxyFor, Remote } from '@managers/core';
 import { BaseManager } from '@managers/core';
 import { Counter, CounterProxy, KitchenManager, Toolbox } from './fixtures/kitchen';
 import { MagManager, Magnifier } from './fixtures/magnifier';
@@ -89,6 +89,36 @@ function registerChecks(): void {
   void instance;
 }
 
+async function exposedAndProxyForChecks(): Promise<unknown[]> {
+  // `exposed` given as a literal list: the proxy's type shows only those methods.
+  const Narrow = BaseManager.register('Magnifier', {
+    callable: Magnifier,
+    exposed: ['scale'],
+  });
+  type NarrowProxy = ProxyFor<typeof Narrow, 'Magnifier'>;
+  assertType<Equal<NarrowProxy['scale'], (x: number) => Promise<number>>>();
+  // @ts-expect-error clone is not exposed
+  type NoClone = NarrowProxy['clone'];
+  const manager = await Narrow.start({ module: '/unused' });
+  const mag = await manager.Magnifier(2);
+  // @ts-expect-error clone is not exposed
+  await mag.clone();
+  const scaled: Promise<number> = mag.scale(2);
+
+  // Without `exposed`, ProxyFor is the full proxy (methodToTypeid methods resolve to proxies).
+  type FullProxy = ProxyFor<typeof MagManager, 'Magnifier'>;
+  assertType<Equal<FullProxy['scale'], (x: number) => Promise<number>>>();
+  const full: FullProxy = await (await MagManager.start({ module: '/unused' })).Magnifier(1);
+  const spawned: ProxyFor<typeof MagManager, 'Magnifier'> = await full.spawn(2);
+  // The same from a manager instance's type.
+  type FromInstance = ProxyFor<typeof manager, 'Magnifier'>;
+  assertType<Equal<FromInstance, NarrowProxy>>();
+  // @ts-expect-error no such typeid
+  const none: ProxyFor<typeof MagManager, 'Nope'> = full;
+  const noClone: NoClone | undefined = undefined;
+  return [scaled, spawned, none, noClone];
+}
+
 type MagRemote = Remote<Magnifier>;
 assertType<Equal<MagRemote['scale'], (x: number) => Promise<number>>>();
 // @ts-expect-error no constructor / private members on Remote
@@ -98,6 +128,7 @@ test('type checks compile (ts-jest type-checks this file)', () => {
   expect(typeof magnifierChecks).toBe('function');
   expect(typeof kitchenChecks).toBe('function');
   expect(typeof registerChecks).toBe('function');
+  expect(typeof exposedAndProxyForChecks).toBe('function');
   const noCoef: NoCoef | undefined = undefined;
   expect(noCoef).toBeUndefined();
 });

@@ -1,7 +1,7 @@
 /**
  * The README's example: a manager with one Counter, inspected until Ctrl-C.
  *
- *   npx tsx --conditions=source packages/inspector/examples/counter.ts
+ *   npx tsx --conditions=@managers/source packages/inspector/examples/counter.ts
  */
 import { isMainThread } from 'node:worker_threads';
 import { BaseManager, release } from '@managers/core';

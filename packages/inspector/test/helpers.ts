@@ -7,7 +7,11 @@ installRefcountMatchers();
 
 /** The fixture worker, started by the caller's extension (see TOOLCHAIN.md). */
 export const HOLDER_WORKER = require.resolve('./fixtures/holder-worker');
-export const WORKER_EXEC_ARGV = ['--conditions=source', '--require', require.resolve('tsx/cjs')];
+export const WORKER_EXEC_ARGV = [
+  '--conditions=@managers/source',
+  '--require',
+  require.resolve('tsx/cjs'),
+];
 
 export type Manager = Awaited<ReturnType<typeof InspectedManager.start>>;
 

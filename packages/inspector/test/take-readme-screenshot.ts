@@ -2,7 +2,7 @@
  * Takes docs/inspector.png, the README's screenshot, from a running inspector:
  *
  *   pnpm demo --inspect --port=47123 &
- *   npx tsx --conditions=source packages/inspector/test/take-readme-screenshot.ts http://127.0.0.1:47123/
+ *   npx tsx --conditions=@managers/source packages/inspector/test/take-readme-screenshot.ts http://127.0.0.1:47123/
  *
  * (Not a test: jest runs only *.test.ts.)
  */

@@ -1,3 +1,4 @@
+import '@managers/refcount/polyfill';
 import * as Comlink from 'comlink';
 import { decode, encode, isProxy } from '@managers/core';
 import { encodableSymbol } from '@managers/proxy';

@@ -1,29 +1,8 @@
-import { dirname, extname, join } from 'node:path';
-import { createManagerError, ErrorCode } from '@managers/refcount';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FileSpecifier } from '@managers/core';
 
-/** True for a file that Node 20 cannot load by itself in a worker (TypeScript). */
-export function isTypeScriptFile(filename: string): boolean {
-  return /\.[cm]?tsx?$/.test(filename);
-}
-
-/**
- * The `execArgv` that lets a worker thread load TypeScript: tsx's CommonJS hook, and the
- * `source` export condition so that the worker's own imports of workspace packages load
- * their sources too (without it they resolve to `dist/`).
- */
-export function typeScriptExecArgv(): string[] {
-  let tsx: string;
-  try {
-    tsx = require.resolve('tsx/cjs');
-  } catch (error) {
-    throw createManagerError(
-      ErrorCode.InvalidOption,
-      "a pool whose task file is TypeScript needs the 'tsx' package installed",
-      { cause: error },
-    );
-  }
-  return ['--conditions=source', '--require', tsx];
-}
+export { isTypeScriptFile, typeScriptExecArgv } from '@managers/core';
 
 /**
  * The task file `name` next to `callerFilename`, with the caller's own extension: from
@@ -35,4 +14,15 @@ export function typeScriptExecArgv(): string[] {
  */
 export function taskFile(callerFilename: string, name: string): string {
   return join(dirname(callerFilename), `${name}${extname(callerFilename)}`);
+}
+
+/** The absolute path of a pool's task file given as a path, a `file:` URL string or a `URL`. */
+export function taskFilePath(file: FileSpecifier): string {
+  const path =
+    typeof file === 'string'
+      ? file.startsWith('file:')
+        ? fileURLToPath(file)
+        : file
+      : fileURLToPath(file.href);
+  return isAbsolute(path) ? path : resolve(path);
 }

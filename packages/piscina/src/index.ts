@@ -1,11 +1,6 @@
+import '@managers/refcount/polyfill';
 export { ManagedPool, managedPoolOptions, runTask } from './pool';
 export type { ManagedPoolOptions, PiscinaOptions, PiscinaRunOptions } from './pool';
 export { defineTask, retain } from './task';
 export type { TaskOptions } from './task';
 export { taskFile, typeScriptExecArgv, isTypeScriptFile } from './entry';
-export {
-  installComlinkTransferHandler,
-  uninstallComlinkTransferHandler,
-  COMLINK_HANDLER_NAME,
-} from './comlink';
-export type { ComlinkLike } from './comlink';

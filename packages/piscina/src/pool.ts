@@ -1,8 +1,16 @@
 import { inspect } from 'node:util';
 import Piscina from 'piscina';
-import { decode, fromErrorEnvelope, lend } from '@managers/core';
+import {
+  decode,
+  fromErrorEnvelope,
+  isTypeScriptFile,
+  lend,
+  typeScriptExecArgv,
+  type FileSpecifier,
+} from '@managers/core';
 import { createManagerError, ErrorCode, isManagerError } from '@managers/refcount';
-import { isTypeScriptFile, typeScriptExecArgv } from './entry';
+import { taskFilePath } from './entry';
+import { TASK_LOADER_FILE, taskKey } from './task-key';
 import {
   reportOf,
   TASK_ERROR_KEY,
@@ -17,7 +25,13 @@ export type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0
 export type PiscinaRunOptions = NonNullable<Parameters<Piscina['run']>[1]>;
 
 /** Options of a {@link ManagedPool}: Piscina's, with other defaults. */
-export interface ManagedPoolOptions extends PiscinaOptions {
+export interface ManagedPoolOptions extends Omit<PiscinaOptions, 'filename'> {
+  /**
+   * The task file: an absolute path, a `file:` URL string or a `URL` (its default export, or
+   * the export named by `name`, is a `defineTask()` task). A TypeScript file loads through
+   * tsx (an optional peer dependency).
+   */
+  filename?: FileSpecifier | null;
   /**
    * How an idle pool thread waits for its next task. Default `'disabled'`; `'async'` also
    * works; `'sync'` is refused: an idle thread would block in `Atomics.wait` and its event
@@ -49,11 +63,16 @@ export function managedPoolOptions(options: ManagedPoolOptions = {}): PiscinaOpt
       { details: { option: 'atomics' } },
     );
   }
-  const filename = options.filename;
+  const filename =
+    options.filename === undefined || options.filename === null
+      ? options.filename
+      : taskFilePath(options.filename as FileSpecifier);
   const execArgv =
     options.execArgv ??
-    (typeof filename === 'string' && isTypeScriptFile(filename) ? typeScriptExecArgv() : undefined);
-  return { ...options, atomics, ...(execArgv === undefined ? {} : { execArgv }) };
+    (typeof filename === 'string' && isTypeScriptFile(filename)
+      ? typeScriptExecArgv(filename)
+      : undefined);
+  return { ...options, filename, atomics, ...(execArgv === undefined ? {} : { execArgv }) };
 }
 
 /**
@@ -159,16 +178,48 @@ async function runWith<R>(
  * {@link ManagedPoolOptions.atomics}). A TypeScript `filename` gets the execArgv that loads it.
  */
 export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
+  /** The task file given to the constructor (Piscina's own `filename` is the loader). */
+  readonly #taskFile: string | null | undefined;
+  readonly #defaultName: string;
+
   constructor(options: ManagedPoolOptions = {}) {
-    super(managedPoolOptions(options));
+    const settings = managedPoolOptions(options);
+    const taskFile = settings.filename;
+    const defaultName = options.name ?? 'default';
+    super(
+      typeof taskFile === 'string'
+        ? {
+            ...settings,
+            filename: TASK_LOADER_FILE,
+            name: taskKey(taskFile, defaultName),
+            execArgv:
+              settings.execArgv ??
+              (isTypeScriptFile(TASK_LOADER_FILE) ? typeScriptExecArgv(taskFile) : undefined),
+          }
+        : settings,
+    );
+    this.#taskFile = taskFile;
+    this.#defaultName = defaultName;
   }
 
+  /**
+   * Runs one task (see {@link runTask}). `options.name` picks another export of the task file,
+   * `options.filename` another task file; either must be a `defineTask()` task, or the call
+   * rejects with `ERR_INVALID_OPTION` (and the task's proxies are released).
+   */
   override run(task: T, options: PiscinaRunOptions = {}): Promise<R> {
-    return runWith<R>(
-      this,
-      (value, runOptions) => super.run(value as T, runOptions),
-      task,
-      options,
-    );
+    const file =
+      options.filename === undefined || options.filename === null
+        ? this.#taskFile
+        : taskFilePath(options.filename);
+    const routed =
+      typeof file === 'string'
+        ? {
+            ...options,
+            filename: TASK_LOADER_FILE,
+            name: taskKey(file, options.name ?? this.#defaultName),
+          }
+        : options;
+    return runWith<R>(this, (value, runOptions) => super.run(value as T, runOptions), task, routed);
   }
 }

@@ -1,6 +1,5 @@
-import type { TransferListItem } from 'node:worker_threads';
+import { threadId, type TransferListItem } from 'node:worker_threads';
 import Piscina from 'piscina';
-import { threadId } from 'node:worker_threads';
 import {
   borrow,
   connectedManagers,
@@ -32,6 +31,14 @@ export interface TaskOptions {
 }
 
 const retained = new WeakSet<BaseProxy>();
+
+/** Marks the functions {@link defineTask} returns (from any copy of this module). */
+const taskSymbol = Symbol.for('@managers/piscina/task');
+
+/** True for a function made by {@link defineTask}. */
+export function isManagedTask(value: unknown): boolean {
+  return typeof value === 'function' && (value as { [taskSymbol]?: unknown })[taskSymbol] === true;
+}
 
 /**
  * Keeps `proxy` past the end of the current task: `defineTask` will not release it. For a
@@ -90,7 +97,7 @@ export function defineTask<A = any, R = unknown>(
   options: TaskOptions = {},
 ): (task: unknown) => Promise<unknown> {
   const autoRelease = options.release ?? true;
-  return async function managedTask(raw: unknown): Promise<unknown> {
+  const managedTask = async function managedTask(raw: unknown): Promise<unknown> {
     let borrowed: Borrowed<A> | undefined;
     let owned: BaseProxy[] = [];
     let outcome: { value: unknown; transferList: TransferListItem[] } | undefined;
@@ -126,6 +133,8 @@ export function defineTask<A = any, R = unknown>(
     if (outcome.transferList.length === 0) return reported;
     return Piscina.move(new EncodedResult(reported, outcome.transferList) as never);
   };
+  Object.defineProperty(managedTask, taskSymbol, { value: true });
+  return managedTask;
 }
 
 async function releaseAll(proxies: readonly BaseProxy[]): Promise<void> {

@@ -1,3 +1,4 @@
+import { createManagerError, ErrorCode } from '@managers/refcount';
 import { BaseProxy } from './base-proxy';
 import { toBaseProxy } from './functions';
 import { callOptionsSymbol } from './symbols';
@@ -13,6 +14,44 @@ const NEVER_EXPOSED = new Set([
   'toJSON',
   'toLocaleString',
 ]);
+
+/**
+ * Names that libraries probe on any object to learn what it is (jest's matchers, React, Node's
+ * inspect, promises, Immutable): they read as `undefined` on an AutoProxy, never as a method
+ * that is not exposed.
+ */
+const PROBED = new Set([
+  'catch',
+  'finally',
+  'asymmetricMatch',
+  '$$typeof',
+  'nodeType',
+  'tagName',
+  '_isMockFunction',
+  'inspect',
+  'prototype',
+  'length',
+  'name',
+  '__proto__',
+  '@@__IMMUTABLE_ITERABLE__@@',
+  '@@__IMMUTABLE_RECORD__@@',
+]);
+
+/**
+ * What an AutoProxy gives for a method name it does not expose: a function rejecting with
+ * `ERR_NOT_EXPOSED` (as the server would), so that `proxy.secret()` says what is wrong instead
+ * of `TypeError: proxy.secret is not a function`.
+ */
+function notExposed(target: BaseProxy, method: string): () => Promise<never> {
+  return () =>
+    Promise.reject(
+      createManagerError(
+        ErrorCode.NotExposed,
+        `method '${method}' of typeid '${target.token.typeid}' is not exposed (exposed: ${target.token.exposed.join(', ') || 'none'})`,
+        { details: { typeid: target.token.typeid, id: target.token.id, method } },
+      ),
+    );
+}
 
 /** The target behind every AutoProxy: a BaseProxy named `AutoProxy[typeid]`. */
 class AutoProxyTarget extends BaseProxy {
@@ -74,6 +113,17 @@ function makeHandler(
         cache?.set(property, bound);
         return bound;
       }
+      if (
+        value === undefined &&
+        typeof property === 'string' &&
+        !PROBED.has(property) &&
+        !NEVER_EXPOSED.has(property) &&
+        !(property in target)
+      ) {
+        const method = notExposed(target, property);
+        cache?.set(property, method);
+        return method;
+      }
       return value;
     },
     has(target, property) {
@@ -95,7 +145,9 @@ function makeHandler(
 
 /**
  * Builds an AutoProxy: a JS `Proxy` whose exposed methods each return a Promise of the
- * remote result. Other properties are those of {@link BaseProxy}.
+ * remote result. Other properties are those of {@link BaseProxy}; any other method name is a
+ * function rejecting with `ERR_NOT_EXPOSED` (`then` and symbols stay `undefined`, so a proxy
+ * is never a thenable).
  */
 export function createAutoProxy(token: Token, connection: ProxyConnection): BaseProxy {
   const target = new AutoProxyTarget(token, connection);

@@ -23,6 +23,16 @@ const finalizer = new FinalizationRegistry<HeldReference>((held) => {
 });
 
 /**
+ * The own property that makes a proxy fail structured clone: a function, which cannot be
+ * cloned. Without it a proxy of a custom class would be posted as an empty object and arrive
+ * dead; with it, posting a proxy as it is (raw `workerData` or `port.postMessage`) throws, and
+ * @managers/core turns that error into one that says to use its `postMessage`/`createWorker`/
+ * `encode`. (An AutoProxy, a JS Proxy, fails structured clone by itself.)
+ */
+export const NOT_CLONEABLE_KEY = '@managers/proxy: post me with encode() from @managers/core';
+function notCloneable(): void {}
+
+/**
  * The client-side handle of one reference to a hosted object (Python's `BaseProxy`).
  *
  * Each live proxy owns exactly one reference, counted by the server (R1). Release it with
@@ -42,6 +52,7 @@ export class BaseProxy implements Disposable, AsyncDisposable {
   constructor(token: Token, connection: ProxyConnection) {
     this.#token = token;
     this.#connection = connection;
+    Object.defineProperty(this, NOT_CLONEABLE_KEY, { value: notCloneable, enumerable: true });
     finalizer.register(this, { connection, id: token.id }, this);
   }
 
@@ -74,7 +85,9 @@ export class BaseProxy implements Disposable, AsyncDisposable {
         ),
       );
     }
-    return this.#connection.call(this, this.#token, method, args, options);
+    return this.#connection
+      .call(this, this.#token, method, args, options)
+      .then(undefined, withCallerStack);
   }
 
   /** Gives this proxy's reference back now. Idempotent. */
@@ -130,6 +143,29 @@ export class BaseProxy implements Disposable, AsyncDisposable {
   get [Symbol.toStringTag](): string {
     return this.proxyTypeName;
   }
+}
+
+/** Errors whose stack already got a caller's frames (an error may be shared by several calls). */
+const withFrames = new WeakSet<object>();
+
+/**
+ * Adds the caller's frames to the stack of a call's error, as Node's own async APIs do: the
+ * error was made where the reply arrived (a port's message handler), whose stack holds no frame
+ * of the code that made the call. An Error created here, in a reaction to the call's promise
+ * that the caller awaits, gets V8's async stack trace: `at async caller (file:line)` frames.
+ */
+function withCallerStack(error: unknown): never {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    !withFrames.has(error) &&
+    typeof (error as Error).stack === 'string'
+  ) {
+    withFrames.add(error);
+    const callers = new Error().stack?.split('\n').slice(2) ?? [];
+    if (callers.length) (error as Error).stack += `\n${callers.join('\n')}`;
+  }
+  throw error;
 }
 
 /** `'Magnifier id 3'`, for error messages. */

@@ -1,4 +1,5 @@
-export { BaseProxy } from './base-proxy';
+import '@managers/refcount/polyfill';
+export { BaseProxy, NOT_CLONEABLE_KEY } from './base-proxy';
 export { createAutoProxy, withCallOptions } from './auto-proxy';
 export {
   isProxy,

@@ -46,6 +46,11 @@ export const ErrorCode = {
   MessageTooLarge: 'ERR_MESSAGE_TOO_LARGE',
   /** A synchronous call from the server thread of its own manager: it could never be answered. */
   WouldDeadlock: 'ERR_WOULD_DEADLOCK',
+  /**
+   * A proxy was posted as it is (raw `workerData`, `port.postMessage`): it must be handed off
+   * with `createWorker`, `postMessage` or `encode` from @managers/core.
+   */
+  ProxyNotEncoded: 'ERR_PROXY_NOT_ENCODED',
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */

@@ -1,3 +1,4 @@
+import './polyfill';
 export { ObjectTable, SERVER_HOLDER, formatDebugInfo, reprOf } from './table';
 export type { TypeInfo, EntryInfo, DebugEntry, ObjectTableOptions } from './table';
 export { TRACE_CHANNEL_NAME, traceChannel, TraceBuffer, formatTrace } from './trace';

@@ -2,7 +2,7 @@
  * Soak: terminated Queue consumers racing a producer, ≥ 1,000 trials, 0 items lost.
  *
  *   pnpm soak:queue                       (1,000 trials)
- *   npx tsx --conditions=source packages/sync/scripts/queue-soak.ts --trials=5000
+ *   npx tsx --conditions=@managers/source packages/sync/scripts/queue-soak.ts --trials=5000
  *
  * Options: --trials=N (1000), --concurrency=N (8 consumers at once), --items=N (items per
  * round, 40), --window=MS (consumers die within this many ms, 30). Exits 1 if any item was lost.

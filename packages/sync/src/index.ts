@@ -1,3 +1,4 @@
+import '@managers/refcount/polyfill';
 export { SyncManager, startSyncManager, asSyncProxy, SYNC_MODULE, PROXY_TYPES } from './manager';
 export type { SyncManagerClass, SyncCreateMethods } from './manager';
 export { SyncProxy } from './proxies/sync-proxy';

@@ -274,8 +274,38 @@ type ProxyTypes = typeof PROXY_TYPES;
 /**
  * The @managers/sync proxy for a proxy of a sync typeid that arrived as a plain AutoProxy (a
  * proxy received with `decode()` in another thread). The result takes the proxy's reference
- * over: release one or the other, not both.
+ * over: release one or the other, not both. Generic like the create methods:
+ *
+ * ```ts
+ * const lengths = asSyncProxy<string, number>(received, 'Map'); // MapProxy<string, number>
+ * const jobs = asSyncProxy<Job>(received, 'Queue'); // QueueProxy<Job>
+ * ```
  */
+export function asSyncProxy<K extends Key = Key, V = unknown>(
+  proxy: object,
+  typeid: 'Map',
+): MapProxy<K, V>;
+export function asSyncProxy<T = unknown>(proxy: object, typeid: 'List'): ListProxy<T>;
+export function asSyncProxy<T = unknown>(
+  proxy: object,
+  typeid: 'Queue' | 'JoinableQueue',
+): QueueProxy<T>;
+export function asSyncProxy<T extends Record<string, unknown> = Record<string, unknown>>(
+  proxy: object,
+  typeid: 'Namespace',
+): NamespaceProxy<T>;
+export function asSyncProxy<T extends number | bigint = number>(
+  proxy: object,
+  typeid: 'Value',
+): ValueProxy<T>;
+export function asSyncProxy<T extends number | bigint = number>(
+  proxy: object,
+  typeid: 'Array',
+): ArrayProxy<T>;
+export function asSyncProxy<K extends keyof ProxyTypes>(
+  proxy: object,
+  typeid?: K,
+): InstanceType<ProxyTypes[K]>;
 export function asSyncProxy<K extends keyof ProxyTypes>(
   proxy: object,
   typeid?: K,

@@ -54,7 +54,7 @@ test('a thread blocked in a synchronous acquire() wakes when another thread rele
     expect(await lock.acquire()).toBe(true);
     const worker = createWorker(join(__dirname, 'fixtures', 'sync-lock-worker.ts'), {
       workerData: { lock },
-      execArgv: ['--conditions=source', '--require', require.resolve('tsx/cjs')],
+      execArgv: ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')],
     });
     let waiting!: () => void;
     const isWaiting = new Promise<void>((resolve) => (waiting = resolve));

@@ -14,7 +14,7 @@ export function startWorker(
   const filename = join(__dirname, `${name}${extension}`);
   const execArgv =
     extension === '.ts'
-      ? ['--conditions=source', '--require', require.resolve('tsx/cjs')]
+      ? ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')]
       : undefined;
   return new Worker(filename, { workerData, transferList, execArgv, name: `bench ${name}` });
 }

@@ -32,7 +32,7 @@ export async function poolTasks(ctx: Context): Promise<Section> {
   const filename = join(__dirname, '..', 'workers', `pool-task${extension}`);
   const execArgv =
     extension === '.ts'
-      ? ['--conditions=source', '--require', require.resolve('tsx/cjs')]
+      ? ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')]
       : undefined;
   const options = {
     filename,

@@ -15,6 +15,7 @@
  * refcount test can be debugged from its output alone. The module imports nothing
  * from jest at runtime: it uses the global `expect`.
  */
+import '../polyfill';
 import { formatDebugInfo } from '../table';
 import { formatTrace, type TraceEvent } from '../trace';
 import { inspectSymbol, objectIdSymbol, type InspectSnapshot } from '../inspect';

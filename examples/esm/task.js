@@ -1,0 +1,8 @@
+// task.js: the Piscina pool's task file. defineTask() decodes the proxies of each task and
+// releases them when the task ends.
+import { defineTask } from '@managers/piscina';
+
+export default defineTask(async ({ tally, lengths, word }) => {
+  await lengths.set(word.toUpperCase(), word.length);
+  return tally.add(word);
+});
