@@ -19,3 +19,11 @@ export default defineTask(
     return item;
   },
 );
+
+/** Carries the counter without calling it (the per-task cost of a lent proxy). */
+export const carry = defineTask(({ item }: { counter: Remote<Counter>; item: number }) => item);
+
+/** A plain Piscina task, for comparison. */
+export function plain({ item }: { item: number }): number {
+  return item;
+}

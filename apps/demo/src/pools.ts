@@ -4,7 +4,8 @@
  * module of the section's manager (the server worker loads it): it only defines things.
  */
 import { BaseManager, formatTrace, release, type TraceEvent } from '@managers/core';
-import { ManagedPool, taskFile } from '@managers/piscina';
+import Piscina from 'piscina';
+import { ManagedPool, managedPoolOptions, taskFile } from '@managers/piscina';
 import { Counter } from './managers';
 
 /** A hosted list. */
@@ -38,6 +39,39 @@ function countOps(events: readonly TraceEvent[]): string {
   return [...counts].map(([op, count]) => `${op} ${count}`).join(', ');
 }
 
+/**
+ * The per-task cost of a lent proxy, after warm-up: 1,000 tasks in flight on 2 threads, a
+ * plain Piscina task `{ item }` next to a ManagedPool task `{ counter, item }` that does not
+ * call it. A demo figure, one short run: `pnpm bench --only=4b` measures it properly.
+ */
+async function comparePerTaskCost(counter: object, filename: string): Promise<void> {
+  const options = { filename, minThreads: 2, maxThreads: 2, atomics: 'disabled' as const };
+  await using plain = new Piscina({ ...options, execArgv: managedPoolOptions(options).execArgv });
+  await using managed = new ManagedPool(options);
+  const time = async (run: (item: number) => Promise<unknown>): Promise<number> => {
+    const tasks = 1000;
+    const start = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: tasks }, (_, item) => run(item)));
+    return Number(process.hrtime.bigint() - start) / tasks / 1000;
+  };
+  const runPlain = (item: number) => plain.run({ item }, { name: 'plain' });
+  const runManaged = (item: number) => managed.run({ counter, item }, { name: 'carry' });
+  await time(runPlain); // warm-up: threads started, code compiled
+  await time(runManaged);
+  const plainCost: number[] = [];
+  const managedCost: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    plainCost.push(await time(runPlain));
+    managedCost.push(await time(runManaged));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!;
+  console.log(
+    `  per task, after warm-up (1,000 in flight, 2 threads, median of 3): plain Piscina task ` +
+      `${median(plainCost).toFixed(0)} µs, ManagedPool task carrying a proxy ${median(managedCost).toFixed(0)} µs ` +
+      `(${(median(managedCost) / median(plainCost)).toFixed(2)}x)`,
+  );
+}
+
 export async function poolsWalkthrough(heading: (text: string) => void): Promise<void> {
   heading('5. Piscina pools: 2 pools x 2 threads run 2,000 tasks on one Counter and one List');
   await using manager = await PoolDemoManager.start({
@@ -66,13 +100,16 @@ export async function poolsWalkthrough(heading: (text: string) => void): Promise
   console.log('--- after the tasks (holders per object):');
   console.log(await manager.debugInfo({ holders: true }));
   const trace = await manager.trace();
-  const connections = new Set(
-    trace.filter((event) => event.holder.startsWith('thread-')).map((event) => event.holder),
+  const loans = new Set(
+    trace.filter((event) => event.holder.startsWith('lease:')).map((event) => event.holder),
   );
   console.log(`  trace summary: ${countOps(trace)}`);
   console.log(
-    `  pool thread connections: ${connections.size} (${[...connections].join(', ')}), one per pool thread for all ${TASKS} tasks`,
+    `  loans: ${loans.size}, one per task: a task's proxies are lent to it (holder lease:main>N) ` +
+      `for its duration; the pool thread uses them through its own connection, and the loan ` +
+      `ends when the task does (no port, no reference of the pool thread's own)`,
   );
+  await comparePerTaskCost(counter, filename);
   release(counter);
   release(list);
   await new Promise((resolve) => setImmediate(resolve));
