@@ -94,7 +94,7 @@ test('a proxy is kept alive while a call on it is in flight, and collected after
   release(opener);
   // Finalization callbacks run some time after a collection: up to 5 s on a loaded machine.
   let count = await kitchen.numberOfObjects();
-  for (const deadline = Date.now() + 5000; count !== 0 && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 5000; count !== 0 && Date.now() < deadline;) {
     await forceGC(2);
     await sleep(10);
     count = await kitchen.numberOfObjects();
@@ -115,7 +115,7 @@ test('a proxy collected without release gives its reference back (FinalizationRe
   const id = await createAndDrop();
   expect(await refcountOf(id)).toBe(1);
   let count = await manager.numberOfObjects();
-  for (const deadline = Date.now() + 5000; count !== 0 && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 5000; count !== 0 && Date.now() < deadline;) {
     await forceGC(2);
     count = await pollUntil(() => manager.numberOfObjects(), 0, 20);
   }
