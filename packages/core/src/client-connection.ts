@@ -347,7 +347,7 @@ export class ClientConnection implements ProxyConnection {
       const list: TransferListItem[] = [];
       message.args = encodeValue(
         args,
-        (proxy) => this.#encodeProxy(proxy, describeSubject(subject, method)),
+        (proxy) => this.encodeProxy(proxy, describeSubject(subject, method)),
         list,
       );
       if (list.length) transfer = list;
@@ -412,7 +412,8 @@ export class ClientConnection implements ProxyConnection {
     });
   }
 
-  #encodeProxy(proxy: BaseProxy, what: string): ProxyEnvelope {
+  /** The envelope of a proxy passed as an argument to `what` (checks it can be). */
+  encodeProxy(proxy: BaseProxy, what: string): ProxyEnvelope {
     const token = proxy.token;
     // A borrowed proxy passed as an argument: the server must know of the borrow first.
     leaseOf(proxy)?.ensureBorrowed();

@@ -16,17 +16,8 @@ import {
   type TransferListItem,
 } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
-import {
-  encodeValue,
-  forEachEnvelope,
-  PROXY_ENVELOPE_KEY,
-  type BaseProxy,
-  type CallOptions,
-  type ProxyEnvelope,
-  type Token,
-} from '@managers/proxy';
+import { encodeValue, forEachEnvelope, type CallOptions, type Token } from '@managers/proxy';
 import type { ClientConnection } from './client-connection';
-import { leaseOf } from './lease-registry';
 import type { Reply } from './protocol';
 
 /**
@@ -131,27 +122,6 @@ function describe(token: Token, method: string): string {
   return `${token.typeid}.${method}()`;
 }
 
-function encodeProxy(connection: ClientConnection, proxy: BaseProxy, what: string): ProxyEnvelope {
-  const token = proxy.token;
-  // A borrowed proxy passed as an argument: the server must know of the borrow first.
-  leaseOf(proxy)?.ensureBorrowed();
-  if (proxy.released) {
-    throw createManagerError(
-      ErrorCode.ProxyReleased,
-      `cannot pass ${String(proxy)} to ${what}: the proxy was released`,
-      { details: { typeid: token.typeid, id: token.id } },
-    );
-  }
-  if (token.manager !== connection.managerId) {
-    throw createManagerError(
-      ErrorCode.Unserializable,
-      `cannot pass ${String(proxy)} to ${what}: it belongs to another manager`,
-      { details: { typeid: token.typeid, id: token.id } },
-    );
-  }
-  return { [PROXY_ENVELOPE_KEY]: 1, token };
-}
-
 /**
  * Calls `method` on the object of `token` and blocks this thread until the reply; returns the
  * decoded value or throws the call's error (`ERR_TIMEOUT` after `options.timeout` ms,
@@ -176,7 +146,7 @@ export function callSync(
   const transfer: TransferListItem[] = [];
   const encoded = encodeValue(
     args,
-    (proxy) => encodeProxy(connection, proxy, describe(token, method)),
+    (proxy) => connection.encodeProxy(proxy, describe(token, method)),
     transfer,
   );
   const rid = connection.newRid();

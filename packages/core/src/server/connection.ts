@@ -81,6 +81,23 @@ export class ServerConnection {
     return this.state === 'closed';
   }
 
+  /** Holds every later message until {@link resume} (a claim or a borrow waits for `key`). */
+  pause(key: string): void {
+    this.held = [];
+    this.waitingFor = key;
+  }
+
+  /** Ends a pause; true when messages were held meanwhile (the caller replays them). */
+  resume(): boolean {
+    this.waitingFor = undefined;
+    if (this.held === undefined) return false;
+    if (this.held.length === 0) {
+      this.held = undefined;
+      return false;
+    }
+    return true;
+  }
+
   /** Grants (or, with -1, revokes) use of `id` through a borrowed lease. */
   grant(id: number, delta: 1 | -1): void {
     const map = (this.borrowed ??= new Map());

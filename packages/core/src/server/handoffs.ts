@@ -149,8 +149,7 @@ export class Handoffs {
       return this.host.refuse(claimer, 'claim refused: the handoff is claimed already', key);
     }
     // Not registered or not funded yet: pause the claimer until it is.
-    claimer.held = [];
-    claimer.waitingFor = key;
+    claimer.pause(key);
     const timer = setTimeout(() => {
       if (this.#waiting.get(key)?.claimer !== claimer) return;
       this.#waiting.delete(key);
@@ -210,13 +209,7 @@ export class Handoffs {
   }
 
   #resume(claimer: ServerConnection): void {
-    claimer.waitingFor = undefined;
-    if (claimer.held === undefined) return;
-    if (claimer.held.length === 0) {
-      claimer.held = undefined;
-      return;
-    }
-    this.host.replay(claimer);
+    if (claimer.resume()) this.host.replay(claimer);
   }
 }
 

@@ -109,8 +109,7 @@ export class Leases {
       return this.host.refuse(borrower, 'borrow refused: no such lease', key);
     }
     // The lease is still on its way on the lender's port: wait for it.
-    borrower.held = [];
-    borrower.waitingFor = key;
+    borrower.pause(key);
     const timer = setTimeout(() => {
       if (this.#waiting.get(key)?.borrower !== borrower) return;
       this.#waiting.delete(key);
@@ -185,12 +184,6 @@ export class Leases {
   }
 
   #resume(borrower: ServerConnection): void {
-    borrower.waitingFor = undefined;
-    if (borrower.held === undefined) return;
-    if (borrower.held.length === 0) {
-      borrower.held = undefined;
-      return;
-    }
-    this.host.replay(borrower);
+    if (borrower.resume()) this.host.replay(borrower);
   }
 }
