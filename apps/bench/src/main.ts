@@ -7,7 +7,7 @@
  *
  * --quick  every workload briefly (a CI smoke test: asserts nothing about speed)
  * --pin    re-runs itself under `taskset -c 0` when taskset exists
- * --only   runs only the listed workloads (1–9)
+ * --only   runs only the listed workloads (1, 2, 3, 4, 4b, 5, 6, 7, 8, 9)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
