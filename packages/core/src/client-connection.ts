@@ -123,6 +123,7 @@ export class ClientConnection implements ProxyConnection {
   /** Why the server refused this connection something, for the close reason. */
   #refusal: string | undefined;
   #referenced = false;
+  readonly #closeListeners: ((reason: string, cause: unknown) => void)[] = [];
   readonly #flushTask = () => this.#flush();
   /** Set by the owner before it shuts the server down: the reason pending calls are given. */
   expectedCloseReason: string | undefined;
@@ -302,6 +303,13 @@ export class ClientConnection implements ProxyConnection {
     this.#claimed.clear();
     this.#port.close();
     this.#options.onClose?.(this);
+    for (const listener of this.#closeListeners.splice(0)) listener(reason, cause);
+  }
+
+  /** Calls `listener` once when this connection closes, with the reason (at once if closed). */
+  onClosed(listener: (reason: string, cause: unknown) => void): void {
+    if (this.closed) listener(this.#closeError?.message ?? 'closed', undefined);
+    else this.#closeListeners.push(listener);
   }
 
   /**

@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import {
   createManagerError,
+  withCallerStack,
   ErrorCode,
   formatDebugInfo,
   inspectSymbol,
@@ -145,8 +146,8 @@ class ManagerImpl {
   /**
    * Resolves (never rejects) once this manager is closed, with why: `{ reason }` after
    * `shutdown()`, `{ reason, error }` when the server worker crashed (the error it threw) or
-   * exited, or failed to start. `closed` is the same as a boolean. For the manager that started
-   * the server; a manager made by `connect()` does not resolve it.
+   * exited, or failed to start. `closed` is the same as a boolean. A manager made by
+   * `connect()` resolves it when its connection to the server closes.
    */
   readonly whenClosed: Promise<ManagerCloseInfo> = new Promise((resolve) => {
     this.#resolveClosed = resolve;
@@ -227,6 +228,12 @@ class ManagerImpl {
     this.#name = handle.name;
     connection.managerName ??= handle.name;
     this.#state = 'started';
+    // A connected manager closes with its connection (the server went away).
+    connection.onClosed((reason, cause) => {
+      this.#state = 'closed';
+      this.#closeReason ||= reason;
+      this.#resolveClosed?.(cause === undefined ? { reason } : { reason, error: cause });
+    });
   }
 
   /**
@@ -496,7 +503,9 @@ class ManagerImpl {
    */
   create(typeid: string, ...args: unknown[]): Promise<BaseProxy> {
     try {
-      return this.#ready().create(typeid, args) as Promise<BaseProxy>;
+      return this.#ready()
+        .create(typeid, args)
+        .then(undefined, withCallerStack) as Promise<BaseProxy>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -552,7 +561,7 @@ class ManagerImpl {
 
   #query(method: string): Promise<unknown> {
     try {
-      return this.#ready().query(method);
+      return this.#ready().query(method).then(undefined, withCallerStack);
     } catch (error) {
       return Promise.reject(error);
     }

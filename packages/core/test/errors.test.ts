@@ -70,6 +70,20 @@ test("a rejected call's stack includes the caller's frames (an async stack)", as
   expect(await manager.numberOfObjects()).toBe(0);
 });
 
+test("a rejected create's stack includes the caller's frames too", async () => {
+  const { manager, toolbox } = await startKitchen();
+  async function creatorOfAnUnknownType(): Promise<void> {
+    await manager.create('NoSuchType' as 'Toolbox');
+  }
+  const error = await rejection(creatorOfAnUnknownType());
+  expect(error.code).toBe('ERR_UNKNOWN_TYPEID');
+  expect((error as { stack?: string }).stack).toMatch(
+    /at (async )?creatorOfAnUnknownType \(.*errors\.test\.ts:\d+:\d+\)/,
+  );
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
 test('a non-exposed method: ERR_NOT_EXPOSED through callMethod and on the AutoProxy', async () => {
   const { manager, toolbox } = await startKitchen();
   const error = await rejection(callMethod(toolbox, '_hidden'));

@@ -216,6 +216,20 @@ test('whenClosed resolves with the reason after shutdown()', async () => {
   expect(error.message).toBe('manager kitchen is closed: the manager was shut down');
 });
 
+test('a manager made by connect() is closed, and its whenClosed resolves, when its server goes', async () => {
+  const manager = await KitchenManager.start({ module: KITCHEN_MODULE, name: 'kitchen' });
+  const connected = await KitchenManager.connect(manager.handle());
+  expect(connected.closed).toBe(false);
+  const toolbox = await connected.Toolbox();
+  expect(await toolbox.echo(1)).toBe(1);
+  toolbox[Symbol.dispose]();
+  expect(await manager.numberOfObjects()).toBe(0);
+  await manager.shutdown();
+  const closed = await connected.whenClosed;
+  expect(closed.reason).toBe('the manager was shut down');
+  expect(connected.closed).toBe(true);
+});
+
 test('start() with a module that exports another manager class fails, naming options.module', async () => {
   const error = await rejection(
     KitchenManager.start({ module: require.resolve('./fixtures/containers') }),

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   inspectSymbol,
   objectIdSymbol,
+  withCallerStack,
   type InspectSnapshot,
 } from '@managers/refcount';
 import type { CallOptions, ProxyConnection, Token } from './token';
@@ -143,29 +144,6 @@ export class BaseProxy implements Disposable, AsyncDisposable {
   get [Symbol.toStringTag](): string {
     return this.proxyTypeName;
   }
-}
-
-/** Errors whose stack already got a caller's frames (an error may be shared by several calls). */
-const withFrames = new WeakSet<object>();
-
-/**
- * Adds the caller's frames to the stack of a call's error, as Node's own async APIs do: the
- * error was made where the reply arrived (a port's message handler), whose stack holds no frame
- * of the code that made the call. An Error created here, in a reaction to the call's promise
- * that the caller awaits, gets V8's async stack trace: `at async caller (file:line)` frames.
- */
-function withCallerStack(error: unknown): never {
-  if (
-    typeof error === 'object' &&
-    error !== null &&
-    !withFrames.has(error) &&
-    typeof (error as Error).stack === 'string'
-  ) {
-    withFrames.add(error);
-    const callers = new Error().stack?.split('\n').slice(2) ?? [];
-    if (callers.length) (error as Error).stack += `\n${callers.join('\n')}`;
-  }
-  throw error;
 }
 
 /** `'Magnifier id 3'`, for error messages. */

@@ -5,5 +5,11 @@ export { TRACE_CHANNEL_NAME, traceChannel, TraceBuffer, formatTrace } from './tr
 export type { TraceEvent, TraceOp, FormatTraceOptions } from './trace';
 export { inspectSymbol, objectIdSymbol } from './inspect';
 export type { Inspectable, InspectSnapshot } from './inspect';
-export { ManagerError, ErrorCode, createManagerError, isManagerError } from './errors';
+export {
+  ManagerError,
+  ErrorCode,
+  createManagerError,
+  isManagerError,
+  withCallerStack,
+} from './errors';
 export type { ManagerErrorOptions } from './errors';
