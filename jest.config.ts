@@ -20,6 +20,8 @@ const config: Config = {
     ],
   },
   testTimeout: 30_000,
+  // Tests that rely on garbage collection run first, in a fresh worker (see the file).
+  testSequencer: '<rootDir>/jest.sequencer.js',
 };
 
 export default config;

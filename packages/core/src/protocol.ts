@@ -26,7 +26,8 @@ export const requestSchema = {
   },
 };
 
-const isIndex = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+/** zod's `.int()` accepts safe integers only (not 2^53). */
+const isIndex = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
 const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
 /** A connection key: a secret of 128 random bits (base64url), never shown by the server. */
 const KEY = /^[A-Za-z0-9_-]{22,64}$/;
@@ -80,9 +81,9 @@ export function isWellFormedCall(message: unknown): message is CallRequest {
   const call = message as Record<string, unknown>;
   return (
     call.t === 'call' &&
-    Number.isInteger(call.rid) &&
+    Number.isSafeInteger(call.rid) &&
     (call.rid as number) >= 0 &&
-    Number.isInteger(call.id) &&
+    Number.isSafeInteger(call.id) &&
     (call.id as number) >= 0 &&
     typeof call.method === 'string' &&
     call.method.length > 0 &&

@@ -26,8 +26,21 @@ describe('isWellFormedRequest agrees with the zod requestSchema', () => {
     { t: 'handoff', key: 'main>2', ids: [1], port: port1 },
     { t: 'handoff', key: 'main>2', ids: [1], port: {} },
     { t: 'handoff', key: '', ids: [] },
+    { t: 'spare', key: 'AAAAAAAAAAAAAAAAAAAAAA', port: port1 },
+    { t: 'spare', key: 'AAAAAAAAAAAAAAAAAAAAAA', port: {} },
+    { t: 'handoff', key: 'AAAAAAAAAAAAAAAAAAAAAA', ids: [1] },
+    { t: 'claim', key: 'AAAAAAAAAAAAAAAAAAAAAA' },
+    { t: 'claim', key: 'short' },
+    { t: 'ack', ok: [1], lost: [] },
+    { t: 'ack', ok: [1] },
+    { t: 'lend', key: 'AAAAAAAAAAAAAAAAAAAAAA', ids: [1, 2] },
+    { t: 'keep', key: 'AAAAAAAAAAAAAAAAAAAAAA', id: 3 },
+    { t: 'keep', key: 'AAAAAAAAAAAAAAAAAAAAAA', id: -3 },
+    { t: 'sync', port: port1, buffer: new SharedArrayBuffer(8) },
+    { t: 'sync', port: port1, buffer: new ArrayBuffer(8) },
+    { t: 'call', rid: 1, id: 2, method: 'm', args: [], s: 1 },
+    { t: 'call', rid: 1, id: 2, method: 'm', args: [], s: 2 },
     { t: 'adopt', into: 'main>1' },
-    { t: 'adopt', into: 3 },
     { t: 'hello', label: 'main' },
     { t: 'hello', label: '' },
     { t: 'nope' },
@@ -42,6 +55,7 @@ describe('isWellFormedRequest agrees with the zod requestSchema', () => {
 
   test('random requests', () => {
     const anyValue = fc.oneof(
+      fc.constantFrom('AAAAAAAAAAAAAAAAAAAAAA', 'abc-_DEFGHIJKLMNOPQRSTUV'),
       fc.integer({ min: -2, max: 3 }),
       fc.double(),
       fc.string({ maxLength: 3 }),
@@ -51,7 +65,22 @@ describe('isWellFormedRequest agrees with the zod requestSchema', () => {
     );
     const request = fc.record(
       {
-        t: fc.constantFrom('call', 'create', 'release', 'handoff', 'adopt', 'hello', 'other'),
+        t: fc.constantFrom(
+          'call',
+          'create',
+          'release',
+          'spare',
+          'handoff',
+          'claim',
+          'ack',
+          'lend',
+          'unlend',
+          'borrow',
+          'unborrow',
+          'keep',
+          'hello',
+          'other',
+        ),
         rid: anyValue,
         id: anyValue,
         method: anyValue,
@@ -59,8 +88,10 @@ describe('isWellFormedRequest agrees with the zod requestSchema', () => {
         args: anyValue,
         ids: anyValue,
         key: anyValue,
-        into: anyValue,
         label: anyValue,
+        ok: anyValue,
+        lost: anyValue,
+        s: anyValue,
       },
       { requiredKeys: ['t'] },
     );
@@ -68,7 +99,7 @@ describe('isWellFormedRequest agrees with the zod requestSchema', () => {
       fc.property(request, (message) => {
         expect(isWellFormedRequest(message)).toBe(requestSchema.safeParse(message).success);
       }),
-      { numRuns: 2000 },
+      { numRuns: 5000 },
     );
   });
 });
