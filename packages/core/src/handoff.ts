@@ -51,6 +51,34 @@ interface HandleEnvelope {
 /** The handoff ports `encode()` put in transfer lists (to tell them from the caller's own ports). */
 const handoffPorts = new WeakSet<MessagePort>();
 
+/**
+ * The checks every way of sending a proxy makes (a handoff, a loan): it is not released, and if
+ * this thread borrowed it, the server hears of the borrow before the proxy's id is sent on.
+ */
+export function checkSendable(proxy: BaseProxy): void {
+  if (proxy.released) {
+    throw createManagerError(
+      ErrorCode.ProxyReleased,
+      `cannot send ${String(proxy)}: the proxy was released`,
+      { details: { typeid: proxy.token.typeid, id: proxy.token.id } },
+    );
+  }
+  leaseOf(proxy)?.ensureBorrowed();
+}
+
+/** This thread's connection to `managerId`, to send `what` through. */
+export function sendingConnection(managerId: string, what: string): ClientConnection {
+  const connection = connectionFor(managerId);
+  if (connection === undefined) {
+    throw createManagerError(
+      ErrorCode.ManagerClosed,
+      `cannot send ${what}: this thread has no open connection to its manager (${managerId})`,
+      { details: { manager: managerId } },
+    );
+  }
+  return connection;
+}
+
 /** A value ready for `postMessage`: the value to post and its transfer list. */
 export interface Encoded<T = unknown> {
   readonly value: T;
@@ -77,14 +105,7 @@ export function encode<T>(value: T): Encoded<T> {
   const handoffFor = (managerId: string, what: string) => {
     let handoff = handoffs.get(managerId);
     if (handoff === undefined) {
-      const connection = connectionFor(managerId);
-      if (connection === undefined) {
-        throw createManagerError(
-          ErrorCode.ManagerClosed,
-          `cannot send ${what}: this thread has no open connection to its manager (${managerId})`,
-          { details: { manager: managerId } },
-        );
-      }
+      const connection = sendingConnection(managerId, what);
       // A spare connection registered ahead of time: the reference is taken by a request on
       // this thread's own connection, in order with its calls and releases (R3).
       const spare = connection.takeSpare();
@@ -101,17 +122,7 @@ export function encode<T>(value: T): Encoded<T> {
     encoded = encodeValue(
       value,
       (proxy: BaseProxy): ProxyEnvelope => {
-        if (proxy.released) {
-          throw createManagerError(
-            ErrorCode.ProxyReleased,
-            `cannot send ${String(proxy)}: the proxy was released`,
-            {
-              details: { typeid: proxy.token.typeid, id: proxy.token.id },
-            },
-          );
-        }
-        // A borrowed proxy sent on (a task returning it): the server must know of the borrow.
-        leaseOf(proxy)?.ensureBorrowed();
+        checkSendable(proxy);
         const handoff = handoffFor(proxy.token.manager, String(proxy));
         // The handoff request was queued, not yet posted: ids added now still go with it.
         handoff.ids.push(proxy.token.id);

@@ -17,7 +17,14 @@ import {
   type Token,
 } from '@managers/proxy';
 import { ClientConnection } from './client-connection';
-import { decode, discard, encode, ManagerHandle } from './handoff';
+import {
+  checkSendable,
+  decode,
+  discard,
+  encode,
+  ManagerHandle,
+  sendingConnection,
+} from './handoff';
 import { leaseOf, setLease, type LeaseHandle } from './lease-registry';
 import {
   connectionFor,
@@ -36,8 +43,6 @@ interface LoanEnvelope extends ProxyEnvelope {
 export interface Loan<T = unknown> {
   readonly value: T;
   readonly transferList: TransferListItem[];
-  /** The managers whose proxies the value carries. */
-  readonly managers: readonly string[];
   /**
    * Ends the leases nobody borrowed (the task settled; `borrowed` lists the lease keys its
    * thread reported as borrowed: those end when that thread gives them back).
@@ -67,30 +72,14 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   const encoded = encodeValue(
     value,
     (proxy: BaseProxy): ProxyEnvelope => {
-      if (proxy.released) {
-        throw createManagerError(
-          ErrorCode.ProxyReleased,
-          `cannot send ${String(proxy)}: the proxy was released`,
-          { details: { typeid: proxy.token.typeid, id: proxy.token.id } },
-        );
-      }
+      checkSendable(proxy);
       const managerId = proxy.token.manager;
       let lease = leases.get(managerId);
       if (lease === undefined) {
-        const connection = connectionFor(managerId);
-        if (connection === undefined) {
-          throw createManagerError(
-            ErrorCode.ManagerClosed,
-            `cannot send ${String(proxy)}: this thread has no open connection to its manager`,
-            { details: { manager: managerId } },
-          );
-        }
+        const connection = sendingConnection(managerId, String(proxy));
         lease = { key: newConnectionKey(), ids: [], connection };
         leases.set(managerId, lease);
       }
-      // A proxy this thread itself borrowed is lent on with the reference it keeps for it.
-      const borrowed = leaseOf(proxy);
-      if (borrowed !== undefined) borrowed.ensureBorrowed();
       lease.ids.push(proxy.token.id);
       const envelope: LoanEnvelope = {
         [PROXY_ENVELOPE_KEY]: 1,
@@ -110,7 +99,6 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     return {
       value: handedOff.value,
       transferList: handedOff.transferList,
-      managers: [],
       // Ports that left are detached (closing them does nothing); the others give back.
       end: () => discard(handedOff),
     };
@@ -138,7 +126,6 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   return {
     value: withPorts as T,
     transferList,
-    managers: [...leases.keys()],
     end(borrowed: readonly string[] = []) {
       if (ended) return;
       ended = true;

@@ -247,6 +247,7 @@ describe('bounded memory', () => {
     );
     client.close();
     await Promise.all(closed);
+    expect(raw.table.numberOfObjects()).toBe(0);
   });
 });
 

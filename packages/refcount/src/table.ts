@@ -17,6 +17,8 @@ export interface EntryInfo {
   readonly object: unknown;
   readonly type: TypeInfo;
   readonly refcount: number;
+  /** The references `holder` owns. */
+  countOf(holder: string): number;
 }
 
 /** The structured form of {@link ObjectTable.debugInfo}: one row per live object. */

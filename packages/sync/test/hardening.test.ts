@@ -32,8 +32,8 @@ describe('lock owners come from the connection, not from the message', () => {
     await using raw = new RawSyncServer();
     const rlock = await raw.owner.create('RLock');
     const condition = await raw.owner.create('Condition');
-    const holder = await raw.connect('holder', [rlock, condition]);
-    const thief = await raw.connect('thief', [rlock, condition]);
+    const holder = await raw.connectAs('holder', [rlock, condition]);
+    const thief = await raw.connectAs('thief', [rlock, condition]);
     expect((await holder.call(rlock, 'acquire', [{ wait: 'a' }, true, null])).v).toBe(true);
     expect((await holder.call(condition, 'acquire', [{ wait: 'b' }, true, null])).v).toBe(true);
     const real = raw.object<HostedLock>(rlock).core.holder!;
@@ -62,8 +62,8 @@ describe('lock owners come from the connection, not from the message', () => {
   test('a thread cannot declare the holder dead by sending a port under its owner id; main cannot take a held lock', async () => {
     await using raw = new RawSyncServer();
     const lock = await raw.owner.create('Lock');
-    const holder = await raw.connect('holder', [lock]);
-    const thief = await raw.connect('thief', [lock]);
+    const holder = await raw.connectAs('holder', [lock]);
+    const thief = await raw.connectAs('thief', [lock]);
     expect((await holder.call(lock, 'acquire', [{ wait: 'h' }, true, null])).v).toBe(true);
     const real = raw.object<HostedLock>(lock).core.holder!;
     // Old protocol: a context carrying a port registered it as the owner's liveness port, and
@@ -111,8 +111,8 @@ describe('lock owners come from the connection, not from the message', () => {
     await using raw = new RawSyncServer();
     const lock = await raw.owner.create('Lock');
     const queue = await raw.owner.create('Queue');
-    const waiter = await raw.connect('waiter', [lock, queue]);
-    const thief = await raw.connect('thief', [lock, queue]);
+    const waiter = await raw.connectAs('waiter', [lock, queue]);
+    const thief = await raw.connectAs('thief', [lock, queue]);
     expect((await raw.owner.call(lock, 'acquire', [{ wait: 'm' }, true, null])).v).toBe(true);
     start(waiter, 500, lock, 'acquire', [{ wait: 'w1' }, true, null]);
     start(waiter, 501, queue, 'get', [{ wait: 'w2' }, true, null]);
@@ -139,7 +139,7 @@ describe('lock owners come from the connection, not from the message', () => {
   test('reprs show the holder’s label, never its owner id', async () => {
     await using raw = new RawSyncServer();
     const rlock = await raw.owner.create('RLock');
-    const holder = await raw.connect('worker-7', [rlock]);
+    const holder = await raw.connectAs('worker-7', [rlock]);
     await holder.call(rlock, 'acquire', [{ wait: 'a' }, true, null]);
     await holder.call(rlock, 'acquire', [{ wait: 'b' }, true, null]);
     const object = raw.object<HostedLock>(rlock);
@@ -159,8 +159,8 @@ describe('nothing lost: what a call consumes is delivered only when its caller h
     await using raw = new RawSyncServer();
     const queue = await raw.owner.create('Queue');
     for (const item of [0, 1, 2, 3, 4]) await raw.owner.call(queue, 'put', [{}, item]);
-    const first = await raw.connect('first', [queue]);
-    const second = await raw.connect('second', [queue]);
+    const first = await raw.connectAs('first', [queue]);
+    const second = await raw.connectAs('second', [queue]);
     expect(await first.call(queue, 'get', [{}, true, null])).toMatchObject({ v: 0, a: 1 });
     expect(await second.call(queue, 'get', [{}, true, null])).toMatchObject({ v: 1, a: 1 });
     expect(await first.call(queue, 'get', [{}, true, null])).toMatchObject({ v: 2, a: 1 });
@@ -178,7 +178,7 @@ describe('nothing lost: what a call consumes is delivered only when its caller h
     await using raw = new RawSyncServer();
     const queue = await raw.owner.create('Queue');
     for (const item of ['a', 'b', 'c']) await raw.owner.call(queue, 'put', [{}, item]);
-    const consumer = await raw.connect('consumer', [queue]);
+    const consumer = await raw.connectAs('consumer', [queue]);
     const taken = await consumer.call(queue, 'get', [{}, true, null]);
     const abandoned = await consumer.call(queue, 'getNowait', [{}]);
     consumer.send({ t: 'ack', ok: [taken.rid], lost: [abandoned.rid] });
@@ -192,8 +192,8 @@ describe('nothing lost: what a call consumes is delivered only when its caller h
   test('a blocked get whose connection closes is removed and consumes nothing', async () => {
     await using raw = new RawSyncServer();
     const queue = await raw.owner.create('Queue');
-    const doomed = await raw.connect('doomed', [queue]);
-    const live = await raw.connect('live', [queue]);
+    const doomed = await raw.connectAs('doomed', [queue]);
+    const live = await raw.connectAs('live', [queue]);
     start(doomed, 1, queue, 'get', [{}, true, null]);
     start(live, 1, queue, 'get', [{}, true, null]);
     await settle();
@@ -211,8 +211,8 @@ describe('nothing lost: what a call consumes is delivered only when its caller h
     await using raw = new RawSyncServer();
     const queue = await raw.owner.create('Queue');
     await raw.owner.call(queue, 'put', [{}, 'only']);
-    const dying = await raw.connect('dying', [queue]);
-    const waiting = await raw.connect('waiting', [queue]);
+    const dying = await raw.connectAs('dying', [queue]);
+    const waiting = await raw.connectAs('waiting', [queue]);
     expect((await dying.call(queue, 'get', [{}, true, null])).v).toBe('only');
     start(waiting, 1, queue, 'get', [{}, true, null]);
     await settle();
@@ -231,7 +231,7 @@ describe('nothing lost: what a call consumes is delivered only when its caller h
     const queue = await raw.owner.create('Queue');
     await raw.owner.call(queue, 'put', [{}, undefined]);
     await raw.owner.call(queue, 'put', [{}, undefined]);
-    const consumer = await raw.connect('consumer', [queue]);
+    const consumer = await raw.connectAs('consumer', [queue]);
     const kept = await consumer.call(queue, 'get', [{}, true, null]);
     expect(kept).toMatchObject({ a: 1 });
     expect(kept.v).toBeUndefined();
@@ -250,11 +250,11 @@ describe('nothing lost: what a call consumes is delivered only when its caller h
     const list = await raw.owner.create('List', [[1, 2]]);
     await raw.owner.call(queue, 'put', [{}, proxyOf(list)]);
     expect(await raw.release(list)).toBe(2);
-    const dying = await raw.connect('dying', [queue]);
+    const dying = await raw.connectAs('dying', [queue]);
     expect((await dying.call(queue, 'get', [{}, true, null])).a).toBe(1);
     await raw.kill(dying);
     expect(raw.table.holders(list)).toEqual({ server: 1 });
-    const consumer = await raw.connect('consumer', [queue]);
+    const consumer = await raw.connectAs('consumer', [queue]);
     const taken = await consumer.call(queue, 'get', [{}, true, null]);
     expect(raw.table.holders(list)).toEqual({ server: 1, consumer: 1 });
     consumer.send({ t: 'ack', ok: [taken.rid], lost: [] });
@@ -275,7 +275,7 @@ describe('nothing lost: what a call consumes is delivered only when its caller h
         ['z', 3],
       ],
     ]);
-    const dying = await raw.connect('dying', [list, map]);
+    const dying = await raw.connectAs('dying', [list, map]);
     expect((await dying.call(list, 'pop', [1])).v).toBe('b');
     expect((await dying.call(list, 'pop', [])).v).toBe('c');
     expect((await dying.call(map, 'pop', ['x'])).v).toBe(1);

@@ -1,4 +1,4 @@
-import type { ObjectTable } from '@managers/refcount';
+import type { EntryInfo, ObjectTable } from '@managers/refcount';
 import type { ServerConnection } from './connection';
 
 /**
@@ -7,4 +7,9 @@ import type { ServerConnection } from './connection';
  */
 export function mayUse(table: ObjectTable, connection: ServerConnection, id: number): boolean {
   return table.countOf(id, connection.holder) > 0 || connection.borrowed?.has(id) === true;
+}
+
+/** {@link mayUse} for an entry already looked up (the call path: one lookup per call). */
+export function mayUseEntry(entry: EntryInfo, connection: ServerConnection): boolean {
+  return entry.countOf(connection.holder) > 0 || connection.borrowed?.has(entry.id) === true;
 }

@@ -26,7 +26,7 @@ import {
 import { isLargerThan, messageTooLarge } from '../message-size';
 import { serverReferences } from '../references';
 import { invokeCallable } from '../registration';
-import { mayUse } from './authority';
+import { mayUse, mayUseEntry } from './authority';
 import { runAsCall } from './call-context';
 import type { ServerConnection } from './connection';
 import type { RegisteredType, ServerContext } from './context';
@@ -66,7 +66,7 @@ export class Dispatcher {
     if (method.charCodeAt(0) === 35 /* '#' */) return this.#fallback(connection, request);
     const table = this.context.table;
     const entry = table.get(id);
-    if (entry === undefined || !mayUse(table, connection, id))
+    if (entry === undefined || !mayUseEntry(entry, connection))
       return connection.replyError(rid, ServerErrors.notHeld(id, method), { id, method });
     const details = { typeid: entry.typeid, id, method };
     if (!entry.type.exposed.includes(method)) {
@@ -140,7 +140,7 @@ export class Dispatcher {
       });
     }
     const entry = table.get(id);
-    if (entry === undefined || !mayUse(table, connection, id))
+    if (entry === undefined || !mayUseEntry(entry, connection))
       return connection.replyError(rid, ServerErrors.notHeld(id, method), { id, method });
     const details = { typeid: entry.typeid, id, method };
     if (method === '#repr') return connection.queue({ rid, v: reprOf(entry.object) });

@@ -38,10 +38,4 @@ export const ServerErrors = {
       { details: { id, method } },
     );
   },
-  notOwner(what: string) {
-    return createManagerError(
-      ErrorCode.NotOwner,
-      `${what} belongs to the manager's owner (the thread that started it); other connections see only the objects they hold`,
-    );
-  },
 };

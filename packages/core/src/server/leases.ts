@@ -1,9 +1,11 @@
 import type { ObjectTable } from '@managers/refcount';
 import { mayUse } from './authority';
-import { MAX_HELD_MESSAGES, type ServerConnection } from './connection';
+import type { ServerConnection } from './connection';
 
 /** How long a borrow waits for its lease to arrive (it travels on the lender's port). */
 const BORROW_WAIT_MS = 10_000;
+/** Unborrowed leases that ended, remembered so a late borrow is refused (the oldest go first). */
+const MAX_ENDED_REMEMBERED = 65_536;
 /** Live leases one connection may have lent at once: a bound on the server's memory. */
 const MAX_LEASES_PER_CONNECTION = 100_000;
 
@@ -174,7 +176,7 @@ export class Leases {
     } else {
       // A borrow still on its way will find the key ended (bounded: the oldest are forgotten).
       this.#ended.add(lease.key);
-      if (this.#ended.size > MAX_HELD_MESSAGES * 16) {
+      if (this.#ended.size > MAX_ENDED_REMEMBERED) {
         const oldest = this.#ended.values().next().value as string;
         this.#ended.delete(oldest);
       }
