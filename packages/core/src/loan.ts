@@ -9,6 +9,7 @@ import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   decodeValue,
   encodeValue,
+  forEachEnvelope,
   PROXY_ENVELOPE_KEY,
   type BaseProxy,
   type CallOptions,
@@ -221,12 +222,21 @@ export interface Borrowed<T> {
  * handoff are decoded as {@link decode} does.
  */
 export function borrow<T = unknown>(value: unknown): Borrowed<T> {
+  // lend() lends every proxy of a value or hands them all off (a value with handles): a value
+  // without a lent proxy is decoded as a whole, so that its envelopes share their handoffs.
+  let lent = false;
+  forEachEnvelope(value, (envelope) => {
+    if (typeof (envelope as Partial<LoanEnvelope>).lease === 'string') lent = true;
+  });
+  if (!lent) return { value: decode<T>(value), finish: () => [] };
   const leases = new Map<string, LeaseConnection>();
   const decoded = decodeValue(value, (envelope) => {
     const lease = (envelope as Partial<LoanEnvelope>).lease;
     if (typeof lease !== 'string') {
-      // A plain handoff (or a handle): decode() handles it (claims, connections).
-      return decode<{ box: unknown[] }>({ box: [envelope] }).box[0];
+      throw createManagerError(
+        ErrorCode.BadMessage,
+        'a value mixes lent proxies with other envelopes: lend() never makes one',
+      );
     }
     const managerId = envelope.token.manager;
     let leaseConnection = leases.get(lease);

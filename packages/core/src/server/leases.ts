@@ -102,7 +102,7 @@ export class Leases {
   borrow(borrower: ServerConnection, key: string): void {
     const lease = this.#leases.get(key);
     if (lease !== undefined) {
-      if (lease.borrower !== undefined || lease.lender === borrower) {
+      if (lease.borrower !== undefined) {
         return this.host.refuse(borrower, 'borrow refused: the lease is borrowed already', key);
       }
       return this.#grant(lease, borrower);
