@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { isRemoteChannel, type Channel } from './transport/channel';
 import { newConnectionKey } from './threads';
 import { createManagerError, ErrorCode, type ManagerError } from '@managers/refcount';
 import {
@@ -17,6 +18,7 @@ import { fromErrorEnvelope } from './error-envelope';
 import { leaseOf } from './lease-registry';
 import { DEFAULT_MAX_MESSAGE_SIZE, isLargerThan, messageTooLarge } from './message-size';
 import type { Reply, WireToken } from './protocol';
+import type { NetworkAddress } from './transport/address';
 import { knownProxyType, type ProxyType } from './registration';
 
 const NO_TRANSFER: TransferListItem[] = [];
@@ -95,7 +97,13 @@ export class ClientConnection implements ProxyConnection {
   readonly managerId: string;
   /** The connection key the server knows this port by. */
   readonly key: string;
-  readonly #port: MessagePort;
+  readonly #port: Channel;
+  /** True when the transport is a socket to another process (values only: no ports). */
+  readonly remote: boolean;
+  /** Where a remote connection dialed (for messages and exports). */
+  address: NetworkAddress | undefined;
+  /** Claims waiting to know they were not refused (importProxy): key → reject. */
+  readonly #claimWaiters = new Map<string, (error: unknown) => void>();
   readonly #pending = new Map<number, Pending>();
   readonly #options: ClientConnectionOptions;
   readonly #proxyTypes = new Map<string, ProxyType>();
@@ -134,8 +142,9 @@ export class ClientConnection implements ProxyConnection {
   /** The last exposed list and methodToTypeid seen per typeid, shared by its proxies' tokens. */
   readonly #shapes = new Map<string, Pick<Token, 'exposed' | 'methodToTypeid'>>();
 
-  constructor(port: MessagePort, managerId: string, key: string, options: ClientConnectionOptions) {
+  constructor(port: Channel, managerId: string, key: string, options: ClientConnectionOptions) {
     this.#port = port;
+    this.remote = isRemoteChannel(port);
     this.managerId = managerId;
     this.key = key;
     this.#options = options;
@@ -149,7 +158,52 @@ export class ClientConnection implements ProxyConnection {
       void options.whyClosed().then(({ reason, cause }) => this.close(reason, cause));
     });
     port.unref();
+    port.start();
     this.#enqueue({ t: 'hello', label: options.label }, NO_TRANSFER);
+  }
+
+  /**
+   * Throws `ERR_NOT_SUPPORTED` when this connection is a socket: `what` needs a MessagePort
+   * (a handoff to a thread, a synchronous channel), which cannot cross a process.
+   */
+  requireLocal(what: string): void {
+    if (!this.remote) return;
+    throw createManagerError(
+      ErrorCode.NotSupported,
+      `${what} is not possible over a socket connection to manager ${this.managerName || this.managerId}: a MessagePort cannot cross a process (use exportProxy() and importProxy() to send a proxy on)`,
+      { details: { manager: this.managerId } },
+    );
+  }
+
+  /**
+   * Exports references for another process (`exportProxy`): the server keeps one in-flight
+   * reference per id under a secret key until a connection claims it or `lease` ms pass.
+   */
+  exportReferences(
+    ids: readonly number[],
+    lease: number,
+  ): Promise<{ key: string; address: NetworkAddress | undefined }> {
+    const message = { t: 'call', rid: 0, id: 0, method: '#export', args: undefined as unknown };
+    return this.#request(message, [ids, lease], undefined, undefined, NO_SUBJECT, '#export') as Promise<{
+      key: string;
+      address: NetworkAddress | undefined;
+    }>;
+  }
+
+  /**
+   * Claims an exported handoff and resolves once the server has acted on the claim (a round
+   * trip behind it on this connection); rejects if the server refused it (unknown key, lease
+   * ended, claimed already).
+   */
+  async claimExport(key: string): Promise<void> {
+    const refused = new Promise<never>((_, reject) => this.#claimWaiters.set(key, reject));
+    refused.catch(() => undefined);
+    this.post({ t: 'claim', key });
+    try {
+      await Promise.race([this.query('#count'), refused]);
+    } finally {
+      this.#claimWaiters.delete(key);
+    }
   }
 
   get closed(): boolean {
@@ -223,6 +277,7 @@ export class ClientConnection implements ProxyConnection {
    * spare is kept ready; taking it schedules the next.
    */
   takeSpare(): { key: string; port: MessagePort } {
+    this.requireLocal('handing a proxy to another thread');
     const spare = this.#spares.pop() ?? this.#makeSpare();
     if (this.#spares.length === 0 && !this.#refilling) {
       this.#refilling = true;
@@ -544,15 +599,25 @@ export class ClientConnection implements ProxyConnection {
     if (Array.isArray(message)) {
       for (const reply of message) this.#onReply(reply as Reply);
     } else if ((message as { t?: unknown }).t === 'refused') {
-      this.#onRefused(message as { reason?: unknown });
+      this.#onRefused(message as { reason?: unknown; key?: unknown });
+    } else if ((message as { t?: unknown }).t === 'closing') {
+      const reason = (message as { reason?: unknown }).reason;
+      this.expectedCloseReason ??= typeof reason === 'string' ? reason : 'the server closed';
     } else {
       this.#onReply(message as Reply);
     }
   }
 
   /** The server refused a spare, a handoff or a claim of this thread: say so, never silently. */
-  #onRefused(message: { reason?: unknown }): void {
+  #onRefused(message: { reason?: unknown; key?: unknown }): void {
     const reason = typeof message.reason === 'string' ? message.reason : 'refused';
+    const waiter = typeof message.key === 'string' ? this.#claimWaiters.get(message.key) : undefined;
+    if (waiter !== undefined) {
+      // A refused import: its caller hears of it; the connection is fine.
+      return waiter(
+        createManagerError(ErrorCode.UnknownId, `the exported proxy cannot be imported: ${reason}`),
+      );
+    }
     this.#refusal = reason;
     process.emitWarning(`manager ${this.managerId}: ${reason}`, {
       code: 'MANAGERS_REFUSED',

@@ -40,6 +40,16 @@ import type { Callable } from './registration';
 import type { ServerReference } from './references';
 import { check, validateOptions, type OptionCheck } from './options';
 import { toFilePath, workerEntry, type FileSpecifier } from './worker-file';
+import { connectRemote, type RemoteConnectOptions } from './remote';
+import { describeAddress } from './transport/address';
+import {
+  checkAddress,
+  checkAuthkey,
+  checkTls,
+  type NetworkAddress,
+  type TlsSettings,
+} from './transport/address';
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT } from './transport/limits';
 
 /** Brands manager classes (the server worker looks for one among a module's exports). */
 export const managerClassSymbol: unique symbol = Symbol.for('@managers/manager-class');
@@ -93,6 +103,26 @@ export interface StartOptions {
    * replies: a raw port can still post anything, and it is cloned before any check.
    */
   readonly maxMessageSize?: number;
+  /**
+   * Also listen for other processes, on TCP (`{ host, port }`; `port: 0` picks a free one, see
+   * `manager.address`) or a Unix domain socket (`{ path }`). Requires `authkey`. Clients
+   * connect with `MyManager.connect({ address, authkey })`.
+   */
+  readonly address?: NetworkAddress;
+  /**
+   * The shared secret every socket must prove it knows before anything else (HMAC-SHA256
+   * challenge–response, both ways). A string is taken as UTF-8. It authenticates; it does not
+   * encrypt: use `tls` on networks you do not trust.
+   */
+  readonly authkey?: string | Uint8Array;
+  /** Serve TLS on `address` with this key and certificate (PEM). */
+  readonly tls?: TlsSettings;
+  /**
+   * A socket client silent this long (no message, no heartbeat: a partitioned or frozen
+   * process) is dropped and its references released, in ms (default 10000). A client that
+   * exits or is killed is released as soon as its socket closes.
+   */
+  readonly heartbeatTimeout?: number;
 }
 
 const startOptionChecks: Readonly<Record<string, OptionCheck>> = {
@@ -112,6 +142,16 @@ const startOptionChecks: Readonly<Record<string, OptionCheck>> = {
     Number.isInteger(value) && (value as number) > 0
       ? undefined
       : 'must be a positive integer (bytes)',
+  address: checkAddress,
+  authkey: checkAuthkey,
+  tls: (value) =>
+    checkTls(value) ??
+    (value === true ||
+    (value as TlsSettings).key === undefined ||
+    (value as TlsSettings).cert === undefined
+      ? 'must be an object with the server key and cert (PEM)'
+      : undefined),
+  heartbeatTimeout: check.positiveNumber,
 };
 
 type State = 'initial' | 'starting' | 'started' | 'closed';
@@ -154,6 +194,8 @@ class ManagerImpl {
   });
   /** False for a manager made by `connect()`: it can use the server but not shut it down. */
   #owner = true;
+  /** Where the server listens for other processes (or where a remote manager was reached). */
+  #address: NetworkAddress | undefined;
 
   /** Adds a typeid: returns a new manager class whose registry has it (the receiver is unchanged). */
   static register(typeid: string, options: unknown = {}): typeof ManagerImpl {
@@ -196,11 +238,39 @@ class ManagerImpl {
    * but cannot shut the server down. `handle` is what `decode()` returned for the handle
    * `manager.handle()` made in the owner's thread.
    */
-  static async connect(this: new () => ManagerImpl, handle: ManagerHandle): Promise<ManagerImpl> {
+  static async connect(
+    this: new () => ManagerImpl,
+    handle: ManagerHandle | RemoteConnectOptions,
+  ): Promise<ManagerImpl> {
+    if (
+      !(handle instanceof ManagerHandle) &&
+      typeof handle === 'object' &&
+      handle !== null &&
+      ('address' in handle || 'authkey' in handle)
+    ) {
+      const registry = (this as unknown as typeof ManagerImpl)[registrySymbol];
+      const { connection, welcome } = await connectRemote(
+        handle,
+        new Map([...registry].map(([typeid, registration]) => [typeid, registration.proxytype])),
+      ).catch((error: unknown) => Promise.reject(withCallerStack(error)));
+      const missing = [...registry.keys()].filter((typeid) => !welcome.typeids.includes(typeid));
+      if (missing.length) {
+        if (!connection.closed && connection.remote) connection.close('typeids differ');
+        throw createManagerError(
+          ErrorCode.UnknownTypeid,
+          `the manager at ${handle.address === undefined ? '?' : describeAddress(handle.address)} does not serve ${missing.map((typeid) => `'${typeid}'`).join(', ')} (it serves ${welcome.typeids.join(', ') || 'nothing'}): connect with the manager class it was started with`,
+          { details: { typeid: missing[0] } },
+        );
+      }
+      const manager = new this();
+      manager.#attach(connection, new ManagerHandle(welcome.managerId, welcome.name));
+      manager.#address = handle.address;
+      return manager;
+    }
     if (!(handle instanceof ManagerHandle)) {
       throw createManagerError(
         ErrorCode.InvalidOption,
-        `handle must be a ManagerHandle (from manager.handle(), sent with encode() and received with decode()), got ${inspect(handle)}`,
+        `connect() takes a ManagerHandle (from manager.handle(), sent with encode() and received with decode()) or { address, authkey } for a manager in another process, got ${inspect(handle)}`,
         { details: { option: 'handle' } },
       );
     }
@@ -245,6 +315,15 @@ class ManagerImpl {
     return new ManagerHandle(this.#managerId, this.#name);
   }
 
+  /**
+   * Where the server listens for other processes (`start({ address })`, with the port it got
+   * when 0 was asked), or where a manager made by `connect({ address })` reached it;
+   * `undefined` otherwise.
+   */
+  get address(): NetworkAddress | undefined {
+    return this.#address;
+  }
+
   /** True for the manager that started the server (false for one made by `connect()`). */
   get isOwner(): boolean {
     return this.#owner;
@@ -284,6 +363,22 @@ class ManagerImpl {
       );
     }
     const settings = options;
+    if (settings.address !== undefined && settings.authkey === undefined) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        'options.authkey is required with options.address: every socket must prove it knows it',
+        { details: { option: 'authkey' } },
+      );
+    }
+    for (const option of ['authkey', 'tls', 'heartbeatTimeout'] as const) {
+      if (settings[option] !== undefined && settings.address === undefined) {
+        throw createManagerError(
+          ErrorCode.InvalidOption,
+          `options.${option} is only used with options.address (listening for other processes)`,
+          { details: { option } },
+        );
+      }
+    }
     const modulePath = toFilePath(settings.module, 'options.module');
     if (!isAbsolute(modulePath)) {
       throw createManagerError(
@@ -316,6 +411,16 @@ class ManagerImpl {
       port: port2,
       key,
       liveness: createLiveness(this.#managerId),
+      listen:
+        settings.address === undefined
+          ? undefined
+          : {
+              address: settings.address,
+              authkey: settings.authkey!,
+              tls: settings.tls,
+              heartbeatTimeout: settings.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
+              handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            },
     };
     let worker: Worker;
     try {
@@ -422,6 +527,8 @@ class ManagerImpl {
       const onMessage = (message: ControlFromServer) => {
         if (message.t === 'ready') {
           if (this.#name === '') this.#name = message.name;
+          this.#address = message.address;
+          if (this.#connection !== undefined) this.#connection.address = message.address;
           // The module must export this very class (or one with the same registrations).
           const served = [...message.typeids].sort().join(', ');
           const expected = [...typeids].sort().join(', ');
@@ -575,7 +682,7 @@ class ManagerImpl {
     if (!this.#owner) {
       throw createManagerError(
         ErrorCode.NotOwner,
-        `manager ${this.#name} was connected through a handle: only the manager that started it can shut it down`,
+        `manager ${this.#name} was reached with connect(): only the manager that started it can shut it down`,
       );
     }
     if (this.#state === 'initial') {
@@ -647,8 +754,12 @@ export interface ManagerClass<R extends RegistrySpec> {
   ): ManagerClass<R & { [P in K]: SpecOf<C, M, CM, E> }>;
   /** Creates a manager of this class and starts its server worker. */
   start(options: StartOptions): Promise<ManagerInstance<R>>;
-  /** A manager of this class attached to a running server through a received handle (cannot shut it down). */
-  connect(handle: ManagerHandle): Promise<ManagerInstance<R>>;
+  /**
+   * A manager of this class attached to a running server (it cannot shut it down): through a
+   * handle received from another thread, or over a socket to a manager in another process that
+   * listens (`{ address, authkey }`; rejects with `ERR_AUTHENTICATION` for a wrong key).
+   */
+  connect(handle: ManagerHandle | RemoteConnectOptions): Promise<ManagerInstance<R>>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { MessagePort } from 'node:worker_threads';
 import type { z } from 'zod';
 import type * as Schemas from './protocol-schemas';
+import type { NetworkAddress, TlsSettings } from './transport/address';
 
 /** The version of the wire protocol; a worker and a caller must agree on it. */
 export const PROTOCOL_VERSION = 2;
@@ -139,7 +140,7 @@ export interface Reply {
 /** Control messages between the owning thread and the server worker (over the Worker port). */
 export type ControlToServer = { t: 'shutdown' } | { t: 'trace'; enabled: boolean };
 export type ControlFromServer =
-  | { t: 'ready'; version: number; typeids: string[]; name: string }
+  | { t: 'ready'; version: number; typeids: string[]; name: string; address?: NetworkAddress }
   | { t: 'failed'; error: ErrorEnvelope }
   | { t: 'closed' }
   | { t: 'trace'; events: unknown[] };
@@ -162,6 +163,14 @@ export interface ServerWorkerData {
   key: string;
   /** The manager's liveness word (sync-channel.ts), set when the server worker is gone. */
   liveness: SharedArrayBuffer;
+  /** Where to listen for other processes (`start({ address, authkey })`). */
+  listen?: {
+    address: NetworkAddress;
+    authkey: string | Uint8Array;
+    tls?: TlsSettings;
+    heartbeatTimeout: number;
+    handshakeTimeout: number;
+  };
 }
 
 /** Fallback methods answered for every object, whatever it exposes (Python's fallbacks). */

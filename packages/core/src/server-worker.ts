@@ -11,6 +11,10 @@ import { isManagerClass, registrySymbol, type ManagerImpl } from './manager';
 import { PROTOCOL_VERSION, type ControlToServer, type ServerWorkerData } from './protocol';
 import { Server } from './server/index';
 import { installSyncExitHooks } from './sync-server';
+import { authkeyBytes } from './transport/auth';
+import { describeAddress } from './transport/address';
+import { listen, type Listener } from './transport/listener';
+import { frameLimit } from './transport/limits';
 
 const data = workerData as ServerWorkerData;
 const control = parentPort!;
@@ -85,9 +89,35 @@ async function main(): Promise<void> {
     maxMessageSize: data.maxMessageSize,
     onTrace: data.forwardTrace ? forward : undefined,
   });
+  let listener: Listener | undefined;
+  if (data.listen !== undefined) {
+    const settings = data.listen;
+    const typeids = [...managerClass[registrySymbol].keys()];
+    try {
+      listener = await listen({
+        address: settings.address,
+        authkey: authkeyBytes(settings.authkey),
+        tls: settings.tls,
+        handshakeTimeout: settings.handshakeTimeout,
+        heartbeatTimeout: settings.heartbeatTimeout,
+        maxFrameBytes: frameLimit(data.maxMessageSize),
+        onChannel: (channel) =>
+          server.acceptRemote(channel, { typeids, heartbeatTimeout: settings.heartbeatTimeout }),
+        onRefused: (reason) => server.table.traceReject(`socket refused: ${reason}`),
+      });
+    } catch (error) {
+      throw createManagerError(
+        ErrorCode.StartFailed,
+        `options.address: cannot listen on ${describeAddress(settings.address)}: ${(error as Error).message}`,
+        { cause: error, details: { option: 'address' } },
+      );
+    }
+    server.listenAddress = listener.address;
+  }
   control.on('message', (message: ControlToServer) => {
     if (message.t === 'trace') server.table.setTraceListener(message.enabled ? forward : undefined);
     else if (message.t === 'shutdown') {
+      void listener?.close();
       void server.shutdown().finally(() => {
         control.postMessage({ t: 'closed' });
         process.exit(0);
@@ -100,6 +130,7 @@ async function main(): Promise<void> {
     version: PROTOCOL_VERSION,
     typeids: [...managerClass[registrySymbol].keys()],
     name: data.name || exportName || 'manager',
+    address: listener?.address,
   });
 }
 

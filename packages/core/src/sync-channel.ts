@@ -166,6 +166,7 @@ class SyncChannel {
   #liveness: Int32Array | undefined;
 
   constructor(connection: ClientConnection) {
+    connection.requireLocal('a synchronous call (syncProxy)');
     const { port1, port2 } = new MessageChannel();
     const buffer = new SharedArrayBuffer(SYNC_BUFFER_BYTES);
     // Registered before the first call, on the same port: the server knows the channel when

@@ -51,6 +51,10 @@ export const ErrorCode = {
    * with `createWorker`, `postMessage` or `encode` from @managers/core.
    */
   ProxyNotEncoded: 'ERR_PROXY_NOT_ENCODED',
+  /** A socket's peer did not prove it knows the manager's authkey (or this side could not). */
+  Authentication: 'ERR_AUTHENTICATION',
+  /** The operation is not possible over this kind of connection (a socket cannot carry a port). */
+  NotSupported: 'ERR_NOT_SUPPORTED',
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */

@@ -1,8 +1,9 @@
-import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { toErrorEnvelope } from '../error-envelope';
 import type { Reply } from '../protocol';
 import type { SyncEndpoint } from '../sync-server';
+import type { Channel } from '../transport/channel';
 
 /**
  * Where a connection is in its life:
@@ -66,7 +67,8 @@ export class ServerConnection {
     readonly key: string,
     /** The server-assigned holder name its references belong to. */
     public holder: string,
-    readonly port: MessagePort,
+    /** Its transport: a MessagePort, or a socket of another process (`remote`). */
+    readonly port: Channel,
     /** True for the connection of the thread that started the manager. */
     readonly owner: boolean,
     state: ConnectionState,

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ObjectTable } from '@managers/refcount';
+import type { Channel } from '../transport/channel';
 import { mayUse } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
@@ -15,7 +16,7 @@ const CLAIM_WAIT_MS = 10_000;
 export interface HandoffHost {
   /** Serves a new connection (a spare's server end). */
   accept(
-    port: MessagePort,
+    port: Channel,
     key: string,
     options: { owner: boolean; state: 'spare'; madeBy: ServerConnection },
   ): ServerConnection | undefined;

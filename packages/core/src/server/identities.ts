@@ -1,5 +1,5 @@
-import type { MessagePort } from 'node:worker_threads';
 import { SERVER_HOLDER, type ObjectTable } from '@managers/refcount';
+import type { Channel } from '../transport/channel';
 import { ServerConnection, type ConnectionState } from './connection';
 
 /** Labels a client may give itself: shown in holders, never an identity. */
@@ -42,7 +42,7 @@ export class Identities {
    * connection that made it (`handoff:main>7`), or `connection-N` for the owner's first one.
    */
   add(
-    port: MessagePort,
+    port: Channel,
     key: string,
     options: { owner: boolean; state: ConnectionState; madeBy?: ServerConnection },
   ): ServerConnection {

@@ -1,7 +1,7 @@
-import type { MessagePort } from 'node:worker_threads';
 import { createManagerError, ErrorCode, ObjectTable, type TraceEvent } from '@managers/refcount';
 import { forEachProxy } from '@managers/proxy';
 import {
+  PROTOCOL_VERSION,
   batchSchema,
   describeIssues,
   isWellFormedCall,
@@ -11,10 +11,14 @@ import {
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../message-size';
 import { TypeInfoCache, type Registration } from '../registration';
 import { SyncEndpoint } from '../sync-server';
+import type { Channel } from '../transport/channel';
+import type { NetworkAddress } from '../transport/address';
+import { newConnectionKey } from '../threads';
 import { CycleCollector } from './collector';
 import { MAX_HELD_MESSAGES, type ServerConnection } from './connection';
 import type { RegisteredType, ServerContext } from './context';
 import { Dispatcher } from './dispatch';
+import { Exports } from './exports';
 import { Handoffs } from './handoffs';
 import { Identities } from './identities';
 import { Leases } from './leases';
@@ -47,10 +51,15 @@ export class Server {
   readonly #leases: Leases;
   readonly #local: LocalConnection;
   readonly #collector: CycleCollector;
+  readonly #exports: Exports;
+  readonly #name: string;
   #closing = false;
+  /** Where the server listens for other processes, once it does (`start({ address })`). */
+  listenAddress: NetworkAddress | undefined;
 
   constructor(options: ServerOptions) {
     this.managerId = options.managerId;
+    this.#name = options.name;
     this.table = new ObjectTable({
       name: options.name,
       traceBufferSize: options.traceBufferSize,
@@ -89,6 +98,10 @@ export class Server {
       close: (connection) => this.#close(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
     });
+    this.#exports = new Exports(this.table, {
+      accept: (channel, key, options) => this.#accept(channel, key, options),
+      close: (connection) => this.#close(connection),
+    });
     this.#leases = new Leases(this.table, {
       replay: (connection) => this.#replay(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
@@ -99,8 +112,27 @@ export class Server {
   }
 
   /** Serves the owner's first connection (the thread that started the manager). */
-  accept(port: MessagePort, key: string): void {
+  accept(port: Channel, key: string): void {
     this.#accept(port, key, { owner: true, state: 'handoff' });
+  }
+
+  /**
+   * Serves an authenticated socket of another process. It is as untrusted as a raw port: its
+   * holder name is the server's choice, and it may use only what it holds. The first message
+   * it gets says which manager this is (`welcome`).
+   */
+  acceptRemote(channel: Channel, welcome: { typeids: readonly string[]; heartbeatTimeout: number }): void {
+    const connection = this.#accept(channel, newConnectionKey(), { owner: false, state: 'handoff' });
+    if (connection === undefined) return;
+    channel.postMessage({
+      t: 'welcome',
+      version: PROTOCOL_VERSION,
+      managerId: this.managerId,
+      name: this.#name,
+      typeids: welcome.typeids,
+      heartbeatTimeout: welcome.heartbeatTimeout,
+      address: this.listenAddress,
+    });
   }
 
   /** Runs the cycle collector now (tests; it also runs by itself after releases). */
@@ -114,11 +146,20 @@ export class Server {
     this.#collector.stop();
     this.#local.shutdown();
     await this.table.clear('manager shutdown');
-    for (const connection of this.#identities.all()) this.#close(connection);
+    for (const connection of this.#identities.all()) {
+      // Every client learns why at once (a socket client has no other way to know).
+      try {
+        connection.flush();
+        connection.port.postMessage({ t: 'closing', reason: 'the manager was shut down' });
+      } catch {
+        // gone already
+      }
+      this.#close(connection);
+    }
   }
 
   #accept(
-    port: MessagePort,
+    port: Channel,
     key: string,
     options: { owner: boolean; state: 'spare' | 'handoff'; madeBy?: ServerConnection },
   ): ServerConnection | undefined {
@@ -191,7 +232,10 @@ export class Server {
 
   #handle(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
-    if (isWellFormedCall(message)) return this.#dispatcher.call(connection, message);
+    if (isWellFormedCall(message)) {
+      if (message.id === 0 && message.method === '#export') return this.#export(connection, message);
+      return this.#dispatcher.call(connection, message);
+    }
     const parsed = requestSchema.safeParse(message);
     if (!parsed.success) return this.#badMessage(connection, message, describeIssues(parsed.error));
     const request: Request = parsed.data;
@@ -233,6 +277,16 @@ export class Server {
             connection.holder,
           );
         return;
+    }
+  }
+
+  /** `#export`: a handoff with no port, claimed later by key (see exports.ts). */
+  #export(connection: ServerConnection, request: { rid: number; args: unknown[] }): void {
+    try {
+      const { key } = this.#exports.export(connection, request.args[0], request.args[1]);
+      connection.queue({ rid: request.rid, v: { key, address: this.listenAddress } });
+    } catch (error) {
+      connection.replyError(request.rid, error);
     }
   }
 

@@ -1,0 +1,114 @@
+import { EventEmitter } from 'node:events';
+import { createManagerError, ErrorCode, type ObjectTable } from '@managers/refcount';
+import type { Channel } from '../transport/channel';
+import { newConnectionKey } from '../threads';
+import { mayUse } from './authority';
+import type { ServerConnection } from './connection';
+
+/** Exported handoffs alive at once, at most (a bound on what a client can make the server keep). */
+const MAX_EXPORTS = 16_384;
+/** The longest lease an export may ask for: one day. */
+export const MAX_EXPORT_LEASE_MS = 86_400_000;
+
+/** What the exports part asks of the server around it. */
+export interface ExportHost {
+  accept(
+    channel: Channel,
+    key: string,
+    options: { owner: boolean; state: 'handoff'; madeBy: ServerConnection },
+  ): ServerConnection | undefined;
+  close(connection: ServerConnection): void;
+}
+
+/**
+ * The transport of an exported handoff: there is none. Its references wait in the table under
+ * the handoff's holder until a connection claims them by key, or the lease ends.
+ */
+class LeaseChannel extends EventEmitter implements Channel {
+  #closed = false;
+  postMessage(): void {}
+  start(): void {}
+  ref(): void {}
+  unref(): void {}
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.emit('close');
+  }
+}
+
+/**
+ * Exports (`exportProxy()`): a handoff with no port, for proxies leaving by a channel the
+ * library does not see (another process's `process.send`, a file, a queue). The exporting
+ * connection asks, in order with its calls and releases, for one in-flight reference per id;
+ * the server keeps them under a fresh handoff holder, named by a secret key it returns. Any
+ * authenticated connection that presents the key `claim`s them (the same claim as a thread's).
+ * Unclaimed, they are released when the lease ends: a receiver that never came cannot leak.
+ */
+export class Exports {
+  #live = 0;
+
+  constructor(
+    private readonly table: ObjectTable,
+    private readonly host: ExportHost,
+  ) {}
+
+  /** Takes the references; returns the key, or throws a ManagerError naming what is wrong. */
+  export(connection: ServerConnection, ids: unknown, lease: unknown): { key: string } {
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      !ids.every((id) => Number.isSafeInteger(id) && id > 0)
+    ) {
+      throw createManagerError(ErrorCode.BadMessage, '#export: ids must be a non-empty array of ids');
+    }
+    if (typeof lease !== 'number' || !(lease > 0) || lease > MAX_EXPORT_LEASE_MS) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `options.lease must be a positive number of ms up to ${MAX_EXPORT_LEASE_MS}, got ${String(lease)}`,
+        { details: { option: 'lease' } },
+      );
+    }
+    const refused = (ids as number[]).filter((id) => !mayUse(this.table, connection, id));
+    if (refused.length) {
+      // Least authority: a connection exports only what it holds.
+      throw createManagerError(
+        ErrorCode.UnknownId,
+        `cannot export id ${refused.join(', ')}: this connection holds no reference to it`,
+        { details: { id: refused[0] } },
+      );
+    }
+    if (this.#live >= MAX_EXPORTS) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `more than ${MAX_EXPORTS} exported proxies are waiting to be imported: import or let some expire first`,
+      );
+    }
+    const key = newConnectionKey();
+    const handoff = this.host.accept(new LeaseChannel(), key, {
+      owner: false,
+      state: 'handoff',
+      madeBy: connection,
+    });
+    if (handoff === undefined) {
+      throw createManagerError(ErrorCode.ManagerClosed, 'the manager is shutting down');
+    }
+    for (const id of ids as number[])
+      this.table.incref(id, handoff.holder, `exported by ${connection.holder}`, 1, 'handoff');
+    this.#live++;
+    const timer = setTimeout(() => {
+      this.table.traceReject(
+        `export lease of ${lease} ms ended unclaimed: its references are released`,
+        0,
+        handoff.holder,
+      );
+      this.host.close(handoff);
+    }, lease);
+    timer.unref();
+    (handoff.closeHooks ??= new Set()).add(() => {
+      clearTimeout(timer);
+      this.#live--;
+    });
+    return { key };
+  }
+}

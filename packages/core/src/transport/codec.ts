@@ -1,0 +1,82 @@
+import { DefaultSerializer, deserialize } from 'node:v8';
+import { FRAME_HEADER_BYTES } from './frames';
+
+/**
+ * How a message becomes a frame's payload, and back. The first payload byte says which:
+ *
+ * - `J`: JSON (UTF-8), for values JSON carries exactly: null, booleans, finite numbers other
+ *   than -0, strings, and arrays and plain objects of those (no `undefined`, no holes). Most
+ *   protocol messages are this, and JSON is several times cheaper than `v8.serialize` for
+ *   small values.
+ * - `V`: `node:v8` serialization (the structured-clone format ports use) for everything else:
+ *   Map, Set, Date, RegExp, BigInt, typed arrays, errors, `undefined`, NaN, cycles.
+ *
+ * The receiver decodes either; nothing else is accepted.
+ */
+const JSON_KIND = 0x4a; // 'J'
+const V8_KIND = 0x56; // 'V'
+/** Past this many values, a message is not worth walking: it goes the v8 way. */
+const JSON_WALK_BUDGET = 512;
+
+/** Encodes `value` as a whole frame: header (length), kind byte, payload. */
+export function encodeFrame(value: unknown): Buffer {
+  if (isJsonExact(value)) {
+    const json = JSON.stringify(value);
+    const length = 1 + Buffer.byteLength(json);
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+    frame.writeUInt32BE(length, 0);
+    frame[FRAME_HEADER_BYTES] = JSON_KIND;
+    frame.write(json, FRAME_HEADER_BYTES + 1);
+    return frame;
+  }
+  const serializer = new DefaultSerializer();
+  serializer.writeRawBytes(V8_PREFIX);
+  serializer.writeHeader();
+  serializer.writeValue(value);
+  const frame = serializer.releaseBuffer();
+  frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
+  return frame;
+}
+
+const V8_PREFIX = Buffer.from([0, 0, 0, 0, V8_KIND]);
+
+/** Decodes a frame's payload (without its header); throws on anything malformed. */
+export function decodePayload(payload: Buffer): unknown {
+  const kind = payload[0];
+  if (kind === JSON_KIND) return JSON.parse(payload.toString('utf8', 1));
+  if (kind === V8_KIND) return deserialize(payload.subarray(1));
+  throw new Error(`unknown payload kind ${String(kind)}`);
+}
+
+/** True when JSON round-trips `value` exactly (see above), within a walking budget. */
+function isJsonExact(value: unknown): boolean {
+  let budget = JSON_WALK_BUDGET;
+  const walk = (item: unknown, depth: number): boolean => {
+    if (--budget < 0 || depth > 32) return false;
+    switch (typeof item) {
+      case 'string':
+      case 'boolean':
+        return true;
+      case 'number':
+        return Number.isFinite(item) && !Object.is(item, -0);
+      case 'object': {
+        if (item === null) return true;
+        if (Array.isArray(item)) {
+          for (let i = 0; i < item.length; i++) {
+            if (!(i in item) || !walk(item[i], depth + 1)) return false;
+          }
+          return true;
+        }
+        const proto = Object.getPrototypeOf(item);
+        if (proto !== Object.prototype && proto !== null) return false;
+        for (const key in item) {
+          if (!walk((item as Record<string, unknown>)[key], depth + 1)) return false;
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  return walk(value, 0);
+}

@@ -1,0 +1,172 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { decodePayload, encodeFrame } from './codec';
+import type { TransferListItem } from 'node:worker_threads';
+import { remoteChannelSymbol, type Channel } from './channel';
+import { FRAME_HEADER_BYTES, FrameError, FrameReader, HEARTBEAT_FRAME } from './frames';
+
+/** Options of a {@link SocketChannel}. */
+export interface SocketChannelOptions {
+  /** The largest frame accepted or sent, in bytes: a larger one closes the socket. */
+  readonly maxFrameBytes: number;
+  /**
+   * A peer silent for this long (no message, no heartbeat) is taken for dead and the socket is
+   * closed (0: never). Heartbeats are sent when this side has been silent for a quarter of it.
+   */
+  readonly heartbeatTimeout: number;
+  /** Bytes that arrived with the end of the handshake (the start of the first frame). */
+  readonly initial?: Buffer;
+}
+
+/**
+ * A {@link Channel} over an authenticated stream socket (TCP, TLS or a Unix domain socket):
+ * each message is one length-prefixed frame holding the value serialized with `node:v8` (the
+ * structured-clone format ports use). Values only: a MessagePort or a SharedArrayBuffer cannot
+ * cross a process, and posting one throws as an uncloneable value does.
+ *
+ * A frame that is too long, or that does not deserialize, closes this socket only. A peer that
+ * stops answering heartbeats (a killed or partitioned process) is closed after
+ * `heartbeatTimeout`; a socket the peer's kernel closed (a SIGKILL) closes at once.
+ */
+export class SocketChannel extends EventEmitter implements Channel {
+  readonly [remoteChannelSymbol] = true;
+  readonly #socket: Socket;
+  readonly #reader: FrameReader;
+  readonly #maxFrameBytes: number;
+  #closed = false;
+  #started = false;
+  #queued: unknown[] = [];
+  #lastReceived = Date.now();
+  #sentSinceBeat = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Why the channel closed, when this side closed it (a bad frame, a silent peer). */
+  closeReason: string | undefined;
+
+  constructor(socket: Socket, options: SocketChannelOptions) {
+    super();
+    this.#socket = socket;
+    this.#maxFrameBytes = options.maxFrameBytes;
+    this.#reader = new FrameReader(options.maxFrameBytes, (payload) => this.#onFrame(payload));
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.#onClosed());
+    this.setHeartbeat(options.heartbeatTimeout);
+    if (options.initial !== undefined && options.initial.length > 0) this.#onData(options.initial);
+    socket.resume();
+  }
+
+  /** The underlying socket's remote address, for messages (`127.0.0.1:50412`, a socket path). */
+  get peer(): string {
+    const socket = this.#socket;
+    return socket.remoteAddress === undefined
+      ? 'unix socket'
+      : `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+
+  /** Sets how long the peer may stay silent (0: forever); heartbeats go at a quarter of it. */
+  setHeartbeat(timeout: number): void {
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    if (!(timeout > 0) || this.#closed) return;
+    this.#lastReceived = Date.now();
+    this.#heartbeat = setInterval(() => this.#beat(timeout), Math.max(10, timeout / 4));
+    this.#heartbeat.unref();
+  }
+
+  postMessage(value: unknown, transferList?: readonly TransferListItem[]): void {
+    if (this.#closed) return;
+    if (transferList !== undefined) {
+      for (const item of transferList) {
+        if (!(item instanceof ArrayBuffer)) {
+          throw new DOMException(
+            'a MessagePort cannot be sent to another process (over a socket)',
+            'DataCloneError',
+          );
+        }
+      }
+    }
+    const payload = encodeFrame(value);
+    if (payload.length - FRAME_HEADER_BYTES > this.#maxFrameBytes) {
+      throw new DOMException(
+        `the message is ${payload.length - FRAME_HEADER_BYTES} bytes, larger than the socket's frame limit of ${this.#maxFrameBytes}`,
+        'DataCloneError',
+      );
+    }
+    this.#sentSinceBeat = true;
+    this.#socket.write(payload);
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const message of queued) {
+      if (this.#closed) return;
+      this.emit('message', message);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#socket.end();
+    // A peer that does not close its side in time is cut off.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    this.#onClosed();
+  }
+
+  ref(): void {
+    this.#socket.ref();
+  }
+
+  unref(): void {
+    this.#socket.unref();
+  }
+
+  /** Closes the socket at once, recording why. */
+  destroy(reason: string): void {
+    this.closeReason ??= reason;
+    this.#socket.destroy();
+    this.#onClosed();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return;
+    this.#lastReceived = Date.now();
+    try {
+      this.#reader.push(chunk);
+    } catch (error) {
+      this.destroy(
+        error instanceof FrameError ? error.message : `bad frame: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  #onFrame(payload: Buffer): void {
+    if (this.#closed || payload.length === 0) return; // a heartbeat
+    // An exception here (a payload that is not a serialized value) propagates to #onData,
+    // which closes this socket: nothing undecodable reaches the protocol.
+    const message = decodePayload(payload);
+    if (!this.#started) this.#queued.push(message);
+    else this.emit('message', message);
+  }
+
+  #beat(timeout: number): void {
+    if (this.#closed) return;
+    if (Date.now() - this.#lastReceived > timeout) {
+      return this.destroy(`the peer sent nothing (not even a heartbeat) for ${timeout} ms`);
+    }
+    if (!this.#sentSinceBeat) this.#socket.write(HEARTBEAT_FRAME);
+    this.#sentSinceBeat = false;
+  }
+
+  #onClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#queued = [];
+    this.emit('close');
+  }
+}
+
