@@ -184,7 +184,14 @@ export class ClientConnection implements ProxyConnection {
     lease: number,
   ): Promise<{ key: string; address: NetworkAddress | undefined }> {
     const message = { t: 'call', rid: 0, id: 0, method: '#export', args: undefined as unknown };
-    return this.#request(message, [ids, lease], undefined, undefined, NO_SUBJECT, '#export') as Promise<{
+    return this.#request(
+      message,
+      [ids, lease],
+      undefined,
+      undefined,
+      NO_SUBJECT,
+      '#export',
+    ) as Promise<{
       key: string;
       address: NetworkAddress | undefined;
     }>;
@@ -611,7 +618,8 @@ export class ClientConnection implements ProxyConnection {
   /** The server refused a spare, a handoff or a claim of this thread: say so, never silently. */
   #onRefused(message: { reason?: unknown; key?: unknown }): void {
     const reason = typeof message.reason === 'string' ? message.reason : 'refused';
-    const waiter = typeof message.key === 'string' ? this.#claimWaiters.get(message.key) : undefined;
+    const waiter =
+      typeof message.key === 'string' ? this.#claimWaiters.get(message.key) : undefined;
     if (waiter !== undefined) {
       // A refused import: its caller hears of it; the connection is fine.
       return waiter(

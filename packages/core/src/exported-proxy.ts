@@ -64,7 +64,10 @@ export interface ImportOptions {
  * resolves: the data may leave at once, and this proxy may be released. A reference never
  * imported is released when the lease ends. Each export is imported once.
  */
-export async function exportProxy(proxy: unknown, options: ExportOptions = {}): Promise<ExportedProxy> {
+export async function exportProxy(
+  proxy: unknown,
+  options: ExportOptions = {},
+): Promise<ExportedProxy> {
   try {
     validateOptions(options, { lease: check.positiveNumber }, 'exportProxy(): ');
     if (!isProxy(proxy)) {

@@ -143,7 +143,10 @@ export async function connectRemote(
       if (typeof result === 'string') {
         channel.destroy(result);
         return reject(
-          createManagerError(ErrorCode.BadMessage, `cannot connect to the manager at ${where}: ${result}`),
+          createManagerError(
+            ErrorCode.BadMessage,
+            `cannot connect to the manager at ${where}: ${result}`,
+          ),
         );
       }
       resolve(result);

@@ -47,6 +47,16 @@ class LeaseChannel extends EventEmitter implements Channel {
  */
 export class Exports {
   #live = 0;
+  /**
+   * Keys of exports claimed or expired, remembered (bounded) so that a second import is
+   * refused at once rather than after a claim's wait for a handoff that will never come.
+   */
+  readonly #spent = new Set<string>();
+
+  /** True for the key of an export that was claimed already or whose lease ended. */
+  isSpent(key: string): boolean {
+    return this.#spent.has(key);
+  }
 
   constructor(
     private readonly table: ObjectTable,
@@ -60,7 +70,10 @@ export class Exports {
       ids.length === 0 ||
       !ids.every((id) => Number.isSafeInteger(id) && id > 0)
     ) {
-      throw createManagerError(ErrorCode.BadMessage, '#export: ids must be a non-empty array of ids');
+      throw createManagerError(
+        ErrorCode.BadMessage,
+        '#export: ids must be a non-empty array of ids',
+      );
     }
     if (typeof lease !== 'number' || !(lease > 0) || lease > MAX_EXPORT_LEASE_MS) {
       throw createManagerError(
@@ -108,6 +121,8 @@ export class Exports {
     (handoff.closeHooks ??= new Set()).add(() => {
       clearTimeout(timer);
       this.#live--;
+      this.#spent.add(key);
+      if (this.#spent.size > MAX_EXPORTS) this.#spent.delete(this.#spent.values().next().value!);
     });
     return { key };
   }

@@ -26,6 +26,8 @@ export interface HandoffHost {
   close(connection: ServerConnection): void;
   /** Tells a client something it asked for was refused (never a silent drop). */
   refuse(connection: ServerConnection, reason: string, key?: string): void;
+  /** True for the key of an export claimed already or expired (exports.ts). */
+  isSpent(key: string): boolean;
 }
 
 /**
@@ -149,13 +151,21 @@ export class Handoffs {
     if (this.#waiting.has(key)) {
       return this.host.refuse(claimer, 'claim refused: the handoff is claimed already', key);
     }
+    if (this.host.isSpent(key)) {
+      return this.host.refuse(
+        claimer,
+        'claim refused: that export was imported already, or its lease ended',
+        key,
+      );
+    }
     // Not registered or not funded yet: pause the claimer until it is.
     claimer.pause(key);
     const timer = setTimeout(() => {
       if (this.#waiting.get(key)?.claimer !== claimer) return;
       this.#waiting.delete(key);
-      this.#resume(claimer);
+      // The refusal goes before the replies to what the claimer sent after its claim.
       this.host.refuse(claimer, `claim refused: no handoff came within ${CLAIM_WAIT_MS} ms`, key);
+      this.#resume(claimer);
     }, CLAIM_WAIT_MS);
     timer.unref();
     this.#waiting.set(key, { claimer, timer });

@@ -97,6 +97,7 @@ export class Server {
       replay: (connection) => this.#replay(connection),
       close: (connection) => this.#close(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
+      isSpent: (key) => this.#exports.isSpent(key),
     });
     this.#exports = new Exports(this.table, {
       accept: (channel, key, options) => this.#accept(channel, key, options),
@@ -121,8 +122,14 @@ export class Server {
    * holder name is the server's choice, and it may use only what it holds. The first message
    * it gets says which manager this is (`welcome`).
    */
-  acceptRemote(channel: Channel, welcome: { typeids: readonly string[]; heartbeatTimeout: number }): void {
-    const connection = this.#accept(channel, newConnectionKey(), { owner: false, state: 'handoff' });
+  acceptRemote(
+    channel: Channel,
+    welcome: { typeids: readonly string[]; heartbeatTimeout: number },
+  ): void {
+    const connection = this.#accept(channel, newConnectionKey(), {
+      owner: false,
+      state: 'handoff',
+    });
     if (connection === undefined) return;
     channel.postMessage({
       t: 'welcome',
@@ -233,7 +240,8 @@ export class Server {
   #handle(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
     if (isWellFormedCall(message)) {
-      if (message.id === 0 && message.method === '#export') return this.#export(connection, message);
+      if (message.id === 0 && message.method === '#export')
+        return this.#export(connection, message);
       return this.#dispatcher.call(connection, message);
     }
     const parsed = requestSchema.safeParse(message);

@@ -49,7 +49,11 @@ export function checkAddress(value: unknown): string | undefined {
   }
   const extra = Object.keys(address).filter((key) => key !== 'host' && key !== 'port');
   if (extra.length) return `has unknown key '${extra[0]}' (expected host, port or path)`;
-  if (!Number.isInteger(address.port) || (address.port as number) < 0 || (address.port as number) > 65535)
+  if (
+    !Number.isInteger(address.port) ||
+    (address.port as number) < 0 ||
+    (address.port as number) > 65535
+  )
     return 'must have an integer port from 0 to 65535';
   if (address.host !== undefined && (typeof address.host !== 'string' || address.host.length === 0))
     return 'must have a non-empty string host';

@@ -1,4 +1,9 @@
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { authenticateClient } from './auth';
 import type { NetworkAddress, TlsSettings } from './address';
@@ -63,7 +68,10 @@ export function listen(options: ListenerOptions): Promise<Listener> {
   };
   const tls = options.tls;
   const server: NetServer = tls
-    ? createTlsServer({ key: tls.key, cert: tls.cert, ca: tls.ca as string[] | undefined }, onSocket)
+    ? createTlsServer(
+        { key: tls.key, cert: tls.cert, ca: tls.ca as string[] | undefined },
+        onSocket,
+      )
     : createNetServer(onSocket);
   // A TLS handshake that fails never becomes a secure connection: nothing to do but drop it.
   server.on('tlsClientError', () => undefined);

@@ -169,4 +169,3 @@ export class SocketChannel extends EventEmitter implements Channel {
     this.emit('close');
   }
 }
-

@@ -1,0 +1,464 @@
+/**
+ * Managers across processes (issue: network): a manager listening on TCP, a Unix socket or
+ * TLS, used by real child processes. Each test ends with the object table empty.
+ */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { BaseManager, type NetworkAddress } from '@managers/core';
+import { installRefcountMatchers } from '@managers/refcount/jest';
+import { KitchenManager } from './fixtures/kitchen';
+import { KITCHEN_MODULE, pollUntil, sleep } from './helpers';
+import { authkeyBytes } from '../src/transport/auth';
+import { decodePayload, encodeFrame } from '../src/transport/codec';
+import { dial } from '../src/transport/dial';
+import { FrameReader } from '../src/transport/frames';
+
+const AUTHKEY = 'network-test-secret-7f3a';
+const CHILD = require.resolve('./fixtures/remote-child');
+const CHILD_EXEC_ARGV = ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')];
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+jest.setTimeout(60_000);
+installRefcountMatchers();
+
+/** A client process (fixtures/remote-child.ts) that runs scenarios on request. */
+class Child {
+  readonly events: Record<string, unknown>[] = [];
+  #nextId = 1;
+  readonly #waiting = new Map<
+    number,
+    { resolve: (value: any) => void; reject: (error: Error) => void }
+  >();
+  readonly exited: Promise<NodeJS.Signals | number | null>;
+
+  private constructor(readonly process: ChildProcess) {
+    this.exited = new Promise((resolve) =>
+      process.once('exit', (code, signal) => resolve(signal ?? code)),
+    );
+    process.on('message', (message: { id?: number; result?: unknown; error?: unknown }) => {
+      if (message.id === undefined) {
+        if ((message as { ready?: boolean }).ready) return;
+        this.events.push(message as Record<string, unknown>);
+        return;
+      }
+      const waiting = this.#waiting.get(message.id);
+      this.#waiting.delete(message.id);
+      if (message.error !== undefined) waiting?.resolve({ error: message.error });
+      else waiting?.resolve(message.result);
+    });
+    process.once('exit', () => {
+      for (const { reject } of this.#waiting.values()) reject(new Error('the child exited'));
+    });
+  }
+
+  static async start(): Promise<Child> {
+    const process = fork(CHILD, [], {
+      execArgv: CHILD_EXEC_ARGV,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const child = new Child(process);
+    await new Promise<void>((resolve, reject) => {
+      process.once('message', () => resolve());
+      process.once('exit', (code) =>
+        reject(new Error(`the child exited with ${code} before it was ready`)),
+      );
+    });
+    return child;
+  }
+
+  /** Runs a scenario; resolves with its result, or `{ error }` describing what it threw. */
+  run(scenario: string, options: Record<string, unknown> = {}): Promise<any> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.process.send({ id, scenario, ...options });
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      this.process.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+/** An authenticated socket speaking raw frames, for hostile-client tests. */
+async function rawClient(address: NetworkAddress, authkey = AUTHKEY) {
+  const { socket, rest } = await dial({
+    address,
+    authkey: authkeyBytes(authkey),
+    timeout: 5000,
+    maxFrameBytes: 1 << 20,
+  });
+  const messages: unknown[] = [];
+  const reader = new FrameReader(1 << 20, (payload) => {
+    if (payload.length > 0) messages.push(decodePayload(payload));
+  });
+  reader.push(rest);
+  socket.on('data', (chunk: Buffer) => reader.push(chunk));
+  socket.resume();
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    socket: socket as Socket,
+    messages,
+    closed,
+    send: (value: unknown) => socket.write(encodeFrame(value)),
+    reply: async (rid: number) => {
+      const found = () => messages.find((m) => (m as { rid?: number }).rid === rid);
+      const deadline = Date.now() + 5000;
+      while (found() === undefined && Date.now() < deadline) await sleep(5);
+      return found() as { rid: number; p?: { id: number }; e?: unknown } | undefined;
+    },
+    [Symbol.dispose]: () => socket.destroy(),
+  };
+}
+
+function startListening(address: NetworkAddress = LOOPBACK, extra: Record<string, unknown> = {}) {
+  return KitchenManager.start({ module: KITCHEN_MODULE, address, authkey: AUTHKEY, ...extra });
+}
+
+describe('a manager other processes connect to', () => {
+  test('over TCP: create, call, values v8 carries, errors with remote stacks, proxies returned by methods', async () => {
+    await using manager = await startListening();
+    const address = manager.address as { host: string; port: number };
+    expect(address.host).toBe('127.0.0.1');
+    expect(address.port).toBeGreaterThan(0);
+    await using child = await Child.start();
+    const connected = await child.run('connect', { address, authkey: AUTHKEY });
+    expect(connected).toEqual({ connected: true, address, isOwner: false });
+    const result = await child.run('basic');
+    expect(result.counts).toEqual([1, 2]);
+    expect(result.echoed).toEqual({
+      isMap: true,
+      big: String(2n ** 70n),
+      when: 0,
+      hasNothing: true,
+      nan: true,
+    });
+    expect(result.failure).toMatchObject({
+      name: 'CustomError',
+      code: 'E_CUSTOM',
+      message: 'outer failure',
+      cause: 'middle',
+    });
+    expect(result.failure.remoteStack).toContain('failWithCause');
+    expect(result.viaReturned).toBe(3);
+    expect(result.madeValue).toEqual({ made: 1 });
+    // The child released everything it made (`using`): the table is empty with it alive.
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('over a Unix domain socket', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'managers-'));
+    try {
+      const path = join(directory, 'manager.sock');
+      await using manager = await startListening({ path });
+      expect(manager.address).toEqual({ path });
+      await using child = await Child.start();
+      expect((await child.run('connect', { address: { path }, authkey: AUTHKEY })).connected).toBe(
+        true,
+      );
+      expect((await child.run('basic')).counts).toEqual([1, 2]);
+      expect((await child.run('hold', { count: 2 })).held).toBe(2);
+      expect(await manager.numberOfObjects()).toBe(2);
+      await child.run('release-all');
+      expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+      await expect(manager).toHaveNoLiveObjects();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  test('a wrong authkey is refused with ERR_AUTHENTICATION; the server keeps serving and traces no secret', async () => {
+    await using manager = await startListening();
+    await using child = await Child.start();
+    const refused = await child.run('connect', {
+      address: manager.address,
+      authkey: 'not-the-key',
+    });
+    expect(refused.error).toMatchObject({ name: 'ManagerError', code: 'ERR_AUTHENTICATION' });
+    expect(refused.error.message).toMatch(/refused the authkey/);
+    const accepted = await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    expect(accepted.connected).toBe(true);
+    expect((await child.run('basic')).counts).toEqual([1, 2]);
+    const trace = JSON.stringify(await manager.trace());
+    expect(trace).toContain('socket refused');
+    expect(trace).not.toContain(AUTHKEY);
+    expect(trace).not.toContain('not-the-key');
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('a SIGKILLed client has its references released within 2 s', async () => {
+    await using manager = await startListening();
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    expect((await child.run('hold', { count: 3 })).held).toBe(3);
+    expect(await manager.numberOfObjects()).toBe(3);
+    const killedAt = Date.now();
+    child.process.kill('SIGKILL');
+    expect(await child.exited).toBe('SIGKILL');
+    expect(await pollUntil(() => manager.numberOfObjects(), 0, 2000)).toBe(0);
+    expect(Date.now() - killedAt).toBeLessThan(2000);
+    const trace = await manager.trace();
+    expect(
+      trace.some(
+        (event) =>
+          event.op === 'release-holder' && /connection closed: main\.pid-/.test(event.cause ?? ''),
+      ),
+    ).toBe(true);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('a client that stops answering heartbeats is released after heartbeatTimeout', async () => {
+    await using manager = await startListening(LOOPBACK, { heartbeatTimeout: 400 });
+    using raw = await rawClient(manager.address!);
+    raw.socket.pause(); // reads nothing, answers nothing: a frozen or partitioned process
+    raw.send({ t: 'hello', label: 'frozen' });
+    raw.send({ t: 'create', rid: 1, typeid: 'Toolbox', args: [] });
+    expect(await pollUntil(() => manager.numberOfObjects(), 1)).toBe(1);
+    const silentFrom = Date.now();
+    expect(await pollUntil(() => manager.numberOfObjects(), 0, 3000)).toBe(0);
+    const after = Date.now() - silentFrom;
+    expect(after).toBeGreaterThan(200);
+    expect(after).toBeLessThan(1500);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('garbage, oversized and undecodable frames close that socket only; good clients are served', async () => {
+    await using manager = await startListening(LOOPBACK, { maxMessageSize: 4096 });
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    expect((await child.run('hold', { count: 1 })).held).toBe(1);
+
+    // Unauthenticated garbage: the handshake fails, the socket closes, nothing is decoded.
+    const net = await import('node:net');
+    const { port } = manager.address as { port: number };
+    const garbage = net.connect(port, '127.0.0.1');
+    const garbageClosed = new Promise((resolve) => garbage.once('close', resolve));
+    garbage.on('error', () => undefined);
+    garbage.on('data', () => undefined);
+    garbage.write(Buffer.alloc(200, 0x41));
+    await garbageClosed;
+
+    // Authenticated, then a frame announcing more than the limit.
+    const oversized = await rawClient(manager.address!);
+    oversized.socket.write(Buffer.from([0xff, 0xff, 0xff, 0xf0]));
+    await oversized.closed;
+
+    // Authenticated, then a frame whose payload decodes to nothing.
+    const undecodable = await rawClient(manager.address!);
+    undecodable.socket.write(Buffer.from([0, 0, 0, 3, 0x56, 0xff, 0x00]));
+    await undecodable.closed;
+
+    // Authenticated, then well-framed but bad protocol: an error reply, the socket stays.
+    using confused = await rawClient(manager.address!);
+    confused.send({ t: 'call', rid: 7, id: 'not-an-id', method: 5 });
+    const reply = await confused.reply(7);
+    expect(reply?.e).toMatchObject({ code: 'ERR_BAD_MESSAGE' });
+
+    expect((await child.run('basic')).counts).toEqual([1, 2]);
+    expect(await manager.numberOfObjects()).toBe(1);
+    await child.run('release-all');
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('shutdown reaches every remote client promptly, with the reason', async () => {
+    const manager = await startListening();
+    await using first = await Child.start();
+    await using second = await Child.start();
+    for (const child of [first, second]) {
+      await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+      expect((await child.run('gate')).waiting).toBe(true);
+    }
+    expect(await manager.numberOfObjects()).toBe(2);
+    await manager.shutdown();
+    for (const child of [first, second]) {
+      await pollUntil(async () => child.events.length, 1, 2000);
+      expect(child.events[0]).toMatchObject({
+        gate: 'rejected',
+        error: { code: 'ERR_MANAGER_CLOSED' },
+      });
+      expect((child.events[0] as { error: { message: string } }).error.message).toMatch(
+        /shut down/,
+      );
+    }
+    expect(manager.closed).toBe(true);
+  });
+
+  test('what needs a MessagePort (syncProxy, a handoff to a thread) fails with ERR_NOT_SUPPORTED over a socket', async () => {
+    await using manager = await startListening();
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    const result = await child.run('unsupported');
+    expect(result.errors).toHaveLength(2);
+    for (const error of result.errors) {
+      expect(error).toMatchObject({ code: 'ERR_NOT_SUPPORTED' });
+      expect(error.message).toMatch(/exportProxy\(\)/);
+    }
+    expect(result.stillWorks).toBe(1);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+});
+
+describe('proxies between processes: exportProxy / importProxy', () => {
+  test('a proxy exported by one process is imported by another, which may have no connection yet', async () => {
+    await using manager = await startListening();
+    await using exporter = await Child.start();
+    await using importer = await Child.start();
+    await exporter.run('connect', { address: manager.address, authkey: AUTHKEY });
+    const { exported } = await exporter.run('export');
+    // The exporter released its own proxy: the export's reference keeps the object.
+    expect(await manager.numberOfObjects()).toBe(1);
+    expect(exported.address).toEqual(manager.address);
+    const imported = await importer.run('import-fresh', { exported, authkey: AUTHKEY });
+    expect(imported.count).toBe(6);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+
+    // Imported in the owner's own thread too (it has a connection: no authkey needed).
+    const again = await exporter.run('export');
+    const { importProxy, release } = await import('@managers/core');
+    const box = await importProxy<{ count(): Promise<number> }>(again.exported);
+    expect(await box.count()).toBe(5);
+    release(box);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('an export imports once, and one not imported within its lease is released', async () => {
+    await using manager = await startListening();
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    const { exported } = await child.run('export');
+    expect((await child.run('import', { exported, authkey: AUTHKEY })).count).toBe(5);
+    const twice = await child.run('import', { exported, authkey: AUTHKEY });
+    expect(twice.error).toMatchObject({ code: 'ERR_UNKNOWN_ID' });
+    expect(twice.error.message).toMatch(/cannot be imported/);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+
+    const leased = await child.run('export', { lease: 300 });
+    expect(await manager.numberOfObjects()).toBe(1);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0, 3000)).toBe(0);
+    const late = await child.run('import', { exported: leased.exported, authkey: AUTHKEY });
+    expect(late.error).toMatchObject({ code: 'ERR_UNKNOWN_ID' });
+    const trace = JSON.stringify(await manager.trace());
+    expect(trace).toContain('export lease of 300 ms ended unclaimed');
+    await expect(manager).toHaveNoLiveObjects();
+  });
+});
+
+describe('TLS', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'managers-tls-'));
+  const keyFile = join(directory, 'key.pem');
+  const certFile = join(directory, 'cert.pem');
+  beforeAll(() => {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
+  });
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  test('a TLS manager serves a client that trusts its certificate, and refuses one that does not', async () => {
+    const key = readFileSync(keyFile, 'utf8');
+    const cert = readFileSync(certFile, 'utf8');
+    await using manager = await startListening(LOOPBACK, { tls: { key, cert } });
+    await using child = await Child.start();
+    const untrusting = await child.run('connect', {
+      address: manager.address,
+      authkey: AUTHKEY,
+      tls: true,
+    });
+    expect(untrusting.error).toMatchObject({ code: 'ERR_MANAGER_CLOSED' });
+    expect(untrusting.error.message).toMatch(/certificate/);
+    const trusting = await child.run('connect', {
+      address: manager.address,
+      authkey: AUTHKEY,
+      tls: { ca: cert },
+    });
+    expect(trusting.connected).toBe(true);
+    expect((await child.run('basic')).counts).toEqual([1, 2]);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+});
+
+describe('options', () => {
+  test('listening options are validated, naming the option', async () => {
+    const start = (options: Record<string, unknown>) =>
+      KitchenManager.start({ module: KITCHEN_MODULE, ...options } as never);
+    await expect(start({ address: LOOPBACK })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringMatching(/options\.authkey is required with options\.address/),
+    });
+    await expect(start({ address: { host: '127.0.0.1' }, authkey: 'k' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringMatching(/options\.address is invalid: must have an integer port/),
+    });
+    await expect(start({ address: LOOPBACK, authkey: '' })).rejects.toMatchObject({
+      message: expect.stringMatching(/options\.authkey is invalid: must not be empty/),
+    });
+    await expect(start({ authkey: 'k' })).rejects.toMatchObject({
+      message: expect.stringMatching(/options\.authkey is only used with options\.address/),
+    });
+    await expect(
+      start({ address: LOOPBACK, authkey: 'k', tls: { cert: 'x' } }),
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(
+        /options\.tls is invalid: must be an object with the server key and cert/,
+      ),
+    });
+    await expect(BaseManager.connect({ address: LOOPBACK } as never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringMatching(/options\.authkey is required/),
+    });
+  });
+
+  test('an address in use fails start() with ERR_START_FAILED naming the address', async () => {
+    await using first = await startListening();
+    await expect(startListening(first.address)).rejects.toMatchObject({
+      code: 'ERR_START_FAILED',
+      message: expect.stringMatching(
+        /options\.address: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/,
+      ),
+    });
+    await expect(first).toHaveNoLiveObjects();
+  });
+
+  test('nothing listening: connect() rejects with ERR_MANAGER_CLOSED naming the address', async () => {
+    await using manager = await startListening();
+    const { port } = manager.address as { port: number };
+    await manager.shutdown();
+    await expect(
+      KitchenManager.connect({ address: { host: '127.0.0.1', port }, authkey: AUTHKEY }),
+    ).rejects.toMatchObject({
+      code: 'ERR_MANAGER_CLOSED',
+      message: expect.stringMatching(
+        new RegExp(`cannot connect to the manager at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+      ),
+    });
+  });
+});
