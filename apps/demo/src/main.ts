@@ -10,6 +10,7 @@ import { ObjectTable } from '@managers/refcount';
 import { DemoManager } from './managers';
 import { poolsWalkthrough } from './pools';
 import { inspectDemo } from './inspect';
+import { processesWalkthrough } from './processes';
 
 const heading = (text: string) => console.log(`\n${'='.repeat(78)}\n${text}\n${'='.repeat(78)}`);
 type Manager = Awaited<ReturnType<typeof DemoManager.start>>;
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
   await cloneWalkthrough(manager);
   await threadsWalkthrough(manager);
   await poolsWalkthrough(heading);
+  await processesWalkthrough(heading);
   heading('Done: the table is empty');
   console.log(`number_objects = ${await manager.numberOfObjects()}`);
 }

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { createManagerError, ErrorCode, withCallerStack } from '@managers/refcount';
 import { isProxy, type BaseProxy, type Remote, type Token } from '@managers/proxy';
 import { checkSendable, sendingConnection } from './handoff';
+import { knownProxyType } from './registration';
 import { connectRemote } from './remote';
 import { connectionFor } from './threads';
 import type { NetworkAddress, TlsSettings } from './transport/address';
@@ -175,6 +176,17 @@ export async function importProxy<T = Remote<unknown>>(
         );
       }
       connection = connected.connection;
+    }
+    if (
+      data.token.proxytype !== undefined &&
+      knownProxyType(data.token.typeid, data.token.proxytype) === undefined
+    ) {
+      // An AutoProxy in its place would fail on its first call, with a less helpful message.
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `importProxy(): '${data.token.typeid}' proxies are ${data.token.proxytype}s, a class this process has not loaded: import the module that registers '${data.token.typeid}' (its manager class, e.g. from '@managers/sync') before importing`,
+        { details: { option: 'exported', typeid: data.token.typeid } },
+      );
     }
     await connection.claimExport(data.key);
     const token: Token = {
