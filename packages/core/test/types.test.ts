@@ -3,8 +3,15 @@
  * wrong type or an unused `@ts-expect-error` fails the suite). The runtime part runs nothing
  * remote: the checks live in a function that is never called.
  */
-import type { BaseProxy, ManagerInstance, ProxyFor, Remote } from '@managers/core';
-import { BaseManager } from '@managers/core';
+import type {
+  BaseProxy,
+  ExportedProxy,
+  ManagerInstance,
+  NetworkAddress,
+  ProxyFor,
+  Remote,
+} from '@managers/core';
+import { BaseManager, exportProxy, importProxy } from '@managers/core';
 import { Counter, CounterProxy, KitchenManager, Toolbox } from './fixtures/kitchen';
 import { MagManager, Magnifier } from './fixtures/magnifier';
 
@@ -119,6 +126,29 @@ async function exposedAndProxyForChecks(): Promise<unknown[]> {
   return [scaled, spawned, none, noClone];
 }
 
+async function networkChecks() {
+  // connect() takes a handle or { address, authkey } and gives the same manager type.
+  const remote = await MagManager.connect({
+    address: { host: '127.0.0.1', port: 1 },
+    authkey: 'k',
+  });
+  const viaUnix = await MagManager.connect({
+    address: { path: '/run/app.sock' },
+    authkey: new Uint8Array([1]),
+    tls: { ca: 'pem' },
+  });
+  const mag = await remote.Magnifier(2);
+  assertType<Equal<ReturnType<typeof mag.scale>, Promise<number>>>();
+  const address: NetworkAddress | undefined = viaUnix.address;
+  // @ts-expect-error an address needs a port or a path
+  await MagManager.connect({ address: { host: 'x' }, authkey: 'k' });
+  const exported: ExportedProxy = await exportProxy(mag, { lease: 1000 });
+  const key: string = exported.key;
+  const imported = await importProxy<Remote<Magnifier>>(exported, { authkey: 'k' });
+  assertType<Equal<ReturnType<typeof imported.scale>, Promise<number>>>();
+  return [address, key];
+}
+
 type MagRemote = Remote<Magnifier>;
 assertType<Equal<MagRemote['scale'], (x: number) => Promise<number>>>();
 // @ts-expect-error no constructor / private members on Remote
@@ -129,6 +159,7 @@ test('type checks compile (ts-jest type-checks this file)', () => {
   expect(typeof kitchenChecks).toBe('function');
   expect(typeof registerChecks).toBe('function');
   expect(typeof exposedAndProxyForChecks).toBe('function');
+  expect(typeof networkChecks).toBe('function');
   const noCoef: NoCoef | undefined = undefined;
   expect(noCoef).toBeUndefined();
 });
