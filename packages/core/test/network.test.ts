@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
+import fc from 'fast-check';
 import { BaseManager, type NetworkAddress } from '@managers/core';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { KitchenManager } from './fixtures/kitchen';
@@ -265,6 +266,96 @@ describe('a manager other processes connect to', () => {
     expect(await manager.numberOfObjects()).toBe(1);
     await child.run('release-all');
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('hostile sockets (random frames, random protocol messages) never stop the server or leak', async () => {
+    await using manager = await startListening(LOOPBACK, { maxMessageSize: 1 << 16 });
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    const types = [
+      'hello',
+      'create',
+      'call',
+      'release',
+      'spare',
+      'handoff',
+      'claim',
+      'ack',
+      'lend',
+      'unlend',
+      'borrow',
+      'unborrow',
+      'keep',
+      'sync',
+      'batch',
+      'welcome',
+      'closing',
+      'nope',
+    ];
+    const message = fc.oneof(
+      fc.jsonValue(),
+      fc.record(
+        {
+          t: fc.constantFrom(...types),
+          rid: fc.oneof(fc.nat(50), fc.integer(), fc.string()),
+          id: fc.oneof(fc.nat(20), fc.constant(0), fc.double()),
+          ids: fc.array(fc.oneof(fc.nat(20), fc.string()), { maxLength: 4 }),
+          key: fc.oneof(fc.string(), fc.base64String({ minLength: 22, maxLength: 24 })),
+          typeid: fc.constantFrom('Toolbox', 'Holder', 'Nope', '__proto__'),
+          method: fc.constantFrom(
+            'inc',
+            'echo',
+            '#export',
+            '#getvalue',
+            '#count',
+            '#debug',
+            'constructor',
+            '__proto__',
+          ),
+          args: fc.array(fc.anything({ maxDepth: 2 }), { maxLength: 3 }),
+          label: fc.string(),
+        },
+        { requiredKeys: ['t'] },
+      ),
+    );
+    const sockets = await Promise.all([1, 2, 3, 4].map(() => rawClient(manager.address!)));
+    let sent = 0;
+    for (const [index, raw] of sockets.entries()) {
+      if (index === 3) {
+        // Random bytes as frames: the first that does not decode closes this socket.
+        for (const bytes of fc.sample(fc.uint8Array({ minLength: 1, maxLength: 64 }), 50)) {
+          const frame = Buffer.alloc(4 + bytes.length);
+          frame.writeUInt32BE(bytes.length, 0);
+          frame.set(bytes, 4);
+          raw.socket.write(frame);
+        }
+        await raw.closed;
+        continue;
+      }
+      raw.send({ t: 'hello', label: `hostile-${index}` });
+      for (const value of fc.sample(message, { numRuns: 400, seed: 1234 + index })) {
+        try {
+          raw.send(value);
+          sent++;
+        } catch {
+          // not serializable (a symbol in fc.anything): nothing was sent
+        }
+        // Valid creates in between, so that the hostile sockets hold objects when they close.
+        if (sent % 40 === 0)
+          raw.send({ t: 'create', rid: 100_000 + sent, typeid: 'Toolbox', args: [] });
+      }
+    }
+    expect(sent).toBeGreaterThan(1000);
+    // The server still serves an honest process, correctly.
+    expect((await child.run('basic')).counts).toEqual([1, 2]);
+    // Bad protocol messages get error replies, not a closed socket: the hostile sockets hold
+    // the objects they created until they go.
+    expect(sockets.slice(0, 3).every((raw) => !raw.socket.destroyed)).toBe(true);
+    expect(await manager.numberOfObjects()).toBeGreaterThan(0);
+    for (const raw of sockets) raw[Symbol.dispose]();
+    await Promise.all(sockets.map((raw) => raw.closed));
+    expect(await pollUntil(() => manager.numberOfObjects(), 0, 5000)).toBe(0);
     await expect(manager).toHaveNoLiveObjects();
   });
 
