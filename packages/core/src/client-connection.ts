@@ -19,6 +19,7 @@ import { leaseOf } from './lease-registry';
 import { DEFAULT_MAX_MESSAGE_SIZE, isLargerThan, messageTooLarge } from './message-size';
 import type { Reply, WireToken } from './protocol';
 import type { NetworkAddress } from './transport/address';
+import type { RemoteSettings } from './remote';
 import { knownProxyType, type ProxyType } from './registration';
 
 const NO_TRANSFER: TransferListItem[] = [];
@@ -102,6 +103,8 @@ export class ClientConnection implements ProxyConnection {
   readonly remote: boolean;
   /** Where a remote connection dialed (for messages and exports). */
   address: NetworkAddress | undefined;
+  /** How a remote connection was made: a thread this one hands a proxy to connects the same way. */
+  remoteSettings: RemoteSettings | undefined;
   /** Claims waiting to know they were not refused (importProxy): key → reject. */
   readonly #claimWaiters = new Map<string, (error: unknown) => void>();
   readonly #pending = new Map<number, Pending>();
@@ -270,8 +273,9 @@ export class ClientConnection implements ProxyConnection {
    * is ordered with every later call and release of this thread and needs no confirmation.
    * The handoff's port is left open: the server closes it once the claim is done.
    */
-  claim(key: string, port: MessagePort): void {
+  claim(key: string, port?: MessagePort): void {
     this.post({ t: 'claim', key });
+    if (port === undefined) return;
     this.#claimed.add(port);
     port.once('close', () => this.#claimed.delete(port));
     port.on('message', () => undefined);

@@ -15,8 +15,15 @@ import {
   type ProxyEnvelope,
 } from '@managers/proxy';
 import { ClientConnection } from './client-connection';
+import { connectLater, type RemoteSettings } from './remote';
 import { leaseOf } from './lease-registry';
-import { connectionFor, forgetConnection, setConnection, threadLabel } from './threads';
+import {
+  connectionFor,
+  forgetConnection,
+  newConnectionKey,
+  setConnection,
+  threadLabel,
+} from './threads';
 import { userWorkerStart } from './worker-file';
 
 /**
@@ -45,7 +52,19 @@ interface HandleEnvelope {
   readonly managerId: string;
   readonly name: string;
   readonly key: string;
-  readonly port: MessagePort;
+  readonly port?: MessagePort;
+  readonly remote?: RemoteSettings;
+}
+
+/**
+ * A handoff of a remote manager's proxy (its connection is a socket): no port, but how to
+ * connect. The receiving thread connects with these settings (unless it has a connection) and
+ * claims the export by key.
+ */
+interface RemoteHandoff {
+  readonly key: string;
+  readonly remote?: RemoteSettings;
+  readonly port?: MessagePort;
 }
 
 /** The handoff ports `encode()` put in transfer lists (to tell them from the caller's own ports). */
@@ -100,16 +119,37 @@ export function encode<T>(value: T): Encoded<T> {
   const transferList: TransferListItem[] = [];
   const handoffs = new Map<
     string,
-    { key: string; port: MessagePort; ids: number[]; connection: ClientConnection }
+    {
+      key: string;
+      port: MessagePort | undefined;
+      remote: RemoteSettings | undefined;
+      ids: number[];
+      connection: ClientConnection;
+    }
   >();
   const handoffFor = (managerId: string, what: string) => {
     let handoff = handoffs.get(managerId);
+    if (handoff === undefined && connectionFor(managerId)?.remoteSettings !== undefined) {
+      // A remote manager: no port can reach its server. The references are exported under a
+      // key (on this thread's socket, in order with its calls: R3), and the receiver connects
+      // with the same settings and claims them.
+      const connection = connectionFor(managerId)!;
+      handoff = {
+        key: newConnectionKey(),
+        port: undefined,
+        remote: connection.remoteSettings,
+        ids: [],
+        connection,
+      };
+      handoffs.set(managerId, handoff);
+      connection.post({ t: 'export', key: handoff.key, ids: handoff.ids });
+    }
     if (handoff === undefined) {
       const connection = sendingConnection(managerId, what);
       // A spare connection registered ahead of time: the reference is taken by a request on
       // this thread's own connection, in order with its calls and releases (R3).
       const spare = connection.takeSpare();
-      handoff = { key: spare.key, port: spare.port, ids: [], connection };
+      handoff = { key: spare.key, port: spare.port, remote: undefined, ids: [], connection };
       handoffs.set(managerId, handoff);
       connection.post({ t: 'handoff', key: spare.key, ids: handoff.ids });
       transferList.push(spare.port);
@@ -126,12 +166,14 @@ export function encode<T>(value: T): Encoded<T> {
         const handoff = handoffFor(proxy.token.manager, String(proxy));
         // The handoff request was queued, not yet posted: ids added now still go with it.
         handoff.ids.push(proxy.token.id);
-        return {
-          [PROXY_ENVELOPE_KEY]: 1,
-          token: proxy.token,
-          key: handoff.key,
-          port: handoff.port,
-        };
+        return handoff.remote === undefined
+          ? { [PROXY_ENVELOPE_KEY]: 1, token: proxy.token, key: handoff.key, port: handoff.port }
+          : ({
+              [PROXY_ENVELOPE_KEY]: 1,
+              token: proxy.token,
+              key: handoff.key,
+              remote: handoff.remote,
+            } as ProxyEnvelope);
       },
       transferList,
       (custom) => {
@@ -144,7 +186,7 @@ export function encode<T>(value: T): Encoded<T> {
           managerId: custom.managerId,
           name: custom.name,
           key: handoff.key,
-          port: handoff.port,
+          ...(handoff.remote === undefined ? { port: handoff.port } : { remote: handoff.remote }),
         };
         return envelope;
       },
@@ -153,7 +195,7 @@ export function encode<T>(value: T): Encoded<T> {
     // Nothing was posted yet (requests wait for the flush): drop the handoffs.
     for (const handoff of handoffs.values()) {
       handoff.ids.length = 0;
-      handoff.port.close();
+      handoff.port?.close();
     }
     throw error;
   }
@@ -174,13 +216,18 @@ const decodedEnvelopes = new WeakSet<object>();
  */
 export function decode<T = unknown>(value: unknown): T {
   const connections = new Map<string, ClientConnection>();
-  const connectionOf = (managerId: string, key: string, port: MessagePort): ClientConnection => {
+  const connectionOf = (managerId: string, handoff: RemoteHandoff): ClientConnection => {
+    const { key, port, remote } = handoff;
     let connection = connections.get(key);
     if (connection !== undefined) return connection;
     const existing = connectionFor(managerId);
     if (existing !== undefined) {
       existing.claim(key, port);
       connection = existing;
+    } else if (port === undefined) {
+      // A remote manager's proxy: connect as the sender did, then claim the export.
+      connection = connectLater(managerId, remote!);
+      connection.claim(key);
     } else {
       connection = new ClientConnection(port, managerId, key, {
         label: threadLabel(),
@@ -202,19 +249,23 @@ export function decode<T = unknown>(value: unknown): T {
     decodedEnvelopes.add(envelope);
     if ((envelope as unknown as HandleEnvelope)[HANDLE_ENVELOPE_KEY] === 1) {
       const handle = envelope as unknown as HandleEnvelope;
-      connectionOf(handle.managerId, handle.key, handle.port);
+      checkHandoff(handle, `a handle of manager ${handle.name}`);
+      connectionOf(handle.managerId, handle);
       return new ManagerHandle(handle.managerId, handle.name);
     }
-    if (envelope.key === undefined || envelope.port === undefined) {
-      throw createManagerError(
-        ErrorCode.BadMessage,
-        `a proxy envelope for ${envelope.token.typeid} id ${envelope.token.id} arrived without its handoff port`,
-      );
-    }
-    return connectionOf(envelope.token.manager, envelope.key, envelope.port).proxyFor(
-      envelope.token,
-    );
+    const handoff = envelope as unknown as RemoteHandoff;
+    checkHandoff(handoff, `a proxy envelope for ${envelope.token.typeid} id ${envelope.token.id}`);
+    return connectionOf(envelope.token.manager, handoff).proxyFor(envelope.token);
   }) as T;
+}
+
+function checkHandoff(handoff: Partial<RemoteHandoff>, what: string): void {
+  if (
+    typeof handoff.key !== 'string' ||
+    (handoff.port === undefined && (typeof handoff.remote !== 'object' || handoff.remote === null))
+  ) {
+    throw createManagerError(ErrorCode.BadMessage, `${what} arrived without its handoff port`);
+  }
 }
 
 /**

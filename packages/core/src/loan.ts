@@ -18,6 +18,7 @@ import {
   type Token,
 } from '@managers/proxy';
 import { ClientConnection } from './client-connection';
+import { connectLater, type RemoteSettings } from './remote';
 import {
   checkSendable,
   decode,
@@ -106,9 +107,16 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   }
   const wantsPort = options.ports ?? false;
   const spares = new Map<string, { key: string; port: MessagePort }>();
+  const remotes = new Map<string, RemoteSettings>();
   for (const [managerId, lease] of leases) {
     lease.connection.post({ t: 'lend', key: lease.key, ids: lease.ids });
     if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(managerId))) {
+      const remote = lease.connection.remoteSettings;
+      if (remote !== undefined) {
+        // A remote manager: no port reaches it; the receiver connects as this thread did.
+        remotes.set(managerId, remote);
+        continue;
+      }
       // A connection for a receiver that has none: a spare funded with no ids.
       const spare = lease.connection.takeSpare();
       lease.connection.post({ t: 'handoff', key: spare.key, ids: [] });
@@ -117,11 +125,13 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     }
   }
   const withPorts =
-    spares.size === 0
+    spares.size === 0 && remotes.size === 0
       ? encoded
       : decodeValue(encoded, (envelope) => {
           const spare = spares.get(envelope.token.manager);
-          return spare === undefined ? envelope : { ...envelope, key: spare.key, port: spare.port };
+          if (spare !== undefined) return { ...envelope, key: spare.key, port: spare.port };
+          const remote = remotes.get(envelope.token.manager);
+          return remote === undefined ? envelope : { ...envelope, remote };
         });
   let ended = false;
   return {
@@ -242,7 +252,15 @@ export function borrow<T = unknown>(value: unknown): Borrowed<T> {
     let leaseConnection = leases.get(lease);
     if (leaseConnection === undefined) {
       let connection = connectionFor(managerId);
-      if (connection === undefined && envelope.port !== undefined && envelope.key !== undefined) {
+      const remote = (envelope as { remote?: RemoteSettings }).remote;
+      if (connection === undefined && remote !== undefined) {
+        // A remote manager's lease: connect as the lender did (calls wait for the socket).
+        connection = connectLater(managerId, remote);
+      } else if (
+        connection === undefined &&
+        envelope.port !== undefined &&
+        envelope.key !== undefined
+      ) {
         connection = new ClientConnection(envelope.port, managerId, envelope.key, {
           label: threadLabel(),
           timeout: 0,

@@ -49,6 +49,16 @@ const claimRequest = z.object({ t: z.literal('claim'), key: connectionKey });
 const ackRequest = z.object({ t: z.literal('ack'), ok: z.array(rid), lost: z.array(rid) });
 const helloRequest = z.object({ t: z.literal('hello'), label: z.string() });
 /** Lends this connection's objects for a task: one reference per id, owned by the lease. */
+/**
+ * A handoff with no port, for a thread that will connect over a socket (a remote manager's
+ * proxy sent on to a thread): one reference per id under `key`, claimed later, or released
+ * when its lease ends.
+ */
+const exportRequest = z.object({
+  t: z.literal('export'),
+  key: connectionKey,
+  ids: z.array(objectId),
+});
 const lendRequest = z.object({ t: z.literal('lend'), key: connectionKey, ids: z.array(objectId) });
 /** The task settled without borrowing: the lease ends (ignored once borrowed). */
 const unlendRequest = z.object({ t: z.literal('unlend'), key: connectionKey });
@@ -72,6 +82,7 @@ export const requestSchema = z.discriminatedUnion('t', [
   releaseRequest,
   spareRequest,
   handoffRequest,
+  exportRequest,
   claimRequest,
   ackRequest,
   helloRequest,

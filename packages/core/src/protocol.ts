@@ -48,6 +48,7 @@ export function isWellFormedRequest(message: unknown): message is Request {
     case 'spare':
       return isKey(request.key) && request.port instanceof MessagePort;
     case 'handoff':
+    case 'export':
     case 'lend':
       return isKey(request.key) && Array.isArray(request.ids) && request.ids.every(isIndex);
     case 'claim':

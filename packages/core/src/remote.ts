@@ -15,6 +15,7 @@ import {
 } from './transport/address';
 import { dial } from './transport/dial';
 import { frameLimit } from './transport/limits';
+import { PendingChannel } from './transport/pending-channel';
 import { SocketChannel } from './transport/socket-channel';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 import { check, validateOptions, type OptionCheck } from './options';
@@ -96,23 +97,104 @@ export async function connectRemote(
       );
     }
   }
-  const where = describeAddress(options.address);
-  const timeout = options.connectTimeout ?? 10_000;
-  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const settings: RemoteSettings = {
+    address: options.address,
+    authkey: options.authkey,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+  };
+  const { channel, welcome } = await openChannel(settings, options.connectTimeout ?? 10_000);
+  const existing = connectionFor(welcome.managerId);
+  if (existing !== undefined) {
+    // One connection per thread per manager: the one it has serves.
+    channel.close();
+    return { connection: existing, welcome };
+  }
+  const connection = remoteConnection(channel, welcome.managerId, settings, {
+    timeout: options.timeout ?? 0,
+    proxyTypes,
+  });
+  connection.managerName = welcome.name;
+  return { connection, welcome };
+}
+
+/**
+ * How to reach a remote manager, as a connection remembers it: a thread that receives one of
+ * its proxies from this thread connects with the same settings (they travel inside the
+ * process only, in the envelope of the proxy).
+ */
+export interface RemoteSettings {
+  readonly address: NetworkAddress;
+  readonly authkey: string | Uint8Array;
+  readonly tls?: TlsSettings | true;
+  readonly maxMessageSize: number;
+}
+
+/** A ClientConnection over a socket channel (open or still connecting), registered for this thread. */
+function remoteConnection(
+  channel: SocketChannel | PendingChannel,
+  managerId: string,
+  settings: RemoteSettings,
+  options: { timeout: number; proxyTypes?: ReadonlyMap<string, ProxyType | undefined> },
+): ClientConnection {
+  const where = describeAddress(settings.address);
+  const connection = new ClientConnection(channel, managerId, '', {
+    label: remoteLabel(),
+    timeout: options.timeout,
+    maxMessageSize: settings.maxMessageSize,
+    proxyTypes: options.proxyTypes,
+    onClose: (closed) => forgetConnection(closed),
+    whyClosed: async () => ({
+      reason:
+        channel.closeReason === undefined
+          ? `the server at ${where} closed the connection`
+          : `the connection to ${where} was closed: ${channel.closeReason}`,
+    }),
+  });
+  connection.address = settings.address;
+  connection.remoteSettings = settings;
+  setConnection(connection);
+  return connection;
+}
+
+/**
+ * This thread's connection to the remote manager `managerId`, made at once from `settings`
+ * (received with one of its proxies) while its socket connects: calls made meanwhile wait in
+ * order. If connecting fails (or the server is another manager), the connection closes and its
+ * calls reject with `ERR_MANAGER_CLOSED` saying why.
+ */
+export function connectLater(managerId: string, settings: RemoteSettings): ClientConnection {
+  const opened = openChannel(settings, 10_000).then(({ channel, welcome }) => {
+    if (welcome.managerId !== managerId) {
+      channel.close();
+      throw new Error(`the manager at ${describeAddress(settings.address)} is another manager`);
+    }
+    return channel;
+  });
+  const channel = new PendingChannel(opened, frameLimit(settings.maxMessageSize));
+  return remoteConnection(channel, managerId, settings, { timeout: 0 });
+}
+
+/** Dials, authenticates and waits for the server's welcome. */
+async function openChannel(
+  settings: RemoteSettings,
+  timeout: number,
+): Promise<{ channel: SocketChannel; welcome: Welcome }> {
+  const where = describeAddress(settings.address);
   let dialed: Awaited<ReturnType<typeof dial>>;
   try {
     dialed = await dial({
-      address: options.address,
-      authkey: authkeyBytes(options.authkey),
-      tls: options.tls,
+      address: settings.address,
+      authkey: authkeyBytes(settings.authkey),
+      tls: settings.tls,
       timeout,
-      maxFrameBytes: frameLimit(maxMessageSize),
+      maxFrameBytes: frameLimit(settings.maxMessageSize),
     });
   } catch (error) {
     throw connectError(where, error);
   }
   const channel = new SocketChannel(dialed.socket, {
-    maxFrameBytes: frameLimit(maxMessageSize),
+    maxFrameBytes: frameLimit(settings.maxMessageSize),
     heartbeatTimeout: 0,
     initial: dialed.rest,
   });
@@ -153,30 +235,8 @@ export async function connectRemote(
     });
     channel.start();
   });
-  const existing = connectionFor(welcome.managerId);
-  if (existing !== undefined) {
-    // One connection per thread per manager: the one it has serves.
-    channel.close();
-    return { connection: existing, welcome };
-  }
   channel.setHeartbeat(welcome.heartbeatTimeout);
-  const connection = new ClientConnection(channel, welcome.managerId, '', {
-    label: remoteLabel(),
-    timeout: options.timeout ?? 0,
-    maxMessageSize,
-    proxyTypes,
-    onClose: (closed) => forgetConnection(closed),
-    whyClosed: async () => ({
-      reason:
-        channel.closeReason === undefined
-          ? `the server at ${where} closed the connection`
-          : `the connection to ${where} was closed: ${channel.closeReason}`,
-    }),
-  });
-  connection.managerName = welcome.name;
-  connection.address = options.address;
-  setConnection(connection);
-  return { connection, welcome };
+  return { channel, welcome };
 }
 
 function connectError(where: string, error: unknown): ManagerError {

@@ -4,6 +4,8 @@ import type { Channel } from '../transport/channel';
 import { newConnectionKey } from '../threads';
 import { mayUse } from './authority';
 import type { ServerConnection } from './connection';
+import type { Identities } from './identities';
+import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
 
 /** Exported handoffs alive at once, at most (a bound on what a client can make the server keep). */
 const MAX_EXPORTS = 16_384;
@@ -12,6 +14,10 @@ export const MAX_EXPORT_LEASE_MS = 86_400_000;
 
 /** What the exports part asks of the server around it. */
 export interface ExportHost {
+  /** Tells a client something it asked for was refused (never a silent drop). */
+  refuse(connection: ServerConnection, reason: string, key?: string): void;
+  /** A handoff was registered under `key`: a claim waiting for it goes on. */
+  registered(key: string): void;
   accept(
     channel: Channel,
     key: string,
@@ -60,10 +66,11 @@ export class Exports {
 
   constructor(
     private readonly table: ObjectTable,
+    private readonly identities: Identities,
     private readonly host: ExportHost,
   ) {}
 
-  /** Takes the references; returns the key, or throws a ManagerError naming what is wrong. */
+  /** `#export`: takes the references under a new key; returns it, or throws a ManagerError naming what is wrong. */
   export(connection: ServerConnection, ids: unknown, lease: unknown): { key: string } {
     if (
       !Array.isArray(ids) ||
@@ -91,13 +98,50 @@ export class Exports {
         { details: { id: refused[0] } },
       );
     }
-    if (this.#live >= MAX_EXPORTS) {
-      throw createManagerError(
-        ErrorCode.InvalidOption,
-        `more than ${MAX_EXPORTS} exported proxies are waiting to be imported: import or let some expire first`,
+    if (this.#live >= MAX_EXPORTS) throw this.#tooMany();
+    const key = newConnectionKey();
+    this.#register(connection, key, ids as number[], lease);
+    return { key };
+  }
+
+  /**
+   * `export {key, ids}`: the same under a key the client chose (a remote proxy sent on to a
+   * thread: the sender posts it in order with its calls, with no round trip, and the thread
+   * claims by key). Refused (with a `refused` message) when the key is in use; ids the
+   * connection does not hold are refused, the others taken.
+   */
+  exportKeyed(connection: ServerConnection, key: string, ids: readonly number[]): void {
+    if (this.identities.byKey(key) !== undefined || this.#spent.has(key)) {
+      return this.host.refuse(connection, 'export refused: its key is already in use', key);
+    }
+    if (this.#live >= MAX_EXPORTS)
+      return this.host.refuse(connection, this.#tooMany().message, key);
+    const held = ids.filter((id) => mayUse(this.table, connection, id));
+    if (held.length < ids.length) {
+      const refused = ids.filter((id) => !held.includes(id));
+      this.host.refuse(
+        connection,
+        `export of ids this connection holds no reference to: ${refused.join(', ')}`,
+        key,
       );
     }
-    const key = newConnectionKey();
+    this.#register(connection, key, held, DEFAULT_EXPORT_LEASE);
+    this.host.registered(key);
+  }
+
+  #tooMany() {
+    return createManagerError(
+      ErrorCode.InvalidOption,
+      `more than ${MAX_EXPORTS} exported proxies are waiting to be imported: import or let some expire first`,
+    );
+  }
+
+  #register(
+    connection: ServerConnection,
+    key: string,
+    ids: readonly number[],
+    lease: number,
+  ): void {
     const handoff = this.host.accept(new LeaseChannel(), key, {
       owner: false,
       state: 'handoff',
@@ -106,7 +150,7 @@ export class Exports {
     if (handoff === undefined) {
       throw createManagerError(ErrorCode.ManagerClosed, 'the manager is shutting down');
     }
-    for (const id of ids as number[])
+    for (const id of ids)
       this.table.incref(id, handoff.holder, `exported by ${connection.holder}`, 1, 'handoff');
     this.#live++;
     const timer = setTimeout(() => {
@@ -124,6 +168,5 @@ export class Exports {
       this.#spent.add(key);
       if (this.#spent.size > MAX_EXPORTS) this.#spent.delete(this.#spent.values().next().value!);
     });
-    return { key };
   }
 }

@@ -202,6 +202,11 @@ export class Handoffs {
     if (spares !== undefined) for (const spare of spares) this.host.close(spare);
   }
 
+  /** A portless handoff (an export) was registered under `key`: a claim may be waiting for it. */
+  registered(key: string): void {
+    this.#settleWaiting(key);
+  }
+
   #settleWaiting(key: string): void {
     const waiting = this.#waiting.get(key);
     if (waiting === undefined) return;

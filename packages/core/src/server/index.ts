@@ -99,9 +99,11 @@ export class Server {
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
       isSpent: (key) => this.#exports.isSpent(key),
     });
-    this.#exports = new Exports(this.table, {
+    this.#exports = new Exports(this.table, this.#identities, {
       accept: (channel, key, options) => this.#accept(channel, key, options),
       close: (connection) => this.#close(connection),
+      refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
+      registered: (key) => this.#handoffs.registered(key),
     });
     this.#leases = new Leases(this.table, {
       replay: (connection) => this.#replay(connection),
@@ -261,6 +263,16 @@ export class Server {
         return this.#handoffs.fund(connection, request.key, request.ids);
       case 'claim':
         return this.#handoffs.claim(connection, request.key);
+      case 'export':
+        try {
+          return this.#exports.exportKeyed(connection, request.key, request.ids);
+        } catch (error) {
+          return this.#refuse(
+            connection,
+            `export refused: ${(error as Error).message}`,
+            request.key,
+          );
+        }
       case 'ack':
         return connection.acknowledge(request.ok, request.lost);
       case 'sync':

@@ -76,25 +76,14 @@ export class SocketChannel extends EventEmitter implements Channel {
 
   postMessage(value: unknown, transferList?: readonly TransferListItem[]): void {
     if (this.#closed) return;
-    if (transferList !== undefined) {
-      for (const item of transferList) {
-        if (!(item instanceof ArrayBuffer)) {
-          throw new DOMException(
-            'a MessagePort cannot be sent to another process (over a socket)',
-            'DataCloneError',
-          );
-        }
-      }
-    }
-    const payload = encodeFrame(value);
-    if (payload.length - FRAME_HEADER_BYTES > this.#maxFrameBytes) {
-      throw new DOMException(
-        `the message is ${payload.length - FRAME_HEADER_BYTES} bytes, larger than the socket's frame limit of ${this.#maxFrameBytes}`,
-        'DataCloneError',
-      );
-    }
+    this.postFrame(frameOf(value, transferList, this.#maxFrameBytes));
+  }
+
+  /** Sends a frame made by {@link frameOf} (a message encoded ahead of time). */
+  postFrame(frame: Buffer): void {
+    if (this.#closed) return;
     this.#sentSinceBeat = true;
-    this.#socket.write(payload);
+    this.#socket.write(frame);
   }
 
   start(): void {
@@ -168,4 +157,34 @@ export class SocketChannel extends EventEmitter implements Channel {
     this.#queued = [];
     this.emit('close');
   }
+}
+
+/**
+ * Encodes one message as a frame for a socket. Throws a `DataCloneError` (as a port's
+ * `postMessage` does for an uncloneable value) for a MessagePort or anything else that cannot
+ * cross a process, or for a message larger than the frame limit.
+ */
+export function frameOf(
+  value: unknown,
+  transferList: readonly TransferListItem[] | undefined,
+  maxFrameBytes: number,
+): Buffer {
+  if (transferList !== undefined) {
+    for (const item of transferList) {
+      if (!(item instanceof ArrayBuffer)) {
+        throw new DOMException(
+          'a MessagePort cannot be sent to another process (over a socket)',
+          'DataCloneError',
+        );
+      }
+    }
+  }
+  const frame = encodeFrame(value);
+  if (frame.length - FRAME_HEADER_BYTES > maxFrameBytes) {
+    throw new DOMException(
+      `the message is ${frame.length - FRAME_HEADER_BYTES} bytes, larger than the socket's frame limit of ${maxFrameBytes}`,
+      'DataCloneError',
+    );
+  }
+  return frame;
 }
