@@ -552,6 +552,39 @@ describe('options', () => {
     await expect(first).toHaveNoLiveObjects();
   });
 
+  test('a Unix socket file left by a dead process is reused; a live one or a regular file is not', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'managers-'));
+    try {
+      const path = join(directory, 'stale.sock');
+      // A socket file nobody serves: a process listened on it and was SIGKILLed.
+      const { spawn } = await import('node:child_process');
+      const { closeSync, existsSync, openSync } = await import('node:fs');
+      const squatter = spawn(process.execPath, [
+        '-e',
+        `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`,
+      ]);
+      await new Promise((resolve) => squatter.stdout.once('data', resolve));
+      squatter.kill('SIGKILL');
+      await new Promise((resolve) => squatter.once('exit', resolve));
+      expect(existsSync(path)).toBe(true);
+      await using manager = await startListening({ path });
+      expect(manager.address).toEqual({ path });
+      await expect(startListening({ path })).rejects.toMatchObject({
+        code: 'ERR_START_FAILED',
+        message: expect.stringMatching(/EADDRINUSE/),
+      });
+      const file = join(directory, 'not-a-socket');
+      closeSync(openSync(file, 'w'));
+      await expect(startListening({ path: file })).rejects.toMatchObject({
+        code: 'ERR_START_FAILED',
+      });
+      expect(readFileSync(file, 'utf8')).toBe('');
+      await expect(manager).toHaveNoLiveObjects();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
   test('nothing listening: connect() rejects with ERR_MANAGER_CLOSED naming the address', async () => {
     await using manager = await startListening();
     const { port } = manager.address as { port: number };

@@ -1,4 +1,6 @@
+import { lstatSync, unlinkSync } from 'node:fs';
 import {
+  connect,
   createServer as createNetServer,
   type AddressInfo,
   type Server as NetServer,
@@ -75,18 +77,58 @@ export function listen(options: ListenerOptions): Promise<Listener> {
     : createNetServer(onSocket);
   // A TLS handshake that fails never becomes a secure connection: nothing to do but drop it.
   server.on('tlsClientError', () => undefined);
+  return bind(server, options.address).then((address) => ({
+    address,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  }));
+}
+
+/**
+ * Binds `server`. A Unix socket path left behind by a process that died (nothing answers on
+ * it) is removed and bound again; one where a server answers is in use, as for TCP.
+ */
+async function bind(server: NetServer, address: NetworkAddress): Promise<NetworkAddress> {
+  try {
+    return await listenOnce(server, address);
+  } catch (error) {
+    if (!('path' in address) || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    // Only a socket file nobody serves is removed: never a regular file, never a live server's.
+    if (!isSocketFile(address.path) || (await answers(address.path))) throw error;
+    unlinkSync(address.path);
+    return listenOnce(server, address);
+  }
+}
+
+function isSocketFile(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** True when something accepts connections on the Unix socket `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+function listenOnce(server: NetServer, asked: NetworkAddress): Promise<NetworkAddress> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     const ready = () => {
       server.off('error', reject);
       server.on('error', () => undefined);
-      resolve({
-        address: boundAddress(server, options.address),
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      });
+      resolve(boundAddress(server, asked));
     };
-    if ('path' in options.address) server.listen(options.address.path, ready);
-    else server.listen(options.address.port, options.address.host ?? '127.0.0.1', ready);
+    if ('path' in asked) server.listen(asked.path, ready);
+    else server.listen(asked.port, asked.host ?? '127.0.0.1', ready);
   });
 }
 
