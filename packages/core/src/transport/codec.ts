@@ -48,10 +48,15 @@ export function decodePayload(payload: Buffer): unknown {
   throw new Error(`unknown payload kind ${String(kind)}`);
 }
 
-/** True when JSON round-trips `value` exactly (see above), within a walking budget. */
+/**
+ * True when JSON round-trips `value` exactly (see above), within a walking budget. One
+ * exception, for the protocol's own envelopes: a reply's `v` (at the top, or in a top-level
+ * array of replies) may be `undefined` (a method that returns nothing): JSON drops the key, and
+ * the receiver reads `reply.v` as `undefined` all the same.
+ */
 function isJsonExact(value: unknown): boolean {
   let budget = JSON_WALK_BUDGET;
-  const walk = (item: unknown, depth: number): boolean => {
+  const walk = (item: unknown, depth: number, envelope: boolean): boolean => {
     if (--budget < 0 || depth > 32) return false;
     switch (typeof item) {
       case 'string':
@@ -63,14 +68,16 @@ function isJsonExact(value: unknown): boolean {
         if (item === null) return true;
         if (Array.isArray(item)) {
           for (let i = 0; i < item.length; i++) {
-            if (!(i in item) || !walk(item[i], depth + 1)) return false;
+            if (!(i in item) || !walk(item[i], depth + 1, depth === 0)) return false;
           }
           return true;
         }
         const proto = Object.getPrototypeOf(item);
         if (proto !== Object.prototype && proto !== null) return false;
         for (const key in item) {
-          if (!walk((item as Record<string, unknown>)[key], depth + 1)) return false;
+          const member = (item as Record<string, unknown>)[key];
+          if (member === undefined && envelope && key === 'v') continue;
+          if (!walk(member, depth + 1, false)) return false;
         }
         return true;
       }
@@ -78,5 +85,5 @@ function isJsonExact(value: unknown): boolean {
         return false;
     }
   };
-  return walk(value, 0);
+  return walk(value, 0, true);
 }
