@@ -22,6 +22,11 @@ export const SyncErrorCode = {
   BrokenBarrier: 'ERR_BROKEN_BARRIER',
   /** An index out of range (Python's IndexError). */
   IndexRange: 'ERR_INDEX_RANGE',
+  /**
+   * A slice assignment given a sequence of the wrong size: an extended slice (step other than
+   * 1) of a List, or any slice of a fixed-length Array (Python's ValueError).
+   */
+  SliceSize: 'ERR_SLICE_SIZE',
   /** A missing Map key (Python's KeyError). */
   KeyNotFound: 'ERR_KEY_NOT_FOUND',
   /** A missing Namespace attribute (Python's AttributeError). */

@@ -67,6 +67,9 @@ const LIST = [
   'includes',
   'length',
   'slice',
+  'getSlice',
+  'setSlice',
+  'deleteSlice',
   'reverse',
   'sort',
   'repeat',
@@ -136,7 +139,7 @@ const Registered = BaseManager.register('Map', {
     callable: (typecode: string, init: number | Iterable<unknown>) =>
       new SharedArray(typecode, init),
     proxytype: ArrayProxy,
-    exposed: ['length', 'get', 'set', 'slice', 'toArray', 'typecode'],
+    exposed: ['length', 'get', 'set', 'slice', 'getSlice', 'setSlice', 'toArray', 'typecode'],
   })
   .register('Queue', {
     callable: (maxsize?: number) => new Queue(maxsize),

@@ -7,7 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { currentCall } from '@managers/core';
 import { isProxy, tokenOf } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
-import { handOut, releaseLater, releaseNow } from './owners';
+import { handOut, releaseDropped, releaseLater, releaseNow } from './owners';
+import { checkSequence, resolveSlice, sliceIndices, sliceSizeError } from './slices';
 
 /** Python's `==` for stored values: proxies by identity of their object, others by value. */
 export function sameValue(a: unknown, b: unknown): boolean {
@@ -210,6 +211,15 @@ function checkIndex(length: number, index: unknown, what: string, insert = false
   return i;
 }
 
+/** `array.splice(start, count, ...items)` without spreading (no argument-count limit). */
+function spliceMany(array: unknown[], start: number, count: number, items: unknown[]): unknown[] {
+  const tail = array.splice(start);
+  const removed = tail.splice(0, count);
+  for (const item of items) array.push(item);
+  for (const item of tail) array.push(item);
+  return removed;
+}
+
 /** Python's list. */
 export class SharedList {
   readonly data: unknown[];
@@ -239,12 +249,12 @@ export class SharedList {
     const i = checkIndex(this.data.length, index, 'list assignment index');
     const old = this.data[i];
     this.data[i] = value;
-    if (old !== value) releaseNow(old);
+    releaseDropped([old], this.data);
   }
 
   delete(index: number): void {
-    const [old] = this.data.splice(checkIndex(this.data.length, index, 'list deletion index'), 1);
-    releaseNow(old);
+    const removed = this.data.splice(checkIndex(this.data.length, index, 'list deletion index'), 1);
+    releaseDropped(removed, this.data);
   }
 
   pop(index: number = -1): unknown {
@@ -264,8 +274,7 @@ export class SharedList {
     const i = this.data.findIndex((item) => sameValue(item, value));
     releaseNow(value);
     if (i < 0) throw syncError(SyncErrorCode.ValueNotFound, 'list.remove(x): x not in list');
-    const [old] = this.data.splice(i, 1);
-    releaseNow(old);
+    releaseDropped(this.data.splice(i, 1), this.data);
   }
 
   index(value: unknown, start: number = 0): number {
@@ -294,6 +303,65 @@ export class SharedList {
   /** Python's `lst[start:end]`: a copy of a range (negative indices count from the end). */
   slice(start?: number, end?: number): unknown[] {
     return this.data.slice(start, end);
+  }
+
+  /** Python's `lst[start:stop:step]` (null/undefined: omitted). */
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): unknown[] {
+    const slice = resolveSlice(this.data.length, start, stop, step, 'getSlice()');
+    return sliceIndices(slice).map((i) => this.data[i]);
+  }
+
+  /**
+   * Python's `lst[start:stop:step] = values`, in one step: with step 1 the list grows or
+   * shrinks to fit; an extended slice needs exactly as many values as it selects. Replaced
+   * proxies are released; on error nothing changes and the given values are released.
+   */
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: unknown,
+    step?: number | null,
+  ): void {
+    let items: unknown[];
+    let slice: ReturnType<typeof resolveSlice>;
+    try {
+      items = checkSequence(values, 'setSlice()');
+      slice = resolveSlice(this.data.length, start, stop, step, 'setSlice()');
+      if (slice.step !== 1 && items.length !== slice.count) {
+        throw sliceSizeError('setSlice()', items.length, slice.count, true);
+      }
+    } catch (error) {
+      releaseNow(values);
+      throw error;
+    }
+    let removed: unknown[];
+    if (slice.step === 1) {
+      removed = spliceMany(this.data, slice.start, Math.max(0, slice.stop - slice.start), items);
+    } else {
+      const indices = sliceIndices(slice);
+      removed = indices.map((i) => this.data[i]);
+      indices.forEach((i, k) => (this.data[i] = items[k]));
+    }
+    releaseDropped(removed, this.data);
+  }
+
+  /** Python's `del lst[start:stop:step]`; the removed proxies are released. */
+  deleteSlice(start?: number | null, stop?: number | null, step?: number | null): void {
+    const slice = resolveSlice(this.data.length, start, stop, step, 'deleteSlice()');
+    if (slice.count === 0) return;
+    let removed: unknown[];
+    if (slice.step === 1) removed = spliceMany(this.data, slice.start, slice.count, []);
+    else {
+      const indices = new Set(sliceIndices(slice));
+      removed = [];
+      let to = 0;
+      for (let from = 0; from < this.data.length; from++) {
+        if (indices.has(from)) removed.push(this.data[from]);
+        else this.data[to++] = this.data[from];
+      }
+      this.data.length = to;
+    }
+    releaseDropped(removed, this.data);
   }
 
   reverse(): void {
@@ -580,6 +648,34 @@ export class SharedArray {
 
   slice(start?: number, end?: number): (number | bigint)[] {
     return [...this.#data.slice(start, end)];
+  }
+
+  /** Python's `arr[start:stop:step]` (null/undefined: omitted). */
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): (number | bigint)[] {
+    const slice = resolveSlice(this.#data.length, start, stop, step, 'getSlice()');
+    return sliceIndices(slice).map((i) => this.#data[i]!);
+  }
+
+  /**
+   * Python's `arr[start:stop:step] = values`, in one step. The array keeps its length (as
+   * `multiprocessing.Array`): `values` must have as many elements as the slice selects, each
+   * checked against the typecode before any is written.
+   */
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: unknown,
+    step?: number | null,
+  ): void {
+    const items = checkSequence(values, 'setSlice()');
+    const slice = resolveSlice(this.#data.length, start, stop, step, 'setSlice()');
+    if (items.length !== slice.count) {
+      const note = slice.step === 1 ? ' (an Array has a fixed length)' : '';
+      throw sliceSizeError('setSlice()', items.length, slice.count, slice.step !== 1, note);
+    }
+    const converted = items.map((value) => checkElement(this.#typecode, value));
+    const data = this.#data as unknown as (number | bigint)[];
+    sliceIndices(slice).forEach((i, k) => (data[i] = converted[k]!));
   }
 
   toArray(): (number | bigint)[] {

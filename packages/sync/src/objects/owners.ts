@@ -258,6 +258,19 @@ export function releaseNow(value: unknown): void {
   forEachProxy(value, (proxy) => proxy[Symbol.dispose]());
 }
 
+/**
+ * Releases the server-side proxies inside `removed` that are not also inside `remaining`. One
+ * proxy sent twice in one call (`extend([p, p])`) arrives as one server-side proxy stored
+ * twice: removing one copy must not release the other.
+ */
+export function releaseDropped(removed: readonly unknown[], remaining: readonly unknown[]): void {
+  const proxies = new Set<BaseProxy>();
+  forEachProxy(removed, (proxy) => proxies.add(proxy));
+  if (proxies.size === 0) return;
+  forEachProxy(remaining, (proxy) => proxies.delete(proxy));
+  for (const proxy of proxies) proxy[Symbol.dispose]();
+}
+
 /** Validates an optional timeout in ms (null/undefined: forever). */
 export function checkTimeout(timeout: unknown, what: string): number | null {
   if (timeout === undefined || timeout === null) return null;

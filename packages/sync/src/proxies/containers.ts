@@ -102,8 +102,35 @@ export class ListProxy<T = unknown> extends SyncProxy {
   length(): Promise<number> {
     return this.call('length');
   }
+  /** A copy of `[start, end)` with JS `Array.prototype.slice` semantics (negative: from the end). */
   slice(start?: number, end?: number): Promise<T[]> {
     return this.call('slice', start, end);
+  }
+  /**
+   * Python's `lst[start:stop:step]`, in one call: omitted (undefined/null) bounds as in Python,
+   * negative indices from the end, a negative step walks backwards (`getSlice(null, null, -1)`
+   * is `lst[::-1]`). A zero step rejects with `ERR_INVALID_OPTION`.
+   */
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): Promise<T[]> {
+    return this.call('getSlice', start, stop, step);
+  }
+  /**
+   * Python's `lst[start:stop:step] = values`, in one atomic call: with step 1 (or omitted) the
+   * list grows or shrinks (`setSlice(2, 4, ['a', 'b', 'c'])`, `setSlice(5, 5, [x])` inserts);
+   * an extended slice needs exactly as many values as it selects, or rejects with
+   * `ERR_SLICE_SIZE` (Python's ValueError) and changes nothing.
+   */
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: Iterable<T>,
+    step?: number | null,
+  ): Promise<void> {
+    return this.call('setSlice', start, stop, [...values], step);
+  }
+  /** Python's `del lst[start:stop:step]`, in one atomic call. */
+  deleteSlice(start?: number | null, stop?: number | null, step?: number | null): Promise<void> {
+    return this.call('deleteSlice', start, stop, step);
   }
   reverse(): Promise<void> {
     return this.call('reverse');
@@ -191,8 +218,27 @@ export class ArrayProxy<T extends number | bigint = number> extends SyncProxy {
   set(index: number, value: T): Promise<void> {
     return this.call('set', index, value);
   }
+  /** A copy of `[start, end)` with JS `Array.prototype.slice` semantics (negative: from the end). */
   slice(start?: number, end?: number): Promise<T[]> {
     return this.call('slice', start, end);
+  }
+  /** Python's `arr[start:stop:step]`, in one call (see `ListProxy.getSlice`). */
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): Promise<T[]> {
+    return this.call('getSlice', start, stop, step);
+  }
+  /**
+   * Python's `arr[start:stop:step] = values`, in one atomic call. The array keeps its length:
+   * `values` must have as many elements as the slice selects (else `ERR_SLICE_SIZE`), each
+   * checked against the typecode before any is written. There is no `deleteSlice` (Python's
+   * ArrayProxy has no `__delitem__`).
+   */
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: Iterable<T>,
+    step?: number | null,
+  ): Promise<void> {
+    return this.call('setSlice', start, stop, [...values], step);
   }
   toArray(): Promise<T[]> {
     return this.call('toArray');
