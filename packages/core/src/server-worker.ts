@@ -9,6 +9,7 @@ import { toErrorEnvelope } from './error-envelope';
 import { loadModule } from './load-module';
 import { isManagerClass, registrySymbol, type ManagerImpl } from './manager';
 import { PROTOCOL_VERSION, type ControlToServer, type ServerWorkerData } from './protocol';
+import { setRegistryModule } from './registry-module';
 import { Server } from './server/index';
 import { installSyncExitHooks } from './sync-server';
 
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     );
   }
   const exports = await loadModule(data.module);
+  setRegistryModule(data.module, exports);
   const managerClass = findManagerClass(exports);
   if (data.initializer !== undefined) {
     const initializer = exports[data.initializer];

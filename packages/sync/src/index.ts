@@ -14,6 +14,7 @@ export {
   EventProxy,
   BarrierProxy,
 } from './proxies/locks';
+export type { BarrierOptions } from './objects/locks';
 export { SharedMemoryProxy } from './proxies/shared-memory';
 export { ShareableList } from './shareable-list';
 export type { ShareableItem } from './shareable-list';

@@ -15,6 +15,7 @@ import { toBaseProxy, type ProxyConnection } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   Barrier,
+  type BarrierOptions,
   BoundedSemaphore,
   Condition,
   Event,
@@ -174,7 +175,8 @@ const Registered = BaseManager.register('Map', {
     exposed: ['isSet', 'set', 'clear', 'wait', 'cancel'],
   })
   .register('Barrier', {
-    callable: (parties: number, timeout?: number | null) => new Barrier(parties, timeout),
+    callable: (parties: number, options?: number | null | BarrierOptions) =>
+      new Barrier(parties, options),
     proxytype: BarrierProxy,
     exposed: ['wait', 'abort', 'reset', 'parties', 'nWaiting', 'broken', 'cancel'],
   })
@@ -212,8 +214,12 @@ export interface SyncCreateMethods {
   /** `Condition(lock?)`: over a new RLock, or over the given Lock/RLock proxy. */
   Condition(lock?: LockProxy): Promise<ConditionProxy>;
   Event(): Promise<EventProxy>;
-  /** `Barrier(parties, timeout?)` (timeout in ms; no `action`). */
-  Barrier(parties: number, timeout?: number | null): Promise<BarrierProxy>;
+  /**
+   * `Barrier(parties, timeout?)` or `Barrier(parties, { timeout, action, actionArgs })`:
+   * timeout in ms; `action` names a function exported by the registry module, run in the
+   * server each time the barrier trips (Python's `action`).
+   */
+  Barrier(parties: number, options?: number | null | BarrierOptions): Promise<BarrierProxy>;
   /** `SharedMemory(size)` makes a segment; `SharedMemory({ name })` opens a live one. */
   SharedMemory(spec: number | { name: string }): Promise<SharedMemoryProxy>;
 }

@@ -204,6 +204,14 @@ export class WaitList<T> {
     for (const waiter of this.#waiters.filter((item) => item.owner === owner)) waiter.end('dead');
   }
 
+  /** Stops the timeouts of every current waiter (they still end if dead, aborted or disposed). */
+  disarm(): void {
+    for (const waiter of this.#waiters) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.timer = undefined;
+    }
+  }
+
   /** Ends every waiter. */
   endAll(why: WaitEnd): void {
     for (const waiter of [...this.#waiters]) waiter.end(why);
