@@ -15,6 +15,7 @@ export {
   BarrierProxy,
 } from './proxies/locks';
 export type { BarrierOptions } from './objects/locks';
+export type { MapKey } from './objects/map-keys';
 export { SharedMemoryProxy } from './proxies/shared-memory';
 export { ShareableList } from './shareable-list';
 export type { ShareableItem } from './shareable-list';

@@ -24,6 +24,7 @@ import {
   Semaphore,
 } from './objects/locks';
 import { Namespace, SharedArray, SharedList, SharedMap, Value } from './objects/containers';
+import type { MapKey } from './objects/map-keys';
 import { Queue } from './objects/queue';
 import { SharedMemorySegment } from './objects/shared-memory';
 import { ArrayProxy, ListProxy, MapProxy, NamespaceProxy, ValueProxy } from './proxies/containers';
@@ -186,11 +187,14 @@ const Registered = BaseManager.register('Map', {
     exposed: ['name', 'size', 'buffer'],
   });
 
-type Key = string | number | bigint | boolean | null | undefined;
+type Key = MapKey;
 
 /** The create methods of a SyncManager, with their proxy types. */
 export interface SyncCreateMethods {
-  /** Python's `dict()`: a shared Map (keys are primitives; values may be proxies). */
+  /**
+   * Python's `dict()`: a shared Map. Keys are primitives, arrays (tuples) or Sets (frozensets)
+   * of keys, compared by value; values may be proxies.
+   */
   Map<K extends Key = Key, V = unknown>(
     entries?: Iterable<readonly [K, V]> | Record<string, V>,
   ): Promise<MapProxy<K, V>>;

@@ -8,6 +8,7 @@ import { currentCall } from '@managers/core';
 import { isProxy, tokenOf } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
 import { handOut, releaseDropped, releaseLater, releaseNow } from './owners';
+import { KeyInterner, keyOf, keyText, type MapKey, type Slot } from './map-keys';
 import { checkSequence, resolveSlice, sliceIndices, sliceSizeError } from './slices';
 
 /** Python's `==` for stored values: proxies by identity of their object, others by value. */
@@ -23,33 +24,14 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return a === b || (Number.isNaN(a) && Number.isNaN(b)) || isDeepStrictEqual(a, b);
 }
 
-type Key = string | number | bigint | boolean | null | undefined;
-
-function checkKey(key: unknown): Key {
-  const kind = typeof key;
-  if (
-    key === null ||
-    key === undefined ||
-    kind === 'string' ||
-    kind === 'number' ||
-    kind === 'bigint' ||
-    kind === 'boolean'
-  ) {
-    return key as Key;
-  }
-  throw syncError(
-    SyncErrorCode.InvalidOption,
-    `Map keys must be primitives (string, number, bigint, boolean, null): objects arrive as copies and never compare equal, got ${kind === 'object' ? Object.prototype.toString.call(key) : kind}`,
-  );
-}
-
-function keyText(key: unknown): string {
-  return typeof key === 'string' ? `'${key}'` : String(key);
-}
-
-/** Python's dict (JS Map semantics for keys: primitives compared with SameValueZero). */
+/**
+ * Python's dict. Keys: primitives (compared as a JS Map does, SameValueZero), arrays as tuples
+ * and Sets as frozensets (compared by value; see `map-keys.ts`).
+ */
 export class SharedMap {
-  readonly data = new Map<Key, unknown>();
+  /** Values by slot (a primitive key, or the interned stand-in of a composite key). */
+  readonly data = new Map<Slot, unknown>();
+  readonly #keys = new KeyInterner();
   #disposed = false;
 
   constructor(entries?: Iterable<readonly [unknown, unknown]> | Record<string, unknown> | null) {
@@ -57,62 +39,65 @@ export class SharedMap {
   }
 
   get(key: unknown, ...fallback: unknown[]): unknown {
-    const k = checkKey(key);
+    const slot = this.#keys.find(key);
     releaseLater(fallback);
-    if (this.data.has(k)) return this.data.get(k);
+    if (this.data.has(slot as Slot)) return this.data.get(slot as Slot);
     if (fallback.length > 0) return fallback[0];
     return undefined;
   }
 
   /** Python's `d[key]`: a missing key is an error. */
   getItem(key: unknown): unknown {
-    const k = checkKey(key);
-    if (!this.data.has(k))
-      throw syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
-        key: String(key),
-      });
-    return this.data.get(k);
+    const slot = this.#keys.find(key);
+    if (!this.data.has(slot as Slot)) throw keyNotFound(key);
+    return this.data.get(slot as Slot);
   }
 
   set(key: unknown, value: unknown): void {
-    const k = checkKey(key);
-    const old = this.data.get(k);
-    this.data.set(k, value);
+    const slot = this.#keys.intern(key);
+    const old = this.data.get(slot);
+    this.data.set(slot, value);
     if (old !== value) releaseNow(old);
   }
 
   has(key: unknown): boolean {
-    return this.data.has(checkKey(key));
+    return this.data.has(this.#keys.find(key) as Slot);
   }
 
   delete(key: unknown): boolean {
-    const k = checkKey(key);
-    if (!this.data.has(k)) return false;
-    const old = this.data.get(k);
-    this.data.delete(k);
+    const slot = this.#keys.find(key);
+    if (!this.data.has(slot as Slot)) return false;
+    const old = this.data.get(slot as Slot);
+    this.#remove(slot as Slot);
     releaseNow(old);
     return true;
+  }
+
+  #remove(slot: Slot): void {
+    this.data.delete(slot);
+    this.#keys.forget(slot);
   }
 
   size(): number {
     return this.data.size;
   }
 
-  keys(): Key[] {
-    return [...this.data.keys()];
+  keys(): MapKey[] {
+    return [...this.data.keys()].map(keyOf);
   }
 
   values(): unknown[] {
     return [...this.data.values()];
   }
 
-  entries(): [Key, unknown][] {
-    return [...this.data.entries()];
+  entries(): [MapKey, unknown][] {
+    return [...this.data.entries()].map(([slot, value]) => [keyOf(slot), value]);
   }
 
   clear(): void {
     const values = [...this.data.values()];
     this.data.clear();
+    this.#keys.clear();
     releaseNow(values);
   }
 
@@ -134,17 +119,16 @@ export class SharedMap {
 
   pop(key: unknown, ...fallback: unknown[]): unknown {
     const call = currentCall();
-    const k = checkKey(key);
+    const slot = this.#keys.find(key);
     releaseLater(fallback);
-    if (!this.data.has(k)) {
+    if (!this.data.has(slot as Slot)) {
       if (fallback.length > 0) return fallback[0];
-      throw syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
-        key: String(key),
-      });
+      throw keyNotFound(key);
     }
-    const value = this.data.get(k);
-    this.data.delete(k);
-    handOut(call, value, () => this.#giveBack(k, value));
+    const value = this.data.get(slot as Slot);
+    this.#remove(slot as Slot);
+    const original = keyOf(slot as Slot);
+    handOut(call, value, () => this.#giveBack(original, value));
     return value;
   }
 
@@ -152,36 +136,37 @@ export class SharedMap {
    * A popped value whose reply did not reach its caller comes back under its key, unless the
    * key was set again meanwhile (the newer value wins, as a later `set` would have).
    */
-  #giveBack(key: Key, value: unknown): void {
-    if (this.#disposed || this.data.has(key)) releaseNow(value);
-    else this.data.set(key, value);
+  #giveBack(key: MapKey, value: unknown): void {
+    if (this.#disposed || this.data.has(this.#keys.find(key) as Slot)) releaseNow(value);
+    else this.data.set(this.#keys.intern(key), value);
   }
 
   /** Removes and returns the last inserted [key, value] pair (Python's popitem). */
-  popitem(): [Key, unknown] {
+  popitem(): [MapKey, unknown] {
     const call = currentCall();
-    const last = [...this.data.keys()].at(-1);
     if (this.data.size === 0)
       throw syncError(SyncErrorCode.KeyNotFound, 'popitem(): the map is empty');
+    const last = [...this.data.keys()].at(-1) as Slot;
     const value = this.data.get(last);
-    this.data.delete(last);
-    handOut(call, value, () => this.#giveBack(last, value));
-    return [last, value];
+    this.#remove(last);
+    const key = keyOf(last);
+    handOut(call, value, () => this.#giveBack(key, value));
+    return [key, value];
   }
 
   setdefault(key: unknown, value: unknown = null): unknown {
-    const k = checkKey(key);
-    if (this.data.has(k)) {
+    const slot = this.#keys.intern(key);
+    if (this.data.has(slot)) {
       releaseNow(value);
-      return this.data.get(k);
+      return this.data.get(slot);
     }
-    this.data.set(k, value);
+    this.data.set(slot, value);
     return value;
   }
 
   /** A copy as a JS Map (proxies inside come back as the caller's own counted proxies). */
-  copy(): Map<Key, unknown> {
-    return new Map(this.data);
+  copy(): Map<MapKey, unknown> {
+    return new Map(this.entries());
   }
 
   toString(): string {
@@ -192,6 +177,12 @@ export class SharedMap {
   [Symbol.dispose](): void {
     this.#disposed = true;
   }
+}
+
+function keyNotFound(key: unknown): Error {
+  return syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
+    key: typeof key === 'string' ? key : keyText(key),
+  });
 }
 
 function checkIndex(length: number, index: unknown, what: string, insert = false): number {

@@ -1,9 +1,12 @@
+import type { MapKey } from '../objects/map-keys';
 import { SyncProxy } from './sync-proxy';
 
-type Key = string | number | bigint | boolean | null | undefined;
-
-/** Proxy of a shared Map (Python's dict): every method is async. */
-export class MapProxy<K extends Key = Key, V = unknown> extends SyncProxy {
+/**
+ * Proxy of a shared Map (Python's dict): every method is async. Keys are primitives, arrays
+ * (Python's tuples) or Sets (frozensets) of keys; arrays and Sets are compared by value
+ * (`d.set([1, 'a'], v)` then `d.get([1, 'a'])` finds it).
+ */
+export class MapProxy<K extends MapKey = MapKey, V = unknown> extends SyncProxy {
   /** The value of `key`, or `fallback` (default undefined) when missing. */
   get(key: K, ...fallback: [V?]): Promise<V | undefined> {
     return this.call('get', key, ...fallback);
