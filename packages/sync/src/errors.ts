@@ -35,6 +35,8 @@ export const SyncErrorCode = {
   ValueNotFound: 'ERR_VALUE_NOT_FOUND',
   /** No shared memory segment of that name (Python's FileNotFoundError). */
   SegmentNotFound: 'ERR_SEGMENT_NOT_FOUND',
+  /** `SharedMemory({ create: true, name })` of a name in use (Python's FileExistsError). */
+  SegmentExists: 'ERR_SEGMENT_EXISTS',
   /** A call from a thread the server already saw die (its locks were released). */
   OwnerDead: 'ERR_OWNER_DEAD',
   /** Bad argument: bad typecode, value of the wrong type, string too long, size 0, … */

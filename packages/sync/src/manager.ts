@@ -26,8 +26,15 @@ import {
 import { Namespace, SharedArray, SharedList, SharedMap, Value } from './objects/containers';
 import type { MapKey } from './objects/map-keys';
 import { Queue } from './objects/queue';
-import { SharedMemorySegment } from './objects/shared-memory';
-import { ArrayProxy, ListProxy, MapProxy, NamespaceProxy, ValueProxy } from './proxies/containers';
+import { SharedMemorySegment, type SharedMemoryOptions } from './objects/shared-memory';
+import {
+  ArrayProxy,
+  ListProxy,
+  MapProxy,
+  NamespaceProxy,
+  ValueProxy,
+  type CharArrayProxy,
+} from './proxies/containers';
 import {
   BarrierProxy,
   ConditionProxy,
@@ -182,9 +189,9 @@ const Registered = BaseManager.register('Map', {
     exposed: ['wait', 'abort', 'reset', 'parties', 'nWaiting', 'broken', 'cancel'],
   })
   .register('SharedMemory', {
-    callable: (spec: number | { name: string }) => SharedMemorySegment.open(spec),
+    callable: (spec: number | SharedMemoryOptions) => SharedMemorySegment.open(spec),
     proxytype: SharedMemoryProxy,
-    exposed: ['name', 'size', 'buffer'],
+    exposed: ['name', 'size', 'buffer', 'unlink'],
   });
 
 type Key = MapKey;
@@ -203,9 +210,18 @@ export interface SyncCreateMethods {
   Namespace<T extends Record<string, unknown> = Record<string, unknown>>(
     initial?: Partial<T>,
   ): Promise<NamespaceProxy<T>>;
-  /** `Value(typecode, value)`: typecodes b B h H i I l L (number), q Q (bigint), f d (number). */
+  /**
+   * `Value(typecode, value)`: typecodes b B h H i I l L (number), q Q (bigint), f d (number),
+   * c (one byte: a one-byte Uint8Array or 0–255; reads give a Uint8Array).
+   */
+  Value(typecode: 'c', value: Uint8Array | number): Promise<ValueProxy<Uint8Array>>;
   Value(typecode: string, value: number): Promise<ValueProxy<number>>;
   Value(typecode: string, value: bigint): Promise<ValueProxy<bigint>>;
+  /** `Array('c', bytesOrLength)`: bytes (`multiprocessing.Array('c', b'hello')`). */
+  Array(
+    typecode: 'c',
+    init: number | Uint8Array | Iterable<Uint8Array | number>,
+  ): Promise<CharArrayProxy>;
   /** `Array(typecode, sequenceOrLength)`. */
   Array(typecode: string, init: number | Iterable<number>): Promise<ArrayProxy<number>>;
   Array<T extends bigint>(typecode: string, init: Iterable<T>): Promise<ArrayProxy<bigint>>;
@@ -224,8 +240,12 @@ export interface SyncCreateMethods {
    * server each time the barrier trips (Python's `action`).
    */
   Barrier(parties: number, options?: number | null | BarrierOptions): Promise<BarrierProxy>;
-  /** `SharedMemory(size)` makes a segment; `SharedMemory({ name })` opens a live one. */
-  SharedMemory(spec: number | { name: string }): Promise<SharedMemoryProxy>;
+  /**
+   * Python's `SharedMemory(name, create, size)`: `SharedMemory(size)` or
+   * `SharedMemory({ create: true, size, name? })` makes a segment; `SharedMemory({ name })`
+   * attaches to a live one of this manager.
+   */
+  SharedMemory(spec: number | SharedMemoryOptions): Promise<SharedMemoryProxy>;
 }
 
 /** A started SyncManager. */
@@ -307,7 +327,7 @@ export function asSyncProxy<T extends Record<string, unknown> = Record<string, u
   proxy: object,
   typeid: 'Namespace',
 ): NamespaceProxy<T>;
-export function asSyncProxy<T extends number | bigint = number>(
+export function asSyncProxy<T extends number | bigint | Uint8Array = number>(
   proxy: object,
   typeid: 'Value',
 ): ValueProxy<T>;

@@ -471,8 +471,13 @@ export class Namespace {
   }
 }
 
-/** Typecodes of Value and Array (Python's array module, minus 'u'; 'l'/'L' are 32-bit here). */
+/**
+ * Typecodes of Value and Array (Python's array module, minus 'u'; 'l'/'L' are 32-bit here),
+ * plus ctypes' 'c' (one byte, as `multiprocessing.Value('c')` / `Array('c')`): its elements
+ * are one-byte Uint8Arrays (Python's `b'x'`), its slices and `toArray()` Uint8Arrays (bytes).
+ */
 const TYPECODES = {
+  c: Uint8Array,
   b: Int8Array,
   B: Uint8Array,
   h: Int16Array,
@@ -490,6 +495,7 @@ export type Typecode = keyof typeof TYPECODES;
 type Typed = InstanceType<(typeof TYPECODES)[Typecode]>;
 
 const RANGES: Partial<Record<Typecode, [number | bigint, number | bigint]>> = {
+  c: [0, 255],
   b: [-128, 127],
   B: [0, 255],
   h: [-32768, 32767],
@@ -506,7 +512,7 @@ function checkTypecode(typecode: unknown): Typecode {
   if (typeof typecode !== 'string' || !Object.prototype.hasOwnProperty.call(TYPECODES, typecode)) {
     throw syncError(
       SyncErrorCode.InvalidOption,
-      `bad typecode ${JSON.stringify(typecode)} (must be b, B, h, H, i, I, l, L, q, Q, f or d)`,
+      `bad typecode ${JSON.stringify(typecode)} (must be c, b, B, h, H, i, I, l, L, q, Q, f or d)`,
     );
   }
   return typecode as Typecode;
@@ -514,6 +520,7 @@ function checkTypecode(typecode: unknown): Typecode {
 
 /** Checks (and converts) one element for `typecode`; errors name the problem. */
 export function checkElement(typecode: Typecode, value: unknown): number | bigint {
+  if (typecode === 'c') return checkChar(value);
   const range = RANGES[typecode];
   if (typecode === 'f' || typecode === 'd') {
     if (typeof value !== 'number') {
@@ -544,8 +551,59 @@ export function checkElement(typecode: Typecode, value: unknown): number | bigin
   return v;
 }
 
+/** A 'c' element: a one-byte Uint8Array (Python's `b'x'`) or an integer 0 to 255. */
+function checkChar(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255) {
+    return value;
+  }
+  if (
+    ArrayBuffer.isView(value) &&
+    Object.prototype.toString.call(value) === '[object Uint8Array]' &&
+    value.byteLength === 1
+  ) {
+    return (value as Uint8Array)[0]!;
+  }
+  throw syncError(
+    SyncErrorCode.InvalidOption,
+    `typecode 'c' holds one byte: a Uint8Array of length 1 or an integer 0 to 255, got ${ArrayBuffer.isView(value) ? `${Object.prototype.toString.call(value).slice(8, -1)} of ${value.byteLength} bytes` : describe(value)}`,
+  );
+}
+
+/** An element as the caller sees it ('c': a one-byte Uint8Array). */
+function outElement(typecode: Typecode, value: number | bigint): number | bigint | Uint8Array {
+  return typecode === 'c' ? Uint8Array.of(value as number) : value;
+}
+
+/** Elements as the caller sees them ('c': one Uint8Array, Python's bytes). */
+function outElements(
+  typecode: Typecode,
+  values: (number | bigint)[],
+): (number | bigint)[] | Uint8Array {
+  return typecode === 'c' ? Uint8Array.from(values as number[]) : values;
+}
+
 function describe(value: unknown): string {
   return typeof value === 'string' ? `string '${value}'` : `${typeof value} ${String(value)}`;
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  return (
+    ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]'
+  );
+}
+
+/** Python's repr of bytes: `b'hi\x00'`. */
+function charText(bytes: number[]): string {
+  const body = bytes
+    .map((byte) =>
+      byte === 0x27 || byte === 0x5c
+        ? `\\${String.fromCharCode(byte)}`
+        : byte >= 0x20 && byte < 0x7f
+          ? String.fromCharCode(byte)
+          : `\\x${byte.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
+  return `b'${body}'`;
 }
 
 /** Python's `Value(typecode, value)`; unlike Python the value is checked against the typecode. */
@@ -564,8 +622,8 @@ export class Value {
     this.#value = checkElement(this.#typecode, value[0]);
   }
 
-  get(): number | bigint {
-    return this.#value;
+  get(): number | bigint | Uint8Array {
+    return outElement(this.#typecode, this.#value);
   }
 
   set(value: unknown): void {
@@ -574,6 +632,9 @@ export class Value {
 
   /** Adds `delta` in one call (atomic: no lost updates, unlike `set(await get() + 1)`); returns the new value. */
   add(delta: number | bigint = 1): number | bigint {
+    if (this.#typecode === 'c') {
+      throw syncError(SyncErrorCode.InvalidOption, "add(): Value('c') holds a byte, not a number");
+    }
     const next =
       typeof this.#value === 'bigint'
         ? this.#value + BigInt(delta)
@@ -587,7 +648,8 @@ export class Value {
   }
 
   toString(): string {
-    return `Value('${this.#typecode}', ${String(this.#value)})`;
+    const shown = this.#typecode === 'c' ? charText([this.#value as number]) : String(this.#value);
+    return `Value('${this.#typecode}', ${shown})`;
   }
 }
 
@@ -628,8 +690,11 @@ export class SharedArray {
     return this.#data.length;
   }
 
-  get(index: number): number | bigint {
-    return this.#data[checkIndex(this.#data.length, index, 'array index')]!;
+  get(index: number): number | bigint | Uint8Array {
+    return outElement(
+      this.#typecode,
+      this.#data[checkIndex(this.#data.length, index, 'array index')]!,
+    );
   }
 
   set(index: number, value: unknown): void {
@@ -637,14 +702,21 @@ export class SharedArray {
     (this.#data as unknown as (number | bigint)[])[i] = checkElement(this.#typecode, value);
   }
 
-  slice(start?: number, end?: number): (number | bigint)[] {
-    return [...this.#data.slice(start, end)];
+  slice(start?: number, end?: number): (number | bigint)[] | Uint8Array {
+    return outElements(this.#typecode, [...this.#data.slice(start, end)]);
   }
 
   /** Python's `arr[start:stop:step]` (null/undefined: omitted). */
-  getSlice(start?: number | null, stop?: number | null, step?: number | null): (number | bigint)[] {
+  getSlice(
+    start?: number | null,
+    stop?: number | null,
+    step?: number | null,
+  ): (number | bigint)[] | Uint8Array {
     const slice = resolveSlice(this.#data.length, start, stop, step, 'getSlice()');
-    return sliceIndices(slice).map((i) => this.#data[i]!);
+    return outElements(
+      this.#typecode,
+      sliceIndices(slice).map((i) => this.#data[i]!),
+    );
   }
 
   /**
@@ -658,7 +730,8 @@ export class SharedArray {
     values: unknown,
     step?: number | null,
   ): void {
-    const items = checkSequence(values, 'setSlice()');
+    const items =
+      this.#typecode === 'c' && isBytes(values) ? [...values] : checkSequence(values, 'setSlice()');
     const slice = resolveSlice(this.#data.length, start, stop, step, 'setSlice()');
     if (items.length !== slice.count) {
       const note = slice.step === 1 ? ' (an Array has a fixed length)' : '';
@@ -669,8 +742,8 @@ export class SharedArray {
     sliceIndices(slice).forEach((i, k) => (data[i] = converted[k]!));
   }
 
-  toArray(): (number | bigint)[] {
-    return [...this.#data];
+  toArray(): (number | bigint)[] | Uint8Array {
+    return outElements(this.#typecode, [...this.#data]);
   }
 
   typecode(): Typecode {
@@ -678,6 +751,7 @@ export class SharedArray {
   }
 
   toString(): string {
+    if (this.#typecode === 'c') return `array('c', ${charText([...(this.#data as Uint8Array)])})`;
     return `array('${this.#typecode}', [${[...this.#data].join(', ')}])`;
   }
 }

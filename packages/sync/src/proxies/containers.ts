@@ -193,12 +193,12 @@ export class NamespaceProxy<
   }
 }
 
-/** Proxy of a Value. */
-export class ValueProxy<T extends number | bigint = number> extends SyncProxy {
+/** Proxy of a Value (`Value('c')`: T is Uint8Array, a one-byte value, and `set` takes 0–255 too). */
+export class ValueProxy<T extends number | bigint | Uint8Array = number> extends SyncProxy {
   get(): Promise<T> {
     return this.call('get');
   }
-  set(value: T): Promise<void> {
+  set(value: T | (T extends Uint8Array ? number : never)): Promise<void> {
     return this.call('set', value);
   }
   /** Adds `delta` in the server in one call (no lost updates); resolves with the new value. */
@@ -243,6 +243,7 @@ export class ArrayProxy<T extends number | bigint = number> extends SyncProxy {
   ): Promise<void> {
     return this.call('setSlice', start, stop, [...values], step);
   }
+  /** A copy of every element (`Array('c')`: a Uint8Array, Python's `arr[:]` bytes). */
   toArray(): Promise<T[]> {
     return this.call('toArray');
   }
@@ -250,6 +251,33 @@ export class ArrayProxy<T extends number | bigint = number> extends SyncProxy {
     return this.call('typecode');
   }
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
-    yield* await this.toArray();
+    const all: T[] | Uint8Array = await this.toArray();
+    // 'c' arrays: a Uint8Array of bytes, iterated as one-byte Uint8Arrays (Python's b'x').
+    if (ArrayBuffer.isView(all))
+      for (const byte of all as unknown as Uint8Array) yield Uint8Array.of(byte) as never;
+    else yield* all;
   }
+}
+
+/**
+ * The typing of an `Array('c', …)` proxy (an ArrayProxy at run time): elements are one-byte
+ * Uint8Arrays (Python's `b'x'`; `set` also takes 0–255), slices and `toArray()` are Uint8Arrays
+ * (Python's bytes).
+ */
+export interface CharArrayProxy extends Omit<
+  ArrayProxy<never>,
+  'get' | 'set' | 'slice' | 'getSlice' | 'setSlice' | 'toArray' | typeof Symbol.asyncIterator
+> {
+  get(index: number): Promise<Uint8Array>;
+  set(index: number, value: Uint8Array | number): Promise<void>;
+  slice(start?: number, end?: number): Promise<Uint8Array>;
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): Promise<Uint8Array>;
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: Uint8Array | Iterable<Uint8Array | number>,
+    step?: number | null,
+  ): Promise<void>;
+  toArray(): Promise<Uint8Array>;
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array>;
 }
