@@ -3,9 +3,9 @@ import { startSyncManager, SyncErrorCode, type SyncManager } from '@managers/syn
 import { Agent } from './fixtures/agent';
 import { pollUntil, rejection } from './helpers';
 
-/** A SyncManager whose registry module exports the actions (fixtures/barrier-actions.ts). */
+/** A SyncManager whose registry module exports the actions (fixtures/registry-functions.ts). */
 function actionManager(): Promise<SyncManager> {
-  return startSyncManager({ module: join(__dirname, 'fixtures', 'barrier-actions.ts') });
+  return startSyncManager({ module: join(__dirname, 'fixtures', 'registry-functions.ts') });
 }
 
 describe('Barrier action (CPython _TestBarrier)', () => {
@@ -98,7 +98,7 @@ describe('Barrier action (CPython _TestBarrier)', () => {
     const missing = await rejection(manager.Barrier(2, { action: 'noSuchAction' }));
     expect(missing.code).toBe(SyncErrorCode.InvalidOption);
     expect(missing.message).toMatch(
-      /^options\.action: 'noSuchAction' is not a function exported by .*barrier-actions\.ts$/,
+      /^options\.action: 'noSuchAction' is not a function exported by .*registry-functions\.ts$/,
     );
     const unknown = await rejection(manager.Barrier(2, { action: 'appendTrue', run: 1 } as never));
     expect(unknown.message).toBe('Barrier(parties, options): unknown option options.run');
