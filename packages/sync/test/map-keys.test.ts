@@ -84,6 +84,21 @@ describe('Map keys beyond primitives (Python dict keys: tuples, frozensets)', ()
       expect(await agent.call(0, 'has', ['queue', new Set(['b', 'a'])])).toBe(true);
       await agent.call(0, 'delete', ['queue', new Set(['b', 'a'])]);
       expect(await pollUntil(() => manager.numberOfObjects(), 1)).toBe(1);
+      // One proxy sent twice in one call is one server-side proxy stored under two keys:
+      // deleting one key keeps the other's value alive.
+      {
+        await using shared = await manager.Value('i', 7);
+        await d.update([
+          [[1, 'a'], shared],
+          [[2, 'b'], shared],
+        ]);
+      }
+      await d.delete([1, 'a']);
+      const kept = (await d.get([2, 'b'])) as { get(): Promise<number> } & Disposable;
+      expect(await kept.get()).toBe(7);
+      kept[Symbol.dispose]();
+      await d.delete([2, 'b']);
+      expect(await pollUntil(() => manager.numberOfObjects(), 1)).toBe(1);
     }
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   });

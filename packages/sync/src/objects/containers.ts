@@ -57,7 +57,7 @@ export class SharedMap {
     const slot = this.#keys.intern(key);
     const old = this.data.get(slot);
     this.data.set(slot, value);
-    if (old !== value) releaseNow(old);
+    if (old !== value) releaseDropped([old], [...this.data.values()]);
   }
 
   has(key: unknown): boolean {
@@ -69,7 +69,7 @@ export class SharedMap {
     if (!this.data.has(slot as Slot)) return false;
     const old = this.data.get(slot as Slot);
     this.#remove(slot as Slot);
-    releaseNow(old);
+    releaseDropped([old], [...this.data.values()]);
     return true;
   }
 
