@@ -11,10 +11,10 @@
  */
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { toErrorEnvelope } from '@managers/core';
-import { encodeValue } from '@managers/proxy';
+import { encodeValue, forEachProxy } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { ManagedPool, relaySymbol, type ManagedPoolOptions } from './pool';
-import { TASK_ERROR_KEY } from './values';
+import { POOL_INIT_KEY, TASK_ERROR_KEY } from './values';
 
 /** The options of `manager.Pool(options)`: a subset of ManagedPool's, all cloneable. */
 export interface HostedPoolOptions {
@@ -28,6 +28,16 @@ export interface HostedPoolOptions {
   readonly maxQueue?: number | 'auto';
   readonly concurrentTasksPerWorker?: number;
   readonly resourceLimits?: ManagedPoolOptions['resourceLimits'];
+  /**
+   * Python's `Pool(initializer=…)`: the name of a function the task file exports, run once in
+   * each pool thread before its first task (Python runs it when the worker starts).
+   */
+  readonly initializer?: string;
+  /**
+   * Arguments for `initializer` (Python's `initargs`); proxies inside are given to each pool
+   * thread as the thread's own (the initializer may keep them).
+   */
+  readonly initializerArgs?: readonly unknown[];
 }
 
 const OPTIONS = new Set([
@@ -39,13 +49,23 @@ const OPTIONS = new Set([
   'maxQueue',
   'concurrentTasksPerWorker',
   'resourceLimits',
+  'initializer',
+  'initializerArgs',
 ]);
 
 /** A task as it travels on a relay port (encoded by the sender). */
 export interface RelayTask {
   readonly id: number;
   readonly task: unknown;
+  /** The initializer's arguments, encoded by the sender (present when the pool has an initializer). */
+  readonly init?: unknown;
   readonly name?: string;
+}
+
+/** What `channel()` gives a proxy: its relay port, and the initializer's arguments if any. */
+export interface RelayChannel {
+  readonly port: MessagePort;
+  readonly initializerArgs?: readonly unknown[];
 }
 
 /** A task's outcome as it travels back (the value encoded by the task thread). */
@@ -77,7 +97,19 @@ function checkOptions(options: unknown): HostedPoolOptions {
       { details: { option: unknown[0] } },
     );
   }
-  const { filename, name } = options as HostedPoolOptions;
+  const { filename, name, initializer, initializerArgs } = options as HostedPoolOptions;
+  if (initializer !== undefined && (typeof initializer !== 'string' || initializer.length === 0)) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      'options.initializer must be the name of a function the task file exports',
+      { details: { option: 'initializer' } },
+    );
+  }
+  if (initializerArgs !== undefined && !Array.isArray(initializerArgs)) {
+    throw createManagerError(ErrorCode.InvalidOption, 'options.initializerArgs must be an array', {
+      details: { option: 'initializerArgs' },
+    });
+  }
   if (typeof filename !== 'string' || filename.length === 0) {
     throw createManagerError(
       ErrorCode.InvalidOption,
@@ -112,23 +144,34 @@ export class HostedPool {
   readonly #pool: ManagedPool;
   readonly #filename: string;
   readonly #ports = new Set<MessagePort>();
+  readonly #initializer: string | undefined;
+  /** Held here (server-side proxies inside); each proxy gets its own copy with `channel()`. */
+  readonly #initializerArgs: readonly unknown[];
   #closed = false;
 
   constructor(options: unknown) {
-    const settings = checkOptions(options);
+    const { initializer, initializerArgs, ...settings } = checkOptions(options);
     this.#filename = settings.filename;
+    this.#initializer = initializer;
+    this.#initializerArgs = initializerArgs ?? [];
     this.#pool = new ManagedPool({ ...settings });
   }
 
-  /** A new relay port for the calling proxy (its tasks and their outcomes travel on it). */
-  channel(): MessagePort {
+  /**
+   * A new relay port for the calling proxy (its tasks and their outcomes travel on it), and
+   * the initializer's arguments: proxies inside reach the caller as its own, and the caller
+   * hands them off with each task (the server thread cannot hand off proxies itself).
+   */
+  channel(): RelayChannel {
     const { port1, port2 } = new MessageChannel();
     this.#ports.add(port1);
     port1.on('message', (message: RelayTask) => this.#run(port1, message));
     port1.on('close', () => this.#ports.delete(port1));
     // The pool's own threads keep the server busy while tasks run; an idle relay port does not.
     port1.unref();
-    return port2;
+    return this.#initializer === undefined
+      ? { port: port2 }
+      : { port: port2, initializerArgs: this.#initializerArgs };
   }
 
   #run(port: MessagePort, message: RelayTask): void {
@@ -142,13 +185,20 @@ export class HostedPool {
     if (this.#closed) {
       const closed = createManagerError(ErrorCode.ManagerClosed, 'the pool is closed');
       // The task's handoff ports are closed: the server drops the references taken for it.
-      for (const item of transferablesIn(message.task).transferList)
+      for (const item of transferablesIn([message.task, message.init]).transferList)
         if (typeof (item as MessagePort).close === 'function') (item as MessagePort).close();
       return reply({ id: message.id, ok: false, error: toErrorEnvelope(closed) });
     }
     let task: ReturnType<typeof transferablesIn>;
     try {
-      task = transferablesIn(message.task);
+      task = transferablesIn(
+        this.#initializer === undefined || message.init === undefined
+          ? message.task
+          : {
+              [POOL_INIT_KEY]: { name: this.#initializer, args: message.init },
+              task: message.task,
+            },
+      );
     } catch (error) {
       return reply({ id: message.id, ok: false, error: toErrorEnvelope(error) });
     }
@@ -197,6 +247,7 @@ export class HostedPool {
     this.#closed = true;
     for (const port of this.#ports) port.close();
     this.#ports.clear();
+    forEachProxy(this.#initializerArgs, (proxy) => proxy[Symbol.dispose]());
     await this.#pool.destroy();
   }
 }

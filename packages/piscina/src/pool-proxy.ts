@@ -4,9 +4,9 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { BaseProxy, decode, discard, encode, fromErrorEnvelope } from '@managers/core';
-import { toBaseProxy, type ProxyConnection } from '@managers/proxy';
+import { forEachProxy, toBaseProxy, type ProxyConnection } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
-import type { PoolStats, RelayOutcome, RelayTask } from './hosted-pool';
+import type { PoolStats, RelayChannel, RelayOutcome, RelayTask } from './hosted-pool';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -16,6 +16,8 @@ interface Pending {
 /** This proxy's relay port to the hosted pool, and the tasks waiting on it. */
 interface Relay {
   readonly port: MessagePort;
+  /** The pool initializer's arguments (this thread's own proxies), sent with every task. */
+  readonly initializerArgs: readonly unknown[] | undefined;
   readonly pending: Map<number, Pending>;
   nextId: number;
 }
@@ -50,6 +52,15 @@ export class PoolProxy extends BaseProxy {
     }
     const relay = await (this.#relay ??= this.#open());
     const encoded = encode(task);
+    // Apart from the task: a pool thread decodes the two at different times (the initializer's
+    // before the task's), and one handoff is claimed by one decode.
+    let init: ReturnType<typeof encode> | undefined;
+    try {
+      if (relay.initializerArgs !== undefined) init = encode(relay.initializerArgs);
+    } catch (error) {
+      discard(encoded);
+      throw error;
+    }
     const id = relay.nextId++;
     return new Promise<R>((resolve, reject) => {
       relay.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -57,12 +68,14 @@ export class PoolProxy extends BaseProxy {
       const message: RelayTask = {
         id,
         task: encoded.value,
+        ...(init === undefined ? {} : { init: init.value }),
         ...(options.name === undefined ? {} : { name: options.name }),
       };
       try {
-        relay.port.postMessage(message, encoded.transferList);
+        relay.port.postMessage(message, [...encoded.transferList, ...(init?.transferList ?? [])]);
       } catch (error) {
         discard(encoded);
+        if (init !== undefined) discard(init);
         this.#settle(relay, id);
         reject(error);
       }
@@ -85,8 +98,8 @@ export class PoolProxy extends BaseProxy {
   }
 
   async #open(): Promise<Relay> {
-    const port = (await this.callMethod('channel')) as MessagePort;
-    const relay: Relay = { port, pending: new Map(), nextId: 1 };
+    const { port, initializerArgs } = (await this.callMethod('channel')) as RelayChannel;
+    const relay: Relay = { port, initializerArgs, pending: new Map(), nextId: 1 };
     port.on('message', (outcome: RelayOutcome) => {
       const pending = relay.pending.get(outcome.id);
       if (pending === undefined) return;
@@ -125,6 +138,7 @@ export class PoolProxy extends BaseProxy {
     void this.#relay?.then(
       (relay) => {
         if (relay.pending.size === 0) relay.port.close();
+        forEachProxy(relay.initializerArgs, (proxy) => proxy[Symbol.dispose]());
       },
       () => undefined,
     );

@@ -104,4 +104,60 @@ describe('manager.Pool() (CPython test_pool: a pool hosted by the manager)', () 
     await eventually(async () => (await manager.numberOfObjects()) === 0);
     expect(await manager.numberOfObjects()).toBe(0);
   });
+
+  test('test_pool_initializer: the initializer runs once in each pool thread, before its first task', async () => {
+    await using manager = await startHostingManager();
+    {
+      await using counter = await manager.Counter();
+      await using mag = await manager.Magnifier(3);
+      await using pool = await manager.Pool({
+        filename: TASKS,
+        minThreads: 2,
+        maxThreads: 2,
+        initializer: 'countThread',
+        initializerArgs: [counter],
+      });
+      const results = await pool.map(
+        Array.from({ length: 40 }, (_, x) => ({ mag, x })),
+        { name: 'scale' },
+      );
+      expect(results).toEqual(Array.from({ length: 40 }, (_, x) => 3 * x));
+      // One increment per thread that ran a task (two threads at most), not one per task.
+      const initialized = await counter.value();
+      expect(initialized).toBeGreaterThanOrEqual(1);
+      expect(initialized).toBeLessThanOrEqual(2);
+      expect(await pool.run({ mag, x: 1 }, { name: 'scale' })).toBe(3);
+      expect(await counter.value()).toBe(initialized);
+      await holdersBecome(manager, mag.token.id, { main: 1 });
+
+      // A failing initializer fails the task (and is tried again by the next one).
+      await using failing = await manager.Pool({
+        filename: TASKS,
+        maxThreads: 1,
+        initializer: 'failingInitializer',
+      });
+      const error = await rejection(failing.run({ mag, x: 1 }, { name: 'scale' }));
+      expect(error).toMatchObject({
+        name: 'TypeError',
+        code: 'ERR_INIT',
+        message: 'initializer failed on purpose',
+      });
+      await holdersBecome(manager, mag.token.id, { main: 1 });
+      await using missing = await manager.Pool({
+        filename: TASKS,
+        maxThreads: 1,
+        initializer: 'nope',
+      });
+      const named = await rejection(missing.run({ mag, x: 1 }, { name: 'scale' }));
+      expect(named.code).toBe('ERR_INVALID_OPTION');
+      expect(named.message).toMatch(
+        /^options\.initializer: 'nope' is not a function exported by the pool's task file /,
+      );
+      expect(
+        (await rejection(manager.Pool({ filename: TASKS, initializer: 3 } as never))).message,
+      ).toBe('options.initializer must be the name of a function the task file exports');
+    }
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
 });
