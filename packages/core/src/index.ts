@@ -37,6 +37,7 @@ export type { RebuiltError } from './error-envelope';
 export { PROTOCOL_VERSION } from './protocol';
 export { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 export { currentCall } from './server/call-context';
+export { registryFunction } from './registry-module';
 export type { CallContext, Caller } from './server/call-context';
 export { syncProxy, isSyncProxy, syncFormSymbol } from './sync-proxy';
 export type { SyncRemote, SyncProxyOf, SyncCaller } from './sync-proxy';

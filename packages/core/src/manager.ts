@@ -32,7 +32,7 @@ import {
   setConnection,
   threadLabel,
 } from './threads';
-import { ManagerHandle } from './handoff';
+import { discard, encode, ManagerHandle } from './handoff';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 import { createLiveness, markDead } from './sync-channel';
 import type { CreateMethods, ProxyOf, RegistrySpec, SpecOf, TypedRegisterOptions } from './types';
@@ -80,7 +80,11 @@ export interface StartOptions {
   readonly timeout?: number;
   /** The name of a function exported by `module` to run in the server worker before it serves. */
   readonly initializer?: string;
-  /** Arguments for the initializer (structured-cloned). */
+  /**
+   * Arguments for the initializer (structured-cloned). Proxies and manager handles of other
+   * managers inside them are handed off to the server worker, as `postMessage` does (Python's
+   * `TestInitializers` passes a Namespace proxy): the initializer gets live proxies.
+   */
   readonly initializerArgs?: readonly unknown[];
   /** How many trace events the server keeps for `trace()` (default 1000; 0 turns the buffer off). */
   readonly traceBufferSize?: number;
@@ -389,6 +393,8 @@ class ManagerImpl {
     }
     const registry = (this.constructor as typeof ManagerImpl)[registrySymbol];
     checkTargets(registry);
+    // Proxies in the initializer's arguments are handed off (their references taken now).
+    const initializerArgs = encode([...(settings.initializerArgs ?? [])]);
     this.#state = 'starting';
     this.#managerId = randomUUID();
     // Default name: the class's own name, or (for a class made by register() alone) the
@@ -404,7 +410,7 @@ class ManagerImpl {
       module: modulePath,
       exportName: settings.exportName,
       initializer: settings.initializer,
-      initializerArgs: [...(settings.initializerArgs ?? [])],
+      initializerArgs: initializerArgs.value,
       traceBufferSize: settings.traceBufferSize ?? 1000,
       forwardTrace: settings.forwardTrace ?? false,
       maxMessageSize: settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
@@ -427,13 +433,14 @@ class ManagerImpl {
       const entry = workerEntry('server-worker', modulePath);
       worker = new Worker(entry.filename, {
         workerData,
-        transferList: [port2],
+        transferList: [port2, ...initializerArgs.transferList],
         execArgv: entry.execArgv,
         name: `${this.#name} server`,
       });
     } catch (error) {
       port1.close();
       port2.close();
+      discard(initializerArgs);
       this.#state = 'closed';
       throw createManagerError(
         ErrorCode.StartFailed,

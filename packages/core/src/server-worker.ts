@@ -6,9 +6,11 @@ import '@managers/refcount/polyfill';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { toErrorEnvelope } from './error-envelope';
+import { decode } from './handoff';
 import { loadModule } from './load-module';
 import { isManagerClass, registrySymbol, type ManagerImpl } from './manager';
 import { PROTOCOL_VERSION, type ControlToServer, type ServerWorkerData } from './protocol';
+import { setRegistryModule } from './registry-module';
 import { Server } from './server/index';
 import { installSyncExitHooks } from './sync-server';
 import { authkeyBytes } from './transport/auth';
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     );
   }
   const exports = await loadModule(data.module);
+  setRegistryModule(data.module, exports);
   const managerClass = findManagerClass(exports);
   if (data.initializer !== undefined) {
     const initializer = exports[data.initializer];
@@ -68,7 +71,9 @@ async function main(): Promise<void> {
         { details: { option: 'initializer' } },
       );
     }
-    await (initializer as (...args: unknown[]) => unknown)(...data.initializerArgs);
+    // Proxies in the arguments were handed off by start(): this thread adopts them here.
+    const args = decode<unknown[]>(data.initializerArgs);
+    await (initializer as (...args: unknown[]) => unknown)(...args);
   }
   // Trace forwarding to the owner thread (for its diagnostics_channel): batched per tick. The
   // listener is only set while forwarding, so that without it (and with traceBufferSize 0) the

@@ -4,3 +4,8 @@ export type { ManagedPoolOptions, PiscinaOptions, PiscinaRunOptions } from './po
 export { defineTask, retain } from './task';
 export type { TaskOptions } from './task';
 export { taskFile, typeScriptExecArgv, isTypeScriptFile } from './entry';
+export { registerPool } from './register-pool';
+export type { PoolCreateMethod, WithPool } from './register-pool';
+export { PoolProxy, asPoolProxy } from './pool-proxy';
+export type { PoolRunOptions } from './pool-proxy';
+export type { HostedPoolOptions, PoolStats } from './hosted-pool';

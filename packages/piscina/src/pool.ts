@@ -167,6 +167,9 @@ async function runWith<R>(
   return decode<R>(report === undefined ? result : (result as { value: unknown }).value);
 }
 
+/** The relay entry of {@link ManagedPool} (package-internal: see `hosted-pool.ts`). */
+export const relaySymbol = Symbol('@managers/piscina/relay');
+
 /**
  * A Piscina pool whose tasks and results may contain @managers proxies, manager handles and
  * buffers marked with `transfer()`, with no transfer list written by hand. It *is* a Piscina
@@ -208,18 +211,35 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
    * rejects with `ERR_INVALID_OPTION` (and the task's proxies are released).
    */
   override run(task: T, options: PiscinaRunOptions = {}): Promise<R> {
+    return runWith<R>(
+      this,
+      (value, runOptions) => super.run(value as T, runOptions),
+      task,
+      this.#route(options),
+    );
+  }
+
+  /** Piscina's options for a task of export `options.name` of the task file (through the loader). */
+  #route(options: PiscinaRunOptions): PiscinaRunOptions {
     const file =
       options.filename === undefined || options.filename === null
         ? this.#taskFile
         : taskFilePath(options.filename);
-    const routed =
-      typeof file === 'string'
-        ? {
-            ...options,
-            filename: TASK_LOADER_FILE,
-            name: taskKey(file, options.name ?? this.#defaultName),
-          }
-        : options;
-    return runWith<R>(this, (value, runOptions) => super.run(value as T, runOptions), task, routed);
+    return typeof file === 'string'
+      ? {
+          ...options,
+          filename: TASK_LOADER_FILE,
+          name: taskKey(file, options.name ?? this.#defaultName),
+        }
+      : options;
+  }
+
+  /**
+   * Runs a task that is encoded already (its proxies handed off by the thread that sent it, its
+   * ports in `options.transferList`) and resolves with what the task thread sent back, still
+   * encoded: for a pool hosted by a manager, which relays tasks without owning their proxies.
+   */
+  [relaySymbol](task: unknown, options: PiscinaRunOptions): Promise<unknown> {
+    return super.run(task as T, this.#route(options));
   }
 }

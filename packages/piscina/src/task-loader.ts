@@ -9,10 +9,10 @@
  * checked handler.
  */
 import { pathToFileURL } from 'node:url';
-import { borrow, isTypeScriptFile, toErrorEnvelope } from '@managers/core';
+import { borrow, decode, isTypeScriptFile, toErrorEnvelope } from '@managers/core';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { isManagedTask } from './task';
-import { proxiesIn, TASK_ERROR_KEY } from './values';
+import { POOL_INIT_KEY, proxiesIn, TASK_ERROR_KEY } from './values';
 
 // This module's only export is the object Piscina reads handlers from (see the end).
 
@@ -20,14 +20,80 @@ type Handler = (task: unknown) => Promise<unknown>;
 
 const handlers = new Map<string, Promise<Handler>>();
 
+function importFile(file: string): Promise<Record<string, unknown>> | Record<string, unknown> {
+  return isTypeScriptFile(file)
+    ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require(file) as Record<string, unknown>)
+    : (import(pathToFileURL(file).href) as Promise<Record<string, unknown>>);
+}
+
+/** This thread's pool initializers, by file and export: done, or running (concurrent tasks wait). */
+const initializers = new Map<string, Promise<void>>();
+
+/**
+ * A task a hosted pool wrapped with its initializer (`POOL_INIT_KEY`): the first task of this
+ * thread runs `initializer(...args)` (Python's `Pool(initializer, initargs)`); later tasks
+ * release the copies of the arguments they carried. A failed initializer fails the task and
+ * is tried again by the next one.
+ */
+async function initialize(file: string, raw: unknown): Promise<unknown> {
+  const { name, args } = (raw as Record<string, { name: string; args: unknown }>)[POOL_INIT_KEY]!;
+  const task = (raw as { task: unknown }).task;
+  const key = JSON.stringify([file, name]);
+  const decoded = decode<unknown[]>(args);
+  const running = initializers.get(key);
+  if (running !== undefined) {
+    await Promise.all(proxiesIn(decoded).map((proxy) => proxy[Symbol.asyncDispose]()));
+    await running;
+    return task;
+  }
+  const done = (async () => {
+    const module = await importFile(file);
+    const initializer = module[name];
+    if (typeof initializer !== 'function') {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `options.initializer: '${name}' is not a function exported by the pool's task file ${file}`,
+        { details: { option: 'initializer', filename: file } },
+      );
+    }
+    await (initializer as (...args: unknown[]) => unknown)(...decoded);
+  })();
+  initializers.set(key, done);
+  try {
+    await done;
+  } catch (error) {
+    initializers.delete(key);
+    await Promise.all(proxiesIn(decoded).map((proxy) => proxy[Symbol.asyncDispose]()));
+    throw error;
+  }
+  return task;
+}
+
+function withInitializer(file: string, handler: Handler): Handler {
+  return async (raw) => {
+    if (typeof raw !== 'object' || raw === null || !(POOL_INIT_KEY in raw)) return handler(raw);
+    let task: unknown;
+    try {
+      task = await initialize(file, raw);
+    } catch (error) {
+      // The task itself never ran: its own proxies go back as a failing task's do.
+      return failing(error as Error)((raw as unknown as { task: unknown }).task);
+    }
+    return handler(task);
+  };
+}
+
 async function loadHandler(key: string): Promise<Handler> {
+  const { file } = parseTaskKey(key);
+  return withInitializer(file, await loadTaskHandler(key));
+}
+
+async function loadTaskHandler(key: string): Promise<Handler> {
   const { file, name } = parseTaskKey(key);
   let exported: unknown;
   try {
-    const module = isTypeScriptFile(file)
-      ? // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require(file) as Record<string, unknown>)
-      : ((await import(pathToFileURL(file).href)) as Record<string, unknown>);
+    const module = await importFile(file);
     exported = name === 'default' && isManagedTask(module) ? module : module[name];
     // A CommonJS file's `module.exports = defineTask(…)` arrives as `default`.
     if (exported === undefined && name === 'default') exported = module;

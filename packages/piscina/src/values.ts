@@ -10,6 +10,13 @@ export const TASK_ERROR_KEY = '@managers/task-error';
  */
 export const TASK_REPORT_KEY = '@managers/task-report';
 
+/**
+ * The key of the wrapper a hosted pool puts around a task while a pool initializer is set:
+ * `{ [POOL_INIT_KEY]: { name, args }, task }` (`args` encoded by the sending thread). The task
+ * loader runs the initializer once per thread before that thread's first task.
+ */
+export const POOL_INIT_KEY = '@managers/pool-init';
+
 /** What a task's thread reports with its result or error. */
 export interface TaskReport {
   readonly borrowed: readonly string[];

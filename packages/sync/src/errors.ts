@@ -22,6 +22,11 @@ export const SyncErrorCode = {
   BrokenBarrier: 'ERR_BROKEN_BARRIER',
   /** An index out of range (Python's IndexError). */
   IndexRange: 'ERR_INDEX_RANGE',
+  /**
+   * A slice assignment given a sequence of the wrong size: an extended slice (step other than
+   * 1) of a List, or any slice of a fixed-length Array (Python's ValueError).
+   */
+  SliceSize: 'ERR_SLICE_SIZE',
   /** A missing Map key (Python's KeyError). */
   KeyNotFound: 'ERR_KEY_NOT_FOUND',
   /** A missing Namespace attribute (Python's AttributeError). */
@@ -30,6 +35,8 @@ export const SyncErrorCode = {
   ValueNotFound: 'ERR_VALUE_NOT_FOUND',
   /** No shared memory segment of that name (Python's FileNotFoundError). */
   SegmentNotFound: 'ERR_SEGMENT_NOT_FOUND',
+  /** `SharedMemory({ create: true, name })` of a name in use (Python's FileExistsError). */
+  SegmentExists: 'ERR_SEGMENT_EXISTS',
   /** A call from a thread the server already saw die (its locks were released). */
   OwnerDead: 'ERR_OWNER_DEAD',
   /** Bad argument: bad typecode, value of the wrong type, string too long, size 0, … */

@@ -15,6 +15,7 @@ import { toBaseProxy, type ProxyConnection } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   Barrier,
+  type BarrierOptions,
   BoundedSemaphore,
   Condition,
   Event,
@@ -23,9 +24,17 @@ import {
   Semaphore,
 } from './objects/locks';
 import { Namespace, SharedArray, SharedList, SharedMap, Value } from './objects/containers';
+import type { MapKey } from './objects/map-keys';
 import { Queue } from './objects/queue';
-import { SharedMemorySegment } from './objects/shared-memory';
-import { ArrayProxy, ListProxy, MapProxy, NamespaceProxy, ValueProxy } from './proxies/containers';
+import { SharedMemorySegment, type SharedMemoryOptions } from './objects/shared-memory';
+import {
+  ArrayProxy,
+  ListProxy,
+  MapProxy,
+  NamespaceProxy,
+  ValueProxy,
+  type CharArrayProxy,
+} from './proxies/containers';
 import {
   BarrierProxy,
   ConditionProxy,
@@ -67,6 +76,9 @@ const LIST = [
   'includes',
   'length',
   'slice',
+  'getSlice',
+  'setSlice',
+  'deleteSlice',
   'reverse',
   'sort',
   'repeat',
@@ -136,7 +148,7 @@ const Registered = BaseManager.register('Map', {
     callable: (typecode: string, init: number | Iterable<unknown>) =>
       new SharedArray(typecode, init),
     proxytype: ArrayProxy,
-    exposed: ['length', 'get', 'set', 'slice', 'toArray', 'typecode'],
+    exposed: ['length', 'get', 'set', 'slice', 'getSlice', 'setSlice', 'toArray', 'typecode'],
   })
   .register('Queue', {
     callable: (maxsize?: number) => new Queue(maxsize),
@@ -171,21 +183,25 @@ const Registered = BaseManager.register('Map', {
     exposed: ['isSet', 'set', 'clear', 'wait', 'cancel'],
   })
   .register('Barrier', {
-    callable: (parties: number, timeout?: number | null) => new Barrier(parties, timeout),
+    callable: (parties: number, options?: number | null | BarrierOptions) =>
+      new Barrier(parties, options),
     proxytype: BarrierProxy,
     exposed: ['wait', 'abort', 'reset', 'parties', 'nWaiting', 'broken', 'cancel'],
   })
   .register('SharedMemory', {
-    callable: (spec: number | { name: string }) => SharedMemorySegment.open(spec),
+    callable: (spec: number | SharedMemoryOptions) => SharedMemorySegment.open(spec),
     proxytype: SharedMemoryProxy,
-    exposed: ['name', 'size', 'buffer'],
+    exposed: ['name', 'size', 'buffer', 'unlink'],
   });
 
-type Key = string | number | bigint | boolean | null | undefined;
+type Key = MapKey;
 
 /** The create methods of a SyncManager, with their proxy types. */
 export interface SyncCreateMethods {
-  /** Python's `dict()`: a shared Map (keys are primitives; values may be proxies). */
+  /**
+   * Python's `dict()`: a shared Map. Keys are primitives, arrays (tuples) or Sets (frozensets)
+   * of keys, compared by value; values may be proxies.
+   */
   Map<K extends Key = Key, V = unknown>(
     entries?: Iterable<readonly [K, V]> | Record<string, V>,
   ): Promise<MapProxy<K, V>>;
@@ -194,9 +210,18 @@ export interface SyncCreateMethods {
   Namespace<T extends Record<string, unknown> = Record<string, unknown>>(
     initial?: Partial<T>,
   ): Promise<NamespaceProxy<T>>;
-  /** `Value(typecode, value)`: typecodes b B h H i I l L (number), q Q (bigint), f d (number). */
+  /**
+   * `Value(typecode, value)`: typecodes b B h H i I l L (number), q Q (bigint), f d (number),
+   * c (one byte: a one-byte Uint8Array or 0–255; reads give a Uint8Array).
+   */
+  Value(typecode: 'c', value: Uint8Array | number): Promise<ValueProxy<Uint8Array>>;
   Value(typecode: string, value: number): Promise<ValueProxy<number>>;
   Value(typecode: string, value: bigint): Promise<ValueProxy<bigint>>;
+  /** `Array('c', bytesOrLength)`: bytes (`multiprocessing.Array('c', b'hello')`). */
+  Array(
+    typecode: 'c',
+    init: number | Uint8Array | Iterable<Uint8Array | number>,
+  ): Promise<CharArrayProxy>;
   /** `Array(typecode, sequenceOrLength)`. */
   Array(typecode: string, init: number | Iterable<number>): Promise<ArrayProxy<number>>;
   Array<T extends bigint>(typecode: string, init: Iterable<T>): Promise<ArrayProxy<bigint>>;
@@ -209,10 +234,18 @@ export interface SyncCreateMethods {
   /** `Condition(lock?)`: over a new RLock, or over the given Lock/RLock proxy. */
   Condition(lock?: LockProxy): Promise<ConditionProxy>;
   Event(): Promise<EventProxy>;
-  /** `Barrier(parties, timeout?)` (timeout in ms; no `action`). */
-  Barrier(parties: number, timeout?: number | null): Promise<BarrierProxy>;
-  /** `SharedMemory(size)` makes a segment; `SharedMemory({ name })` opens a live one. */
-  SharedMemory(spec: number | { name: string }): Promise<SharedMemoryProxy>;
+  /**
+   * `Barrier(parties, timeout?)` or `Barrier(parties, { timeout, action, actionArgs })`:
+   * timeout in ms; `action` names a function exported by the registry module, run in the
+   * server each time the barrier trips (Python's `action`).
+   */
+  Barrier(parties: number, options?: number | null | BarrierOptions): Promise<BarrierProxy>;
+  /**
+   * Python's `SharedMemory(name, create, size)`: `SharedMemory(size)` or
+   * `SharedMemory({ create: true, size, name? })` makes a segment; `SharedMemory({ name })`
+   * attaches to a live one of this manager.
+   */
+  SharedMemory(spec: number | SharedMemoryOptions): Promise<SharedMemoryProxy>;
 }
 
 /** A started SyncManager. */
@@ -294,7 +327,7 @@ export function asSyncProxy<T extends Record<string, unknown> = Record<string, u
   proxy: object,
   typeid: 'Namespace',
 ): NamespaceProxy<T>;
-export function asSyncProxy<T extends number | bigint = number>(
+export function asSyncProxy<T extends number | bigint | Uint8Array = number>(
   proxy: object,
   typeid: 'Value',
 ): ValueProxy<T>;

@@ -1,17 +1,17 @@
 /**
- * Python's `ShareableList`: a fixed-length list of number, bigint, boolean, string (up to a
- * byte length fixed at creation) and null, stored in a shared memory segment. Reads and writes
+ * Python's `ShareableList`: a fixed-length list of number, bigint, boolean, string and bytes
+ * (Uint8Array) (both up to a byte length fixed at creation) and null, stored in a shared memory segment. Reads and writes
  * are local memory operations (no call): every thread that opened the segment sees them.
  *
  * Layout (little endian): [0] item count (int32); then 16 bytes per item: type (uint8 at +0),
- * capacity in bytes (int32 at +4), string byte length (int32 at +8), data offset (int32 at +12);
+ * capacity in bytes (int32 at +4), string or bytes length (int32 at +8), data offset (int32 at +12);
  * then the data, each slot a multiple of 8 bytes.
  */
 import { SyncErrorCode, syncError } from './errors';
 import type { SharedMemoryProxy } from './proxies/shared-memory';
 
 /** What a ShareableList can hold. */
-export type ShareableItem = number | bigint | boolean | string | null;
+export type ShareableItem = number | bigint | boolean | string | Uint8Array | null;
 
 enum Kind {
   Null = 0,
@@ -19,6 +19,21 @@ enum Kind {
   BigInt = 2,
   Boolean = 3,
   String = 4,
+  Bytes = 5,
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  return (
+    ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]'
+  );
+}
+
+/** Python's `==` for items: bytes by content, others by value. */
+function sameItem(a: ShareableItem, b: ShareableItem): boolean {
+  if (isBytes(a) || isBytes(b)) {
+    return isBytes(a) && isBytes(b) && a.length === b.length && a.every((byte, i) => byte === b[i]);
+  }
+  return a === b;
 }
 
 const HEADER = 8;
@@ -45,17 +60,19 @@ function kindOf(value: unknown, index: number): Kind {
     case 'string':
       return Kind.String;
     default:
+      if (isBytes(value)) return Kind.Bytes;
       throw syncError(
         SyncErrorCode.InvalidOption,
-        `ShareableList item ${index}: ${value === undefined ? 'undefined' : typeof value === 'object' ? Object.prototype.toString.call(value) : typeof value} is not supported (number, bigint, boolean, string or null)`,
+        `ShareableList item ${index}: ${value === undefined ? 'undefined' : typeof value === 'object' ? Object.prototype.toString.call(value) : typeof value} is not supported (number, bigint, boolean, string, Uint8Array or null)`,
         { index },
       );
   }
 }
 
 function capacityFor(value: ShareableItem, kind: Kind): number {
-  if (kind !== Kind.String) return 8;
-  const bytes = encoder.encode(value as string).length;
+  if (kind !== Kind.String && kind !== Kind.Bytes) return 8;
+  const bytes =
+    kind === Kind.Bytes ? (value as Uint8Array).length : encoder.encode(value as string).length;
   return Math.max(8, Math.ceil(bytes / 8) * 8);
 }
 
@@ -85,16 +102,24 @@ export class ShareableList implements Disposable, AsyncDisposable, Iterable<Shar
   }
 
   /**
-   * Makes a new list in a new segment of `manager` (a SyncManager). The list owns the segment's
-   * proxy: dispose the list (or `release(list.segment)`) to drop it.
+   * Makes a new list in a new segment of `manager` (a SyncManager), named `options.name` if
+   * given (Python's `ShareableList(sequence, name=…)`). The list owns the segment's proxy:
+   * dispose the list (or `release(list.segment)`) to drop it.
    */
   static async create(
-    manager: { SharedMemory(size: number): Promise<SharedMemoryProxy> },
+    manager: {
+      SharedMemory(spec: { create: true; size: number; name?: string }): Promise<SharedMemoryProxy>;
+    },
     items: Iterable<ShareableItem>,
+    options: { readonly name?: string } = {},
   ): Promise<ShareableList> {
     const values = [...items];
     const { size, capacities, kinds } = layout(values);
-    const segment = await manager.SharedMemory(size);
+    const segment = await manager.SharedMemory({
+      create: true,
+      size,
+      ...(options.name === undefined ? {} : { name: options.name }),
+    });
     try {
       const list = await ShareableList.open(segment, false);
       list.#format(values, capacities, kinds);
@@ -184,6 +209,11 @@ export class ShareableList implements Disposable, AsyncDisposable, Iterable<Shar
         const length = this.#view.getInt32(at + 8, true);
         return decoder.decode(this.#bytes.slice(offset, offset + length));
       }
+      case Kind.Bytes: {
+        // A copy (unlike Python, trailing zero bytes are kept: the length is stored).
+        const length = this.#view.getInt32(at + 8, true);
+        return this.#bytes.slice(offset, offset + length);
+      }
       default:
         throw syncError(
           SyncErrorCode.InvalidOption,
@@ -202,12 +232,12 @@ export class ShareableList implements Disposable, AsyncDisposable, Iterable<Shar
     const at = HEADER + DESCRIPTOR * i;
     const capacity = this.#view.getInt32(at + 4, true);
     const offset = this.#view.getInt32(at + 12, true);
-    if (kind === Kind.String) {
-      const bytes = encoder.encode(value as string);
+    if (kind === Kind.String || kind === Kind.Bytes) {
+      const bytes = kind === Kind.Bytes ? (value as Uint8Array) : encoder.encode(value as string);
       if (bytes.length > capacity) {
         throw syncError(
           SyncErrorCode.InvalidOption,
-          `ShareableList item ${i}: string of ${bytes.length} bytes exceeds available storage (${capacity} bytes)`,
+          `ShareableList item ${i}: ${kind === Kind.Bytes ? 'Uint8Array' : 'string'} of ${bytes.length} bytes exceeds available storage (${capacity} bytes)`,
           { index: i, bytes: bytes.length, capacity },
         );
       }
@@ -219,14 +249,16 @@ export class ShareableList implements Disposable, AsyncDisposable, Iterable<Shar
     this.#view.setUint8(at, kind);
   }
 
-  /** Python's `format`: one letter per item (n null, d number, q bigint, ? boolean, Ns string). */
+  /** Python's `format`: one letter per item (n null, d number, q bigint, ? boolean, Ns string or bytes). */
   get format(): string {
     let text = '';
     for (let i = 0; i < this.length; i++) {
       const at = HEADER + DESCRIPTOR * i;
       const kind = this.#view.getUint8(at) as Kind;
       text +=
-        kind === Kind.String ? `${this.#view.getInt32(at + 4, true)}s` : ['n', 'd', 'q', '?'][kind];
+        kind === Kind.String || kind === Kind.Bytes
+          ? `${this.#view.getInt32(at + 4, true)}s`
+          : ['n', 'd', 'q', '?'][kind];
     }
     return text;
   }
@@ -236,11 +268,11 @@ export class ShareableList implements Disposable, AsyncDisposable, Iterable<Shar
   }
 
   count(value: ShareableItem): number {
-    return this.toArray().filter((item) => item === value).length;
+    return this.toArray().filter((item) => sameItem(item, value)).length;
   }
 
   index(value: ShareableItem): number {
-    const i = this.toArray().indexOf(value);
+    const i = this.toArray().findIndex((item) => sameItem(item, value));
     if (i < 0)
       throw syncError(SyncErrorCode.ValueNotFound, `${String(value)} not in ShareableList`);
     return i;
@@ -251,7 +283,8 @@ export class ShareableList implements Disposable, AsyncDisposable, Iterable<Shar
   }
 
   toString(): string {
-    return `ShareableList(${JSON.stringify(this.toArray(), (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}, name='${this.#name}')`;
+    const shown = this.toArray().map((item) => (isBytes(item) ? `bytes(${item.length})` : item));
+    return `ShareableList(${JSON.stringify(shown, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}, name='${this.#name}')`;
   }
 
   /** Releases the segment proxy (the segment goes when its last proxy does). */

@@ -37,7 +37,7 @@ describe('Value and Array (12_value_array.py)', () => {
       const bad = await rejection(manager.Array('z', [1]));
       expect(bad.code).toBe(SyncErrorCode.InvalidOption);
       expect(bad.message).toMatch(
-        /bad typecode "z" \(must be b, B, h, H, i, I, l, L, q, Q, f or d\)/,
+        /bad typecode "z" \(must be c, b, B, h, H, i, I, l, L, q, Q, f or d\)/,
       );
       expect((await rejection(manager.Array('i', ['a'] as never))).message).toMatch(
         /got string 'a'/,

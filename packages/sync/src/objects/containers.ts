@@ -7,7 +7,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { currentCall } from '@managers/core';
 import { isProxy, tokenOf } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
-import { handOut, releaseLater, releaseNow } from './owners';
+import { handOut, releaseDropped, releaseLater, releaseNow } from './owners';
+import { KeyInterner, keyOf, keyText, type MapKey, type Slot } from './map-keys';
+import { checkSequence, resolveSlice, sliceIndices, sliceSizeError } from './slices';
 
 /** Python's `==` for stored values: proxies by identity of their object, others by value. */
 export function sameValue(a: unknown, b: unknown): boolean {
@@ -22,33 +24,14 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return a === b || (Number.isNaN(a) && Number.isNaN(b)) || isDeepStrictEqual(a, b);
 }
 
-type Key = string | number | bigint | boolean | null | undefined;
-
-function checkKey(key: unknown): Key {
-  const kind = typeof key;
-  if (
-    key === null ||
-    key === undefined ||
-    kind === 'string' ||
-    kind === 'number' ||
-    kind === 'bigint' ||
-    kind === 'boolean'
-  ) {
-    return key as Key;
-  }
-  throw syncError(
-    SyncErrorCode.InvalidOption,
-    `Map keys must be primitives (string, number, bigint, boolean, null): objects arrive as copies and never compare equal, got ${kind === 'object' ? Object.prototype.toString.call(key) : kind}`,
-  );
-}
-
-function keyText(key: unknown): string {
-  return typeof key === 'string' ? `'${key}'` : String(key);
-}
-
-/** Python's dict (JS Map semantics for keys: primitives compared with SameValueZero). */
+/**
+ * Python's dict. Keys: primitives (compared as a JS Map does, SameValueZero), arrays as tuples
+ * and Sets as frozensets (compared by value; see `map-keys.ts`).
+ */
 export class SharedMap {
-  readonly data = new Map<Key, unknown>();
+  /** Values by slot (a primitive key, or the interned stand-in of a composite key). */
+  readonly data = new Map<Slot, unknown>();
+  readonly #keys = new KeyInterner();
   #disposed = false;
 
   constructor(entries?: Iterable<readonly [unknown, unknown]> | Record<string, unknown> | null) {
@@ -56,62 +39,65 @@ export class SharedMap {
   }
 
   get(key: unknown, ...fallback: unknown[]): unknown {
-    const k = checkKey(key);
+    const slot = this.#keys.find(key);
     releaseLater(fallback);
-    if (this.data.has(k)) return this.data.get(k);
+    if (this.data.has(slot as Slot)) return this.data.get(slot as Slot);
     if (fallback.length > 0) return fallback[0];
     return undefined;
   }
 
   /** Python's `d[key]`: a missing key is an error. */
   getItem(key: unknown): unknown {
-    const k = checkKey(key);
-    if (!this.data.has(k))
-      throw syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
-        key: String(key),
-      });
-    return this.data.get(k);
+    const slot = this.#keys.find(key);
+    if (!this.data.has(slot as Slot)) throw keyNotFound(key);
+    return this.data.get(slot as Slot);
   }
 
   set(key: unknown, value: unknown): void {
-    const k = checkKey(key);
-    const old = this.data.get(k);
-    this.data.set(k, value);
-    if (old !== value) releaseNow(old);
+    const slot = this.#keys.intern(key);
+    const old = this.data.get(slot);
+    this.data.set(slot, value);
+    if (old !== value) releaseDropped([old], [...this.data.values()]);
   }
 
   has(key: unknown): boolean {
-    return this.data.has(checkKey(key));
+    return this.data.has(this.#keys.find(key) as Slot);
   }
 
   delete(key: unknown): boolean {
-    const k = checkKey(key);
-    if (!this.data.has(k)) return false;
-    const old = this.data.get(k);
-    this.data.delete(k);
-    releaseNow(old);
+    const slot = this.#keys.find(key);
+    if (!this.data.has(slot as Slot)) return false;
+    const old = this.data.get(slot as Slot);
+    this.#remove(slot as Slot);
+    releaseDropped([old], [...this.data.values()]);
     return true;
+  }
+
+  #remove(slot: Slot): void {
+    this.data.delete(slot);
+    this.#keys.forget(slot);
   }
 
   size(): number {
     return this.data.size;
   }
 
-  keys(): Key[] {
-    return [...this.data.keys()];
+  keys(): MapKey[] {
+    return [...this.data.keys()].map(keyOf);
   }
 
   values(): unknown[] {
     return [...this.data.values()];
   }
 
-  entries(): [Key, unknown][] {
-    return [...this.data.entries()];
+  entries(): [MapKey, unknown][] {
+    return [...this.data.entries()].map(([slot, value]) => [keyOf(slot), value]);
   }
 
   clear(): void {
     const values = [...this.data.values()];
     this.data.clear();
+    this.#keys.clear();
     releaseNow(values);
   }
 
@@ -133,17 +119,16 @@ export class SharedMap {
 
   pop(key: unknown, ...fallback: unknown[]): unknown {
     const call = currentCall();
-    const k = checkKey(key);
+    const slot = this.#keys.find(key);
     releaseLater(fallback);
-    if (!this.data.has(k)) {
+    if (!this.data.has(slot as Slot)) {
       if (fallback.length > 0) return fallback[0];
-      throw syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
-        key: String(key),
-      });
+      throw keyNotFound(key);
     }
-    const value = this.data.get(k);
-    this.data.delete(k);
-    handOut(call, value, () => this.#giveBack(k, value));
+    const value = this.data.get(slot as Slot);
+    this.#remove(slot as Slot);
+    const original = keyOf(slot as Slot);
+    handOut(call, value, () => this.#giveBack(original, value));
     return value;
   }
 
@@ -151,36 +136,37 @@ export class SharedMap {
    * A popped value whose reply did not reach its caller comes back under its key, unless the
    * key was set again meanwhile (the newer value wins, as a later `set` would have).
    */
-  #giveBack(key: Key, value: unknown): void {
-    if (this.#disposed || this.data.has(key)) releaseNow(value);
-    else this.data.set(key, value);
+  #giveBack(key: MapKey, value: unknown): void {
+    if (this.#disposed || this.data.has(this.#keys.find(key) as Slot)) releaseNow(value);
+    else this.data.set(this.#keys.intern(key), value);
   }
 
   /** Removes and returns the last inserted [key, value] pair (Python's popitem). */
-  popitem(): [Key, unknown] {
+  popitem(): [MapKey, unknown] {
     const call = currentCall();
-    const last = [...this.data.keys()].at(-1);
     if (this.data.size === 0)
       throw syncError(SyncErrorCode.KeyNotFound, 'popitem(): the map is empty');
+    const last = [...this.data.keys()].at(-1) as Slot;
     const value = this.data.get(last);
-    this.data.delete(last);
-    handOut(call, value, () => this.#giveBack(last, value));
-    return [last, value];
+    this.#remove(last);
+    const key = keyOf(last);
+    handOut(call, value, () => this.#giveBack(key, value));
+    return [key, value];
   }
 
   setdefault(key: unknown, value: unknown = null): unknown {
-    const k = checkKey(key);
-    if (this.data.has(k)) {
+    const slot = this.#keys.intern(key);
+    if (this.data.has(slot)) {
       releaseNow(value);
-      return this.data.get(k);
+      return this.data.get(slot);
     }
-    this.data.set(k, value);
+    this.data.set(slot, value);
     return value;
   }
 
   /** A copy as a JS Map (proxies inside come back as the caller's own counted proxies). */
-  copy(): Map<Key, unknown> {
-    return new Map(this.data);
+  copy(): Map<MapKey, unknown> {
+    return new Map(this.entries());
   }
 
   toString(): string {
@@ -191,6 +177,12 @@ export class SharedMap {
   [Symbol.dispose](): void {
     this.#disposed = true;
   }
+}
+
+function keyNotFound(key: unknown): Error {
+  return syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
+    key: typeof key === 'string' ? key : keyText(key),
+  });
 }
 
 function checkIndex(length: number, index: unknown, what: string, insert = false): number {
@@ -208,6 +200,15 @@ function checkIndex(length: number, index: unknown, what: string, insert = false
       `${what}: index ${index} out of range (length ${length})`,
     );
   return i;
+}
+
+/** `array.splice(start, count, ...items)` without spreading (no argument-count limit). */
+function spliceMany(array: unknown[], start: number, count: number, items: unknown[]): unknown[] {
+  const tail = array.splice(start);
+  const removed = tail.splice(0, count);
+  for (const item of items) array.push(item);
+  for (const item of tail) array.push(item);
+  return removed;
 }
 
 /** Python's list. */
@@ -239,12 +240,12 @@ export class SharedList {
     const i = checkIndex(this.data.length, index, 'list assignment index');
     const old = this.data[i];
     this.data[i] = value;
-    if (old !== value) releaseNow(old);
+    releaseDropped([old], this.data);
   }
 
   delete(index: number): void {
-    const [old] = this.data.splice(checkIndex(this.data.length, index, 'list deletion index'), 1);
-    releaseNow(old);
+    const removed = this.data.splice(checkIndex(this.data.length, index, 'list deletion index'), 1);
+    releaseDropped(removed, this.data);
   }
 
   pop(index: number = -1): unknown {
@@ -264,8 +265,7 @@ export class SharedList {
     const i = this.data.findIndex((item) => sameValue(item, value));
     releaseNow(value);
     if (i < 0) throw syncError(SyncErrorCode.ValueNotFound, 'list.remove(x): x not in list');
-    const [old] = this.data.splice(i, 1);
-    releaseNow(old);
+    releaseDropped(this.data.splice(i, 1), this.data);
   }
 
   index(value: unknown, start: number = 0): number {
@@ -294,6 +294,65 @@ export class SharedList {
   /** Python's `lst[start:end]`: a copy of a range (negative indices count from the end). */
   slice(start?: number, end?: number): unknown[] {
     return this.data.slice(start, end);
+  }
+
+  /** Python's `lst[start:stop:step]` (null/undefined: omitted). */
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): unknown[] {
+    const slice = resolveSlice(this.data.length, start, stop, step, 'getSlice()');
+    return sliceIndices(slice).map((i) => this.data[i]);
+  }
+
+  /**
+   * Python's `lst[start:stop:step] = values`, in one step: with step 1 the list grows or
+   * shrinks to fit; an extended slice needs exactly as many values as it selects. Replaced
+   * proxies are released; on error nothing changes and the given values are released.
+   */
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: unknown,
+    step?: number | null,
+  ): void {
+    let items: unknown[];
+    let slice: ReturnType<typeof resolveSlice>;
+    try {
+      items = checkSequence(values, 'setSlice()');
+      slice = resolveSlice(this.data.length, start, stop, step, 'setSlice()');
+      if (slice.step !== 1 && items.length !== slice.count) {
+        throw sliceSizeError('setSlice()', items.length, slice.count, true);
+      }
+    } catch (error) {
+      releaseNow(values);
+      throw error;
+    }
+    let removed: unknown[];
+    if (slice.step === 1) {
+      removed = spliceMany(this.data, slice.start, Math.max(0, slice.stop - slice.start), items);
+    } else {
+      const indices = sliceIndices(slice);
+      removed = indices.map((i) => this.data[i]);
+      indices.forEach((i, k) => (this.data[i] = items[k]));
+    }
+    releaseDropped(removed, this.data);
+  }
+
+  /** Python's `del lst[start:stop:step]`; the removed proxies are released. */
+  deleteSlice(start?: number | null, stop?: number | null, step?: number | null): void {
+    const slice = resolveSlice(this.data.length, start, stop, step, 'deleteSlice()');
+    if (slice.count === 0) return;
+    let removed: unknown[];
+    if (slice.step === 1) removed = spliceMany(this.data, slice.start, slice.count, []);
+    else {
+      const indices = new Set(sliceIndices(slice));
+      removed = [];
+      let to = 0;
+      for (let from = 0; from < this.data.length; from++) {
+        if (indices.has(from)) removed.push(this.data[from]);
+        else this.data[to++] = this.data[from];
+      }
+      this.data.length = to;
+    }
+    releaseDropped(removed, this.data);
   }
 
   reverse(): void {
@@ -412,8 +471,13 @@ export class Namespace {
   }
 }
 
-/** Typecodes of Value and Array (Python's array module, minus 'u'; 'l'/'L' are 32-bit here). */
+/**
+ * Typecodes of Value and Array (Python's array module, minus 'u'; 'l'/'L' are 32-bit here),
+ * plus ctypes' 'c' (one byte, as `multiprocessing.Value('c')` / `Array('c')`): its elements
+ * are one-byte Uint8Arrays (Python's `b'x'`), its slices and `toArray()` Uint8Arrays (bytes).
+ */
 const TYPECODES = {
+  c: Uint8Array,
   b: Int8Array,
   B: Uint8Array,
   h: Int16Array,
@@ -431,6 +495,7 @@ export type Typecode = keyof typeof TYPECODES;
 type Typed = InstanceType<(typeof TYPECODES)[Typecode]>;
 
 const RANGES: Partial<Record<Typecode, [number | bigint, number | bigint]>> = {
+  c: [0, 255],
   b: [-128, 127],
   B: [0, 255],
   h: [-32768, 32767],
@@ -447,7 +512,7 @@ function checkTypecode(typecode: unknown): Typecode {
   if (typeof typecode !== 'string' || !Object.prototype.hasOwnProperty.call(TYPECODES, typecode)) {
     throw syncError(
       SyncErrorCode.InvalidOption,
-      `bad typecode ${JSON.stringify(typecode)} (must be b, B, h, H, i, I, l, L, q, Q, f or d)`,
+      `bad typecode ${JSON.stringify(typecode)} (must be c, b, B, h, H, i, I, l, L, q, Q, f or d)`,
     );
   }
   return typecode as Typecode;
@@ -455,6 +520,7 @@ function checkTypecode(typecode: unknown): Typecode {
 
 /** Checks (and converts) one element for `typecode`; errors name the problem. */
 export function checkElement(typecode: Typecode, value: unknown): number | bigint {
+  if (typecode === 'c') return checkChar(value);
   const range = RANGES[typecode];
   if (typecode === 'f' || typecode === 'd') {
     if (typeof value !== 'number') {
@@ -485,8 +551,59 @@ export function checkElement(typecode: Typecode, value: unknown): number | bigin
   return v;
 }
 
+/** A 'c' element: a one-byte Uint8Array (Python's `b'x'`) or an integer 0 to 255. */
+function checkChar(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255) {
+    return value;
+  }
+  if (
+    ArrayBuffer.isView(value) &&
+    Object.prototype.toString.call(value) === '[object Uint8Array]' &&
+    value.byteLength === 1
+  ) {
+    return (value as Uint8Array)[0]!;
+  }
+  throw syncError(
+    SyncErrorCode.InvalidOption,
+    `typecode 'c' holds one byte: a Uint8Array of length 1 or an integer 0 to 255, got ${ArrayBuffer.isView(value) ? `${Object.prototype.toString.call(value).slice(8, -1)} of ${value.byteLength} bytes` : describe(value)}`,
+  );
+}
+
+/** An element as the caller sees it ('c': a one-byte Uint8Array). */
+function outElement(typecode: Typecode, value: number | bigint): number | bigint | Uint8Array {
+  return typecode === 'c' ? Uint8Array.of(value as number) : value;
+}
+
+/** Elements as the caller sees them ('c': one Uint8Array, Python's bytes). */
+function outElements(
+  typecode: Typecode,
+  values: (number | bigint)[],
+): (number | bigint)[] | Uint8Array {
+  return typecode === 'c' ? Uint8Array.from(values as number[]) : values;
+}
+
 function describe(value: unknown): string {
   return typeof value === 'string' ? `string '${value}'` : `${typeof value} ${String(value)}`;
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  return (
+    ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]'
+  );
+}
+
+/** Python's repr of bytes: `b'hi\x00'`. */
+function charText(bytes: number[]): string {
+  const body = bytes
+    .map((byte) =>
+      byte === 0x27 || byte === 0x5c
+        ? `\\${String.fromCharCode(byte)}`
+        : byte >= 0x20 && byte < 0x7f
+          ? String.fromCharCode(byte)
+          : `\\x${byte.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
+  return `b'${body}'`;
 }
 
 /** Python's `Value(typecode, value)`; unlike Python the value is checked against the typecode. */
@@ -505,8 +622,8 @@ export class Value {
     this.#value = checkElement(this.#typecode, value[0]);
   }
 
-  get(): number | bigint {
-    return this.#value;
+  get(): number | bigint | Uint8Array {
+    return outElement(this.#typecode, this.#value);
   }
 
   set(value: unknown): void {
@@ -515,6 +632,9 @@ export class Value {
 
   /** Adds `delta` in one call (atomic: no lost updates, unlike `set(await get() + 1)`); returns the new value. */
   add(delta: number | bigint = 1): number | bigint {
+    if (this.#typecode === 'c') {
+      throw syncError(SyncErrorCode.InvalidOption, "add(): Value('c') holds a byte, not a number");
+    }
     const next =
       typeof this.#value === 'bigint'
         ? this.#value + BigInt(delta)
@@ -528,7 +648,8 @@ export class Value {
   }
 
   toString(): string {
-    return `Value('${this.#typecode}', ${String(this.#value)})`;
+    const shown = this.#typecode === 'c' ? charText([this.#value as number]) : String(this.#value);
+    return `Value('${this.#typecode}', ${shown})`;
   }
 }
 
@@ -569,8 +690,11 @@ export class SharedArray {
     return this.#data.length;
   }
 
-  get(index: number): number | bigint {
-    return this.#data[checkIndex(this.#data.length, index, 'array index')]!;
+  get(index: number): number | bigint | Uint8Array {
+    return outElement(
+      this.#typecode,
+      this.#data[checkIndex(this.#data.length, index, 'array index')]!,
+    );
   }
 
   set(index: number, value: unknown): void {
@@ -578,12 +702,48 @@ export class SharedArray {
     (this.#data as unknown as (number | bigint)[])[i] = checkElement(this.#typecode, value);
   }
 
-  slice(start?: number, end?: number): (number | bigint)[] {
-    return [...this.#data.slice(start, end)];
+  slice(start?: number, end?: number): (number | bigint)[] | Uint8Array {
+    return outElements(this.#typecode, [...this.#data.slice(start, end)]);
   }
 
-  toArray(): (number | bigint)[] {
-    return [...this.#data];
+  /** Python's `arr[start:stop:step]` (null/undefined: omitted). */
+  getSlice(
+    start?: number | null,
+    stop?: number | null,
+    step?: number | null,
+  ): (number | bigint)[] | Uint8Array {
+    const slice = resolveSlice(this.#data.length, start, stop, step, 'getSlice()');
+    return outElements(
+      this.#typecode,
+      sliceIndices(slice).map((i) => this.#data[i]!),
+    );
+  }
+
+  /**
+   * Python's `arr[start:stop:step] = values`, in one step. The array keeps its length (as
+   * `multiprocessing.Array`): `values` must have as many elements as the slice selects, each
+   * checked against the typecode before any is written.
+   */
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: unknown,
+    step?: number | null,
+  ): void {
+    const items =
+      this.#typecode === 'c' && isBytes(values) ? [...values] : checkSequence(values, 'setSlice()');
+    const slice = resolveSlice(this.#data.length, start, stop, step, 'setSlice()');
+    if (items.length !== slice.count) {
+      const note = slice.step === 1 ? ' (an Array has a fixed length)' : '';
+      throw sliceSizeError('setSlice()', items.length, slice.count, slice.step !== 1, note);
+    }
+    const converted = items.map((value) => checkElement(this.#typecode, value));
+    const data = this.#data as unknown as (number | bigint)[];
+    sliceIndices(slice).forEach((i, k) => (data[i] = converted[k]!));
+  }
+
+  toArray(): (number | bigint)[] | Uint8Array {
+    return outElements(this.#typecode, [...this.#data]);
   }
 
   typecode(): Typecode {
@@ -591,6 +751,7 @@ export class SharedArray {
   }
 
   toString(): string {
+    if (this.#typecode === 'c') return `array('c', ${charText([...(this.#data as Uint8Array)])})`;
     return `array('${this.#typecode}', [${[...this.#data].join(', ')}])`;
   }
 }

@@ -6,7 +6,7 @@
  * client sent. A thread whose connection closes has its holds released and its waiters removed.
  */
 import { randomUUID } from 'node:crypto';
-import type { Caller } from '@managers/core';
+import { registryFunction, type Caller } from '@managers/core';
 import { callMethod } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
 import {
@@ -14,6 +14,7 @@ import {
   checkAlive,
   checkTimeout,
   currentCaller,
+  releaseNow,
   unwatchAll,
   waitError,
   WaitList,
@@ -451,32 +452,124 @@ export class Condition implements OwnerWatcher {
   }
 }
 
-/** Python's `threading.Barrier` (no `action`: functions cannot cross threads). */
+/** The options of `Barrier(parties, options)`: Python's `timeout` and `action`. */
+export interface BarrierOptions {
+  /** Default timeout of `wait()`, in ms (null/undefined: none). */
+  readonly timeout?: number | null;
+  /**
+   * The name of a function exported by the registry module (the `options.module` the manager
+   * was started with), run in the server once each time the barrier trips, before any waiter
+   * is released: Python's `action`. A function cannot travel to the server; its name can, as
+   * `options.initializer`'s does. It may be async (the waiters are released when it settles).
+   */
+  readonly action?: string;
+  /** Arguments for `action` (cloned; proxies are held by the barrier until it is disposed). */
+  readonly actionArgs?: readonly unknown[];
+}
+
+function barrierOptions(options: unknown): BarrierOptions {
+  if (options === undefined || options === null || typeof options === 'number') {
+    return { timeout: options as number | null | undefined };
+  }
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      `Barrier(parties, options): options must be a timeout in ms or an object { timeout, action, actionArgs }, got ${typeof options}`,
+    );
+  }
+  const known = new Set(['timeout', 'action', 'actionArgs']);
+  const unknown = Object.keys(options).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      `Barrier(parties, options): unknown option ${unknown.map((key) => `options.${key}`).join(', ')}`,
+      { option: unknown[0] },
+    );
+  }
+  const { actionArgs } = options as BarrierOptions;
+  if (actionArgs !== undefined && !Array.isArray(actionArgs)) {
+    throw syncError(SyncErrorCode.InvalidOption, 'options.actionArgs must be an array', {
+      option: 'actionArgs',
+    });
+  }
+  return options as BarrierOptions;
+}
+
+/**
+ * Python's `threading.Barrier`, with `action` given as the name of a function exported by the
+ * registry module (see {@link BarrierOptions.action}).
+ */
 export class Barrier implements OwnerWatcher {
   readonly #parties: number;
   readonly #timeout: number | null;
+  readonly #action: ((...args: unknown[]) => unknown) | undefined;
+  readonly #actionArgs: readonly unknown[];
   #broken = false;
+  /** Bumped by every break and reset: an action that finds it changed releases nobody. */
+  #generation = 0;
+  /** While the action of a trip runs: later arrivals wait for it (Python's "draining" state). */
+  #tripping: Promise<unknown> | undefined;
   readonly #waiters = new WaitList<number>();
 
-  constructor(parties: number, timeout?: number | null) {
+  constructor(parties: number, options?: number | null | BarrierOptions) {
     if (!Number.isInteger(parties) || parties < 1) {
       throw syncError(
         SyncErrorCode.InvalidOption,
         `Barrier(parties): parties must be an integer >= 1, got ${String(parties)}`,
       );
     }
+    const settings = barrierOptions(options);
     this.#parties = parties;
-    this.#timeout = checkTimeout(timeout, 'Barrier()');
+    this.#timeout = checkTimeout(settings.timeout, 'Barrier()');
+    this.#action =
+      settings.action === undefined
+        ? undefined
+        : registryFunction(settings.action, 'options.action');
+    this.#actionArgs = settings.actionArgs ?? [];
   }
 
   wait(context: unknown, timeout?: number | null): number | Promise<number> {
     const who = callOwner(context);
     const ms = timeout === undefined ? this.#timeout : checkTimeout(timeout, 'Barrier.wait()');
+    return this.#enter(who, ms);
+  }
+
+  /** Arriving while a trip's action runs, a caller joins the next round once it is done. */
+  #enter(who: CallOwner, ms: number | null): number | Promise<number> {
+    if (this.#tripping === undefined) return this.#arrive(who, ms);
+    return this.#tripping.then(() => {
+      checkAlive(who.owner);
+      return this.#enter(who, ms);
+    });
+  }
+
+  #arrive(who: CallOwner, ms: number | null): number | Promise<number> {
     if (this.#broken) throw brokenBarrier();
     const index = this.#waiters.length;
     if (index + 1 === this.#parties) {
-      this.#waiters.list().forEach((waiter, position) => waiter.resolve(position));
-      return index;
+      const waiters = this.#waiters.list();
+      if (this.#action === undefined) {
+        waiters.forEach((waiter, position) => waiter.resolve(position));
+        return index;
+      }
+      // As in Python, the waiters cannot time out while the action runs (there they wait for
+      // the lock the last arrival holds); a dead or aborted one still leaves.
+      this.#waiters.disarm();
+      const generation = this.#generation;
+      const trip = (async () => {
+        try {
+          await this.#action!(...this.#actionArgs);
+        } catch (error) {
+          // Python: the barrier breaks, the last arrival gets the action's error.
+          if (generation === this.#generation) this.#break();
+          throw error;
+        }
+        if (generation !== this.#generation) throw brokenBarrier();
+        waiters.forEach((waiter, position) => waiter.resolve(position));
+        return index;
+      })();
+      this.#tripping = trip.finally(() => (this.#tripping = undefined)).catch(() => undefined);
+      return trip;
     }
     watchOwner(who.owner, this);
     return this.#waiters.add(who, ms, (why, reject) => {
@@ -489,6 +582,7 @@ export class Barrier implements OwnerWatcher {
 
   #break(): void {
     this.#broken = true;
+    this.#generation++;
     this.#waiters.endAll('aborted');
   }
 
@@ -506,7 +600,7 @@ export class Barrier implements OwnerWatcher {
   }
 
   nWaiting(): number {
-    return this.#waiters.length;
+    return this.#tripping === undefined ? this.#waiters.length : 0;
   }
 
   broken(): boolean {
@@ -523,12 +617,13 @@ export class Barrier implements OwnerWatcher {
   }
 
   toString(): string {
-    return `<Barrier parties=${this.#parties} waiting=${this.#waiters.length}${this.#broken ? ' broken' : ''}>`;
+    return `<Barrier parties=${this.#parties} waiting=${this.nWaiting()}${this.#broken ? ' broken' : ''}${this.#action === undefined ? '' : ` action=${this.#action.name}`}>`;
   }
 
   [Symbol.dispose](): void {
     this.#waiters.endAll('disposed');
     unwatchAll(this);
+    releaseNow(this.#actionArgs);
   }
 }
 

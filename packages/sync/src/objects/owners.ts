@@ -204,6 +204,14 @@ export class WaitList<T> {
     for (const waiter of this.#waiters.filter((item) => item.owner === owner)) waiter.end('dead');
   }
 
+  /** Stops the timeouts of every current waiter (they still end if dead, aborted or disposed). */
+  disarm(): void {
+    for (const waiter of this.#waiters) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.timer = undefined;
+    }
+  }
+
   /** Ends every waiter. */
   endAll(why: WaitEnd): void {
     for (const waiter of [...this.#waiters]) waiter.end(why);
@@ -256,6 +264,19 @@ export function handOut(call: CallContext | undefined, value: unknown, giveBack:
 /** Releases the server-side proxies inside `value` now (the value was dropped). */
 export function releaseNow(value: unknown): void {
   forEachProxy(value, (proxy) => proxy[Symbol.dispose]());
+}
+
+/**
+ * Releases the server-side proxies inside `removed` that are not also inside `remaining`. One
+ * proxy sent twice in one call (`extend([p, p])`) arrives as one server-side proxy stored
+ * twice: removing one copy must not release the other.
+ */
+export function releaseDropped(removed: readonly unknown[], remaining: readonly unknown[]): void {
+  const proxies = new Set<BaseProxy>();
+  forEachProxy(removed, (proxy) => proxies.add(proxy));
+  if (proxies.size === 0) return;
+  forEachProxy(remaining, (proxy) => proxies.delete(proxy));
+  for (const proxy of proxies) proxy[Symbol.dispose]();
 }
 
 /** Validates an optional timeout in ms (null/undefined: forever). */

@@ -8,6 +8,16 @@ import { SyncErrorCode, syncError } from '../errors';
 
 const segments = new Map<string, SharedMemorySegment>();
 
+/** The options of `SharedMemory(options)` (Python's keyword arguments). */
+export interface SharedMemoryOptions {
+  /** The segment's name: to attach to (default), or for a new segment (`create: true`). */
+  readonly name?: string;
+  /** true: make a new segment; false (default, as Python): attach to `name`. */
+  readonly create?: boolean;
+  /** Bytes of a new segment (ignored when attaching, as Python). */
+  readonly size?: number;
+}
+
 export class SharedMemorySegment {
   readonly #name: string;
   readonly #buffer: SharedArrayBuffer;
@@ -19,37 +29,77 @@ export class SharedMemorySegment {
   }
 
   /**
-   * The factory of typeid `SharedMemory`: `(size)` makes a new segment, `({ name })` finds a
-   * live one (the same object, so its count goes up: R7).
+   * The factory of typeid `SharedMemory`, Python's `SharedMemory(name, create, size)`:
+   * `(size)` or `({ create: true, size, name? })` makes a new segment (a random `psm_` name if
+   * none is given; a name in use is `ERR_SEGMENT_EXISTS`, Python's FileExistsError);
+   * `({ name })` / `({ name, create: false })` attaches to a live one: the same object, so its
+   * count goes up (R7).
    */
   static open(spec: unknown): SharedMemorySegment {
-    if (
-      typeof spec === 'object' &&
-      spec !== null &&
-      typeof (spec as { name?: unknown }).name === 'string'
-    ) {
-      const name = (spec as { name: string }).name;
-      const found = segments.get(name);
-      if (found === undefined) {
-        throw syncError(
-          SyncErrorCode.SegmentNotFound,
-          `no shared memory segment named '${name}' (never created, or released)`,
-          { name },
-        );
-      }
-      return found;
+    if (typeof spec === 'number' || typeof spec !== 'object' || spec === null) {
+      return SharedMemorySegment.#create(undefined, spec);
     }
-    if (typeof spec !== 'number' || !Number.isInteger(spec) || spec <= 0) {
+    const known = new Set(['name', 'create', 'size']);
+    const unknown = Object.keys(spec).filter((key) => !known.has(key));
+    if (unknown.length > 0) {
       throw syncError(
         SyncErrorCode.InvalidOption,
-        `'size' must be a positive integer different from zero, got ${typeof spec === 'number' ? spec : typeof spec}`,
+        `SharedMemory(options): unknown option ${unknown.map((key) => `options.${key}`).join(', ')}`,
+        { option: unknown[0] },
+      );
+    }
+    const { name, create, size } = spec as { name?: unknown; create?: unknown; size?: unknown };
+    if (create !== undefined && typeof create !== 'boolean') {
+      throw syncError(SyncErrorCode.InvalidOption, 'options.create must be a boolean', {
+        option: 'create',
+      });
+    }
+    if (name !== undefined && name !== null && (typeof name !== 'string' || name.length === 0)) {
+      throw syncError(SyncErrorCode.InvalidOption, 'options.name must be a non-empty string', {
+        option: 'name',
+      });
+    }
+    if (create === true) return SharedMemorySegment.#create(name ?? undefined, size);
+    if (typeof name !== 'string') {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        "options.name can only be omitted if options.create is true (Python's ValueError)",
+        { option: 'name' },
+      );
+    }
+    const found = segments.get(name);
+    if (found === undefined) {
+      throw syncError(
+        SyncErrorCode.SegmentNotFound,
+        `no shared memory segment named '${name}' (never created, unlinked, or released)`,
+        { name },
+      );
+    }
+    return found;
+  }
+
+  static #create(name: string | undefined, size: unknown): SharedMemorySegment {
+    if (typeof size !== 'number' || !Number.isInteger(size) || size <= 0) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `'size' must be a positive integer different from zero, got ${typeof size === 'number' ? size : typeof size}`,
         { option: 'size' },
       );
     }
-    let name: string;
-    do name = `psm_${randomBytes(4).toString('hex')}`;
-    while (segments.has(name));
-    return new SharedMemorySegment(name, spec);
+    if (name !== undefined) {
+      if (segments.has(name)) {
+        throw syncError(
+          SyncErrorCode.SegmentExists,
+          `a shared memory segment named '${name}' exists already (Python's FileExistsError)`,
+          { name },
+        );
+      }
+      return new SharedMemorySegment(name, size);
+    }
+    let random: string;
+    do random = `psm_${randomBytes(4).toString('hex')}`;
+    while (segments.has(random));
+    return new SharedMemorySegment(random, size);
   }
 
   name(): string {
@@ -63,6 +113,22 @@ export class SharedMemorySegment {
   /** The SharedArrayBuffer itself: structured clone shares it, so every thread sees one memory. */
   buffer(): SharedArrayBuffer {
     return this.#buffer;
+  }
+
+  /**
+   * Python's `unlink()`: the name is freed (attaching by it fails; it may be created again);
+   * the memory lives on for the proxies that hold it, until the last is released. A second
+   * unlink is `ERR_SEGMENT_NOT_FOUND` (Python's FileNotFoundError).
+   */
+  unlink(): void {
+    if (segments.get(this.#name) !== this) {
+      throw syncError(
+        SyncErrorCode.SegmentNotFound,
+        `no shared memory segment named '${this.#name}' (unlinked already)`,
+        { name: this.#name },
+      );
+    }
+    segments.delete(this.#name);
   }
 
   toString(): string {

@@ -1,9 +1,12 @@
+import type { MapKey } from '../objects/map-keys';
 import { SyncProxy } from './sync-proxy';
 
-type Key = string | number | bigint | boolean | null | undefined;
-
-/** Proxy of a shared Map (Python's dict): every method is async. */
-export class MapProxy<K extends Key = Key, V = unknown> extends SyncProxy {
+/**
+ * Proxy of a shared Map (Python's dict): every method is async. Keys are primitives, arrays
+ * (Python's tuples) or Sets (frozensets) of keys; arrays and Sets are compared by value
+ * (`d.set([1, 'a'], v)` then `d.get([1, 'a'])` finds it).
+ */
+export class MapProxy<K extends MapKey = MapKey, V = unknown> extends SyncProxy {
   /** The value of `key`, or `fallback` (default undefined) when missing. */
   get(key: K, ...fallback: [V?]): Promise<V | undefined> {
     return this.call('get', key, ...fallback);
@@ -102,8 +105,35 @@ export class ListProxy<T = unknown> extends SyncProxy {
   length(): Promise<number> {
     return this.call('length');
   }
+  /** A copy of `[start, end)` with JS `Array.prototype.slice` semantics (negative: from the end). */
   slice(start?: number, end?: number): Promise<T[]> {
     return this.call('slice', start, end);
+  }
+  /**
+   * Python's `lst[start:stop:step]`, in one call: omitted (undefined/null) bounds as in Python,
+   * negative indices from the end, a negative step walks backwards (`getSlice(null, null, -1)`
+   * is `lst[::-1]`). A zero step rejects with `ERR_INVALID_OPTION`.
+   */
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): Promise<T[]> {
+    return this.call('getSlice', start, stop, step);
+  }
+  /**
+   * Python's `lst[start:stop:step] = values`, in one atomic call: with step 1 (or omitted) the
+   * list grows or shrinks (`setSlice(2, 4, ['a', 'b', 'c'])`, `setSlice(5, 5, [x])` inserts);
+   * an extended slice needs exactly as many values as it selects, or rejects with
+   * `ERR_SLICE_SIZE` (Python's ValueError) and changes nothing.
+   */
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: Iterable<T>,
+    step?: number | null,
+  ): Promise<void> {
+    return this.call('setSlice', start, stop, [...values], step);
+  }
+  /** Python's `del lst[start:stop:step]`, in one atomic call. */
+  deleteSlice(start?: number | null, stop?: number | null, step?: number | null): Promise<void> {
+    return this.call('deleteSlice', start, stop, step);
   }
   reverse(): Promise<void> {
     return this.call('reverse');
@@ -163,12 +193,12 @@ export class NamespaceProxy<
   }
 }
 
-/** Proxy of a Value. */
-export class ValueProxy<T extends number | bigint = number> extends SyncProxy {
+/** Proxy of a Value (`Value('c')`: T is Uint8Array, a one-byte value, and `set` takes 0–255 too). */
+export class ValueProxy<T extends number | bigint | Uint8Array = number> extends SyncProxy {
   get(): Promise<T> {
     return this.call('get');
   }
-  set(value: T): Promise<void> {
+  set(value: T | (T extends Uint8Array ? number : never)): Promise<void> {
     return this.call('set', value);
   }
   /** Adds `delta` in the server in one call (no lost updates); resolves with the new value. */
@@ -191,9 +221,29 @@ export class ArrayProxy<T extends number | bigint = number> extends SyncProxy {
   set(index: number, value: T): Promise<void> {
     return this.call('set', index, value);
   }
+  /** A copy of `[start, end)` with JS `Array.prototype.slice` semantics (negative: from the end). */
   slice(start?: number, end?: number): Promise<T[]> {
     return this.call('slice', start, end);
   }
+  /** Python's `arr[start:stop:step]`, in one call (see `ListProxy.getSlice`). */
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): Promise<T[]> {
+    return this.call('getSlice', start, stop, step);
+  }
+  /**
+   * Python's `arr[start:stop:step] = values`, in one atomic call. The array keeps its length:
+   * `values` must have as many elements as the slice selects (else `ERR_SLICE_SIZE`), each
+   * checked against the typecode before any is written. There is no `deleteSlice` (Python's
+   * ArrayProxy has no `__delitem__`).
+   */
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: Iterable<T>,
+    step?: number | null,
+  ): Promise<void> {
+    return this.call('setSlice', start, stop, [...values], step);
+  }
+  /** A copy of every element (`Array('c')`: a Uint8Array, Python's `arr[:]` bytes). */
   toArray(): Promise<T[]> {
     return this.call('toArray');
   }
@@ -201,6 +251,33 @@ export class ArrayProxy<T extends number | bigint = number> extends SyncProxy {
     return this.call('typecode');
   }
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
-    yield* await this.toArray();
+    const all: T[] | Uint8Array = await this.toArray();
+    // 'c' arrays: a Uint8Array of bytes, iterated as one-byte Uint8Arrays (Python's b'x').
+    if (ArrayBuffer.isView(all))
+      for (const byte of all as unknown as Uint8Array) yield Uint8Array.of(byte) as never;
+    else yield* all;
   }
+}
+
+/**
+ * The typing of an `Array('c', …)` proxy (an ArrayProxy at run time): elements are one-byte
+ * Uint8Arrays (Python's `b'x'`; `set` also takes 0–255), slices and `toArray()` are Uint8Arrays
+ * (Python's bytes).
+ */
+export interface CharArrayProxy extends Omit<
+  ArrayProxy<never>,
+  'get' | 'set' | 'slice' | 'getSlice' | 'setSlice' | 'toArray' | typeof Symbol.asyncIterator
+> {
+  get(index: number): Promise<Uint8Array>;
+  set(index: number, value: Uint8Array | number): Promise<void>;
+  slice(start?: number, end?: number): Promise<Uint8Array>;
+  getSlice(start?: number | null, stop?: number | null, step?: number | null): Promise<Uint8Array>;
+  setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: Uint8Array | Iterable<Uint8Array | number>,
+    step?: number | null,
+  ): Promise<void>;
+  toArray(): Promise<Uint8Array>;
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array>;
 }
