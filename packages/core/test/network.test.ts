@@ -3,7 +3,7 @@
  * TLS, used by real child processes. Each test ends with the object table empty.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
@@ -170,6 +170,9 @@ describe('a manager other processes connect to', () => {
       await child.run('release-all');
       expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
       await expect(manager).toHaveNoLiveObjects();
+      expect(existsSync(path)).toBe(true);
+      await manager.shutdown();
+      expect(existsSync(path)).toBe(false);
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
@@ -558,7 +561,7 @@ describe('options', () => {
       const path = join(directory, 'stale.sock');
       // A socket file nobody serves: a process listened on it and was SIGKILLed.
       const { spawn } = await import('node:child_process');
-      const { closeSync, existsSync, openSync } = await import('node:fs');
+      const { closeSync, openSync } = await import('node:fs');
       const squatter = spawn(process.execPath, [
         '-e',
         `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`,
