@@ -62,12 +62,18 @@ class ClientThreads:
         self.threads = [
             threading.Thread(target=self._loop, args=(i,), daemon=True) for i in range(count)
         ]
+        # One thread connects at a time: the server authenticates connections one by one in
+        # its accept loop (with a backlog of 16), so hundreds of simultaneous connects would
+        # stall for seconds in SYN retries. Connecting is set-up, not measured.
         for thread in self.threads:
             thread.start()
+            self.done.get()
 
     def _loop(self, index):
         proxy = self.proxies[index]
         inbox = self.inboxes[index]
+        proxy.ping(0)  # this thread's connection
+        self.done.put(0)
         while True:
             calls = inbox.get()
             if calls is None:

@@ -9,6 +9,9 @@ import { extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { NetworkAddress } from '@managers/core';
 
+/** A round, or a set-up (Python connecting 64 threads over TCP), that takes longer is stuck. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 /** Rejects a pending command when its peer dies; resolves it with the peer's reply. */
 interface Pending {
   resolve(value: Record<string, unknown>): void;
@@ -63,13 +66,15 @@ export class ClientProcess {
     return client;
   }
 
+  /** Sends a command; a process that has not answered within `REQUEST_TIMEOUT_MS` is killed. */
   request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.#exitReason !== undefined) return Promise.reject(new Error(this.#exitReason));
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), REQUEST_TIMEOUT_MS);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#child.send({ id, ...message });
-    });
+    }).finally(() => clearTimeout(timer));
   }
 
   /** Asks the process to release everything and exit; kills it if it has not within 5 s. */
@@ -141,10 +146,12 @@ export class PythonDriver {
     });
   }
 
+  /** Sends a command; a driver that has not answered within `REQUEST_TIMEOUT_MS` is killed. */
   request(command: Record<string, unknown>): Promise<Record<string, unknown>> {
     const reply = this.#next();
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), REQUEST_TIMEOUT_MS);
     this.#child.stdin!.write(`${JSON.stringify(command)}\n`);
-    return reply;
+    return reply.finally(() => clearTimeout(timer));
   }
 
   /** Shuts Python's managers down; kills the driver if it has not exited within 10 s. */
