@@ -23,10 +23,10 @@ const TRANSPORTS = [
 type TransportId = (typeof TRANSPORTS)[number]['id'];
 
 /**
- * Python client threads tried for its throughput; the best is measured against ours. Over
- * TCP each Python connection takes ~0.2 s to set up here (its handshake's small writes wait
- * on delayed ACKs: it does not set TCP_NODELAY), so 256 of them would cost a minute; on the
- * Unix socket 256 threads are tried, and are slower than fewer.
+ * Python's client-thread counts in the throughput rounds; its best median is compared with
+ * ours. Over TCP each Python connection takes ~0.2 s to set up here (its handshake's small
+ * writes wait on delayed ACKs: it does not set TCP_NODELAY), so 256 of them would cost a
+ * minute; on the Unix socket 256 threads are measured too.
  */
 const PYTHON_THREADS: Record<'full' | 'quick', Record<TransportId, readonly number[]>> = {
   full: { unix: [1, 4, 16, 64, WINDOW], tcp: [1, 4, 16, 64] },
@@ -126,33 +126,6 @@ function besides(ratio: number, baseline: string): string {
   return formatRatio({ variant: '', display: '', value: 0, unit: 'ns/op', ratio, baseline });
 }
 
-/**
- * Tries Python's throughput with each thread count once (after one warm-up round) and
- * returns the fastest, with every figure for the notes.
- */
-async function pythonThreads(
-  driver: PythonDriver,
-  family: string,
-  candidates: readonly number[],
-  quick: boolean,
-): Promise<{ best: number; figures: string }> {
-  let best = candidates[0]!;
-  let bestNs = Infinity;
-  const figures: string[] = [];
-  for (const threads of candidates) {
-    const ops = quick ? 2 * threads : Math.max(2_000, 8 * threads);
-    const run = () => driver.request({ t: 'run', family, metric: 'throughput', ops, threads });
-    await run();
-    const ns = nsOf(await run()) / ops;
-    figures.push(`${threads}: ${formatRate(1e9 / ns)}`);
-    if (ns < bestNs) {
-      bestNs = ns;
-      best = threads;
-    }
-  }
-  return { best, figures: figures.join(', ') };
-}
-
 /** Polls until `manager` hosts nothing (the client process's references released), or 3 s. */
 async function objectsLeft(manager: Manager): Promise<number> {
   const deadline = Date.now() + 3_000;
@@ -226,46 +199,56 @@ export async function crossProcess(ctx: Context): Promise<Section> {
       ctx.measure,
     );
 
-    // 2. 256 calls outstanding; Python at its best thread count (and at 256 threads).
+    // 2. 256 calls outstanding. Python at several client-thread counts, every one of them
+    // interleaved with the rest: its best median is the one ours is compared with.
     ctx.log('   10b. throughput, 256 outstanding');
-    const pythonBest = new Map<TransportId, number>();
+    const threadCounts = PYTHON_THREADS[quick ? 'quick' : 'full'];
     if (driver) {
       for (const { id, python: family } of TRANSPORTS) {
-        const tried = await pythonThreads(
-          driver,
-          family,
-          PYTHON_THREADS[quick ? 'quick' : 'full'][id],
-          quick,
-        );
-        pythonBest.set(id, tried.best);
-        section.notes.push(
-          `Python ${family} throughput by client threads (one proxy and connection each; one try, before the rounds): ${tried.figures}; best: ${tried.best}`,
-        );
+        for (const threads of threadCounts[id]) {
+          // Connects the threads (one at a time, see the script) before any round is timed.
+          await driver.request({ t: 'run', family, metric: 'throughput', ops: threads, threads });
+        }
       }
     }
     const windowBounds: Bounds = quick
       ? { minOps: WINDOW, maxOps: 2 * WINDOW }
       : { minOps: WINDOW };
     const throughput = await interleave(
-      TRANSPORTS.flatMap(({ id, python: family }) => {
-        const variants = [
-          raw(peers, id, 'throughput', windowBounds),
-          ours(peers, id, 'throughput', windowBounds),
-        ];
-        if (driver) {
-          const best = pythonBest.get(id)!;
-          const bounds = { ...windowBounds, minOps: Math.max(best, quick ? 1 : 64) };
-          variants.push(python(driver, `python-${id}`, family, 'throughput', bounds, best));
-          if (best !== WINDOW && PYTHON_THREADS[quick ? 'quick' : 'full'][id].includes(WINDOW)) {
-            variants.push(
-              python(driver, `python${WINDOW}-${id}`, family, 'throughput', windowBounds, WINDOW),
-            );
-          }
-        }
-        return variants;
-      }),
+      TRANSPORTS.flatMap(({ id, python: family }) => [
+        raw(peers, id, 'throughput', windowBounds),
+        ours(peers, id, 'throughput', windowBounds),
+        ...(driver === undefined
+          ? []
+          : threadCounts[id].map((threads) =>
+              python(
+                driver!,
+                `python${threads}-${id}`,
+                family,
+                'throughput',
+                {
+                  minOps: threads,
+                  ...(quick ? { maxOps: 2 * WINDOW } : {}),
+                },
+                threads,
+              ),
+            )),
+      ]),
       { ...ctx.measure, warmupOps: Math.max(ctx.measure.warmupOps, 4 * WINDOW) },
     );
+    const pythonBest = new Map<TransportId, number>();
+    if (driver) {
+      for (const { id, python: family } of TRANSPORTS) {
+        const medians = threadCounts[id].map(
+          (threads) => [threads, throughput.variants[`python${threads}-${id}`]!.nsPerOp] as const,
+        );
+        const best = medians.reduce((a, b) => (b[1] < a[1] ? b : a))[0];
+        pythonBest.set(id, best);
+        section.notes.push(
+          `Python ${family} throughput by client threads (a proxy and connection each), medians: ${medians.map(([threads, ns]) => `${threads}: ${formatRate(1e9 / ns)}`).join(', ')}; best: ${best}`,
+        );
+      }
+    }
 
     // 3. Create + release (the raw round trip as the floor).
     ctx.log('   10c. create + release');
@@ -288,7 +271,7 @@ export async function crossProcess(ctx: Context): Promise<Section> {
         .map((v) => `${v.name} ${v.opsPerChunk}`)
         .join(', ');
     section.notes.push(
-      `one client process (forked, tsx) runs ours and the raw ping-pong against this process (a server worker per manager; the echo server on the main thread); Python ${pythonInfo?.python ?? '(skipped)'}: BaseManager servers (spawn) with an authkey, its client a third process; every round timed inside its client process; ${quick ? 3 : ctx.measure.reps} interleaved rounds per variant, medians, ratios paired per round`,
+      `one client process (forked) runs ours and the raw ping-pong against this process (a server worker per manager; the echo server on the main thread); Python ${pythonInfo?.python ?? '(skipped)'}: BaseManager servers (spawn) with an authkey, its client a third process; every round timed inside its client process; ${ctx.measure.reps} interleaved rounds per variant, medians, ratios paired per round`,
       `ops per round: latency ${chunks(latency)}; throughput ${chunks(throughput)}; create ${chunks(create)}`,
       `raw: 8-byte messages echoed by a bare net server, one write() each; ours throughput: ${WINDOW} concurrent awaiting loops on one proxy; create + release: the raw row is the one-outstanding round trip`,
     );
@@ -367,18 +350,18 @@ function rows(
         rateRow(
           `${label}: ours: proxy.ping(), ${WINDOW} outstanding (${besides(oursRate('raw'), 'raw')})`,
           ns(throughput, 'ours'),
-          oursRate('python'),
+          oursRate(`python${best}`),
           'Python',
           10,
         ),
         rateRow(
           `${label}: Python manager: ${best} client threads, a proxy each (its best)`,
-          ns(throughput, 'python'),
-          1 / ratio(throughput, 'python', 'raw'),
+          ns(throughput, `python${best}`),
+          1 / ratio(throughput, `python${best}`, 'raw'),
           'raw',
         ),
       );
-      if (throughput.variants[`python${WINDOW}-${id}`] !== undefined) {
+      if (best !== WINDOW && throughput.variants[`python${WINDOW}-${id}`] !== undefined) {
         out.push(
           rateRow(
             `${label}: Python manager: ${WINDOW} client threads, a proxy each`,
