@@ -24,9 +24,10 @@ type TransportId = (typeof TRANSPORTS)[number]['id'];
 
 /**
  * Python's client-thread counts in the throughput rounds; its best median is compared with
- * ours. Over TCP each Python connection takes ~0.2 s to set up here (its handshake's small
- * writes wait on delayed ACKs: it does not set TCP_NODELAY), so 256 of them would cost a
- * minute; on the Unix socket 256 threads are measured too.
+ * ours. Over TCP every Python connection costs ≥ 40 ms here (its handshake's back-to-back
+ * small writes wait on a delayed ACK: it does not set TCP_NODELAY; ~1 ms on a Unix socket),
+ * and its server authenticates them one at a time, so 256 threads would take about a minute
+ * to connect; on the Unix socket 256 threads are measured too.
  */
 const PYTHON_THREADS: Record<'full' | 'quick', Record<TransportId, readonly number[]>> = {
   full: { unix: [1, 4, 16, 64, WINDOW], tcp: [1, 4, 16, 64] },
@@ -261,7 +262,8 @@ export async function crossProcess(ctx: Context): Promise<Section> {
           ? [python(driver, `python-${id}`, family, 'create', quick ? { maxOps: 2 } : {})]
           : []),
       ]),
-      // Python's create costs milliseconds (three connections each): start its warm-up small.
+      // Python's create opens three connections (create, incref, decref): milliseconds on a
+      // Unix socket, over 100 ms on TCP. Its warm-up starts small.
       { ...ctx.measure, warmupOps: 5 },
     );
 
