@@ -262,7 +262,8 @@ export async function crossProcess(ctx: Context): Promise<Section> {
           ? [python(driver, `python-${id}`, family, 'create', quick ? { maxOps: 2 } : {})]
           : []),
       ]),
-      // Python's create opens three connections (create, incref, decref): milliseconds on a
+      // Python's create + del opens four connections (create, the proxy's incref, the create's
+      // decref, the del's decref): milliseconds on a
       // Unix socket, over 100 ms on TCP. Its warm-up starts small.
       { ...ctx.measure, warmupOps: 5 },
     );
