@@ -276,7 +276,7 @@ export async function crossProcess(ctx: Context): Promise<Section> {
         .map((v) => `${v.name} ${v.opsPerChunk}`)
         .join(', ');
     section.notes.push(
-      `one client process (forked) runs ours and the raw ping-pong against this process (a server worker per manager; the echo server on the main thread); Python ${pythonInfo?.python ?? '(skipped)'}: BaseManager servers (spawn) with an authkey, its client a third process; every round timed inside its client process; ${ctx.measure.reps} interleaved rounds per variant, medians, ratios paired per round`,
+      `one client process (forked) runs ours and the raw ping-pong against this process (a server worker per manager; the echo server on the main thread); ${pythonInfo === undefined ? 'Python skipped' : `Python ${pythonInfo.python}: BaseManager servers (spawn) with an authkey, its client a third process`}; every round timed inside its client process; ${ctx.measure.reps} interleaved rounds per variant, medians, ratios paired per round`,
       `ops per round: latency ${chunks(latency)}; throughput ${chunks(throughput)}; create ${chunks(create)}`,
       `raw: 8-byte messages echoed by a bare net server, one write() each; ours throughput: ${WINDOW} concurrent awaiting loops on one proxy; create + release: the raw row is the one-outstanding round trip`,
     );
