@@ -7,7 +7,7 @@
  *
  * --quick  every workload briefly (a CI smoke test: asserts nothing about speed)
  * --pin    re-runs itself under `taskset -c 0` when taskset exists
- * --only   runs only the listed workloads (1, 2, 3, 4, 4b, 5, 6, 7, 8, 9)
+ * --only   runs only the listed workloads (1, 2, 3, 4, 4b, 5, 6, 7, 8, 9, 10)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -33,6 +33,7 @@ import { mapOpsWorkload } from './workloads/map';
 import { memory } from './workloads/memory';
 import { poolTasks } from './workloads/pool';
 import { syncCall } from './workloads/sync-call';
+import { crossProcess } from './workloads/sockets';
 import { pythonSection, runPython, type PythonResult } from './workloads/python';
 import type { ComlinkApi } from './workers/comlink';
 
@@ -165,6 +166,7 @@ async function main(): Promise<number> {
       ['6', 'Map set/get', () => mapOpsWorkload(ctx, pythonFigures)],
       ['7', 'memory', () => memory(ctx)],
       ['9', 'synchronous call', () => syncCall(ctx)],
+      ['10', 'cross-process (sockets)', () => crossProcess(ctx)],
     ];
     for (const [id, title, run] of workloads) {
       if (!wanted(id)) continue;
