@@ -20,14 +20,16 @@ const JSON_WALK_BUDGET = 512;
 
 /** Encodes `value` as a whole frame: header (length), kind byte, payload. */
 export function encodeFrame(value: unknown): Buffer {
-  if (isJsonExact(value)) {
+  budget = JSON_WALK_BUDGET;
+  if (isJsonExact(value, 0, true)) {
     const json = JSON.stringify(value);
-    const length = 1 + Buffer.byteLength(json);
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
-    frame.writeUInt32BE(length, 0);
-    frame[FRAME_HEADER_BYTES] = JSON_KIND;
-    frame.write(json, FRAME_HEADER_BYTES + 1);
-    return frame;
+    // Room for the worst case (3 bytes per UTF-16 unit), written once: no second pass to
+    // measure the UTF-8 length. Small frames come from Node's buffer pool.
+    const room = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1 + json.length * 3);
+    const written = room.write(json, FRAME_HEADER_BYTES + 1, 'utf8');
+    room.writeUInt32BE(written + 1, 0);
+    room[FRAME_HEADER_BYTES] = JSON_KIND;
+    return room.subarray(0, FRAME_HEADER_BYTES + 1 + written);
   }
   const serializer = new DefaultSerializer();
   serializer.writeRawBytes(V8_PREFIX);
@@ -48,42 +50,41 @@ export function decodePayload(payload: Buffer): unknown {
   throw new Error(`unknown payload kind ${String(kind)}`);
 }
 
+/** What is left of the walk's budget (a module variable: the walk allocates nothing). */
+let budget = 0;
+
 /**
  * True when JSON round-trips `value` exactly (see above), within a walking budget. One
  * exception, for the protocol's own envelopes: a reply's `v` (at the top, or in a top-level
  * array of replies) may be `undefined` (a method that returns nothing): JSON drops the key, and
  * the receiver reads `reply.v` as `undefined` all the same.
  */
-function isJsonExact(value: unknown): boolean {
-  let budget = JSON_WALK_BUDGET;
-  const walk = (item: unknown, depth: number, envelope: boolean): boolean => {
-    if (--budget < 0 || depth > 32) return false;
-    switch (typeof item) {
-      case 'string':
-      case 'boolean':
-        return true;
-      case 'number':
-        return Number.isFinite(item) && !Object.is(item, -0);
-      case 'object': {
-        if (item === null) return true;
-        if (Array.isArray(item)) {
-          for (let i = 0; i < item.length; i++) {
-            if (!(i in item) || !walk(item[i], depth + 1, depth === 0)) return false;
-          }
-          return true;
-        }
-        const proto = Object.getPrototypeOf(item);
-        if (proto !== Object.prototype && proto !== null) return false;
-        for (const key in item) {
-          const member = (item as Record<string, unknown>)[key];
-          if (member === undefined && envelope && key === 'v') continue;
-          if (!walk(member, depth + 1, false)) return false;
+function isJsonExact(item: unknown, depth: number, envelope: boolean): boolean {
+  if (--budget < 0 || depth > 32) return false;
+  switch (typeof item) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(item) && !Object.is(item, -0);
+    case 'object': {
+      if (item === null) return true;
+      if (Array.isArray(item)) {
+        for (let i = 0; i < item.length; i++) {
+          if (!(i in item) || !isJsonExact(item[i], depth + 1, depth === 0)) return false;
         }
         return true;
       }
-      default:
-        return false;
+      const proto = Object.getPrototypeOf(item);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in item) {
+        const member = (item as Record<string, unknown>)[key];
+        if (member === undefined && envelope && key === 'v') continue;
+        if (!isJsonExact(member, depth + 1, false)) return false;
+      }
+      return true;
     }
-  };
-  return walk(value, 0, true);
+    default:
+      return false;
+  }
 }
