@@ -105,6 +105,8 @@ export class ClientConnection implements ProxyConnection {
   address: NetworkAddress | undefined;
   /** How a remote connection was made: a thread this one hands a proxy to connects the same way. */
   remoteSettings: RemoteSettings | undefined;
+  /** Managers of this thread made by `connect({ address })` that share this connection. */
+  remoteUsers = 0;
   /** Claims waiting to know they were not refused (importProxy): key → reject. */
   readonly #claimWaiters = new Map<string, (error: unknown) => void>();
   readonly #pending = new Map<number, Pending>();

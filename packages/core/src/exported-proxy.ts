@@ -107,6 +107,14 @@ export async function exportProxy(
   }
 }
 
+/** A value for an error message, without its `key` (a capability must not be printed). */
+function describeValue(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return inspect(value);
+  const shown: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  if ('key' in shown) shown.key = '<redacted>';
+  return inspect(shown, { depth: 1 });
+}
+
 function checkExported(value: unknown): ExportedProxy {
   const exported = value as Partial<ExportedProxy> | null;
   if (
@@ -123,7 +131,7 @@ function checkExported(value: unknown): ExportedProxy {
   ) {
     throw createManagerError(
       ErrorCode.InvalidOption,
-      `importProxy() takes what exportProxy() made, got ${inspect(value, { depth: 1 })}`,
+      `importProxy() takes what exportProxy() made, got ${describeValue(value)}`,
       { details: { option: 'exported' } },
     );
   }
@@ -169,6 +177,7 @@ export async function importProxy<T = Remote<unknown>>(
         ...(options.connectTimeout === undefined ? {} : { connectTimeout: options.connectTimeout }),
       });
       if (connected.welcome.managerId !== data.manager) {
+        if (connected.created) connected.connection.close('another manager');
         throw createManagerError(
           ErrorCode.InvalidOption,
           `importProxy(): the manager at that address is not the one the proxy was exported from (${data.name})`,

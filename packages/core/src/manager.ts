@@ -200,6 +200,8 @@ class ManagerImpl {
   #owner = true;
   /** Where the server listens for other processes (or where a remote manager was reached). */
   #address: NetworkAddress | undefined;
+  /** Made by `connect({ address })`: it may close its share of this thread's socket. */
+  #remote = false;
 
   /** Adds a typeid: returns a new manager class whose registry has it (the receiver is unchanged). */
   static register(typeid: string, options: unknown = {}): typeof ManagerImpl {
@@ -253,13 +255,14 @@ class ManagerImpl {
       ('address' in handle || 'authkey' in handle)
     ) {
       const registry = (this as unknown as typeof ManagerImpl)[registrySymbol];
-      const { connection, welcome } = await connectRemote(
+      const { connection, welcome, created } = await connectRemote(
         handle,
         new Map([...registry].map(([typeid, registration]) => [typeid, registration.proxytype])),
       ).catch((error: unknown) => Promise.reject(withCallerStack(error)));
       const missing = [...registry.keys()].filter((typeid) => !welcome.typeids.includes(typeid));
       if (missing.length) {
-        if (!connection.closed && connection.remote) connection.close('typeids differ');
+        // Only a connection this call made is closed: this thread's other proxies keep theirs.
+        if (created) connection.close('typeids differ');
         throw createManagerError(
           ErrorCode.UnknownTypeid,
           `the manager at ${handle.address === undefined ? '?' : describeAddress(handle.address)} does not serve ${missing.map((typeid) => `'${typeid}'`).join(', ')} (it serves ${welcome.typeids.join(', ') || 'nothing'}): connect with the manager class it was started with`,
@@ -269,6 +272,8 @@ class ManagerImpl {
       const manager = new this();
       manager.#attach(connection, new ManagerHandle(welcome.managerId, welcome.name));
       manager.#address = handle.address;
+      manager.#remote = true;
+      connection.remoteUsers++;
       return manager;
     }
     if (!(handle instanceof ManagerHandle)) {
@@ -715,9 +720,29 @@ class ManagerImpl {
     this.#resolveClosed?.({ reason: this.#closeReason });
   }
 
-  /** `await using manager = …` shuts the manager down at the end of the block. */
+  /**
+   * For a manager made by `connect({ address, authkey })`: gives up this thread's socket to the
+   * server. The socket closes once every such manager of this thread (they share it) has
+   * disconnected; then the proxies of this thread for that server stop working
+   * (`ERR_MANAGER_CLOSED`) and the server releases their references. Releases made before are
+   * sent first. Does nothing for other managers, or a second time.
+   */
+  async disconnect(): Promise<void> {
+    if (!this.#remote || this.#connection === undefined) return;
+    this.#remote = false;
+    const connection = this.#connection;
+    if (--connection.remoteUsers > 0 || connection.closed) return;
+    await connection.flushReleases();
+    connection.close('disconnected');
+  }
+
+  /**
+   * `await using manager = …`: the owner shuts the manager down at the end of the block; a
+   * manager made by `connect({ address })` disconnects (see {@link disconnect}).
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#owner) await this.shutdown();
+    else await this.disconnect();
   }
 
   toString(): string {

@@ -86,7 +86,7 @@ function welcomeOf(message: unknown): Welcome | string {
 export async function connectRemote(
   options: RemoteConnectOptions,
   proxyTypes?: ReadonlyMap<string, ProxyType | undefined>,
-): Promise<{ connection: ClientConnection; welcome: Welcome }> {
+): Promise<{ connection: ClientConnection; welcome: Welcome; created: boolean }> {
   validateOptions(options, remoteConnectOptionChecks, 'connect(): ');
   for (const required of ['address', 'authkey'] as const) {
     if (options[required] === undefined) {
@@ -108,14 +108,14 @@ export async function connectRemote(
   if (existing !== undefined) {
     // One connection per thread per manager: the one it has serves.
     channel.close();
-    return { connection: existing, welcome };
+    return { connection: existing, welcome, created: false };
   }
   const connection = remoteConnection(channel, welcome.managerId, settings, {
     timeout: options.timeout ?? 0,
     proxyTypes,
   });
   connection.managerName = welcome.name;
-  return { connection, welcome };
+  return { connection, welcome, created: true };
 }
 
 /**

@@ -233,6 +233,28 @@ describe('a manager other processes connect to', () => {
     await expect(manager).toHaveNoLiveObjects();
   });
 
+  test('a server thread blocked longer than heartbeatTimeout does not drop clients whose heartbeats arrived', async () => {
+    await using manager = await startListening(LOOPBACK, { heartbeatTimeout: 400 });
+    using raw = await rawClient(manager.address!);
+    raw.send({ t: 'hello', label: 'beating' });
+    raw.send({ t: 'create', rid: 1, typeid: 'Toolbox', args: [] });
+    expect((await raw.reply(1))?.p).toBeDefined();
+    const beating = setInterval(() => raw.socket.write(Buffer.alloc(4)), 100);
+    try {
+      const box = await manager.Toolbox();
+      expect(await box.block(1200)).toBe(1200); // three timeouts' worth, on the server thread
+      await sleep(300);
+      expect(raw.socket.destroyed).toBe(false);
+      expect(await manager.numberOfObjects()).toBe(2); // the raw client's object is still held
+      box[Symbol.dispose]();
+    } finally {
+      clearInterval(beating);
+    }
+    raw[Symbol.dispose]();
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
   test('garbage, oversized and undecodable frames close that socket only; good clients are served', async () => {
     await using manager = await startListening(LOOPBACK, { maxMessageSize: 4096 });
     await using child = await Child.start();
@@ -258,6 +280,17 @@ describe('a manager other processes connect to', () => {
     const undecodable = await rawClient(manager.address!);
     undecodable.socket.write(Buffer.from([0, 0, 0, 3, 0x56, 0xff, 0x00]));
     await undecodable.closed;
+
+    // Authenticated, then a tiny frame holding a sparse array of length 2^32-1 (a loop over
+    // it would freeze the server): refused at decoding, this socket closes.
+    const sparse = await rawClient(manager.address!);
+    const huge: unknown[] = [];
+    huge.length = 2 ** 32 - 1;
+    sparse.socket.write(encodeFrame({ t: 'batch', m: huge }));
+    await sparse.closed;
+    const started = Date.now();
+    expect(await manager.numberOfObjects()).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1000);
 
     // Authenticated, then well-framed but bad protocol: an error reply, the socket stays.
     using confused = await rawClient(manager.address!);
@@ -394,6 +427,31 @@ describe('a manager other processes connect to', () => {
     expect(report).toEqual({ counted: 2, made: 1, objects: 2 });
     const holders = (await manager.trace()).map((event) => event.holder);
     expect(holders.some((holder) => /^thread-\d+\.pid-\d+$/.test(holder))).toBe(true);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('connect() with a class the server does not serve is refused without closing the thread’s connection', async () => {
+    await using manager = await startListening();
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    const result = await child.run('wrong-class', { address: manager.address, authkey: AUTHKEY });
+    expect(result.refused).toMatchObject({ code: 'ERR_UNKNOWN_TYPEID' });
+    expect(result.refused.message).toMatch(/does not serve 'Magnifier'/);
+    expect(result.stillWorks).toBe(1);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('await using / disconnect(): the socket closes when the thread’s last remote manager lets go, releasing its references', async () => {
+    await using manager = await startListening();
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    const result = await child.run('scoped', { address: manager.address, authkey: AUTHKEY });
+    expect(result.afterScope).toBe(1); // the scoped manager's Toolbox lives on: the socket is shared
+    expect(result.afterDisconnect).toMatchObject({ code: 'ERR_MANAGER_CLOSED' });
+    expect(result.afterDisconnect.message).toMatch(/disconnected/);
+    expect(result.closed).toBe(true);
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
     await expect(manager).toHaveNoLiveObjects();
   });

@@ -13,15 +13,18 @@ import { FRAME_HEADER_BYTES } from './frames';
  *
  * The receiver decodes either; nothing else is accepted.
  */
-const JSON_KIND = 0x4a; // 'J'
+export const JSON_KIND = 0x4a; // 'J'
 const V8_KIND = 0x56; // 'V'
 /** Past this many values, a message is not worth walking: it goes the v8 way. */
 const JSON_WALK_BUDGET = 512;
 
-/** Encodes `value` as a whole frame: header (length), kind byte, payload. */
-export function encodeFrame(value: unknown): Buffer {
+/**
+ * Encodes `value` as a whole frame: header (length), kind byte, payload. `v8` forces the v8
+ * form (JSON escapes control characters in 6 bytes: a string of them is smaller as v8).
+ */
+export function encodeFrame(value: unknown, v8 = false): Buffer {
   budget = JSON_WALK_BUDGET;
-  if (isJsonExact(value, 0, true)) {
+  if (!v8 && isJsonExact(value, 0, true)) {
     const json = JSON.stringify(value);
     // Room for the worst case (3 bytes per UTF-16 unit), written once: no second pass to
     // measure the UTF-8 length. Small frames come from Node's buffer pool.
@@ -46,8 +49,44 @@ const V8_PREFIX = Buffer.from([0, 0, 0, 0, V8_KIND]);
 export function decodePayload(payload: Buffer): unknown {
   const kind = payload[0];
   if (kind === JSON_KIND) return JSON.parse(payload.toString('utf8', 1));
-  if (kind === V8_KIND) return deserialize(payload.subarray(1));
+  if (kind === V8_KIND) {
+    const value = deserialize(payload.subarray(1));
+    checkArrayLengths(value, payload.length);
+    return value;
+  }
   throw new Error(`unknown payload kind ${String(kind)}`);
+}
+
+/**
+ * The v8 format can describe a sparse array of length 2^32-1 in a few bytes; a loop over it
+ * (a batch, a list of ids) would freeze the server. Every element of a real array costs at
+ * least a byte, so an array longer than its payload is refused (the socket closes). The walk
+ * is bounded by the payload too: each object in it cost bytes.
+ */
+function checkArrayLengths(value: unknown, bytes: number): void {
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item !== 'object' || item === null || seen.has(item)) continue;
+    seen.add(item);
+    if (ArrayBuffer.isView(item)) continue;
+    if (Array.isArray(item)) {
+      if (item.length > bytes)
+        throw new Error(`an array of length ${item.length} in a ${bytes}-byte frame`);
+      for (const key in item) stack.push(item[key as unknown as number]);
+      continue;
+    }
+    if (item instanceof Map) {
+      for (const [key, member] of item) stack.push(key, member);
+      continue;
+    }
+    if (item instanceof Set) {
+      for (const member of item) stack.push(member);
+      continue;
+    }
+    for (const key in item) stack.push((item as Record<string, unknown>)[key]);
+  }
 }
 
 /** What is left of the walk's budget (a module variable: the walk allocates nothing). */
@@ -73,7 +112,8 @@ function isJsonExact(item: unknown, depth: number, envelope: boolean): boolean {
         for (let i = 0; i < item.length; i++) {
           if (!(i in item) || !isJsonExact(item[i], depth + 1, depth === 0)) return false;
         }
-        return true;
+        // Named properties on an array: structured clone keeps them, JSON does not.
+        return Object.keys(item).length === item.length;
       }
       const proto = Object.getPrototypeOf(item);
       if (proto !== Object.prototype && proto !== null) return false;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { decodePayload, encodeFrame } from './codec';
+import { decodePayload, encodeFrame, JSON_KIND } from './codec';
 import type { TransferListItem } from 'node:worker_threads';
 import { remoteChannelSymbol, type Channel } from './channel';
 import { FRAME_HEADER_BYTES, FrameError, FrameReader, HEARTBEAT_FRAME } from './frames';
@@ -37,6 +37,8 @@ export class SocketChannel extends EventEmitter implements Channel {
   #started = false;
   #queued: unknown[] = [];
   #lastReceived = Date.now();
+  /** When the heartbeat timer last ran (to tell a stall of this thread from a silent peer). */
+  #lastBeat = Date.now();
   #sentSinceBeat = false;
   #heartbeat: NodeJS.Timeout | undefined;
   /** Why the channel closed, when this side closed it (a bad frame, a silent peer). */
@@ -69,7 +71,7 @@ export class SocketChannel extends EventEmitter implements Channel {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     if (!(timeout > 0) || this.#closed) return;
-    this.#lastReceived = Date.now();
+    this.#lastReceived = this.#lastBeat = Date.now();
     this.#heartbeat = setInterval(() => this.#beat(timeout), Math.max(10, timeout / 4));
     this.#heartbeat.unref();
   }
@@ -143,8 +145,20 @@ export class SocketChannel extends EventEmitter implements Channel {
 
   #beat(timeout: number): void {
     if (this.#closed) return;
-    if (Date.now() - this.#lastReceived > timeout) {
-      return this.destroy(`the peer sent nothing (not even a heartbeat) for ${timeout} ms`);
+    const now = Date.now();
+    const late = now - this.#lastBeat > timeout / 2;
+    this.#lastBeat = now;
+    if (late) {
+      // This thread was blocked (a long synchronous call): the peer's heartbeats may be
+      // waiting unread in the socket. Silence is measured from now, not from before the stall.
+      this.#lastReceived = now;
+    } else if (now - this.#lastReceived > timeout) {
+      // Timers run before pending input is read: look again after this turn's I/O (a
+      // setImmediate runs after the poll phase), so a heartbeat already received counts.
+      setImmediate(() => {
+        if (!this.#closed && Date.now() - this.#lastReceived > timeout)
+          this.destroy(`the peer sent nothing (not even a heartbeat) for ${timeout} ms`);
+      });
     }
     if (!this.#sentSinceBeat) this.#socket.write(HEARTBEAT_FRAME);
     this.#sentSinceBeat = false;
@@ -179,7 +193,9 @@ export function frameOf(
       }
     }
   }
-  const frame = encodeFrame(value);
+  let frame = encodeFrame(value);
+  if (frame.length - FRAME_HEADER_BYTES > maxFrameBytes && frame[FRAME_HEADER_BYTES] === JSON_KIND)
+    frame = encodeFrame(value, true);
   if (frame.length - FRAME_HEADER_BYTES > maxFrameBytes) {
     throw new DOMException(
       `the message is ${frame.length - FRAME_HEADER_BYTES} bytes, larger than the socket's frame limit of ${maxFrameBytes}`,
