@@ -81,6 +81,9 @@ function editDistance(a: string, b: string): number {
   return rows[a.length]![b.length]!;
 }
 
+/** Options whose values are secrets: an error says what is wrong with them, never what they are. */
+const SECRET_OPTIONS = new Set(['authkey', 'tls']);
+
 /**
  * Validates an options object against `checks` (one per known option) and throws an
  * `ERR_INVALID_OPTION` error naming the first bad option: `unknown option 'calable' (did you
@@ -114,9 +117,13 @@ export function validateOptions(
     if (value === undefined) continue;
     const problem = validate(value);
     if (problem === undefined) continue;
+    // Secrets (an authkey, a TLS private key) are never printed, only their kind.
+    const shown = SECRET_OPTIONS.has(key)
+      ? `a secret of type ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value} (not shown)`
+      : inspect(value, { depth: 1, breakLength: Infinity });
     throw createManagerError(
       ErrorCode.InvalidOption,
-      `${context}options.${key} is invalid: ${problem}, got ${inspect(value, { depth: 1, breakLength: Infinity })}`,
+      `${context}options.${key} is invalid: ${problem}, got ${shown}`,
       { details: { ...details, option: key } },
     );
   }

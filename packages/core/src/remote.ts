@@ -54,6 +54,8 @@ export interface Welcome {
   readonly name: string;
   readonly typeids: readonly string[];
   readonly heartbeatTimeout: number;
+  /** The server's `maxMessageSize`: this side sends within it, and accepts replies up to it. */
+  readonly maxMessageSize: number;
   readonly address: NetworkAddress | undefined;
 }
 
@@ -72,7 +74,9 @@ function welcomeOf(message: unknown): Welcome | string {
     typeof welcome.managerId !== 'string' ||
     typeof welcome.name !== 'string' ||
     !Array.isArray(welcome.typeids) ||
-    typeof welcome.heartbeatTimeout !== 'number'
+    typeof welcome.heartbeatTimeout !== 'number' ||
+    !Number.isSafeInteger(welcome.maxMessageSize) ||
+    (welcome.maxMessageSize as number) <= 0
   )
     return 'the server sent a malformed welcome';
   return welcome as unknown as Welcome;
@@ -110,10 +114,12 @@ export async function connectRemote(
     channel.close();
     return { connection: existing, welcome, created: false };
   }
-  const connection = remoteConnection(channel, welcome.managerId, settings, {
-    timeout: options.timeout ?? 0,
-    proxyTypes,
-  });
+  const connection = remoteConnection(
+    channel,
+    welcome.managerId,
+    { ...settings, maxMessageSize: Math.min(settings.maxMessageSize, welcome.maxMessageSize) },
+    { timeout: options.timeout ?? 0, proxyTypes },
+  );
   connection.managerName = welcome.name;
   return { connection, welcome, created: true };
 }
@@ -236,6 +242,10 @@ async function openChannel(
     channel.start();
   });
   channel.setHeartbeat(welcome.heartbeatTimeout);
+  channel.setFrameLimits(
+    frameLimit(Math.min(settings.maxMessageSize, welcome.maxMessageSize)),
+    frameLimit(Math.max(settings.maxMessageSize, welcome.maxMessageSize)),
+  );
   return { channel, welcome };
 }
 

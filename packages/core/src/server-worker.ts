@@ -107,7 +107,11 @@ async function main(): Promise<void> {
         heartbeatTimeout: settings.heartbeatTimeout,
         maxFrameBytes: frameLimit(data.maxMessageSize),
         onChannel: (channel) =>
-          server.acceptRemote(channel, { typeids, heartbeatTimeout: settings.heartbeatTimeout }),
+          server.acceptRemote(channel, {
+            typeids,
+            heartbeatTimeout: settings.heartbeatTimeout,
+            maxMessageSize: data.maxMessageSize,
+          }),
         onRefused: (reason) => server.table.traceReject(`socket refused: ${reason}`),
       });
     } catch (error) {

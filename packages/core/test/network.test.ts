@@ -456,6 +456,17 @@ describe('a manager other processes connect to', () => {
     await expect(manager).toHaveNoLiveObjects();
   });
 
+  test('a client sends within the server’s maxMessageSize: a larger call is refused there, the connection goes on', async () => {
+    await using manager = await startListening(LOOPBACK, { maxMessageSize: 10_000 });
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    const result = await child.run('big', { size: 100_000 }); // over the server's frame limit too
+    expect(result.refused).toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE' });
+    expect(result.stillWorks).toBe(1);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
   test('what needs a MessagePort (syncProxy) fails with ERR_NOT_SUPPORTED over a socket', async () => {
     await using manager = await startListening();
     await using child = await Child.start();

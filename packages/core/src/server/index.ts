@@ -126,7 +126,7 @@ export class Server {
    */
   acceptRemote(
     channel: Channel,
-    welcome: { typeids: readonly string[]; heartbeatTimeout: number },
+    welcome: { typeids: readonly string[]; heartbeatTimeout: number; maxMessageSize: number },
   ): void {
     const connection = this.#accept(channel, newConnectionKey(), {
       owner: false,
@@ -140,6 +140,7 @@ export class Server {
       name: this.#name,
       typeids: welcome.typeids,
       heartbeatTimeout: welcome.heartbeatTimeout,
+      maxMessageSize: welcome.maxMessageSize,
       address: this.listenAddress,
     });
   }
@@ -347,6 +348,8 @@ export class Server {
 
   #onClose(connection: ServerConnection): void {
     if (connection.closed) return;
+    const why = (connection.port as { closeReason?: string }).closeReason;
+    if (why !== undefined) this.table.traceReject(`socket closed: ${why}`, 0, connection.holder);
     // Replies whose delivery is unconfirmed are given back first (a queue's item returns
     // before its consumer's references go).
     connection.markClosed();

@@ -28,7 +28,7 @@ export class FrameReader {
 
   constructor(
     /** The largest payload accepted, in bytes. */
-    private readonly maxFrameBytes: number,
+    public maxFrameBytes: number,
     private readonly onFrame: (payload: Buffer) => void,
   ) {}
 

@@ -32,7 +32,7 @@ export class SocketChannel extends EventEmitter implements Channel {
   readonly [remoteChannelSymbol] = true;
   readonly #socket: Socket;
   readonly #reader: FrameReader;
-  readonly #maxFrameBytes: number;
+  #maxFrameBytes: number;
   #closed = false;
   #started = false;
   #queued: unknown[] = [];
@@ -64,6 +64,16 @@ export class SocketChannel extends EventEmitter implements Channel {
     return socket.remoteAddress === undefined
       ? 'unix socket'
       : `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+
+  /**
+   * Sets the largest frame this side sends and the largest it accepts (a client learns the
+   * server's limit from its welcome: it sends within both sides' limits, and accepts what the
+   * server may send).
+   */
+  setFrameLimits(send: number, receive: number): void {
+    this.#maxFrameBytes = send;
+    this.#reader.maxFrameBytes = receive;
   }
 
   /** Sets how long the peer may stay silent (0: forever); heartbeats go at a quarter of it. */
