@@ -305,6 +305,34 @@ describe('a manager other processes connect to', () => {
     await expect(manager).toHaveNoLiveObjects();
   });
 
+  test('a flood of idle unauthenticated sockets cannot lock out a client that answers', async () => {
+    await using manager = await startListening();
+    const net = await import('node:net');
+    const { port } = manager.address as { port: number };
+    const idle = Array.from({ length: 200 }, () => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.on('data', () => undefined);
+      return socket;
+    });
+    try {
+      await sleep(300);
+      // At most 128 wait in their handshakes: the oldest were closed as newer ones came.
+      expect(
+        idle.filter((socket) => socket.destroyed || socket.readableEnded).length,
+      ).toBeGreaterThanOrEqual(72);
+      await using child = await Child.start();
+      expect(
+        (await child.run('connect', { address: manager.address, authkey: AUTHKEY })).connected,
+      ).toBe(true);
+      expect((await child.run('basic')).counts).toEqual([1, 2]);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
   test('hostile sockets (random frames, random protocol messages) never stop the server or leak', async () => {
     await using manager = await startListening(LOOPBACK, { maxMessageSize: 1 << 16 });
     await using child = await Child.start();

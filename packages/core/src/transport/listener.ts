@@ -6,7 +6,7 @@ import {
   type Server as NetServer,
   type Socket,
 } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import { authenticateClient } from './auth';
 import type { NetworkAddress, TlsSettings } from './address';
 import { SocketChannel } from './socket-channel';
@@ -38,45 +38,62 @@ export interface Listener {
 
 /**
  * Listens on TCP or a Unix domain socket (optionally TLS). Every socket must pass the authkey
- * handshake before a single byte reaches the protocol decoder; one that fails, stalls or
- * misbehaves is destroyed, and nothing of it is kept.
+ * handshake (after TLS's, with TLS) within `handshakeTimeout` before a single byte reaches the
+ * protocol decoder; one that fails, stalls or misbehaves is destroyed, and nothing of it is
+ * kept. At most 128 sockets are in their handshakes at once: a new one evicts the oldest, so
+ * idle connections (a flood) cannot lock out clients that answer.
  */
 export function listen(options: ListenerOptions): Promise<Listener> {
-  let pending = 0;
-  const onSocket = (socket: Socket) => {
-    socket.on('error', () => undefined);
-    if (pending >= MAX_PENDING_HANDSHAKES) return socket.destroy();
-    pending++;
-    socket.pause();
-    authenticateClient(socket, options.authkey, options.handshakeTimeout).then(
-      () => {
-        pending--;
-        if (socket.destroyed) return;
-        options.onChannel(
-          new SocketChannel(socket, {
-            maxFrameBytes: options.maxFrameBytes,
-            heartbeatTimeout: options.heartbeatTimeout,
-          }),
-        );
-      },
-      (error: Error) => {
-        pending--;
-        options.onRefused?.(error.message);
-        // A refusal was answered (0x00) by the handshake: let it reach the client, then cut.
-        setTimeout(() => socket.destroy(), 100).unref();
-        socket.end();
-      },
-    );
-  };
+  /** Sockets not yet authenticated, oldest first. */
+  const pending = new Set<Socket>();
   const tls = options.tls;
-  const server: NetServer = tls
-    ? createTlsServer(
-        { key: tls.key, cert: tls.cert, ca: tls.ca as string[] | undefined },
-        onSocket,
-      )
-    : createNetServer(onSocket);
-  // A TLS handshake that fails never becomes a secure connection: nothing to do but drop it.
-  server.on('tlsClientError', () => undefined);
+  const secureContext =
+    tls === undefined
+      ? undefined
+      : createSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca as string[] | undefined });
+  const onConnection = (raw: Socket) => {
+    raw.on('error', () => undefined);
+    if (pending.size >= MAX_PENDING_HANDSHAKES) {
+      const oldest = pending.values().next().value!;
+      pending.delete(oldest);
+      oldest.destroy();
+    }
+    pending.add(raw);
+    raw.once('close', () => pending.delete(raw));
+    // One deadline for the whole way in (TLS, then the authkey).
+    const deadline = setTimeout(() => raw.destroy(), options.handshakeTimeout);
+    deadline.unref();
+    const authenticate = (socket: Socket) => {
+      socket.pause();
+      authenticateClient(socket, options.authkey, options.handshakeTimeout).then(
+        () => {
+          clearTimeout(deadline);
+          pending.delete(raw);
+          if (socket.destroyed) return;
+          options.onChannel(
+            new SocketChannel(socket, {
+              maxFrameBytes: options.maxFrameBytes,
+              heartbeatTimeout: options.heartbeatTimeout,
+            }),
+          );
+        },
+        (error: Error) => {
+          clearTimeout(deadline);
+          pending.delete(raw);
+          options.onRefused?.(error.message);
+          // A refusal was answered (0x00) by the handshake: let it reach the client, then cut.
+          setTimeout(() => socket.destroy(), 100).unref();
+          socket.end();
+        },
+      );
+    };
+    if (secureContext === undefined) return authenticate(raw);
+    const secure = new TLSSocket(raw, { isServer: true, secureContext });
+    // A TLS handshake that fails never becomes a secure connection: drop it.
+    secure.on('error', () => raw.destroy());
+    secure.once('secure', () => authenticate(secure));
+  };
+  const server: NetServer = createNetServer(onConnection);
   return bind(server, options.address).then((address) => ({
     address,
     close: () => new Promise<void>((done) => server.close(() => done())),
@@ -107,15 +124,26 @@ function isSocketFile(path: string): boolean {
   }
 }
 
-/** True when something accepts connections on the Unix socket `path`. */
+/**
+ * False only when nothing listens on the Unix socket `path` (the connect is refused): a busy
+ * server (a full backlog), a slow one or any other error counts as alive.
+ */
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect({ path });
+    const timer = setTimeout(() => {
+      probe.destroy();
+      resolve(true);
+    }, 1000);
     probe.once('connect', () => {
+      clearTimeout(timer);
       probe.destroy();
       resolve(true);
     });
-    probe.once('error', () => resolve(false));
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(error.code !== 'ECONNREFUSED');
+    });
   });
 }
 
