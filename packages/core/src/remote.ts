@@ -197,7 +197,7 @@ async function openChannel(
       maxFrameBytes: frameLimit(settings.maxMessageSize),
     });
   } catch (error) {
-    throw connectError(where, error);
+    throw connectError(where, error, settings.tls !== undefined);
   }
   const channel = new SocketChannel(dialed.socket, {
     maxFrameBytes: frameLimit(settings.maxMessageSize),
@@ -249,7 +249,7 @@ async function openChannel(
   return { channel, welcome };
 }
 
-function connectError(where: string, error: unknown): ManagerError {
+function connectError(where: string, error: unknown, tls: boolean): ManagerError {
   if (error instanceof HandshakeError && error.kind === 'refused') {
     return createManagerError(
       ErrorCode.Authentication,
@@ -257,9 +257,12 @@ function connectError(where: string, error: unknown): ManagerError {
       { details: { address: where } },
     );
   }
+  // A plain client at a TLS server sees its socket closed before the greeting.
+  const hint =
+    error instanceof HandshakeError && !tls ? ' (if the manager listens with TLS, pass tls)' : '';
   return createManagerError(
     ErrorCode.ManagerClosed,
-    `cannot connect to the manager at ${where}: ${(error as Error)?.message ?? inspect(error)}`,
+    `cannot connect to the manager at ${where}: ${(error as Error)?.message ?? inspect(error)}${hint}`,
     { cause: error, details: { address: where } },
   );
 }

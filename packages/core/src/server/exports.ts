@@ -7,8 +7,10 @@ import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
 
-/** Exported handoffs alive at once, at most (a bound on what a client can make the server keep). */
+/** Exported handoffs alive at once, at most (a bound on what clients can make the server keep). */
 const MAX_EXPORTS = 16_384;
+/** Of which one connection may have made at most this many (one client cannot take them all). */
+const MAX_EXPORTS_PER_CONNECTION = 1024;
 /** The longest lease an export may ask for: one day. */
 export const MAX_EXPORT_LEASE_MS = 86_400_000;
 
@@ -58,6 +60,8 @@ export class Exports {
    * refused at once rather than after a claim's wait for a handoff that will never come.
    */
   readonly #spent = new Set<string>();
+  /** Live exports per connection that made them. */
+  readonly #byMaker = new Map<ServerConnection, number>();
 
   /** True for the key of an export that was claimed already or whose lease ended. */
   isSpent(key: string): boolean {
@@ -98,7 +102,7 @@ export class Exports {
         { details: { id: refused[0] } },
       );
     }
-    if (this.#live >= MAX_EXPORTS) throw this.#tooMany();
+    if (this.#full(connection)) throw this.#tooMany(connection);
     const key = newConnectionKey();
     this.#register(connection, key, ids as number[], lease);
     return { key };
@@ -114,8 +118,8 @@ export class Exports {
     if (this.identities.byKey(key) !== undefined || this.#spent.has(key)) {
       return this.host.refuse(connection, 'export refused: its key is already in use', key);
     }
-    if (this.#live >= MAX_EXPORTS)
-      return this.host.refuse(connection, this.#tooMany().message, key);
+    if (this.#full(connection))
+      return this.host.refuse(connection, this.#tooMany(connection).message, key);
     const held = ids.filter((id) => mayUse(this.table, connection, id));
     if (held.length < ids.length) {
       const refused = ids.filter((id) => !held.includes(id));
@@ -129,10 +133,20 @@ export class Exports {
     this.host.registered(key);
   }
 
-  #tooMany() {
+  #full(connection: ServerConnection): boolean {
+    return (
+      this.#live >= MAX_EXPORTS ||
+      (this.#byMaker.get(connection) ?? 0) >= MAX_EXPORTS_PER_CONNECTION
+    );
+  }
+
+  #tooMany(connection: ServerConnection) {
+    const mine = (this.#byMaker.get(connection) ?? 0) >= MAX_EXPORTS_PER_CONNECTION;
     return createManagerError(
       ErrorCode.InvalidOption,
-      `more than ${MAX_EXPORTS} exported proxies are waiting to be imported: import or let some expire first`,
+      mine
+        ? `this connection has ${MAX_EXPORTS_PER_CONNECTION} exported proxies waiting to be imported: import or let some expire first`
+        : `more than ${MAX_EXPORTS} exported proxies are waiting to be imported: import or let some expire first`,
     );
   }
 
@@ -153,6 +167,7 @@ export class Exports {
     for (const id of ids)
       this.table.incref(id, handoff.holder, `exported by ${connection.holder}`, 1, 'handoff');
     this.#live++;
+    this.#byMaker.set(connection, (this.#byMaker.get(connection) ?? 0) + 1);
     const timer = setTimeout(() => {
       this.table.traceReject(
         `export lease of ${lease} ms ended unclaimed: its references are released`,
@@ -165,6 +180,9 @@ export class Exports {
     (handoff.closeHooks ??= new Set()).add(() => {
       clearTimeout(timer);
       this.#live--;
+      const made = (this.#byMaker.get(connection) ?? 1) - 1;
+      if (made > 0) this.#byMaker.set(connection, made);
+      else this.#byMaker.delete(connection);
       this.#spent.add(key);
       if (this.#spent.size > MAX_EXPORTS) this.#spent.delete(this.#spent.values().next().value!);
     });

@@ -76,7 +76,7 @@ function readBytes(
     const onError = (error: Error) =>
       finish(new HandshakeError(`the socket failed before ${what}: ${error.message}`, 'broken'));
     const timer = setTimeout(
-      () => finish(new HandshakeError(`no ${what} within ${timeoutMs} ms`, 'broken')),
+      () => finish(new HandshakeError(`${what} did not come within ${timeoutMs} ms`, 'broken')),
       timeoutMs,
     );
     socket.on('data', onData);

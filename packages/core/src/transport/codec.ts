@@ -57,11 +57,15 @@ export function decodePayload(payload: Buffer): unknown {
   throw new Error(`unknown payload kind ${String(kind)}`);
 }
 
+/** A sparse array may be this long whatever its frame's size (walking its holes takes ~ms). */
+const MAX_SPARSE_LENGTH = 1 << 20;
+
 /**
  * The v8 format can describe a sparse array of length 2^32-1 in a few bytes; a loop over it
- * (a batch, a list of ids) would freeze the server. Every element of a real array costs at
- * least a byte, so an array longer than its payload is refused (the socket closes). The walk
- * is bounded by the payload too: each object in it cost bytes.
+ * (a batch, a list of ids, the walk that finds proxies in arguments) would freeze the server.
+ * Every element of a dense array costs at least a byte, so an array longer than its payload
+ * and than {@link MAX_SPARSE_LENGTH} is refused (the socket closes). The walk itself is
+ * bounded by the payload: each object in it cost bytes.
  */
 function checkArrayLengths(value: unknown, bytes: number): void {
   const seen = new Set<object>();
@@ -72,8 +76,11 @@ function checkArrayLengths(value: unknown, bytes: number): void {
     seen.add(item);
     if (ArrayBuffer.isView(item)) continue;
     if (Array.isArray(item)) {
-      if (item.length > bytes)
-        throw new Error(`an array of length ${item.length} in a ${bytes}-byte frame`);
+      if (item.length > bytes && item.length > MAX_SPARSE_LENGTH) {
+        throw new Error(
+          `an array of length ${item.length} in a ${bytes}-byte frame (sparse arrays longer than ${MAX_SPARSE_LENGTH} are refused)`,
+        );
+      }
       for (const key in item) stack.push(item[key as unknown as number]);
       continue;
     }
