@@ -333,6 +333,32 @@ describe('a manager other processes connect to', () => {
     await expect(manager).toHaveNoLiveObjects();
   });
 
+  test('a client that asks without reading is not served further until it reads (backpressure)', async () => {
+    await using manager = await startListening();
+    const box = await manager.Toolbox();
+    const { exportProxy } = await import('@managers/core');
+    const exported = await exportProxy(box);
+    using raw = await rawClient(manager.address!);
+    raw.socket.pause(); // reads nothing
+    raw.send({ t: 'hello', label: 'greedy' });
+    raw.send({ t: 'claim', key: exported.key });
+    const calls = 40_000;
+    const payload = 'x'.repeat(1000);
+    for (let rid = 1; rid <= calls; rid++)
+      raw.send({ t: 'call', rid, id: box.token.id, method: 'tally', args: [payload] });
+    await sleep(1000);
+    // About 8 MiB of replies are owed (some 8,000): the server stopped reading the rest.
+    const served = await box.count();
+    expect(served).toBeGreaterThan(1000);
+    expect(served).toBeLessThan(calls / 2);
+    raw.socket.resume(); // it reads: the rest is served
+    expect(await pollUntil(() => box.count(), calls, 20_000)).toBe(calls);
+    box[Symbol.dispose]();
+    raw[Symbol.dispose]();
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
   test('hostile sockets (random frames, random protocol messages) never stop the server or leak', async () => {
     await using manager = await startListening(LOOPBACK, { maxMessageSize: 1 << 16 });
     await using child = await Child.start();

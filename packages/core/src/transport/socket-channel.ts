@@ -41,6 +41,9 @@ export class SocketChannel extends EventEmitter implements Channel {
   #lastBeat = Date.now();
   #sentSinceBeat = false;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** When writes backed up past the high-water mark (0: they did not); reading is paused. */
+  #backedUpSince = 0;
+  #backedUpLength = 0;
   /** Why the channel closed, when this side closed it (a bad frame, a silent peer). */
   closeReason: string | undefined;
 
@@ -95,7 +98,20 @@ export class SocketChannel extends EventEmitter implements Channel {
   postFrame(frame: Buffer): void {
     if (this.#closed) return;
     this.#sentSinceBeat = true;
-    this.#socket.write(frame);
+    const socket = this.#socket;
+    socket.write(frame);
+    if (this.#backedUpSince === 0 && socket.writableLength > WRITE_HIGH_WATER) {
+      // The peer reads slower than it asks (or not at all): stop reading its requests until
+      // what we owe it has drained, so that what a peer can make us buffer stays bounded.
+      this.#backedUpSince = Date.now();
+      this.#backedUpLength = socket.writableLength;
+      socket.pause();
+      socket.once('drain', () => {
+        this.#backedUpSince = 0;
+        this.#lastReceived = Date.now();
+        if (!this.#closed) socket.resume();
+      });
+    }
   }
 
   start(): void {
@@ -158,7 +174,14 @@ export class SocketChannel extends EventEmitter implements Channel {
     const now = Date.now();
     const late = now - this.#lastBeat > timeout / 2;
     this.#lastBeat = now;
-    if (late) {
+    if (this.#backedUpSince !== 0) {
+      // Not reading (backpressure): the peer is judged by whether it reads what we sent.
+      const owed = this.#socket.writableLength;
+      if (owed < this.#backedUpLength) this.#backedUpSince = now; // it is reading, slowly
+      this.#backedUpLength = owed;
+      if (now - this.#backedUpSince > timeout)
+        return this.destroy(`the peer read nothing of what it asked for in ${timeout} ms`);
+    } else if (late) {
       // This thread was blocked (a long synchronous call): the peer's heartbeats may be
       // waiting unread in the socket. Silence is measured from now, not from before the stall.
       this.#lastReceived = now;
@@ -182,6 +205,9 @@ export class SocketChannel extends EventEmitter implements Channel {
     this.emit('close');
   }
 }
+
+/** Bytes of replies a socket may owe its peer before the server stops reading its requests. */
+const WRITE_HIGH_WATER = 8 * 1024 * 1024;
 
 /**
  * Encodes one message as a frame for a socket. Throws a `DataCloneError` (as a port's
