@@ -106,6 +106,8 @@ export async function connectRemote(
     authkey: options.authkey,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
     maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    timeout: options.timeout ?? 0,
+    connectTimeout: options.connectTimeout ?? 10_000,
   };
   const { channel, welcome } = await openChannel(settings, options.connectTimeout ?? 10_000);
   const existing = connectionFor(welcome.managerId);
@@ -134,6 +136,10 @@ export interface RemoteSettings {
   readonly authkey: string | Uint8Array;
   readonly tls?: TlsSettings | true;
   readonly maxMessageSize: number;
+  /** The default call timeout of the connection these settings came from (ms; 0: none). */
+  readonly timeout?: number;
+  /** How long connecting may take (ms). */
+  readonly connectTimeout?: number;
 }
 
 /** A ClientConnection over a socket channel (open or still connecting), registered for this thread. */
@@ -170,15 +176,17 @@ function remoteConnection(
  * calls reject with `ERR_MANAGER_CLOSED` saying why.
  */
 export function connectLater(managerId: string, settings: RemoteSettings): ClientConnection {
-  const opened = openChannel(settings, 10_000).then(({ channel, welcome }) => {
-    if (welcome.managerId !== managerId) {
-      channel.close();
-      throw new Error(`the manager at ${describeAddress(settings.address)} is another manager`);
-    }
-    return channel;
-  });
+  const opened = openChannel(settings, settings.connectTimeout ?? 10_000).then(
+    ({ channel, welcome }) => {
+      if (welcome.managerId !== managerId) {
+        channel.close();
+        throw new Error(`the manager at ${describeAddress(settings.address)} is another manager`);
+      }
+      return channel;
+    },
+  );
   const channel = new PendingChannel(opened, frameLimit(settings.maxMessageSize));
-  return remoteConnection(channel, managerId, settings, { timeout: 0 });
+  return remoteConnection(channel, managerId, settings, { timeout: settings.timeout ?? 0 });
 }
 
 /** Dials, authenticates and waits for the server's welcome. */
