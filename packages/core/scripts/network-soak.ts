@@ -1,5 +1,5 @@
 /**
- * The network soak: client processes hammer a manager listening on a Unix socket and on TCP
+ * The network soak: client processes hammer a manager listening on a Unix socket
  * (calls, pipelined calls, create + release, exports imported by the other process, connects
  * and disconnects, a client SIGKILLed mid-run), then the server's heap after a forced garbage
  * collection is compared with its heap at the start, and the table must be empty.
