@@ -711,6 +711,35 @@ describe('options', () => {
     }
   });
 
+  test('a remote proxy whose manager cannot be reached: its calls reject with why, nothing hangs', async () => {
+    // A thread that received a remote manager's proxy connects with the sender's settings; here
+    // nothing listens there any more.
+    const net = await import('node:net');
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise((resolve) => closed.close(resolve));
+    const { decode, isManagerError } = await import('@managers/core');
+    const proxy = decode<{ inc(): Promise<number> }>({
+      '@managers/proxy': 1,
+      token: {
+        manager: 'unreachable-manager',
+        id: 1,
+        typeid: 'Toolbox',
+        exposed: ['inc'],
+        methodToTypeid: {},
+      },
+      key: 'AAAAAAAAAAAAAAAAAAAAAA',
+      remote: { address: { host: '127.0.0.1', port }, authkey: AUTHKEY, maxMessageSize: 1 << 20 },
+    });
+    const error = await proxy.inc().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(isManagerError(error, 'ERR_MANAGER_CLOSED')).toBe(true);
+    expect((error as Error).message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED`));
+  });
+
   test('nothing listening: connect() rejects with ERR_MANAGER_CLOSED naming the address', async () => {
     await using manager = await startListening();
     const { port } = manager.address as { port: number };
