@@ -4,7 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { BaseProxy, decode, discard, encode, fromErrorEnvelope } from '@managers/core';
-import { forEachProxy, toBaseProxy, type ProxyConnection } from '@managers/proxy';
+import { forEachProxy, proxyOfClass } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import type { PoolStats, RelayChannel, RelayOutcome, RelayTask } from './hosted-pool';
 
@@ -145,39 +145,11 @@ export class PoolProxy extends BaseProxy {
   }
 }
 
-/** A ProxyConnection that goes through another proxy (a received AutoProxy). */
-class ThroughProxy implements ProxyConnection {
-  constructor(readonly inner: BaseProxy) {}
-  get managerId(): string {
-    return this.inner.token.manager;
-  }
-  get closed(): boolean {
-    return this.inner.released;
-  }
-  call(
-    _proxy: object,
-    _token: unknown,
-    method: string,
-    args: readonly unknown[],
-    options?: object,
-  ): Promise<unknown> {
-    return this.inner.callMethod(method, args, options);
-  }
-  release(): void {
-    this.inner[Symbol.dispose]();
-  }
-  flushReleases(): Promise<void> {
-    return this.inner[Symbol.asyncDispose]();
-  }
-}
-
 /**
  * The {@link PoolProxy} for a pool proxy received in another thread with `decode()` (a plain
  * AutoProxy there: its connection does not know the proxy types). It takes the proxy's
  * reference over: release one or the other, not both.
  */
 export function asPoolProxy(proxy: object): PoolProxy {
-  const base = toBaseProxy(proxy);
-  if (base instanceof PoolProxy) return base;
-  return new PoolProxy(base.token, new ThroughProxy(base));
+  return proxyOfClass(proxy, PoolProxy);
 }

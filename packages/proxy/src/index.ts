@@ -1,6 +1,7 @@
 import '@managers/refcount/polyfill';
 export { BaseProxy, NOT_CLONEABLE_KEY } from './base-proxy';
 export { createAutoProxy, withCallOptions } from './auto-proxy';
+export { proxyOfClass } from './through-proxy';
 export {
   isProxy,
   toBaseProxy,

@@ -11,7 +11,7 @@ import {
   type ManagerInstance,
   type StartOptions,
 } from '@managers/core';
-import { toBaseProxy, type ProxyConnection } from '@managers/proxy';
+import { proxyOfClass, toBaseProxy, type ProxyConnection } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   Barrier,
@@ -276,32 +276,6 @@ export function startSyncManager(options: Partial<StartOptions> = {}): Promise<S
   return SyncManager.start({ ...options, module: options.module ?? SYNC_MODULE });
 }
 
-/** A ProxyConnection that goes through another proxy (the one `decode` made). */
-class ThroughProxy implements ProxyConnection {
-  constructor(readonly inner: BaseProxy) {}
-  get managerId(): string {
-    return this.inner.token.manager;
-  }
-  get closed(): boolean {
-    return this.inner.released;
-  }
-  call(
-    _proxy: object,
-    _token: unknown,
-    method: string,
-    args: readonly unknown[],
-    options?: object,
-  ): Promise<unknown> {
-    return this.inner.callMethod(method, args, options);
-  }
-  release(): void {
-    this.inner[Symbol.dispose]();
-  }
-  flushReleases(): Promise<void> {
-    return this.inner[Symbol.asyncDispose]();
-  }
-}
-
 type ProxyTypes = typeof PROXY_TYPES;
 
 /**
@@ -356,6 +330,5 @@ export function asSyncProxy<K extends keyof ProxyTypes>(
       },
     );
   }
-  if (base instanceof type) return base as unknown as InstanceType<ProxyTypes[K]>;
-  return new type(token, new ThroughProxy(base)) as unknown as InstanceType<ProxyTypes[K]>;
+  return proxyOfClass(base, type) as unknown as InstanceType<ProxyTypes[K]>;
 }
