@@ -290,7 +290,6 @@ export class ClientConnection implements ProxyConnection {
    * spare is kept ready; taking it schedules the next.
    */
   takeSpare(): { key: string; port: MessagePort } {
-    this.requireLocal('handing a proxy to another thread');
     const spare = this.#spares.pop() ?? this.#makeSpare();
     if (this.#spares.length === 0 && !this.#refilling) {
       this.#refilling = true;
@@ -611,13 +610,15 @@ export class ClientConnection implements ProxyConnection {
   #onMessage(message: unknown): void {
     if (Array.isArray(message)) {
       for (const reply of message) this.#onReply(reply as Reply);
-    } else if ((message as { t?: unknown }).t === 'refused') {
-      this.#onRefused(message as { reason?: unknown; key?: unknown });
-    } else if ((message as { t?: unknown }).t === 'closing') {
+      return;
+    }
+    // Replies carry no `t`: one property read on the hot path tells them from the rest.
+    const kind = (message as { t?: unknown }).t;
+    if (kind === undefined) return this.#onReply(message as Reply);
+    if (kind === 'refused') return this.#onRefused(message as { reason?: unknown; key?: unknown });
+    if (kind === 'closing') {
       const reason = (message as { reason?: unknown }).reason;
       this.expectedCloseReason ??= typeof reason === 'string' ? reason : 'the server closed';
-    } else {
-      this.#onReply(message as Reply);
     }
   }
 

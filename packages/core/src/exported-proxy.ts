@@ -3,10 +3,9 @@ import { createManagerError, ErrorCode, withCallerStack } from '@managers/refcou
 import { isProxy, type BaseProxy, type Remote, type Token } from '@managers/proxy';
 import { checkSendable, sendingConnection } from './handoff';
 import { knownProxyType } from './registration';
-import { connectRemote } from './remote';
+import { connectRemote, remoteConnectOptionChecks } from './remote';
 import { connectionFor } from './threads';
 import type { NetworkAddress, TlsSettings } from './transport/address';
-import { checkAddress, checkAuthkey, checkTls } from './transport/address';
 import { DEFAULT_EXPORT_LEASE } from './transport/limits';
 import { check, validateOptions } from './options';
 
@@ -138,6 +137,14 @@ function checkExported(value: unknown): ExportedProxy {
   return exported as ExportedProxy;
 }
 
+/** importProxy()'s options are connect()'s that concern connecting. */
+const importOptionChecks = Object.fromEntries(
+  (['authkey', 'address', 'tls', 'connectTimeout'] as const).map((name) => [
+    name,
+    remoteConnectOptionChecks[name]!,
+  ]),
+);
+
 /**
  * Rebuilds a proxy from {@link exportProxy}'s data and takes its reference (a `claim`, as a
  * thread's handoff does). Connects to the manager first when this thread has no connection to
@@ -149,16 +156,7 @@ export async function importProxy<T = Remote<unknown>>(
   options: ImportOptions = {},
 ): Promise<T> {
   try {
-    validateOptions(
-      options,
-      {
-        authkey: checkAuthkey,
-        address: checkAddress,
-        tls: checkTls,
-        connectTimeout: check.positiveNumber,
-      },
-      'importProxy(): ',
-    );
+    validateOptions(options, importOptionChecks, 'importProxy(): ');
     const data = checkExported(exported);
     let connection = connectionFor(data.manager);
     if (connection === undefined) {

@@ -129,32 +129,25 @@ export function encode<T>(value: T): Encoded<T> {
   >();
   const handoffFor = (managerId: string, what: string) => {
     let handoff = handoffs.get(managerId);
-    if (handoff === undefined && connectionFor(managerId)?.remoteSettings !== undefined) {
+    if (handoff !== undefined) return handoff;
+    const connection = sendingConnection(managerId, what);
+    const remote = connection.remoteSettings;
+    if (remote !== undefined) {
       // A remote manager: no port can reach its server. The references are exported under a
       // key (on this thread's socket, in order with its calls: R3), and the receiver connects
       // with the same settings and claims them.
-      const connection = connectionFor(managerId)!;
-      handoff = {
-        key: newConnectionKey(),
-        port: undefined,
-        remote: connection.remoteSettings,
-        ids: [],
-        connection,
-      };
-      handoffs.set(managerId, handoff);
+      handoff = { key: newConnectionKey(), port: undefined, remote, ids: [], connection };
       connection.post({ t: 'export', key: handoff.key, ids: handoff.ids });
-    }
-    if (handoff === undefined) {
-      const connection = sendingConnection(managerId, what);
+    } else {
       // A spare connection registered ahead of time: the reference is taken by a request on
       // this thread's own connection, in order with its calls and releases (R3).
       const spare = connection.takeSpare();
       handoff = { key: spare.key, port: spare.port, remote: undefined, ids: [], connection };
-      handoffs.set(managerId, handoff);
       connection.post({ t: 'handoff', key: spare.key, ids: handoff.ids });
       transferList.push(spare.port);
       handoffPorts.add(spare.port);
     }
+    handoffs.set(managerId, handoff);
     return handoff;
   };
   let encoded: unknown;

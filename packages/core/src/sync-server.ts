@@ -9,8 +9,7 @@
  * with `ERR_MANAGER_CLOSED` on its way out.
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
-import { createManagerError, ErrorCode } from '@managers/refcount';
-import { toErrorEnvelope } from './error-envelope';
+import { ServerErrors } from './server/errors';
 import type { Reply } from './protocol';
 import {
   InlineKind,
@@ -111,17 +110,9 @@ export class SyncEndpoint {
       this.#port.postMessage(reply, transfer ?? []);
     } catch (error) {
       undo();
-      this.#port.postMessage({
-        rid: reply.rid,
-        e: toErrorEnvelope(
-          createManagerError(
-            ErrorCode.Unserializable,
-            `the result could not be sent: ${(error as Error).message}`,
-            { cause: error },
-          ),
-          { ...(reply.e?.details ?? details ?? {}) },
-        ),
-      });
+      this.#port.postMessage(
+        ServerErrors.unsendable(reply.rid, error, { ...(reply.e?.details ?? details ?? {}) }),
+      );
     }
     this.#bump();
   }

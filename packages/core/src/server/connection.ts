@@ -1,6 +1,6 @@
 import type { TransferListItem } from 'node:worker_threads';
-import { createManagerError, ErrorCode } from '@managers/refcount';
 import { toErrorEnvelope } from '../error-envelope';
+import { ServerErrors } from './errors';
 import type { Reply } from '../protocol';
 import type { SyncEndpoint } from '../sync-server';
 import type { Channel } from '../transport/channel';
@@ -252,17 +252,7 @@ export class ServerConnection {
         if (taken) this.undoIncrefs(this, taken);
         this.#runUndelivered(reply.rid);
         const details = { ...(reply.e?.details ?? replyDetails[index] ?? {}) };
-        this.port.postMessage({
-          rid: reply.rid,
-          e: toErrorEnvelope(
-            createManagerError(
-              ErrorCode.Unserializable,
-              `the result could not be sent: ${(error as Error).message}`,
-              { cause: error },
-            ),
-            details,
-          ),
-        });
+        this.port.postMessage(ServerErrors.unsendable(reply.rid, error, details));
       }
     });
   }

@@ -120,6 +120,16 @@ export class Dispatcher {
   #fallback(connection: ServerConnection, request: CallRequest): void {
     const { rid, id, method } = request;
     const table = this.context.table;
+    if (method === '#export' && id === 0) {
+      try {
+        return connection.queue({
+          rid,
+          v: this.context.exportReferences(connection, request.args[0], request.args[1]),
+        });
+      } catch (error) {
+        return connection.replyError(rid, error);
+      }
+    }
     if (!FALLBACK_METHODS.has(method))
       return connection.replyError(rid, ServerErrors.reservedName(id, method));
     if (method === '#inspect' || method === '#debug') {

@@ -1,4 +1,5 @@
 import { createManagerError, ErrorCode } from '@managers/refcount';
+import { toErrorEnvelope } from '../error-envelope';
 
 /** The server's error messages, made in one place. */
 export const ServerErrors = {
@@ -37,5 +38,19 @@ export const ServerErrors = {
       `'${method}' is not a method: names starting with '#' are reserved`,
       { details: { id, method } },
     );
+  },
+  /** A reply that could not be posted (structured clone or the socket refused its value). */
+  unsendable(rid: number, error: unknown, details: Record<string, unknown>) {
+    return {
+      rid,
+      e: toErrorEnvelope(
+        createManagerError(
+          ErrorCode.Unserializable,
+          `the result could not be sent: ${(error as Error).message}`,
+          { cause: error },
+        ),
+        details,
+      ),
+    };
   },
 };

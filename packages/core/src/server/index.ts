@@ -87,6 +87,10 @@ export class Server {
       registry,
       local: this.#local,
       maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      exportReferences: (connection, ids, lease) => ({
+        key: this.#exports.export(connection, ids, lease).key,
+        address: this.listenAddress,
+      }),
     };
     this.#dispatcher = new Dispatcher(context);
     this.#identities = new Identities(this.table, (connection, ids) =>
@@ -242,11 +246,7 @@ export class Server {
 
   #handle(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
-    if (isWellFormedCall(message)) {
-      if (message.id === 0 && message.method === '#export')
-        return this.#export(connection, message);
-      return this.#dispatcher.call(connection, message);
-    }
+    if (isWellFormedCall(message)) return this.#dispatcher.call(connection, message);
     const parsed = requestSchema.safeParse(message);
     if (!parsed.success) return this.#badMessage(connection, message, describeIssues(parsed.error));
     const request: Request = parsed.data;
@@ -298,16 +298,6 @@ export class Server {
             connection.holder,
           );
         return;
-    }
-  }
-
-  /** `#export`: a handoff with no port, claimed later by key (see exports.ts). */
-  #export(connection: ServerConnection, request: { rid: number; args: unknown[] }): void {
-    try {
-      const { key } = this.#exports.export(connection, request.args[0], request.args[1]);
-      connection.queue({ rid: request.rid, v: { key, address: this.listenAddress } });
-    } catch (error) {
-      connection.replyError(request.rid, error);
     }
   }
 
