@@ -12,7 +12,7 @@ const MAX_EXPORTS = 16_384;
 /** Of which one connection may have made at most this many (one client cannot take them all). */
 const MAX_EXPORTS_PER_CONNECTION = 1024;
 /** The longest lease an export may ask for: one day. */
-export const MAX_EXPORT_LEASE_MS = 86_400_000;
+const MAX_EXPORT_LEASE_MS = 86_400_000;
 
 /** What the exports part asks of the server around it. */
 export interface ExportHost {

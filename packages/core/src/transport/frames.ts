@@ -9,13 +9,6 @@ export const FRAME_HEADER_BYTES = 4;
 /** The heartbeat frame: a header announcing nothing. */
 export const HEARTBEAT_FRAME: Buffer = Buffer.alloc(FRAME_HEADER_BYTES);
 
-/** The header of a frame of `length` payload bytes. */
-export function frameHeader(length: number): Buffer {
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32BE(length, 0);
-  return header;
-}
-
 /** Why a stream of frames was given up. */
 export class FrameError extends Error {
   override readonly name = 'FrameError';

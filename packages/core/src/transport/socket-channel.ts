@@ -61,14 +61,6 @@ export class SocketChannel extends EventEmitter implements Channel {
     socket.resume();
   }
 
-  /** The underlying socket's remote address, for messages (`127.0.0.1:50412`, a socket path). */
-  get peer(): string {
-    const socket = this.#socket;
-    return socket.remoteAddress === undefined
-      ? 'unix socket'
-      : `${socket.remoteAddress}:${socket.remotePort}`;
-  }
-
   /**
    * Sets the largest frame this side sends and the largest it accepts (a client learns the
    * server's limit from its welcome: it sends within both sides' limits, and accepts what the
