@@ -299,7 +299,9 @@ describe('a manager other processes connect to', () => {
     expect(reply?.e).toMatchObject({ code: 'ERR_BAD_MESSAGE' });
 
     expect((await child.run('basic')).counts).toEqual([1, 2]);
-    expect(await manager.numberOfObjects()).toBe(1);
+    // The child's `using` releases go out on its socket while its answer comes back over IPC,
+    // so the answer can arrive first: wait for the releases to be served.
+    expect(await pollUntil(() => manager.numberOfObjects(), 1)).toBe(1);
     await child.run('release-all');
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
     await expect(manager).toHaveNoLiveObjects();
