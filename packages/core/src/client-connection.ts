@@ -138,6 +138,11 @@ export class ClientConnection implements ProxyConnection {
   #referenced = false;
   readonly #closeListeners: ((reason: string, cause: unknown) => void)[] = [];
   readonly #flushTask = () => this.#flush();
+  #soonScheduled = false;
+  readonly #soonTask = () => {
+    this.#soonScheduled = false;
+    if (!this.#flushScheduled && !this.closed) this.#flush();
+  };
   /** Set by the owner before it shuts the server down: the reason pending calls are given. */
   expectedCloseReason: string | undefined;
   /** The manager's name, for messages (its id until the name is known). */
@@ -260,6 +265,24 @@ export class ClientConnection implements ProxyConnection {
   post(message: Record<string, unknown>, transfer: TransferListItem[] = []): void {
     if (this.closed) throw this.#closeError;
     this.#enqueue(message, transfer);
+  }
+
+  /**
+   * Posts a bookkeeping message nothing waits on (a lease given or ended), in order with this
+   * thread's calls and releases, but not at once: it leaves with the next message this thread
+   * posts, or after the current macrotask. A thread settling many pool tasks in one turn of its
+   * event loop then wakes the server once for all of them, not once per task.
+   */
+  postSoon(message: Record<string, unknown>): void {
+    if (this.closed) throw this.#closeError;
+    if (this.#releases.length) {
+      this.#outMessages.push({ t: 'release', ids: this.#releases });
+      this.#releases = [];
+    }
+    if (this.#outMessages.push(message) >= MAX_BATCH) return this.#flush();
+    if (this.#soonScheduled) return;
+    this.#soonScheduled = true;
+    setImmediate(this.#soonTask);
   }
 
   /** Makes a proxy of this connection for a token whose reference this connection already holds. */

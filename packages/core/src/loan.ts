@@ -46,10 +46,11 @@ export interface Loan<T = unknown> {
   readonly value: T;
   readonly transferList: TransferListItem[];
   /**
-   * Ends the leases nobody borrowed (the task settled; `borrowed` lists the lease keys its
-   * thread reported as borrowed: those end when that thread gives them back).
+   * Ends the leases once the task settled: those nobody borrowed, and those its thread
+   * `returned` (see `Borrowed.handBack()`). The ones it reported as `borrowed` end when that
+   * thread gives them back.
    */
-  end(borrowed?: readonly string[]): void;
+  end(borrowed?: readonly string[], returned?: readonly string[]): void;
 }
 
 /** Options of {@link lend}. */
@@ -109,7 +110,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   const spares = new Map<string, { key: string; port: MessagePort }>();
   const remotes = new Map<string, RemoteSettings>();
   for (const [managerId, lease] of leases) {
-    lease.connection.post({ t: 'lend', key: lease.key, ids: lease.ids });
+    lease.connection.postSoon({ t: 'lend', key: lease.key, ids: lease.ids });
     if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(managerId))) {
       const remote = lease.connection.remoteSettings;
       if (remote !== undefined) {
@@ -137,14 +138,19 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   return {
     value: withPorts as T,
     transferList,
-    end(borrowed: readonly string[] = []) {
+    end(borrowed: readonly string[] = [], returned: readonly string[] = []) {
       if (ended) return;
       ended = true;
       // A port that left with the task is detached: closing it does nothing.
       for (const spare of spares.values()) spare.port.close();
-      for (const lease of leases.values())
-        if (!borrowed.includes(lease.key) && !lease.connection.closed)
-          lease.connection.post({ t: 'unlend', key: lease.key });
+      for (const lease of leases.values()) {
+        if (lease.connection.closed || borrowed.includes(lease.key)) continue;
+        lease.connection.postSoon(
+          returned.includes(lease.key)
+            ? { t: 'unlend', key: lease.key, returned: true }
+            : { t: 'unlend', key: lease.key },
+        );
+      }
     },
   };
 }
@@ -154,6 +160,16 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
   #borrowed = false;
   /** References kept from this lease (a retained or returned proxy), per id. */
   readonly #kept = new Map<number, number>();
+  /** Calls made through this lease not settled yet. */
+  #unsettled = 0;
+  /** A call through this lease was answered with a value (so the server has read the borrow). */
+  #answered = false;
+  /**
+   * False once the lease was used other than by its own calls (a keep, a proxy sent on or passed
+   * as an argument, a synchronous call): only this thread can then tell when the server is done
+   * with it, so it gives the lease back itself.
+   */
+  #onlyCalls = true;
 
   constructor(
     readonly connection: ClientConnection,
@@ -172,7 +188,13 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
     return this.#borrowed;
   }
 
+  /** Before a use other than a call of this lease (see `#onlyCalls`). */
   ensureBorrowed(): void {
+    this.#onlyCalls = false;
+    this.#borrow();
+  }
+
+  #borrow(): void {
     if (this.#borrowed || this.connection.closed) return;
     this.#borrowed = true;
     this.connection.post({ t: 'borrow', key: this.key });
@@ -192,8 +214,23 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
     args: readonly unknown[],
     options?: CallOptions,
   ): Promise<unknown> {
-    this.ensureBorrowed();
-    return this.connection.call(proxy, token, method, args, options);
+    this.#borrow();
+    const reply = this.connection.call(proxy, token, method, args, options);
+    this.#unsettled++;
+    // A promise of its own, so that a rejection nobody handles is still reported as one.
+    return new Promise((resolve, reject) =>
+      reply.then(
+        (value) => {
+          this.#unsettled--;
+          this.#answered = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#unsettled--;
+          reject(error);
+        },
+      ),
+    );
   }
 
   /** A borrowed proxy owns no reference: releasing it is local, unless it was kept. */
@@ -209,12 +246,27 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
     return this.connection.flushReleases();
   }
 
-  /** The task ended: gives the lease back if it was borrowed. */
-  finish(): boolean {
-    if (this.#borrowed && !this.connection.closed)
-      this.connection.post({ t: 'unborrow', key: this.key });
-    return this.#borrowed;
+  /**
+   * The task ended: gives the lease back if it was borrowed (`'borrowed'`), or, with
+   * `handBack`, leaves its end to the lender (`'returned'`) when the server is known to be done
+   * with it: it was used only by calls, every one has settled, and one was answered with a
+   * value (the server read the borrow before it). The lender's `unlend` then saves this thread
+   * a message of its own.
+   */
+  finish(handBack = false): 'borrowed' | 'returned' | 'unused' {
+    if (!this.#borrowed) return 'unused';
+    if (handBack && this.#onlyCalls && this.#unsettled === 0 && this.#answered) return 'returned';
+    if (!this.connection.closed) this.connection.post({ t: 'unborrow', key: this.key });
+    return 'borrowed';
   }
+}
+
+/** What a task's thread did with the leases of a task it {@link borrow}ed. */
+export interface LeaseReport {
+  /** Leases it borrowed and gave back itself. */
+  readonly borrowed: string[];
+  /** Leases it borrowed and left to the lender to end (`loan.end(borrowed, returned)`). */
+  readonly returned: string[];
 }
 
 /** A task received with {@link borrow}: its value, and what to do when the task ends. */
@@ -222,6 +274,12 @@ export interface Borrowed<T> {
   readonly value: T;
   /** Gives back the leases the task borrowed; returns their keys (to report to the lender). */
   finish(): string[];
+  /**
+   * Like `finish()`, except that a lease the server is known to be done with (used only by
+   * calls, all settled) is left to the lender to end: one message fewer for this thread. Both
+   * lists go back to the lender, whose `loan.end(borrowed, returned)` ends the returned ones.
+   */
+  handBack(): LeaseReport;
 }
 
 /**
@@ -238,7 +296,12 @@ export function borrow<T = unknown>(value: unknown): Borrowed<T> {
   forEachEnvelope(value, (envelope) => {
     if (typeof (envelope as Partial<LoanEnvelope>).lease === 'string') lent = true;
   });
-  if (!lent) return { value: decode<T>(value), finish: () => [] };
+  if (!lent)
+    return {
+      value: decode<T>(value),
+      finish: () => [],
+      handBack: () => ({ borrowed: [], returned: [] }),
+    };
   const leases = new Map<string, LeaseConnection>();
   const decoded = decodeValue(value, (envelope) => {
     const lease = (envelope as Partial<LoanEnvelope>).lease;
@@ -287,13 +350,18 @@ export function borrow<T = unknown>(value: unknown): Borrowed<T> {
     setLease(proxy, leaseConnection);
     return proxy;
   }) as T;
+  const finish = (handBack: boolean): LeaseReport => {
+    const report: LeaseReport = { borrowed: [], returned: [] };
+    for (const [key, leaseConnection] of leases) {
+      const outcome = leaseConnection.finish(handBack);
+      if (outcome !== 'unused') report[outcome].push(key);
+    }
+    return report;
+  };
   return {
     value: decoded,
-    finish() {
-      const borrowed: string[] = [];
-      for (const [key, leaseConnection] of leases) if (leaseConnection.finish()) borrowed.push(key);
-      return borrowed;
-    },
+    finish: () => finish(false).borrowed,
+    handBack: () => finish(true),
   };
 }
 

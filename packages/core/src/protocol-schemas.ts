@@ -60,8 +60,15 @@ const exportRequest = z.object({
   ids: z.array(objectId),
 });
 const lendRequest = z.object({ t: z.literal('lend'), key: connectionKey, ids: z.array(objectId) });
-/** The task settled without borrowing: the lease ends (ignored once borrowed). */
-const unlendRequest = z.object({ t: z.literal('unlend'), key: connectionKey });
+/**
+ * The task settled: the lease ends if nobody borrowed it, or if `returned` (its borrower
+ * reported every call it made under it answered); otherwise the borrower ends it.
+ */
+const unlendRequest = z.object({
+  t: z.literal('unlend'),
+  key: connectionKey,
+  returned: z.literal(true).optional(),
+});
 /** Uses a lease: this connection may call its ids until it gives the lease back. */
 const borrowRequest = z.object({ t: z.literal('borrow'), key: connectionKey });
 /** Gives a borrowed lease back: it ends. */

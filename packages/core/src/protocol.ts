@@ -51,8 +51,9 @@ export function isWellFormedRequest(message: unknown): message is Request {
     case 'export':
     case 'lend':
       return isKey(request.key) && Array.isArray(request.ids) && request.ids.every(isIndex);
-    case 'claim':
     case 'unlend':
+      return isKey(request.key) && (request.returned === undefined || request.returned === true);
+    case 'claim':
     case 'borrow':
     case 'unborrow':
       return isKey(request.key);

@@ -2,8 +2,11 @@
 import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import { borrow, lend, release } from '@managers/core';
+import { installRefcountMatchers } from '@managers/refcount/jest';
 import { KitchenManager } from './fixtures/kitchen';
 import { KITCHEN_MODULE, pollUntil } from './helpers';
+
+installRefcountMatchers();
 
 /** Posts `value` with its transfer list through a channel and returns what arrives. */
 async function roundTrip(value: unknown, transferList: readonly unknown[]): Promise<unknown> {
@@ -64,4 +67,67 @@ test('lent proxies are used under the lease and give nothing back of their own',
   loan.end(borrowed); // the borrower ended it: nothing left to unlend
   release(a);
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+/** The lease holders (`lease:…`) holding references now, over all entries. */
+async function leaseHolders(manager: { entries(): Promise<{ holders: object }[]> }) {
+  const entries = await manager.entries();
+  return entries.flatMap((entry) =>
+    Object.keys(entry.holders).filter((holder) => holder.startsWith('lease:')),
+  );
+}
+
+test('a lease used only by answered calls is handed back: the lender ends it, the borrower posts nothing', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const loan = lend({ a });
+  const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
+  expect(await received.value.a.inc()).toBe(1);
+  expect(await received.value.a.inc()).toBe(2);
+  const report = received.handBack();
+  expect(report.borrowed).toEqual([]);
+  expect(report.returned).toHaveLength(1);
+  // Nothing was given back yet: the lease holds its reference until the lender ends it.
+  expect(await leaseHolders(manager)).toHaveLength(1);
+  loan.end(report.borrowed, report.returned);
+  expect(await pollUntil(async () => (await leaseHolders(manager)).length, 0)).toBe(0);
+  const trace = await manager.trace();
+  expect(trace.some((event) => event.cause === 'lease returned through its lender')).toBe(true);
+  expect(trace.filter((event) => event.op === 'reject')).toEqual([]);
+  release(a);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  await expect(manager).toHaveNoLiveObjects();
+});
+
+test('a lease with a call still in flight, or whose proxy was passed on, is given back by its borrower', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const b = await manager.Toolbox();
+  const holder = await manager.Holder();
+
+  // A call not settled when the task ends: only the borrower knows when the server is done.
+  const first = lend({ a });
+  const inFlight = borrow<{ a: typeof a }>(await roundTrip(first.value, first.transferList));
+  const opened = inFlight.value.a.gate();
+  const report = inFlight.handBack();
+  expect(report).toEqual({ borrowed: [expect.any(String)], returned: [] });
+  first.end(report.borrowed, report.returned);
+  await a.openGate();
+  expect(await opened).toBe('opened');
+
+  // Answered calls, but the proxy was also passed as an argument of another proxy's call.
+  const second = lend({ b });
+  const passed = borrow<{ b: typeof b }>(await roundTrip(second.value, second.transferList));
+  expect(await passed.value.b.inc()).toBe(1);
+  await holder.set('b', passed.value.b);
+  const passedReport = passed.handBack();
+  expect(passedReport).toEqual({ borrowed: [expect.any(String)], returned: [] });
+  second.end(passedReport.borrowed, passedReport.returned);
+
+  expect(await pollUntil(async () => (await leaseHolders(manager)).length, 0)).toBe(0);
+  expect((await manager.trace()).filter((event) => event.op === 'reject')).toEqual([]);
+  await holder.drop('b');
+  for (const proxy of [a, b, holder]) release(proxy);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  await expect(manager).toHaveNoLiveObjects();
 });

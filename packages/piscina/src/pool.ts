@@ -146,7 +146,7 @@ async function runWith<R>(
     const report = reportOf(error);
     recordReport(pool, report);
     // Leases the task did not borrow end now (a task that never left borrowed nothing).
-    loan.end(report?.borrowed);
+    loan.end(report?.borrowed, report?.returned);
     const envelope =
       typeof error === 'object' && error !== null
         ? (error as Record<string, unknown>)[TASK_ERROR_KEY]
@@ -163,7 +163,7 @@ async function runWith<R>(
   }
   const report = reportOf(result);
   recordReport(pool, report);
-  loan.end(report?.borrowed);
+  loan.end(report?.borrowed, report?.returned);
   return decode<R>(report === undefined ? result : (result as { value: unknown }).value);
 }
 

@@ -118,9 +118,14 @@ export function defineTask<A = any, R = unknown>(
     }
     await releaseAll(owned);
     // Borrowed leases go back after everything the task posted (its calls, the handoffs of
-    // its result, the keeps of retained proxies), on the same connection.
+    // its result, the keeps of retained proxies), on the same connection; a lease used only
+    // by calls, all answered, goes back through the caller (handBack): one message fewer.
+    const leases = borrowed?.handBack();
     const report: TaskReport = {
-      borrowed: borrowed?.finish() ?? [],
+      borrowed: leases?.borrowed ?? [],
+      ...(leases === undefined || leases.returned.length === 0
+        ? {}
+        : { returned: leases.returned }),
       thread: threadId,
       managers: connectedManagers(),
     };

@@ -19,7 +19,10 @@ export const POOL_INIT_KEY = '@managers/pool-init';
 
 /** What a task's thread reports with its result or error. */
 export interface TaskReport {
+  /** Leases the task's thread borrowed and gives back itself. */
   readonly borrowed: readonly string[];
+  /** Leases it borrowed and left to the lender to end (every call answered). */
+  readonly returned?: readonly string[];
   readonly thread: number;
   readonly managers: readonly string[];
 }
@@ -29,9 +32,10 @@ export function reportOf(value: unknown): TaskReport | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const report = (value as Record<string, unknown>)[TASK_REPORT_KEY];
   if (typeof report !== 'object' || report === null) return undefined;
-  const { borrowed, thread, managers } = report as Partial<TaskReport>;
+  const { borrowed, returned, thread, managers } = report as Partial<TaskReport>;
   if (!Array.isArray(borrowed) || typeof thread !== 'number' || !Array.isArray(managers))
     return undefined;
+  if (returned !== undefined && !Array.isArray(returned)) return undefined;
   return report as TaskReport;
 }
 

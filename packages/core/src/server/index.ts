@@ -283,7 +283,7 @@ export class Server {
       case 'lend':
         return this.#leases.lend(connection, request.key, request.ids);
       case 'unlend':
-        return this.#leases.unlend(connection, request.key);
+        return this.#leases.unlend(connection, request.key, request.returned === true);
       case 'borrow':
         return this.#leases.borrow(connection, request.key);
       case 'unborrow':

@@ -37,9 +37,11 @@ export interface LeaseHost {
  * those ids (least authority counts a borrowed lease like a reference). It `keep`s the ones it
  * retains or returns (a reference of its own), and gives the lease back (`unborrow`) when the
  * task ends; the lease's references go. A task that never used its proxies never borrowed:
- * the caller ends the lease (`unlend`) when the task settles. An `unlend` of a borrowed lease
- * is ignored (the borrower ends it; its connection closing ends it too, R4); a lender that
- * closes ends the leases nobody borrowed.
+ * the caller ends the lease (`unlend`) when the task settles. A borrower whose every use of
+ * the lease was a call, all of them answered, may instead leave the end to the caller (the
+ * server has read everything it sent under the lease): the caller's `unlend` then says
+ * `returned`. Any other `unlend` of a borrowed lease is ignored (the borrower ends it; its
+ * connection closing ends it too, R4); a lender that closes ends the leases nobody borrowed.
  *
  * A borrow may reach the server before its lease (they travel on different ports): the
  * borrowing connection pauses until the lease arrives, as a claim waits for its handoff.
@@ -93,10 +95,15 @@ export class Leases {
     }
   }
 
-  unlend(lender: ServerConnection, key: string): void {
+  /**
+   * The lender ends a lease: one nobody borrowed, or (`returned`) one whose borrower reported,
+   * through the lender, that it is done with it (every call it made under it was answered).
+   */
+  unlend(lender: ServerConnection, key: string, returned = false): void {
     const lease = this.#leases.get(key);
     if (lease === undefined || lease.lender !== lender) return;
     if (lease.borrower === undefined) this.#end(lease, 'lease ended unborrowed');
+    else if (returned) this.#end(lease, 'lease returned through its lender');
   }
 
   borrow(borrower: ServerConnection, key: string): void {
