@@ -97,6 +97,10 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
       return null;
     },
   );
+  if (leases.size === 0 && !hasHandle) {
+    // Nothing to lend (no proxy in the value): nothing to end either.
+    return { value: encoded as T, transferList, end: endNothing };
+  }
   if (hasHandle) {
     const handedOff = encode(value);
     return {
@@ -154,6 +158,8 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     },
   };
 }
+
+function endNothing(): void {}
 
 /** The proxies of one lease in the borrowing thread: calls go through this thread's connection. */
 class LeaseConnection implements ProxyConnection, LeaseHandle {

@@ -131,17 +131,21 @@ async function runWith<R>(
   const loan = lend(unwrapped.value, {
     ports: forcePorts ? true : (managerId) => needsPort(pool, managerId),
   });
-  const transferList = uniqueTransferList([
-    ...((options.transferList as readonly never[] | undefined) ?? []),
-    ...unwrapped.transferList,
-    ...loan.transferList,
-  ]);
+  const given = (options.transferList as readonly never[] | undefined) ?? [];
+  const runOptions =
+    given.length + unwrapped.transferList.length + loan.transferList.length === 0
+      ? options
+      : {
+          ...options,
+          transferList: uniqueTransferList([
+            ...given,
+            ...unwrapped.transferList,
+            ...loan.transferList,
+          ]) as PiscinaRunOptions['transferList'],
+        };
   let result: unknown;
   try {
-    result = await run(loan.value, {
-      ...options,
-      transferList: transferList as PiscinaRunOptions['transferList'],
-    });
+    result = await run(loan.value, runOptions);
   } catch (error) {
     const report = reportOf(error);
     recordReport(pool, report);
@@ -184,6 +188,8 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
   /** The task file given to the constructor (Piscina's own `filename` is the loader). */
   readonly #taskFile: string | null | undefined;
   readonly #defaultName: string;
+  /** Loader keys of the task file's exports, by export name. */
+  readonly #keys = new Map<string, string>();
 
   constructor(options: ManagedPoolOptions = {}) {
     const settings = managedPoolOptions(options);
@@ -225,13 +231,17 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
       options.filename === undefined || options.filename === null
         ? this.#taskFile
         : taskFilePath(options.filename);
-    return typeof file === 'string'
-      ? {
-          ...options,
-          filename: TASK_LOADER_FILE,
-          name: taskKey(file, options.name ?? this.#defaultName),
-        }
-      : options;
+    if (typeof file !== 'string') return options;
+    const name = options.name ?? this.#defaultName;
+    let key: string | undefined;
+    if (file === this.#taskFile) {
+      // The pool's own file: its keys are made once per export name.
+      key = this.#keys.get(name);
+      if (key === undefined) this.#keys.set(name, (key = taskKey(file, name)));
+    } else {
+      key = taskKey(file, name);
+    }
+    return { ...options, filename: TASK_LOADER_FILE, name: key };
   }
 
   /**

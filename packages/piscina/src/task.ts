@@ -108,7 +108,8 @@ export function defineTask<A = any, R = unknown>(
       if (autoRelease) owned = proxiesIn(task);
       const result = unwrapTransferable(await fn(task));
       const encoded = encode(result.value);
-      if (autoRelease) owned.push(...proxiesIn(result.value));
+      if (autoRelease && typeof result.value === 'object' && result.value !== null)
+        owned.push(...proxiesIn(result.value));
       outcome = {
         value: encoded.value,
         transferList: uniqueTransferList([...result.transferList, ...encoded.transferList]),
@@ -116,7 +117,7 @@ export function defineTask<A = any, R = unknown>(
     } catch (error) {
       failure = error;
     }
-    await releaseAll(owned);
+    if (owned.length > 0) await releaseAll(owned);
     // Borrowed leases go back after everything the task posted (its calls, the handoffs of
     // its result, the keeps of retained proxies), on the same connection; a lease used only
     // by calls, all answered, goes back through the caller (handBack): one message fewer.
