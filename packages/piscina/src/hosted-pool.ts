@@ -14,7 +14,7 @@ import { toErrorEnvelope } from '@managers/core';
 import { encodeValue, forEachProxy } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { ManagedPool, relaySymbol, type ManagedPoolOptions } from './pool';
-import { POOL_INIT_KEY, TASK_ERROR_KEY } from './values';
+import { POOL_INIT_KEY, reportOf, TASK_ERROR_KEY } from './values';
 
 /** The options of `manager.Pool(options)`: a subset of ManagedPool's, all cloneable. */
 export interface HostedPoolOptions {
@@ -209,7 +209,9 @@ export class HostedPool {
       })
       .then(
         (result) => {
-          const value = (result as { value?: unknown } | null)?.value;
+          // The task's report, when there is one, is for the pool's own bookkeeping.
+          const value =
+            reportOf(result) === undefined ? result : (result as { value: unknown }).value;
           const outcome = transferablesIn(value);
           reply({ id: message.id, ok: true, value: outcome.value }, outcome.transferList);
         },

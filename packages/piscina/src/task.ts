@@ -32,6 +32,9 @@ export interface TaskOptions {
 
 const retained = new WeakSet<BaseProxy>();
 
+/** The managers this thread last reported being connected to (see the end of a task). */
+let reportedManagers: string | undefined;
+
 /** Marks the functions {@link defineTask} returns (from any copy of this module). */
 const taskSymbol = Symbol.for('@managers/piscina/task');
 
@@ -122,20 +125,31 @@ export function defineTask<A = any, R = unknown>(
     // its result, the keeps of retained proxies), on the same connection; a lease used only
     // by calls, all answered, goes back through the caller (handBack): one message fewer.
     const leases = borrowed?.handBack();
+    const managers = connectedManagers();
+    const managersKey = managers.join(' ');
     const report: TaskReport = {
       borrowed: leases?.borrowed ?? [],
       ...(leases === undefined || leases.returned.length === 0
         ? {}
         : { returned: leases.returned }),
       thread: threadId,
-      managers: connectedManagers(),
+      managers,
     };
     if (outcome === undefined) {
       // Piscina posts errors by structured clone, which keeps only name, message and stack:
       // send an envelope instead, rebuilt by the pool with its code and cause chain.
+      reportedManagers = managersKey;
       throw { [TASK_ERROR_KEY]: toErrorEnvelope(failure), [TASK_REPORT_KEY]: report };
     }
-    const reported = { [TASK_REPORT_KEY]: report, value: outcome.value };
+    // A result goes back bare when there is nothing new to report: no lease to end, and the
+    // managers this thread is connected to were reported already (a pool thread serves one
+    // pool, which remembers them).
+    const news =
+      report.borrowed.length > 0 ||
+      report.returned !== undefined ||
+      managersKey !== reportedManagers;
+    reportedManagers = managersKey;
+    const reported = news ? { [TASK_REPORT_KEY]: report, value: outcome.value } : outcome.value;
     if (outcome.transferList.length === 0) return reported;
     return Piscina.move(new EncodedResult(reported, outcome.transferList) as never);
   };
