@@ -7,6 +7,7 @@ import Piscina from 'piscina';
 import { ManagedPool } from '@managers/piscina';
 import { interleave } from '../measure';
 import { timeRow, type Section } from '../report';
+import { CpuLedger } from '../thread-cpu';
 import type { Context } from './context';
 
 /** Tasks in flight at once. */
@@ -44,34 +45,40 @@ export async function poolTasks(ctx: Context): Promise<Section> {
   const plain = new Piscina(options);
   const managed = new ManagedPool(options);
   const counter = await ctx.manager.Counter();
+  const cpu = new CpuLedger();
   try {
     const result = await interleave(
       [
         {
           name: 'plain',
           minOps: 200,
-          run: (ops) => runConcurrently(ops, (item) => plain.run({ item }, { name: 'plain' })),
+          run: cpu.wrap('plain', (ops) =>
+            runConcurrently(ops, (item) => plain.run({ item }, { name: 'plain' })),
+          ),
         },
         {
           name: 'carry',
           minOps: 200,
-          run: (ops) =>
+          run: cpu.wrap('carry', (ops) =>
             runConcurrently(ops, (item) => managed.run({ counter, item }, { name: 'carry' })),
+          ),
         },
         {
           name: 'plainThenCall',
           minOps: 200,
-          run: (ops) =>
+          run: cpu.wrap('plainThenCall', (ops) =>
             runConcurrently(ops, async (item) => {
               await plain.run({ item }, { name: 'plain' });
               await counter.ping();
             }),
+          ),
         },
         {
           name: 'call',
           minOps: 200,
-          run: (ops) =>
+          run: cpu.wrap('call', (ops) =>
             runConcurrently(ops, (item) => managed.run({ counter, item }, { name: 'call' })),
+          ),
         },
       ],
       ctx.measure,
@@ -99,6 +106,17 @@ export async function poolTasks(ctx: Context): Promise<Section> {
         'plain + call',
         1.3,
       ),
+    );
+    const cpuOf = (name: string) => {
+      const figures = cpu.perOp(name);
+      return figures === undefined
+        ? 'not measured (no /proc)'
+        : `${figures.all.toFixed(0)} µs (main thread ${figures.main.toFixed(0)})`;
+    };
+    section.notes.push(
+      'CPU per task over all chunks, every thread of this process (two cores: a wake-up is a context switch, so this bounds throughput): ' +
+        `plain ${cpuOf('plain')}, ManagedPool no call ${cpuOf('carry')}, ` +
+        `plain + call ${cpuOf('plainThenCall')}, ManagedPool calling ${cpuOf('call')}`,
     );
     const count = await ctx.manager.numberOfObjects();
     section.notes.push(
