@@ -8,7 +8,7 @@ export { exportProxy, importProxy } from './exported-proxy';
 export type { ExportedProxy, ExportOptions, ImportOptions } from './exported-proxy';
 export type { RemoteConnectOptions } from './remote';
 export type { NetworkAddress, TcpAddress, UnixAddress, TlsSettings } from './transport/address';
-export type { Loan, LendOptions, Borrowed } from './loan';
+export type { Loan, LendOptions, Borrowed, LeaseReport } from './loan';
 export { connectedManagers } from './threads';
 export type { ServerReference } from './references';
 export { isTypeScriptFile, typeScriptExecArgv } from './worker-file';

@@ -5,13 +5,16 @@
  */
 import type {
   BaseProxy,
+  Borrowed,
   ExportedProxy,
+  LeaseReport,
+  Loan,
   ManagerInstance,
   NetworkAddress,
   ProxyFor,
   Remote,
 } from '@managers/core';
-import { BaseManager, exportProxy, importProxy } from '@managers/core';
+import { BaseManager, borrow, exportProxy, importProxy, lend } from '@managers/core';
 import { Counter, CounterProxy, KitchenManager, Toolbox } from './fixtures/kitchen';
 import { MagManager, Magnifier } from './fixtures/magnifier';
 
@@ -149,6 +152,18 @@ async function networkChecks() {
   return [address, key];
 }
 
+function loanChecks(mag: Remote<Magnifier>) {
+  const loan: Loan<{ mag: Remote<Magnifier> }> = lend({ mag });
+  const received: Borrowed<{ mag: Remote<Magnifier> }> = borrow(loan.value);
+  const report: LeaseReport = received.handBack();
+  const borrowedKeys: string[] = report.borrowed;
+  const returnedKeys: string[] = report.returned;
+  loan.end(borrowedKeys, returnedKeys);
+  // @ts-expect-error the lists are of lease keys
+  loan.end([1]);
+  return received.finish();
+}
+
 type MagRemote = Remote<Magnifier>;
 assertType<Equal<MagRemote['scale'], (x: number) => Promise<number>>>();
 // @ts-expect-error no constructor / private members on Remote
@@ -160,6 +175,7 @@ test('type checks compile (ts-jest type-checks this file)', () => {
   expect(typeof registerChecks).toBe('function');
   expect(typeof exposedAndProxyForChecks).toBe('function');
   expect(typeof networkChecks).toBe('function');
+  expect(typeof loanChecks).toBe('function');
   const noCoef: NoCoef | undefined = undefined;
   expect(noCoef).toBeUndefined();
 });
