@@ -43,5 +43,12 @@ export function registryFunction(name: unknown, option: string): (...args: unkno
       { details: { option } },
     );
   }
+  if (/^class\b/.test(Function.prototype.toString.call(found))) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `${option}: '${name}' is a class exported by ${loaded.path}, not a function (a class cannot be called without new)`,
+      { details: { option } },
+    );
+  }
   return found as (...args: unknown[]) => unknown;
 }

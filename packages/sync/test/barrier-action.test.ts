@@ -64,11 +64,39 @@ describe('Barrier action (CPython _TestBarrier)', () => {
       // Sent after them on the same connection, so it arrives while the action runs: it joins
       // the next round, not this one.
       const late = barrier.wait({ timeout: 5000 });
-      expect(await barrier.nWaiting()).toBe(0);
+      // During the action every party has arrived and none has left (CPython: n_waiting 2).
+      expect(await barrier.nWaiting()).toBe(2);
       expect((await Promise.all(waits)).sort()).toEqual([0, 1]);
       expect(await results.copy()).toEqual(['tripped']);
       const other = barrier.wait({ timeout: 5000 });
       expect((await Promise.all([late, other])).sort()).toEqual([0, 1]);
+      expect(await results.copy()).toEqual(['tripped', 'tripped']);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('abort() or reset() while the action runs waits for it: that trip completes with its indices (CPython: they wait for the lock the action holds)', async () => {
+    await using manager = await actionManager();
+    {
+      await using results = await manager.List<string>();
+      await using barrier = await manager.Barrier(2, {
+        action: 'slowAppend',
+        actionArgs: [results, 'tripped', 200],
+      });
+      // Sent after the waits on the same connection: they arrive while the action runs.
+      const waits = [barrier.wait(), barrier.wait()];
+      const aborted = barrier.abort();
+      expect((await Promise.all(waits)).sort()).toEqual([0, 1]);
+      await aborted;
+      expect(await barrier.broken()).toBe(true);
+      expect((await rejection(barrier.wait())).code).toBe(SyncErrorCode.BrokenBarrier);
+      await barrier.reset();
+
+      const again = [barrier.wait(), barrier.wait()];
+      const reset = barrier.reset();
+      expect((await Promise.all(again)).sort()).toEqual([0, 1]);
+      await reset;
+      expect(await barrier.broken()).toBe(false);
       expect(await results.copy()).toEqual(['tripped', 'tripped']);
     }
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
@@ -106,6 +134,12 @@ describe('Barrier action (CPython _TestBarrier)', () => {
       manager.Barrier(2, { action: 'appendTrue', actionArgs: 1 } as never),
     );
     expect(args.message).toBe('options.actionArgs must be an array');
+    // A class is a function to typeof, but calling it without new throws at the trip.
+    const klass = await rejection(manager.Barrier(2, { action: 'SyncManager' }));
+    expect(klass.code).toBe(SyncErrorCode.InvalidOption);
+    expect(klass.message).toMatch(
+      /^options\.action: 'SyncManager' is a class exported by .*registry-functions\.ts, not a function/,
+    );
     const named = await rejection(manager.Barrier(2, { action: 5 } as never));
     expect(named.message).toBe(
       'options.action must be the name of a function exported by the registry module, got number',

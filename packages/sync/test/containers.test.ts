@@ -233,3 +233,84 @@ describe('iteration and list operations (18_iteration.py)', () => {
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   });
 });
+
+describe('refused calls, List.index bounds, big lists, Value.add', () => {
+  test('a call refused for its key, index or name releases the proxies it carried', async () => {
+    await using manager = await syncManager();
+    {
+      await using d = await manager.Map<any, any>();
+      await using l = await manager.List<any>();
+      await using ns = await manager.Namespace();
+      const event = await manager.Event();
+      const refused = [
+        d.set({}, event),
+        d.get({}, event),
+        d.pop({}, event),
+        d.setdefault({}, event),
+        d.update([[1, event], [2] as never]),
+        l.set(5, event),
+        l.insert(1.5, event),
+        ns.set('', event),
+      ];
+      for (const call of refused)
+        expect((await rejection(call)).code).toMatch(/^ERR_(INVALID_OPTION|INDEX_RANGE)$/);
+      expect(await d.size()).toBe(0); // the refused update stored nothing
+      await event[Symbol.asyncDispose]();
+      // The three containers are left: no refused call kept a reference to the Event.
+      expect(await pollUntil(() => manager.numberOfObjects(), 3)).toBe(3);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test("List.index(x, start, stop) takes Python's bounds (negative from the end)", async () => {
+    await using manager = await syncManager();
+    {
+      await using l = await manager.List([1, 2, 3, 1, 2, 3]);
+      // Python: [1,2,3,1,2,3].index(1, -3) == 3, .index(3, -1) == 5, .index(2, 0, 2) == 1
+      expect(await l.index(1, -3)).toBe(3);
+      expect(await l.index(3, -1)).toBe(5);
+      expect(await l.index(2, 0, 2)).toBe(1);
+      expect(await l.index(1, -100)).toBe(0);
+      expect(await l.index(2, null, -3)).toBe(1);
+      expect((await rejection(l.index(3, 0, 2))).code).toBe(SyncErrorCode.ValueNotFound);
+      expect((await rejection(l.index(1, 1.5))).code).toBe(SyncErrorCode.InvalidOption);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('List.extend and List.repeat take a million items (no argument spreading)', async () => {
+    await using manager = await syncManager();
+    {
+      await using l = await manager.List<number>();
+      const big = Array.from({ length: 1_000_000 }, (_, i) => i);
+      await l.extend(big);
+      expect(await l.length()).toBe(1_000_000);
+      await l.repeat(2);
+      expect(await l.length()).toBe(2_000_000);
+      expect(await l.get(1_000_000)).toBe(0);
+      expect(await l.get(-1)).toBe(999_999);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('Value.add checks its delta against the typecode (Python: TypeError)', async () => {
+    await using manager = await syncManager();
+    {
+      await using d = await manager.Value('d', 1);
+      const text = await rejection(d.add('x' as never));
+      expect(text.code).toBe(SyncErrorCode.InvalidOption);
+      expect(text.message).toBe("add(delta): typecode 'd' takes a number delta, got string 'x'");
+      expect(await d.get()).toBe(1);
+      expect(await d.add(0.5)).toBe(1.5);
+      await using q = await manager.Value('q', 5n);
+      const fraction = await rejection(q.add(1.5 as never));
+      expect(fraction.code).toBe(SyncErrorCode.InvalidOption);
+      expect(fraction.message).toBe(
+        "add(delta): typecode 'q' takes an integer delta, got number 1.5",
+      );
+      expect(await q.add(2 as never)).toBe(7n); // an integer number is taken
+      expect(await q.add(3n)).toBe(10n);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+});

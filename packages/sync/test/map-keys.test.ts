@@ -69,6 +69,29 @@ describe('Map keys beyond primitives (Python dict keys: tuples, frozensets)', ()
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   });
 
+  test('a frozenset holds equal elements once; a hole in a tuple is an undefined element', async () => {
+    await using manager = await syncManager();
+    {
+      await using d = await manager.Map<MapKey, string>();
+      // Python: frozenset({(1,), (1,)}) == frozenset({(1,)}); a JS Set can hold two equal arrays.
+      await d.set(new Set([[1], [1]]), 'A');
+      await d.set(new Set([[1]]), 'B');
+      expect(await d.size()).toBe(1);
+      expect(await d.get(new Set([[1]]))).toBe('B');
+      await d.set(new Set([new Set([1]), new Set([1])]), 'C');
+      expect(await d.get(new Set([new Set([1])]))).toBe('C');
+      // [,] has one element (a hole, read as undefined): it is not the empty tuple.
+      await d.set([], 'empty');
+      expect(await d.has(new Array(1) as MapKey[])).toBe(false);
+      const holed: MapKey[] = [1, 2, 3];
+      delete holed[1];
+      await d.set(holed, 'hole');
+      expect(await d.get([1, undefined, 3])).toBe('hole');
+      expect(await d.size()).toBe(4);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
   test('a tuple key written in one thread is found by another; proxy values under tuple keys are released', async () => {
     await using manager = await syncManager();
     {

@@ -39,8 +39,9 @@ export class SharedMap {
   }
 
   get(key: unknown, ...fallback: unknown[]): unknown {
-    const slot = this.#keys.find(key);
+    // First, so that a fallback proxy is released also when the key is refused.
     releaseLater(fallback);
+    const slot = this.#keys.find(key);
     if (this.data.has(slot as Slot)) return this.data.get(slot as Slot);
     if (fallback.length > 0) return fallback[0];
     return undefined;
@@ -54,7 +55,7 @@ export class SharedMap {
   }
 
   set(key: unknown, value: unknown): void {
-    const slot = this.#keys.intern(key);
+    const slot = this.#slotFor(key, value);
     const old = this.data.get(slot);
     this.data.set(slot, value);
     if (old !== value) releaseDropped([old], [...this.data.values()]);
@@ -71,6 +72,16 @@ export class SharedMap {
     this.#remove(slot as Slot);
     releaseDropped([old], [...this.data.values()]);
     return true;
+  }
+
+  /** The slot of `key` (interned); a refused key releases `value`, which is not stored. */
+  #slotFor(key: unknown, value: unknown): Slot {
+    try {
+      return this.#keys.intern(key);
+    } catch (error) {
+      releaseNow(value);
+      throw error;
+    }
   }
 
   #remove(slot: Slot): void {
@@ -106,21 +117,29 @@ export class SharedMap {
       Object.prototype.toString.call(entries) === '[object Map]' || Array.isArray(entries)
         ? [...(entries as Iterable<readonly [unknown, unknown]>)]
         : Object.entries(entries as Record<string, unknown>);
-    for (const pair of list) {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw syncError(
-          SyncErrorCode.InvalidOption,
-          'update() takes a Map, an object, or an array of [key, value] pairs',
-        );
+    // Every pair is checked before any is stored: a refused update stores nothing and
+    // releases the proxies it carried.
+    try {
+      for (const pair of list) {
+        if (!Array.isArray(pair) || pair.length !== 2) {
+          throw syncError(
+            SyncErrorCode.InvalidOption,
+            'update() takes a Map, an object, or an array of [key, value] pairs',
+          );
+        }
+        this.#keys.find(pair[0]);
       }
-      this.set(pair[0], pair[1]);
+    } catch (error) {
+      releaseNow(list);
+      throw error;
     }
+    for (const pair of list) this.set(pair[0], pair[1]);
   }
 
   pop(key: unknown, ...fallback: unknown[]): unknown {
     const call = currentCall();
-    const slot = this.#keys.find(key);
     releaseLater(fallback);
+    const slot = this.#keys.find(key);
     if (!this.data.has(slot as Slot)) {
       if (fallback.length > 0) return fallback[0];
       throw keyNotFound(key);
@@ -155,7 +174,7 @@ export class SharedMap {
   }
 
   setdefault(key: unknown, value: unknown = null): unknown {
-    const slot = this.#keys.intern(key);
+    const slot = this.#slotFor(key, value);
     if (this.data.has(slot)) {
       releaseNow(value);
       return this.data.get(slot);
@@ -202,6 +221,35 @@ function checkIndex(length: number, index: unknown, what: string, insert = false
   return i;
 }
 
+/** {@link checkIndex} for a call storing `value`: a refused index releases it (it is not stored). */
+function checkIndexFor(
+  value: unknown,
+  length: number,
+  index: unknown,
+  what: string,
+  insert = false,
+): number {
+  try {
+    return checkIndex(length, index, what, insert);
+  } catch (error) {
+    releaseNow(value);
+    throw error;
+  }
+}
+
+/** A bound of Python's `list.index` (`null`/`undefined`: `fallback`), clamped as a slice's. */
+function sliceBound(bound: unknown, fallback: number, length: number, what: string): number {
+  if (bound === undefined || bound === null) return fallback;
+  if (typeof bound !== 'number' || !Number.isInteger(bound)) {
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      `${what} must be an integer, got ${String(bound)}`,
+    );
+  }
+  const at = bound < 0 ? bound + length : bound;
+  return Math.min(Math.max(at, 0), length);
+}
+
 /** `array.splice(start, count, ...items)` without spreading (no argument-count limit). */
 function spliceMany(array: unknown[], start: number, count: number, items: unknown[]): unknown[] {
   const tail = array.splice(start);
@@ -225,11 +273,12 @@ export class SharedList {
   }
 
   extend(values: Iterable<unknown>): void {
-    this.data.push(...values);
+    // One push per item: spreading millions of arguments overflows the stack.
+    for (const value of values) this.data.push(value);
   }
 
   insert(index: number, value: unknown): void {
-    this.data.splice(checkIndex(this.data.length, index, 'insert()', true), 0, value);
+    this.data.splice(checkIndexFor(value, this.data.length, index, 'insert()', true), 0, value);
   }
 
   get(index: number): unknown {
@@ -237,7 +286,7 @@ export class SharedList {
   }
 
   set(index: number, value: unknown): void {
-    const i = checkIndex(this.data.length, index, 'list assignment index');
+    const i = checkIndexFor(value, this.data.length, index, 'list assignment index');
     const old = this.data[i];
     this.data[i] = value;
     releaseDropped([old], this.data);
@@ -268,11 +317,14 @@ export class SharedList {
     releaseDropped(this.data.splice(i, 1), this.data);
   }
 
-  index(value: unknown, start: number = 0): number {
-    const i = this.data.findIndex((item, n) => n >= start && sameValue(item, value));
+  /** Python's `lst.index(x, start, stop)`: the bounds as a slice's (negative from the end). */
+  index(value: unknown, start?: number | null, stop?: number | null): number {
     releaseNow(value);
-    if (i < 0) throw syncError(SyncErrorCode.ValueNotFound, 'list.index(x): x not in list');
-    return i;
+    const length = this.data.length;
+    const from = sliceBound(start, 0, length, 'index(): start');
+    const to = sliceBound(stop, length, length, 'index(): stop');
+    for (let n = from; n < to; n++) if (sameValue(this.data[n], value)) return n;
+    throw syncError(SyncErrorCode.ValueNotFound, 'list.index(x): x not in list');
   }
 
   count(value: unknown): number {
@@ -386,7 +438,7 @@ export class SharedList {
       this.clear();
       return;
     }
-    for (let i = 1; i < n; i++) this.data.push(...copy);
+    for (let i = 1; i < n; i++) for (const item of copy) this.data.push(item);
   }
 
   clear(): void {
@@ -428,6 +480,7 @@ export class Namespace {
 
   set(name: string, value: unknown): void {
     if (typeof name !== 'string' || name.length === 0) {
+      releaseNow(value);
       throw syncError(
         SyncErrorCode.InvalidOption,
         `attribute names must be non-empty strings, got ${String(name)}`,
@@ -634,6 +687,17 @@ export class Value {
   add(delta: number | bigint = 1): number | bigint {
     if (this.#typecode === 'c') {
       throw syncError(SyncErrorCode.InvalidOption, "add(): Value('c') holds a byte, not a number");
+    }
+    const integral = this.#typecode !== 'f' && this.#typecode !== 'd';
+    const valid =
+      typeof delta === 'bigint'
+        ? integral
+        : typeof delta === 'number' && (integral ? Number.isInteger(delta) : true);
+    if (!valid) {
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `add(delta): typecode '${this.#typecode}' takes ${integral ? 'an integer' : 'a number'} delta, got ${describe(delta)}`,
+      );
     }
     const next =
       typeof this.#value === 'bigint'

@@ -586,11 +586,19 @@ export class Barrier implements OwnerWatcher {
     this.#waiters.endAll('aborted');
   }
 
-  abort(): void {
+  /**
+   * Breaks the barrier. During a trip's action it waits for the action to end (Python's
+   * `abort()` waits for the lock the action runs under): that trip completes, its waiters get
+   * their indices, and the barrier is broken for the next round.
+   */
+  abort(): void | Promise<void> {
+    if (this.#tripping !== undefined) return this.#tripping.then(() => this.abort());
     this.#break();
   }
 
-  reset(): void {
+  /** Breaks the current round's waits and makes the barrier usable again (after a running action, as `abort()`). */
+  reset(): void | Promise<void> {
+    if (this.#tripping !== undefined) return this.#tripping.then(() => this.reset());
     this.#break();
     this.#broken = false;
   }
@@ -599,8 +607,9 @@ export class Barrier implements OwnerWatcher {
     return this.#parties;
   }
 
+  /** Waiting callers; during a trip's action, all the parties (none has left yet, as in Python). */
   nWaiting(): number {
-    return this.#tripping === undefined ? this.#waiters.length : 0;
+    return this.#tripping === undefined ? this.#waiters.length : this.#parties;
   }
 
   broken(): boolean {

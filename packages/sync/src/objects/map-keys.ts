@@ -57,9 +57,16 @@ function canonical(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `(${value.map(canonical).join(',')})`;
+      if (Array.isArray(value)) {
+        // A hole is an undefined element (`[,]` is a one-element tuple, not `()`).
+        const items: string[] = [];
+        for (let index = 0; index < value.length; index++) items.push(canonical(value[index]));
+        return `(${items.join(',')})`;
+      }
       if (Object.prototype.toString.call(value) === '[object Set]') {
-        return `{${[...(value as Set<unknown>)].map(canonical).sort().join(',')}}`;
+        // A JS Set may hold two arrays or Sets of equal value: a frozenset holds them once.
+        const items = new Set([...(value as Set<unknown>)].map(canonical));
+        return `{${[...items].sort().join(',')}}`;
       }
       throw unhashable(value);
     }

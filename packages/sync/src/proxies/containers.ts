@@ -92,8 +92,16 @@ export class ListProxy<T = unknown> extends SyncProxy {
   remove(value: T): Promise<void> {
     return this.call('remove', value);
   }
-  index(value: T, start?: number): Promise<number> {
-    return this.call('index', value, ...(start === undefined ? [] : [start]));
+  /**
+   * Python's `list.index(x, start, stop)`: the first index of `value` in `[start, stop)`
+   * (negative bounds count from the end, as a slice's); `ERR_VALUE_NOT_FOUND` if absent.
+   */
+  index(value: T, start?: number | null, stop?: number | null): Promise<number> {
+    return this.call(
+      'index',
+      value,
+      ...(stop === undefined ? (start === undefined ? [] : [start]) : [start ?? null, stop]),
+    );
   }
   count(value: T): Promise<number> {
     return this.call('count', value);
