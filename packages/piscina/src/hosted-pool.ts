@@ -154,7 +154,17 @@ export class HostedPool {
     this.#filename = settings.filename;
     this.#initializer = initializer;
     this.#initializerArgs = initializerArgs ?? [];
-    this.#pool = new ManagedPool({ ...settings });
+    try {
+      this.#pool = new ManagedPool({ ...settings });
+    } catch (error) {
+      // Piscina's own checks (`options.maxThreads must be …`) throw a TypeError or RangeError.
+      const message = error instanceof Error ? error.message : String(error);
+      const option = /options\.(\w+)/.exec(message)?.[1];
+      throw createManagerError(ErrorCode.InvalidOption, `Pool(options): ${message}`, {
+        cause: error,
+        ...(option === undefined ? {} : { details: { option } }),
+      });
+    }
   }
 
   /**

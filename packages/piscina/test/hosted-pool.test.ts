@@ -93,6 +93,10 @@ describe('manager.Pool() (CPython test_pool: a pool hosted by the manager)', () 
     );
     const unknown = await rejection(manager.Pool({ filename: TASKS, atomics: 'sync' } as never));
     expect(unknown.message).toMatch(/^Pool\(options\): unknown option options\.atomics/);
+    // Piscina's own checks come back as option errors too, not as a remote TypeError.
+    const zero = await rejection(manager.Pool({ filename: TASKS, maxThreads: 0 }));
+    expect(zero.code).toBe('ERR_INVALID_OPTION');
+    expect(zero.message).toMatch(/^Pool\(options\): options\.maxThreads must be/);
     const pool = await manager.Pool({ filename: TASKS, maxThreads: 1 });
     const mag = await manager.Magnifier(2);
     expect(await pool.run({ mag, x: 4 }, { name: 'scale' })).toBe(8);

@@ -28,6 +28,12 @@ describe('SharedMemory, ShareableList and typecode c (CPython _TestSharedMemory,
       // Python: SharedMemory(name, create=False) attaches to the same memory.
       await using also = await manager.SharedMemory({ name: 'test01_tsmb' });
       expect(await also.size()).toBe(512);
+      // More memory than the system gives: an option error (Python: OSError), the server goes on.
+      const huge = await rejection(manager.SharedMemory({ create: true, size: 2 ** 45 }));
+      expect(huge.code).toBe(SyncErrorCode.InvalidOption);
+      expect(huge.message).toMatch(
+        /^SharedMemory: cannot allocate a segment of 35184372088832 bytes/,
+      );
       new Uint8Array(await sms.buffer())[0] = 42;
       expect(new Uint8Array(await also.buffer())[0]).toBe(42);
       await using same = await manager.SharedMemory({

@@ -24,7 +24,16 @@ export class SharedMemorySegment {
 
   constructor(name: string, size: number) {
     this.#name = name;
-    this.#buffer = new SharedArrayBuffer(size);
+    try {
+      this.#buffer = new SharedArrayBuffer(size);
+    } catch (error) {
+      // Python raises OSError (ENOMEM) for a segment the system cannot give.
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `SharedMemory: cannot allocate a segment of ${size} bytes (${(error as Error).message})`,
+        { option: 'size' },
+      );
+    }
     segments.set(name, this);
   }
 
