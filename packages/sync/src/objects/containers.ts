@@ -423,10 +423,13 @@ export class SharedList {
         `sort(): cannot order values of types ${[...kinds].join(', ')}`,
       );
     }
-    this.data.sort((a, b) =>
-      (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0,
+    // Descending by the inverted order, not by reversing afterwards: equal items (0 and -0)
+    // keep their order either way, as Python's stable sort(reverse=True) keeps it.
+    const direction = reverse ? -1 : 1;
+    this.data.sort(
+      (a, b) =>
+        direction * ((a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0),
     );
-    if (reverse) this.data.reverse();
   }
 
   /** Python's `lst *= n`. */
