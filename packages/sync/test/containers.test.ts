@@ -265,12 +265,11 @@ describe('refused calls, List.index bounds, big lists, Value.add', () => {
   test('List.sort({ reverse: true }) is stable: equal items keep their order, as in Python', async () => {
     await using manager = await syncManager();
     {
-      // Python: a = [0, -0.0, 1, 0.0]; a.sort(reverse=True) → [1, 0, -0.0, 0.0]
-      await using l = await manager.List([0, -0, 1, 0]);
+      // Python: a = [-0.0, 0, 1]; a.sort(reverse=True) → [1, -0.0, 0]
+      await using l = await manager.List([-0, 0, 1]);
       await l.sort({ reverse: true });
       const sorted = await l.copy();
-      expect(sorted).toEqual([1, 0, -0, 0]);
-      expect(sorted.map((item) => Object.is(item, -0))).toEqual([false, false, true, false]);
+      expect(sorted.map((item) => Object.is(item, -0))).toEqual([false, true, false]);
     }
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   });
