@@ -114,7 +114,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   const spares = new Map<string, { key: string; port: MessagePort }>();
   const remotes = new Map<string, RemoteSettings>();
   for (const [managerId, lease] of leases) {
-    lease.connection.postSoon({ t: 'lend', key: lease.key, ids: lease.ids });
+    lease.connection.post({ t: 'lend', key: lease.key, ids: lease.ids });
     if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(managerId))) {
       const remote = lease.connection.remoteSettings;
       if (remote !== undefined) {
@@ -256,12 +256,19 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
    * The task ended: gives the lease back if it was borrowed (`'borrowed'`), or, with
    * `handBack`, leaves its end to the lender (`'returned'`) when the server is known to be done
    * with it: it was used only by calls, every one has settled, and one was answered with a
-   * value (the server read the borrow before it). The lender's `unlend` then saves this thread
-   * a message of its own.
+   * value (the server read the borrow before it). The lender's `unlend` then ends it, and this
+   * thread's own give-back rides with its next message instead of waking the server now.
    */
   finish(handBack = false): 'borrowed' | 'returned' | 'unused' {
     if (!this.#borrowed) return 'unused';
-    if (handBack && this.#onlyCalls && this.#unsettled === 0 && this.#answered) return 'returned';
+    if (handBack && this.#onlyCalls && this.#unsettled === 0 && this.#answered) {
+      // Given back here too, but not at once: with this thread's next message (a later task's
+      // first call) or after this macrotask. Whichever of it and the lender's `unlend` reaches
+      // the server first ends the lease; the other is ignored. This one matters when the
+      // lender's connection closed before it could send its `unlend`.
+      if (!this.connection.closed) this.connection.postSoon({ t: 'unborrow', key: this.key });
+      return 'returned';
+    }
     if (!this.connection.closed) this.connection.post({ t: 'unborrow', key: this.key });
     return 'borrowed';
   }

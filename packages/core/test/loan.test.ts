@@ -77,7 +77,7 @@ async function leaseHolders(manager: { entries(): Promise<{ holders: object }[]>
   );
 }
 
-test('a lease used only by answered calls is handed back: the lender ends it, the borrower posts nothing', async () => {
+test('a lease used only by answered calls is handed back: ended once, by the lender or by the late give-back, nothing refused', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
   const loan = lend({ a });
@@ -87,12 +87,12 @@ test('a lease used only by answered calls is handed back: the lender ends it, th
   const report = received.handBack();
   expect(report.borrowed).toEqual([]);
   expect(report.returned).toHaveLength(1);
-  // Nothing was given back yet: the lease holds its reference until the lender ends it.
-  expect(await leaseHolders(manager)).toHaveLength(1);
   loan.end(report.borrowed, report.returned);
+  // Here lender and borrower share one connection, so the borrower's own give-back (queued
+  // first, sent later) ends the lease, and the lender's `unlend {returned}` finds nothing.
+  // Across threads either may come first (pool.test.ts).
   expect(await pollUntil(async () => (await leaseHolders(manager)).length, 0)).toBe(0);
   const trace = await manager.trace();
-  expect(trace.some((event) => event.cause === 'lease returned through its lender')).toBe(true);
   expect(trace.filter((event) => event.op === 'reject')).toEqual([]);
   release(a);
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);

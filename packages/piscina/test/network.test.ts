@@ -41,3 +41,32 @@ test('pool tasks in another process carry its remote proxies; nothing is left be
     child.kill('SIGKILL');
   }
 }, 60_000);
+
+test('a lender whose socket closes while its task runs: the task finishes and its lease ends with it, while the pool thread lives on', async () => {
+  await using manager = await PoolManager.start({
+    module: require.resolve('./fixtures/managers'),
+    address: { host: '127.0.0.1', port: 0 },
+    authkey: 'pool-secret',
+  });
+  const child = fork(require.resolve('./fixtures/remote-pool-disconnect-child'), [], {
+    execArgv: ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = () =>
+    new Promise<Record<string, unknown> | string>((resolve) => child.once('message', resolve));
+  try {
+    await next();
+    child.send({ address: manager.address, authkey: 'pool-secret' });
+    const report = (await next()) as Record<string, unknown>;
+    expect(report.error).toBeUndefined();
+    expect(report.value).toBe(2);
+    // The pool thread is still connected: the lease did not wait for it to end.
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+    child.send('finish');
+    expect(await next()).toBe('done');
+    await expect(manager).toHaveNoLiveObjects();
+  } finally {
+    child.kill('SIGKILL');
+  }
+}, 60_000);

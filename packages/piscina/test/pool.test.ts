@@ -4,6 +4,43 @@ import { startManager } from './fixtures/managers';
 import { eventually, holdersBecome, TASKS } from './helpers';
 
 describe('ManagedPool', () => {
+  test('a caller that blocks right after run() (Atomics.wait on its task) does not hold the task back', async () => {
+    await using manager = await startManager(100);
+    await using pool = new ManagedPool({ filename: TASKS, minThreads: 1, maxThreads: 1 });
+    const counter = await manager.Counter();
+    // The first task connects the pool thread; the second one's lease must reach the server
+    // before this thread blocks, or the pool thread's first call waits for it.
+    await pool.run({ counter, flag: new SharedArrayBuffer(4) }, { name: 'signal' });
+    const flag = new SharedArrayBuffer(4);
+    const running = pool.run({ counter, flag }, { name: 'signal' });
+    await null;
+    expect(Atomics.wait(new Int32Array(flag), 0, 0, 5000)).toBe('ok');
+    await running;
+    expect(await counter.value()).toBe(2);
+    release(counter);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect((await manager.trace()).filter((event) => event.op === 'reject')).toEqual([]);
+  });
+
+  test('tasks whose leases end through the caller (calls only) leave no lease and no refusal behind', async () => {
+    await using manager = await startManager(10_000);
+    await using pool = new ManagedPool({ filename: TASKS, minThreads: 2, maxThreads: 2 });
+    const counter = await manager.Counter();
+    const mag = await manager.Magnifier(3);
+    for (let round = 0; round < 5; round++) {
+      const runs = Array.from({ length: 40 }, (_, x) => pool.run({ mag, x }, { name: 'scale' }));
+      expect(await Promise.all(runs)).toEqual(Array.from({ length: 40 }, (_, x) => 3 * x));
+    }
+    // Each lease ends once, by the caller's unlend or the pool thread's own give-back,
+    // whichever came first; the other is ignored, not refused.
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    const trace = await manager.trace();
+    expect(trace.filter((event) => event.op === 'reject')).toEqual([]);
+    release(counter);
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
   test('two pools of 2 threads run 2,000 tasks on one counter and one list', async () => {
     await using manager = await startManager(100_000);
     await using first = new ManagedPool({ filename: TASKS, minThreads: 2, maxThreads: 2 });

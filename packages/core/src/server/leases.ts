@@ -53,6 +53,8 @@ export class Leases {
   readonly #waiting = new Map<string, { borrower: ServerConnection; timer: NodeJS.Timeout }>();
   /** Keys of leases that ended unborrowed: a late borrow is refused, not waited for. */
   readonly #ended = new Set<string>();
+  /** Keys of borrowed leases their lender ended as `returned`: the borrower's late unborrow is ignored. */
+  readonly #returned = new Set<string>();
   #serial = 0;
 
   constructor(
@@ -63,7 +65,11 @@ export class Leases {
   lend(lender: ServerConnection, key: string, ids: readonly number[]): void {
     const mine = this.#byLender.get(lender);
     if (this.#leases.has(key) || this.#ended.has(key)) {
-      return this.host.refuse(lender, 'lend refused: the key is already in use', key);
+      return this.host.refuse(
+        lender,
+        'lend refused: the key is already in use (or a borrow of it gave up waiting)',
+        key,
+      );
     }
     if (mine !== undefined && mine.size >= MAX_LEASES_PER_CONNECTION) {
       return this.host.refuse(
@@ -103,7 +109,10 @@ export class Leases {
     const lease = this.#leases.get(key);
     if (lease === undefined || lease.lender !== lender) return;
     if (lease.borrower === undefined) this.#end(lease, 'lease ended unborrowed');
-    else if (returned) this.#end(lease, 'lease returned through its lender');
+    else if (returned) {
+      this.#end(lease, 'lease returned through its lender');
+      remember(this.#returned, key);
+    }
   }
 
   borrow(borrower: ServerConnection, key: string): void {
@@ -122,6 +131,8 @@ export class Leases {
     const timer = setTimeout(() => {
       if (this.#waiting.get(key)?.borrower !== borrower) return;
       this.#waiting.delete(key);
+      // A lend arriving after this is refused: it would make a lease nobody ends.
+      remember(this.#ended, key);
       this.#resume(borrower);
       this.host.refuse(borrower, `borrow refused: no lease came within ${BORROW_WAIT_MS} ms`, key);
     }, BORROW_WAIT_MS);
@@ -131,6 +142,8 @@ export class Leases {
 
   unborrow(borrower: ServerConnection, key: string): void {
     const lease = this.#leases.get(key);
+    // The lender ended it first (`returned`): this give-back has nothing left to do.
+    if (lease === undefined && this.#returned.delete(key)) return;
     if (lease === undefined || lease.borrower !== borrower) {
       return this.host.refuse(borrower, 'unborrow refused: this connection did not borrow it', key);
     }
@@ -181,12 +194,8 @@ export class Leases {
       for (const id of lease.ids) lease.borrower.grant(id, -1);
       this.#byBorrower.get(lease.borrower)?.delete(lease);
     } else {
-      // A borrow still on its way will find the key ended (bounded: the oldest are forgotten).
-      this.#ended.add(lease.key);
-      if (this.#ended.size > MAX_ENDED_REMEMBERED) {
-        const oldest = this.#ended.values().next().value as string;
-        this.#ended.delete(oldest);
-      }
+      // A borrow still on its way will find the key ended.
+      remember(this.#ended, lease.key);
     }
     this.table.releaseHolder(lease.holder, cause);
     this.host.released(lease.ids);
@@ -195,4 +204,10 @@ export class Leases {
   #resume(borrower: ServerConnection): void {
     if (borrower.resume()) this.host.replay(borrower);
   }
+}
+
+/** Adds `key` to a bounded memory of keys (the oldest are forgotten past MAX_ENDED_REMEMBERED). */
+function remember(keys: Set<string>, key: string): void {
+  keys.add(key);
+  if (keys.size > MAX_ENDED_REMEMBERED) keys.delete(keys.values().next().value as string);
 }
