@@ -23,6 +23,8 @@ import type { RemoteSettings } from './remote';
 import { knownProxyType, type ProxyType } from './registration';
 
 const NO_TRANSFER: TransferListItem[] = [];
+/** How long a deferred message (postDeferred) waits for another post to ride with. */
+const DEFERRED_MS = 100;
 /** Messages per batch at most (TOOLCHAIN.md: 64 per message, several in flight, is the fast shape). */
 const MAX_BATCH = 64;
 const NO_SUBJECT: Subject = {};
@@ -139,6 +141,9 @@ export class ClientConnection implements ProxyConnection {
   readonly #closeListeners: ((reason: string, cause: unknown) => void)[] = [];
   readonly #flushTask = () => this.#flush();
   #soonScheduled = false;
+  /** Messages that ride with this thread's next post, or leave after DEFERRED_MS idle. */
+  #deferred: OutgoingMessage[] = [];
+  #deferredTimer: NodeJS.Timeout | undefined;
   readonly #soonTask = () => {
     this.#soonScheduled = false;
     if (!this.#flushScheduled && !this.closed) this.#flush();
@@ -265,6 +270,23 @@ export class ClientConnection implements ProxyConnection {
   post(message: Record<string, unknown>, transfer: TransferListItem[] = []): void {
     if (this.closed) throw this.#closeError;
     this.#enqueue(message, transfer);
+  }
+
+  /**
+   * Posts a message nothing waits on and nothing has to follow (a pool thread's give-back of a
+   * lease its caller ends anyway) with whatever this thread posts next, after the messages
+   * queued with it; if the thread posts nothing for DEFERRED_MS, on its own. A pool thread then
+   * sends it with its next task's first call instead of waking the server for it alone.
+   */
+  postDeferred(message: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.#deferred.push(message as OutgoingMessage);
+    if (this.#deferredTimer !== undefined) return;
+    this.#deferredTimer = setTimeout(() => {
+      this.#deferredTimer = undefined;
+      if (!this.closed && this.#deferred.length > 0) this.#flush();
+    }, DEFERRED_MS);
+    this.#deferredTimer.unref();
   }
 
   /**
@@ -583,6 +605,10 @@ export class ClientConnection implements ProxyConnection {
       this.#outMessages.push({ t: 'ack', ok: this.#acks, lost: this.#lostAcks });
       this.#acks = [];
       this.#lostAcks = [];
+    }
+    if (this.#deferred.length > 0) {
+      for (const message of this.#deferred) this.#outMessages.push(message);
+      this.#deferred = [];
     }
     const messages = this.#outMessages;
     if (messages.length === 0) return this.#releasesPosted();

@@ -263,10 +263,10 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
     if (!this.#borrowed) return 'unused';
     if (handBack && this.#onlyCalls && this.#unsettled === 0 && this.#answered) {
       // Given back here too, but not at once: with this thread's next message (a later task's
-      // first call) or after this macrotask. Whichever of it and the lender's `unlend` reaches
+      // first call) or after 100 ms idle. Whichever of it and the lender's `unlend` reaches
       // the server first ends the lease; the other is ignored. This one matters when the
       // lender's connection closed before it could send its `unlend`.
-      if (!this.connection.closed) this.connection.postSoon({ t: 'unborrow', key: this.key });
+      this.connection.postDeferred({ t: 'unborrow', key: this.key });
       return 'returned';
     }
     if (!this.connection.closed) this.connection.post({ t: 'unborrow', key: this.key });
