@@ -78,6 +78,50 @@ describe('leases', () => {
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 
+  test("unlend {returned} ends a borrowed lease; the borrower's late unborrow is ignored, not refused", async () => {
+    await using raw = new RawServer();
+    const a = await raw.owner.create('Toolbox');
+    const pool = await raw.connect(raw.owner, 'pool-thread');
+    const key = newKey();
+    raw.owner.send({ t: 'lend', key, ids: [a] });
+    pool.send({ t: 'borrow', key });
+    expect((await pool.call(a, 'echo', [1])).v).toBe(1);
+    raw.owner.send({ t: 'unlend', key, returned: true });
+    await settle();
+    expect(raw.table.holders(a)).toEqual({ main: 1 });
+    expect((await pool.call(a, 'echo', [2])).e?.code).toBe('ERR_UNKNOWN_ID');
+    pool.send({ t: 'unborrow', key });
+    await settle();
+    expect(pool.refusals).toEqual([]);
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('a borrow that gives up waiting refuses a later lend of its key: no lease nobody ends', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'queueMicrotask', 'nextTick'] });
+    try {
+      await using raw = new RawServer();
+      const a = await raw.owner.create('Toolbox');
+      const pool = await raw.connect(raw.owner, 'pool-thread');
+      const key = newKey();
+      pool.send({ t: 'borrow', key });
+      await settle();
+      jest.advanceTimersByTime(10_001); // the borrow's wait for its lease (10 s)
+      await settle();
+      expect(pool.refusals).toEqual([expect.stringMatching(/no lease came within/)]);
+      raw.owner.send({ t: 'lend', key, ids: [a] });
+      await settle();
+      expect(raw.owner.refusals).toEqual([expect.stringMatching(/^lend refused: the key/)]);
+      expect(raw.table.holders(a)).toEqual({ main: 1 });
+      raw.owner.send({ t: 'release', ids: [a] });
+      await settle();
+      expect(raw.table.numberOfObjects()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   test('a borrower that dies gives its leases back; a lender that dies ends the unborrowed ones', async () => {
     await using raw = new RawServer();
     const lender = await raw.connect(raw.owner, 'lender');
