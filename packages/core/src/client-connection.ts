@@ -140,14 +140,8 @@ export class ClientConnection implements ProxyConnection {
   #referenced = false;
   readonly #closeListeners: ((reason: string, cause: unknown) => void)[] = [];
   readonly #flushTask = () => this.#flush();
-  #soonScheduled = false;
-  /** Messages that ride with this thread's next post, or leave after DEFERRED_MS idle. */
-  #deferred: OutgoingMessage[] = [];
+  /** The fallback flush of messages posted with postDeferred() and no other post since. */
   #deferredTimer: NodeJS.Timeout | undefined;
-  readonly #soonTask = () => {
-    this.#soonScheduled = false;
-    if (!this.#flushScheduled && !this.closed) this.#flush();
-  };
   /** Set by the owner before it shuts the server down: the reason pending calls are given. */
   expectedCloseReason: string | undefined;
   /** The manager's name, for messages (its id until the name is known). */
@@ -273,38 +267,25 @@ export class ClientConnection implements ProxyConnection {
   }
 
   /**
-   * Posts a message nothing waits on and nothing has to follow (a pool thread's give-back of a
-   * lease its caller ends anyway) with whatever this thread posts next, after the messages
-   * queued with it; if the thread posts nothing for DEFERRED_MS, on its own. A pool thread then
-   * sends it with its next task's first call instead of waking the server for it alone.
+   * Posts a message nothing waits on (a lease ended or given back), in order with this
+   * thread's calls and releases, but without a flush of its own: it leaves with whatever this
+   * thread posts next, or on its own after DEFERRED_MS without another post. A caller settling
+   * pool tasks sends its `unlend`s with its next `lend`, and a pool thread its give-back with its
+   * next task's first call, instead of waking the server for each.
    */
   postDeferred(message: Record<string, unknown>): void {
     if (this.closed) return;
-    this.#deferred.push(message as OutgoingMessage);
-    if (this.#deferredTimer !== undefined) return;
-    this.#deferredTimer = setTimeout(() => {
-      this.#deferredTimer = undefined;
-      if (!this.closed && this.#deferred.length > 0) this.#flush();
-    }, DEFERRED_MS);
-    this.#deferredTimer.unref();
-  }
-
-  /**
-   * Posts a bookkeeping message nothing waits on (a lease given or ended), in order with this
-   * thread's calls and releases, but not at once: it leaves with the next message this thread
-   * posts, or after the current macrotask. A thread settling many pool tasks in one turn of its
-   * event loop then wakes the server once for all of them, not once per task.
-   */
-  postSoon(message: Record<string, unknown>): void {
-    if (this.closed) throw this.#closeError;
     if (this.#releases.length) {
       this.#outMessages.push({ t: 'release', ids: this.#releases });
       this.#releases = [];
     }
-    if (this.#outMessages.push(message) >= MAX_BATCH) return this.#flush();
-    if (this.#soonScheduled) return;
-    this.#soonScheduled = true;
-    setImmediate(this.#soonTask);
+    if (this.#outMessages.push(message as OutgoingMessage) >= MAX_BATCH) return this.#flush();
+    if (this.#deferredTimer !== undefined) return;
+    this.#deferredTimer = setTimeout(() => {
+      this.#deferredTimer = undefined;
+      if (!this.closed) this.#flush();
+    }, DEFERRED_MS);
+    this.#deferredTimer.unref();
   }
 
   /** Makes a proxy of this connection for a token whose reference this connection already holds. */
@@ -605,10 +586,6 @@ export class ClientConnection implements ProxyConnection {
       this.#outMessages.push({ t: 'ack', ok: this.#acks, lost: this.#lostAcks });
       this.#acks = [];
       this.#lostAcks = [];
-    }
-    if (this.#deferred.length > 0) {
-      for (const message of this.#deferred) this.#outMessages.push(message);
-      this.#deferred = [];
     }
     const messages = this.#outMessages;
     if (messages.length === 0) return this.#releasesPosted();

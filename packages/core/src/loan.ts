@@ -149,7 +149,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
       for (const spare of spares.values()) spare.port.close();
       for (const lease of leases.values()) {
         if (lease.connection.closed || borrowed.includes(lease.key)) continue;
-        lease.connection.postSoon(
+        lease.connection.postDeferred(
           returned.includes(lease.key)
             ? { t: 'unlend', key: lease.key, returned: true }
             : { t: 'unlend', key: lease.key },
@@ -262,8 +262,8 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
   finish(handBack = false): 'borrowed' | 'returned' | 'unused' {
     if (!this.#borrowed) return 'unused';
     if (handBack && this.#onlyCalls && this.#unsettled === 0 && this.#answered) {
-      // Given back here too, but not at once: with this thread's next message (a later task's
-      // first call) or after 100 ms idle. Whichever of it and the lender's `unlend` reaches
+      // Given back here too, but not at once (postDeferred): with this thread's next message
+      // (a later task's first call) or after 100 ms idle. Whichever of it and the lender's `unlend` reaches
       // the server first ends the lease; the other is ignored. This one matters when the
       // lender's connection closed before it could send its `unlend`.
       this.connection.postDeferred({ t: 'unborrow', key: this.key });
