@@ -201,6 +201,20 @@ export function encode<T>(value: T): Encoded<T> {
 const decodedEnvelopes = new WeakSet<object>();
 
 /**
+ * Makes the handoff port `port` (with its connection `key`) this thread's connection to
+ * `managerId`, for a thread that has none yet.
+ */
+export function adoptPort(port: MessagePort, managerId: string, key: string): ClientConnection {
+  const connection = new ClientConnection(port, managerId, key, {
+    label: threadLabel(),
+    timeout: 0,
+    onClose: (closed) => forgetConnection(closed),
+  });
+  setConnection(connection);
+  return connection;
+}
+
+/**
  * Turns a received value back into live objects: every proxy envelope becomes a working proxy
  * that owns the reference taken for it by the sender, every handle envelope a
  * {@link ManagerHandle}. The first handoff port of a manager becomes this thread's connection
@@ -222,12 +236,7 @@ export function decode<T = unknown>(value: unknown): T {
       connection = connectLater(managerId, remote!);
       connection.claim(key);
     } else {
-      connection = new ClientConnection(port, managerId, key, {
-        label: threadLabel(),
-        timeout: 0,
-        onClose: (closed) => forgetConnection(closed),
-      });
-      setConnection(connection);
+      connection = adoptPort(port, managerId, key);
     }
     connections.set(key, connection);
     return connection;

@@ -223,21 +223,20 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
     this.#borrow();
     const reply = this.connection.call(proxy, token, method, args, options);
     this.#unsettled++;
-    // A promise of its own, so that a rejection nobody handles is still reported as one.
-    return new Promise((resolve, reject) =>
-      reply.then(
-        (value) => {
-          this.#unsettled--;
-          this.#answered = true;
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.#unsettled--;
-          reject(error);
-        },
-      ),
-    );
+    // Watched on the side: the caller gets the promise that BaseProxy chains on `reply`, so a
+    // rejection it leaves unhandled is still reported.
+    reply.then(this.#answeredCall, this.#failedCall);
+    return reply;
   }
+
+  readonly #answeredCall = () => {
+    this.#unsettled--;
+    this.#answered = true;
+  };
+
+  readonly #failedCall = () => {
+    this.#unsettled--;
+  };
 
   /** A borrowed proxy owns no reference: releasing it is local, unless it was kept. */
   release(id: number): void {
