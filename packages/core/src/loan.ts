@@ -20,6 +20,7 @@ import {
 import { ClientConnection } from './client-connection';
 import { connectLater, type RemoteSettings } from './remote';
 import {
+  adoptPort,
   checkSendable,
   decode,
   discard,
@@ -28,13 +29,7 @@ import {
   sendingConnection,
 } from './handoff';
 import { leaseOf, setLease, type LeaseHandle } from './lease-registry';
-import {
-  connectionFor,
-  forgetConnection,
-  newConnectionKey,
-  setConnection,
-  threadLabel,
-} from './threads';
+import { connectionFor, newConnectionKey } from './threads';
 
 /** The envelope of a lent proxy: its lease key, and a spare port for a thread with no connection. */
 interface LoanEnvelope extends ProxyEnvelope {
@@ -336,12 +331,7 @@ export function borrow<T = unknown>(value: unknown): Borrowed<T> {
         envelope.port !== undefined &&
         envelope.key !== undefined
       ) {
-        connection = new ClientConnection(envelope.port, managerId, envelope.key, {
-          label: threadLabel(),
-          timeout: 0,
-          onClose: (closed) => forgetConnection(closed),
-        });
-        setConnection(connection);
+        connection = adoptPort(envelope.port, managerId, envelope.key);
       } else if (envelope.port !== undefined && connection?.key !== envelope.key) {
         // This thread has a connection: the spare is not needed (the server closes it).
         envelope.port.close();
