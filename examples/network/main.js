@@ -16,6 +16,16 @@ const manager = await AppManager.start({
   authkey,
 });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// A client's releases and its socket's close reach the server's thread on their own schedule:
+// the child's 'exit' event here can come first. Wait (at most 2 s) for the count to settle.
+const objectsSettledAt = async (expected) => {
+  let objects = await manager.numberOfObjects();
+  for (let i = 0; i < 200 && objects !== expected; i++) {
+    await sleep(10);
+    objects = await manager.numberOfObjects();
+  }
+  return objects;
+};
 try {
   const counter = await manager.Counter();
 
@@ -32,7 +42,7 @@ try {
   const first = await runClient(false);
   console.log('client 1 saw', first.answer.value, '| owner:', first.answer.isOwner);
   await once(first.child, 'exit');
-  console.log('after client 1 exited, objects:', await manager.numberOfObjects());
+  console.log('after client 1 exited, objects:', await objectsSettledAt(1));
 
   const second = await runClient(true);
   console.log(
@@ -43,12 +53,7 @@ try {
   );
   second.child.kill('SIGKILL');
   await once(second.child, 'exit');
-  let objects = await manager.numberOfObjects();
-  for (let i = 0; i < 200 && objects !== 1; i++) {
-    await sleep(10);
-    objects = await manager.numberOfObjects();
-  }
-  console.log('after client 2 was killed, objects:', objects);
+  console.log('after client 2 was killed, objects:', await objectsSettledAt(1));
 
   try {
     await AppManager.connect({ address: manager.address, authkey: 'wrong' });
@@ -60,8 +65,7 @@ try {
   }
   console.log('counter value:', await counter.value());
   counter[Symbol.dispose]();
-  await sleep(10);
-  console.log('objects left:', await manager.numberOfObjects());
+  console.log('objects left:', await objectsSettledAt(0));
 } finally {
   await manager.shutdown();
   rmSync(directory, { recursive: true, force: true });
