@@ -15,6 +15,7 @@ import {
   type MessagePort,
   type TransferListItem,
 } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { encodeValue, forEachEnvelope, type CallOptions, type Token } from '@managers/proxy';
 import type { ClientConnection } from './client-connection';
@@ -63,6 +64,18 @@ export const LIVENESS_DEAD = 0;
  * callers notice within this slice.
  */
 export const SYNC_SLICE_MS = 50;
+
+/**
+ * How long a caller checks the reply word in a busy loop before it sleeps in `Atomics.wait`
+ * (ms). On a machine with cores to spare, a reply often comes within microseconds, and a
+ * thread that went to sleep pays a wake-up that can cost more than the whole round trip (a
+ * futex wake, on a virtual machine an interrupt to a halted vCPU). A caller spins only while
+ * its channel's replies come within this time (the previous call's did), and never on a
+ * single-CPU machine, so a slow method or a busy machine costs no spinning.
+ */
+export const SYNC_SPIN_MS = 0.05;
+/** Whether spinning can help at all: the replying thread needs a CPU of its own. */
+const SPIN_ALLOWED = availableParallelism() > 1;
 
 /** Per-thread state, on globalThis so that two copies of this module in one thread agree. */
 interface ThreadSyncState {
@@ -164,6 +177,8 @@ class SyncChannel {
   /** Replies read so far, from the port or inline (the server counts those it gave). */
   #read = 0;
   #liveness: Int32Array | undefined;
+  /** Whether the next call spins before sleeping: the previous reply came within SYNC_SPIN_MS. */
+  #spin = SPIN_ALLOWED;
 
   constructor(connection: ClientConnection) {
     connection.requireLocal('a synchronous call (syncProxy)');
@@ -184,8 +199,18 @@ class SyncChannel {
 
   /** Blocks until the reply to `rid` is read (earlier replies, to calls that timed out, are dropped). */
   wait(rid: number, timeout: number, token: Token, method: string): unknown {
-    const deadline = timeout > 0 ? performance.now() + timeout : Infinity;
+    const started = performance.now();
+    try {
+      return this.#receive(rid, started, timeout, token, method);
+    } finally {
+      this.#spin = SPIN_ALLOWED && performance.now() - started <= SYNC_SPIN_MS;
+    }
+  }
+
+  #receive(rid: number, started: number, timeout: number, token: Token, method: string): unknown {
+    const deadline = timeout > 0 ? started + timeout : Infinity;
     const sliced = timeout > 0;
+    let spun = !this.#spin;
     for (;;) {
       const posted = Atomics.load(this.#words, SYNC_POSTED);
       if (posted !== this.#read) {
@@ -238,6 +263,13 @@ class SyncChannel {
           `${describe(token, method)} timed out after ${timeout} ms`,
           { details: { typeid: token.typeid, id: token.id, method, timeout } },
         );
+      }
+      if (!spun) {
+        // Once per call, before the first sleep (see SYNC_SPIN_MS).
+        spun = true;
+        const until = performance.now() + Math.min(left, SYNC_SPIN_MS);
+        while (Atomics.load(this.#words, SYNC_POSTED) === posted && performance.now() < until);
+        continue;
       }
       Atomics.wait(this.#words, SYNC_POSTED, posted, Math.min(left, SYNC_SLICE_MS));
     }

@@ -183,6 +183,22 @@ test('a timeout (options or withCallOptions) throws ERR_TIMEOUT; the late reply 
   await expect(manager).toHaveNoLiveObjects();
 });
 
+test('a caller spinning for a quick reply keeps its timeout, and fast and slow calls mix', async () => {
+  await using manager = await SyncTestManager.start({ module: SYNC_MODULE });
+  using counter = await manager.Counter();
+  const sync = syncProxy(counter);
+  // Fast calls: the caller spins for their replies (sync-channel.ts, SYNC_SPIN_MS).
+  for (let index = 1; index <= 200; index++) expect(sync.increment()).toBe(index);
+  // A timeout shorter than the spin still ends the call when it is due.
+  const quick = syncProxy(counter, { timeout: 0.02 });
+  expect(thrown(() => quick.sleep(100)).code).toBe(ErrorCode.Timeout);
+  // A slow call answered after the spin (the caller sleeps), then fast ones again.
+  expect(sync.sleep(30)).toBe('woke');
+  for (let index = 201; index <= 300; index++) expect(sync.increment()).toBe(index);
+  counter[Symbol.dispose]();
+  await expect(manager).toHaveNoLiveObjects();
+});
+
 test('from the server thread itself, syncProxy throws ERR_WOULD_DEADLOCK instead of hanging', async () => {
   await using manager = await SyncTestManager.start({ module: SYNC_MODULE });
   const counter = await manager.Counter();
