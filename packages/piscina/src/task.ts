@@ -12,6 +12,7 @@ import { toBaseProxy, type BaseProxy } from '@managers/proxy';
 import {
   proxiesIn,
   TASK_ERROR_KEY,
+  reportOf,
   TASK_REPORT_KEY,
   type TaskReport,
   transferableSymbol,
@@ -143,11 +144,12 @@ export function defineTask<A = any, R = unknown>(
     }
     // A result goes back bare when there is nothing new to report: no lease to end, and the
     // managers this thread is connected to were reported already (a pool thread serves one
-    // pool, which remembers them).
+    // pool, which remembers them). A value that would read as a report is always wrapped.
     const news =
       report.borrowed.length > 0 ||
       report.returned !== undefined ||
-      managersKey !== reportedManagers;
+      managersKey !== reportedManagers ||
+      reportOf(outcome.value) !== undefined;
     reportedManagers = managersKey;
     const reported = news ? { [TASK_REPORT_KEY]: report, value: outcome.value } : outcome.value;
     if (outcome.transferList.length === 0) return reported;

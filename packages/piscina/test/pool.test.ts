@@ -42,6 +42,21 @@ describe('ManagedPool', () => {
     await eventually(async () => (await manager.numberOfObjects()) === 0);
   });
 
+  test('a result shaped like the pool thread report comes back as the task returned it', async () => {
+    await using manager = await startManager(100);
+    await using pool = new ManagedPool({ filename: TASKS, minThreads: 1, maxThreads: 1 });
+    const lookalike = {
+      '@managers/task-report': { borrowed: ['not-a-lease'], thread: 0, managers: [] },
+      value: 'inner',
+    };
+    // Twice: the second result would go back bare (nothing new to report) if it were not wrapped.
+    expect(await pool.run(lookalike, { name: 'echo' })).toEqual(lookalike);
+    expect(await pool.run(lookalike, { name: 'echo' })).toEqual(lookalike);
+    expect(await pool.run({ plain: 1 }, { name: 'echo' })).toEqual({ plain: 1 });
+    expect(await manager.numberOfObjects()).toBe(0);
+    expect((await manager.trace()).filter((event) => event.op === 'reject')).toEqual([]);
+  });
+
   test('two pools of 2 threads run 2,000 tasks on one counter and one list', async () => {
     await using manager = await startManager(100_000);
     await using first = new ManagedPool({ filename: TASKS, minThreads: 2, maxThreads: 2 });
