@@ -46,6 +46,8 @@ export interface Loan<T = unknown> {
    * thread gives them back.
    */
   end(borrowed?: readonly string[], returned?: readonly string[]): void;
+  /** The same, given the task thread's {@link LeaseReport} as `handBack()` made it. */
+  end(report: LeaseReport): void;
 }
 
 /** Options of {@link lend}. */
@@ -137,9 +139,13 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   return {
     value: withPorts as T,
     transferList,
-    end(borrowed: readonly string[] = [], returned: readonly string[] = []) {
+    end(borrowedOrReport?: readonly string[] | LeaseReport, returnedKeys?: readonly string[]) {
       if (ended) return;
       ended = true;
+      const report = isLeaseReport(borrowedOrReport) ? borrowedOrReport : undefined;
+      const borrowed =
+        report?.borrowed ?? (borrowedOrReport as readonly string[] | undefined) ?? [];
+      const returned = report?.returned ?? returnedKeys ?? [];
       // A port that left with the task is detached: closing it does nothing.
       for (const spare of spares.values()) spare.port.close();
       for (const lease of leases.values()) {
@@ -155,6 +161,10 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
 }
 
 function endNothing(): void {}
+
+function isLeaseReport(value: unknown): value is LeaseReport {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** The proxies of one lease in the borrowing thread: calls go through this thread's connection. */
 class LeaseConnection implements ProxyConnection, LeaseHandle {

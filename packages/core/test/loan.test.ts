@@ -87,7 +87,7 @@ test('a lease used only by answered calls is handed back: ended once, by the len
   const report = received.handBack();
   expect(report.borrowed).toEqual([]);
   expect(report.returned).toHaveLength(1);
-  loan.end(report.borrowed, report.returned);
+  loan.end(report); // the report as handBack() made it: the same as its two lists
   // Here lender and borrower share one connection, so the borrower's own give-back (queued
   // first, sent later) ends the lease, and the lender's `unlend {returned}` finds nothing.
   // Across threads either may come first (pool.test.ts).

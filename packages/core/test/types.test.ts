@@ -159,8 +159,11 @@ function loanChecks(mag: Remote<Magnifier>) {
   const borrowedKeys: string[] = report.borrowed;
   const returnedKeys: string[] = report.returned;
   loan.end(borrowedKeys, returnedKeys);
+  loan.end(report);
   // @ts-expect-error the lists are of lease keys
   loan.end([1]);
+  // @ts-expect-error a report has both lists
+  loan.end({ borrowed: [] });
   return received.finish();
 }
 
