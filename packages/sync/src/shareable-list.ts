@@ -135,23 +135,61 @@ export class ShareableList implements Disposable, AsyncDisposable, Iterable<Shar
     manager: { SharedMemory(spec: { name: string }): Promise<SharedMemoryProxy> },
     name: string,
   ): Promise<ShareableList> {
-    return ShareableList.open(await manager.SharedMemory({ name }));
+    const segment = await manager.SharedMemory({ name });
+    try {
+      return await ShareableList.open(segment);
+    } catch (error) {
+      // The proxy was made here: a refused segment's is dropped here too.
+      segment[Symbol.dispose]();
+      throw error;
+    }
   }
 
-  /** Opens the list in `segment` (e.g. a segment proxy received from another thread); takes it over. */
+  /**
+   * Opens the list in `segment` (e.g. a segment proxy received from another thread); takes it
+   * over. The segment's layout is checked first (item count, every item's type, capacity, data
+   * range and length): a segment that does not hold a ShareableList is refused with
+   * `ERR_INVALID_OPTION` naming what is wrong, and stays the caller's.
+   */
   static async open(segment: SharedMemoryProxy, check = true): Promise<ShareableList> {
     const [buffer, name] = await Promise.all([segment.buffer(), segment.name()]);
     const list = new ShareableList(segment, buffer, name);
     if (check) {
-      const n = list.length;
-      if (n < 0 || HEADER + DESCRIPTOR * n > buffer.byteLength) {
+      const problem = list.#layoutProblem();
+      if (problem !== undefined) {
         throw syncError(
           SyncErrorCode.InvalidOption,
-          `segment '${name}' does not hold a ShareableList`,
+          `segment '${name}' does not hold a ShareableList: ${problem}`,
         );
       }
     }
     return list;
+  }
+
+  /** What is wrong with the segment's layout, if anything (see the top of this file). */
+  #layoutProblem(): string | undefined {
+    const size = this.#bytes.byteLength;
+    if (size < HEADER) return `it has ${size} bytes, fewer than the ${HEADER}-byte header`;
+    const n = this.length;
+    const dataStart = HEADER + DESCRIPTOR * n;
+    if (n < 0 || dataStart > size) return `its item count ${n} does not fit in its ${size} bytes`;
+    for (let i = 0; i < n; i++) {
+      const at = HEADER + DESCRIPTOR * i;
+      const kind = this.#view.getUint8(at);
+      const capacity = this.#view.getInt32(at + 4, true);
+      const offset = this.#view.getInt32(at + 12, true);
+      if (kind > Kind.Bytes) return `item ${i} has an unknown type tag ${kind}`;
+      if (capacity < 8 || capacity % 8 !== 0)
+        return `item ${i} has a capacity of ${capacity} bytes (a multiple of 8, at least 8)`;
+      if (offset < dataStart || offset + capacity > size)
+        return `item ${i}'s data (${capacity} bytes at ${offset}) is outside the data area (bytes ${dataStart}–${size})`;
+      if (kind === Kind.String || kind === Kind.Bytes) {
+        const length = this.#view.getInt32(at + 8, true);
+        if (length < 0 || length > capacity)
+          return `item ${i} has a length of ${length} bytes for a capacity of ${capacity}`;
+      }
+    }
+    return undefined;
   }
 
   #format(values: ShareableItem[], capacities: number[], kinds: Kind[]): void {

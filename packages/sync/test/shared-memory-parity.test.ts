@@ -144,6 +144,46 @@ describe('SharedMemory, ShareableList and typecode c (CPython _TestSharedMemory,
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   });
 
+  test('attaching to a segment that does not hold a ShareableList is refused with what is wrong, and leaks no proxy', async () => {
+    await using manager = await syncManager();
+    {
+      using segment = await manager.SharedMemory({ create: true, size: 64, name: 'not-a-list' });
+      const view = new DataView(await segment.buffer());
+      const refusal = async () => {
+        const error = (await rejection(ShareableList.attach(manager, 'not-a-list'))) as {
+          code: string;
+          message: string;
+        };
+        expect(error.code).toBe(SyncErrorCode.InvalidOption);
+        return error.message;
+      };
+      view.setInt32(0, 1000, true);
+      expect(await refusal()).toBe(
+        "segment 'not-a-list' does not hold a ShareableList: its item count 1000 does not fit in its 64 bytes",
+      );
+      view.setInt32(0, 2, true); // two items, descriptors still zero
+      expect(await refusal()).toMatch(/item 0 has a capacity of 0 bytes/);
+      for (const item of [0, 1]) {
+        view.setInt32(8 + 16 * item + 4, 8, true);
+        view.setInt32(8 + 16 * item + 12, 40 + 8 * item, true);
+      }
+      view.setUint8(8 + 16, 9);
+      expect(await refusal()).toMatch(/item 1 has an unknown type tag 9/);
+      view.setUint8(8 + 16, 4); // a string
+      view.setInt32(8 + 16 + 8, 9, true);
+      expect(await refusal()).toMatch(/item 1 has a length of 9 bytes for a capacity of 8/);
+      view.setInt32(8 + 16 + 8, 2, true);
+      view.setInt32(8 + 16 + 12, 60, true);
+      expect(await refusal()).toMatch(/item 1's data \(8 bytes at 60\) is outside the data area/);
+      view.setInt32(8 + 16 + 12, 48, true);
+      new Uint8Array(view.buffer).set(bytes('hi'), 48);
+      using list = await ShareableList.attach(manager, 'not-a-list');
+      expect([...list]).toEqual([null, 'hi']);
+      await segment.unlink();
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
   test("_TestValue.test_value and _TestArray.test_array with typecode 'c' (one byte; bytes slices)", async () => {
     await using manager = await syncManager();
     {
