@@ -17,6 +17,7 @@ import {
 import { fromErrorEnvelope } from './error-envelope';
 import { leaseOf } from './lease-registry';
 import { DEFAULT_MAX_MESSAGE_SIZE, isLargerThan, messageTooLarge } from './message-size';
+import { LendLogWriter } from './lend-log';
 import type { Reply, WireToken } from './protocol';
 import type { NetworkAddress } from './transport/address';
 import type { RemoteSettings } from './remote';
@@ -147,6 +148,10 @@ export class ClientConnection implements ProxyConnection {
   /** The manager's name, for messages (its id until the name is known). */
   managerName: string | undefined;
   readonly #spares: { key: string; port: MessagePort }[] = [];
+  /** Where this thread writes its lends (lend-log.ts), made on the first one. */
+  #lendLog: LendLogWriter | undefined;
+  /** How many messages this connection posted on its port (a lend log entry's place). */
+  #posted = 0;
   #refilling = false;
   /** The last exposed list and methodToTypeid seen per typeid, shared by its proxies' tokens. */
   readonly #shapes = new Map<string, Pick<Token, 'exposed' | 'methodToTypeid'>>();
@@ -334,6 +339,29 @@ export class ClientConnection implements ProxyConnection {
     return { key, port: port2 };
   }
 
+  /**
+   * Lends `ids` under `key` for a task (loan.ts): written in this connection's lend log, which
+   * reaches the server without waking it (lend-log.ts), or posted when it cannot be (a socket,
+   * a full log). Throws if the connection is closed.
+   */
+  lend(key: string, ids: readonly number[]): void {
+    if (this.#closeError !== undefined) throw this.#closeError;
+    if (!this.remote) {
+      if (this.#lendLog === undefined) {
+        this.#lendLog = new LendLogWriter();
+        // At once, not with this tick's messages: a borrow of the first lease written there
+        // may reach the server before this thread posts anything else.
+        this.postNow({ t: 'lendlog', buffer: this.#lendLog.buffer }, NO_TRANSFER);
+      }
+      // What this tick queued before the lend goes first (a claim of a proxy lent here, a
+      // release): the entry's place is after it. Messages that wait for a later post (given
+      // back leases) are independent of it and may stay behind.
+      if (this.#flushScheduled) this.#flush();
+      if (this.#lendLog.write(key, this.#posted, ids)) return;
+    }
+    this.#enqueue({ t: 'lend', key, ids }, NO_TRANSFER);
+  }
+
   /** Posts everything queued now, synchronously (a handoff must leave before its message does). */
   flushNow(): void {
     this.#flush();
@@ -356,6 +384,7 @@ export class ClientConnection implements ProxyConnection {
     if (this.#closeError !== undefined) throw this.#closeError;
     this.#flush();
     this.#port.postMessage(message, transfer);
+    this.#posted++;
   }
 
   /** The value of a reply that came back another way (a proxy for a token); throws its error. */
@@ -599,6 +628,7 @@ export class ClientConnection implements ProxyConnection {
         messages.length === 1 ? messages[0] : { t: 'batch', m: messages },
         transfer,
       );
+      this.#posted++;
     } catch {
       messages.forEach((message, index) =>
         this.#postAlone(message, transfers?.get(index) ?? NO_TRANSFER),
@@ -615,6 +645,7 @@ export class ClientConnection implements ProxyConnection {
   #postAlone(message: OutgoingMessage, transfer: TransferListItem[]): void {
     try {
       this.#port.postMessage(message, transfer);
+      this.#posted++;
     } catch (error) {
       const rid = message.rid;
       const pending = rid === undefined ? undefined : this.#pending.get(rid);

@@ -111,7 +111,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   const spares = new Map<string, { key: string; port: MessagePort }>();
   const remotes = new Map<string, RemoteSettings>();
   for (const [managerId, lease] of leases) {
-    lease.connection.post({ t: 'lend', key: lease.key, ids: lease.ids });
+    lease.connection.lend(lease.key, lease.ids);
     if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(managerId))) {
       const remote = lease.connection.remoteSettings;
       if (remote !== undefined) {

@@ -4,6 +4,7 @@
  * hand-written checks of protocol.ts: zod adds about 75 ms to the start-up of every thread
  * that loads it.
  */
+import { isSharedArrayBuffer } from 'node:util/types';
 import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 
@@ -75,12 +76,20 @@ const borrowRequest = z.object({ t: z.literal('borrow'), key: connectionKey });
 const unborrowRequest = z.object({ t: z.literal('unborrow'), key: connectionKey });
 /** Takes a reference of this connection's own to a borrowed id (a proxy the task keeps). */
 const keepRequest = z.object({ t: z.literal('keep'), key: connectionKey, id: objectId });
+/** A SharedArrayBuffer of any realm (one that arrived on a port may not be `instanceof` here). */
+const sharedBuffer = z.custom<SharedArrayBuffer>(
+  isSharedArrayBuffer,
+  'expected a SharedArrayBuffer',
+);
 /** Registers the connection's sync channel (sync-server.ts): replies to `s: 1` calls go there. */
 const syncRequest = z.object({
   t: z.literal('sync'),
   port: z.instanceof(MessagePort),
-  buffer: z.instanceof(SharedArrayBuffer),
+  buffer: sharedBuffer,
 });
+
+/** Registers the connection's lend log (lend-log.ts): lends written there count as `lend`s. */
+const lendLogRequest = z.object({ t: z.literal('lendlog'), buffer: sharedBuffer });
 
 /** One request from a client connection to the server. */
 export const requestSchema = z.discriminatedUnion('t', [
@@ -99,6 +108,7 @@ export const requestSchema = z.discriminatedUnion('t', [
   unborrowRequest,
   keepRequest,
   syncRequest,
+  lendLogRequest,
 ]);
 /** Several requests posted as one message (calls queued in the same tick). */
 export const batchSchema = z.object({ t: z.literal('batch'), m: z.array(z.unknown()) });

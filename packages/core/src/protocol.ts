@@ -1,3 +1,4 @@
+import { isSharedArrayBuffer } from 'node:util/types';
 import { MessagePort } from 'node:worker_threads';
 import type { z } from 'zod';
 import type * as Schemas from './protocol-schemas';
@@ -69,7 +70,9 @@ export function isWellFormedRequest(message: unknown): message is Request {
     case 'hello':
       return typeof request.label === 'string';
     case 'sync':
-      return request.port instanceof MessagePort && request.buffer instanceof SharedArrayBuffer;
+      return request.port instanceof MessagePort && isSharedArrayBuffer(request.buffer);
+    case 'lendlog':
+      return isSharedArrayBuffer(request.buffer);
     default:
       return false;
   }

@@ -3,6 +3,7 @@ import { toErrorEnvelope } from '../error-envelope';
 import { ServerErrors } from './errors';
 import type { Reply } from '../protocol';
 import type { SyncEndpoint } from '../sync-server';
+import type { LendLogReader } from '../lend-log';
 import type { Channel } from '../transport/channel';
 
 /**
@@ -59,6 +60,10 @@ export class ServerConnection {
   delivered: Map<number, (() => void)[]> | undefined;
   /** Where replies to this connection's synchronous calls go (sync-server.ts), once registered. */
   sync: SyncEndpoint | undefined;
+  /** Where this connection writes its lends instead of posting them (lend-log.ts), once registered. */
+  lendLog: LendLogReader | undefined;
+  /** How many messages arrived on its port (a logged lend's place, see lend-log.ts). */
+  received = 0;
   /** Called once when the connection closes (hosted objects watching their callers). */
   closeHooks: Set<() => void> | undefined;
 

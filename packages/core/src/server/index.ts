@@ -11,6 +11,7 @@ import {
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../message-size';
 import { TypeInfoCache, type Registration } from '../registration';
 import { SyncEndpoint } from '../sync-server';
+import { LEND_LOG_BYTES, LendLogReader } from '../lend-log';
 import type { Channel } from '../transport/channel';
 import type { NetworkAddress } from '../transport/address';
 import { newConnectionKey } from '../threads';
@@ -54,6 +55,8 @@ export class Server {
   readonly #exports: Exports;
   readonly #name: string;
   #closing = false;
+  /** The connections that registered a lend log. */
+  readonly #lendLogs = new Set<ServerConnection>();
   /** Where the server listens for other processes, once it does (`start({ address })`). */
   listenAddress: NetworkAddress | undefined;
 
@@ -182,10 +185,19 @@ export class Server {
       return undefined;
     }
     const connection = this.#identities.add(port, key, options);
-    port.on('message', (message: unknown) => this.#onMessage(connection, message));
+    port.on('message', (message: unknown) => this.#onPortMessage(connection, message));
     port.on('close', () => this.#onClose(connection));
     port.start();
     return connection;
+  }
+
+  /** A message from the connection's port: the lends logged before and after it take their places. */
+  #onPortMessage(connection: ServerConnection, message: unknown): void {
+    const place = connection.received++;
+    if (connection.lendLog === undefined) return this.#onMessage(connection, message);
+    this.#readLendLog(connection, place);
+    this.#onMessage(connection, message);
+    this.#readLendLog(connection, place + 1);
   }
 
   #onMessage(connection: ServerConnection, message: unknown): void {
@@ -282,9 +294,25 @@ export class Server {
         return;
       case 'lend':
         return this.#leases.lend(connection, request.key, request.ids);
+      case 'lendlog':
+        if (connection.lendLog !== undefined || request.buffer.byteLength !== LEND_LOG_BYTES) {
+          return this.#badMessage(
+            connection,
+            message,
+            connection.lendLog !== undefined
+              ? 'a second lendlog (one per connection)'
+              : `lendlog.buffer must be a SharedArrayBuffer of ${LEND_LOG_BYTES} bytes`,
+          );
+        }
+        connection.lendLog = new LendLogReader(request.buffer);
+        this.#lendLogs.add(connection);
+        // A borrow may be waiting already for a lease written there.
+        return this.#readLendLog(connection, connection.received);
       case 'unlend':
         return this.#leases.unlend(connection, request.key, request.returned === true);
       case 'borrow':
+        // Its lease may be in a lender's log, not read yet (a lender that posted nothing since).
+        if (!this.#leases.has(request.key)) this.#readLendLogs();
         return this.#leases.borrow(connection, request.key);
       case 'unborrow':
         return this.#leases.unborrow(connection, request.key);
@@ -336,8 +364,34 @@ export class Server {
     }
   }
 
+  /**
+   * Acts on the lends a connection logged after at most `upTo` of its port messages, in
+   * order, each as a `lend` message in its place (held like one while the connection waits).
+   */
+  #readLendLog(connection: ServerConnection, upTo: number): void {
+    const log = connection.lendLog;
+    if (log === undefined || !log.pending()) return;
+    const problem = log.drain(upTo, (key, ids) =>
+      this.#onMessage(connection, { t: 'lend', key, ids }),
+    );
+    if (problem !== undefined) {
+      this.#lendLogs.delete(connection);
+      this.#refuse(connection, problem);
+    }
+  }
+
+  /** Reads every connection's lend log (a borrow names a key no lend brought yet). */
+  #readLendLogs(): void {
+    for (const connection of this.#lendLogs)
+      if (!connection.closed) this.#readLendLog(connection, connection.received);
+  }
+
   #onClose(connection: ServerConnection): void {
     if (connection.closed) return;
+    // Its last lends count (a borrow may wait for one), even those placed after messages lost
+    // with the port; the lender's close then ends the leases nobody borrowed.
+    this.#readLendLog(connection, Infinity);
+    this.#lendLogs.delete(connection);
     const why = (connection.port as { closeReason?: string }).closeReason;
     if (why !== undefined) this.table.traceReject(`socket closed: ${why}`, 0, connection.holder);
     // Replies whose delivery is unconfirmed are given back first (a queue's item returns

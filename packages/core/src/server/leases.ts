@@ -62,6 +62,11 @@ export class Leases {
     private readonly host: LeaseHost,
   ) {}
 
+  /** True when a lease with this key exists (lent, not ended). */
+  has(key: string): boolean {
+    return this.#leases.has(key);
+  }
+
   lend(lender: ServerConnection, key: string, ids: readonly number[]): void {
     const mine = this.#byLender.get(lender);
     if (this.#leases.has(key) || this.#ended.has(key)) {

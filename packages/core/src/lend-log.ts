@@ -1,0 +1,156 @@
+/**
+ * The lend log: how a thread lends a task's proxies (loan.ts) without a message, so without
+ * waking the server once per task.
+ *
+ * A local connection registers one SharedArrayBuffer with the server (`lendlog`, once, posted
+ * at once). The thread writes each `lend` (a lease key and its ids) in it instead of posting
+ * it, with its place in the connection's stream: how many messages the thread had posted on
+ * the connection's port before it (`after`; anything queued in the tick is posted first). The
+ * server turns each entry into a `lend` message at that place, as if it had been posted there:
+ * when it has read that many messages from the port, when a borrow names a key it does not
+ * know yet, and when the connection closes. So a lend keeps its order with the thread's calls,
+ * claims and releases, and a paused connection holds it like any message. A borrow cannot
+ * overtake its lend: the task that carries the key leaves the lender after the lend was
+ * written, and the log is read through `Atomics` (each entry is published by a store of the
+ * write position). A full log, or a remote connection, posts the `lend` as a message instead.
+ *
+ * Layout: two int32 words (the write position, then the read position, in bytes from the
+ * start of the data area), then the data area, a ring of entries:
+ * `[1][key length][key (ASCII)][after (float64)][id count (uint16)][ids (float64 each)]`, or a
+ * single `0xff` byte that sends the reader back to the start of the area. Empty when both
+ * positions are equal; the writer leaves one byte free so that a full ring is not read as
+ * empty.
+ */
+
+const WRITE = 0;
+const READ = 1;
+const DATA_BYTE = 8;
+/** The data area's size in bytes (about 1,900 single-proxy leases). */
+const DATA_BYTES = 64 * 1024;
+/** Bytes in a lend log's buffer. */
+export const LEND_LOG_BYTES = DATA_BYTE + DATA_BYTES;
+const ENTRY = 1;
+const WRAP = 0xff;
+/** Most ids in one logged lend; a larger lend is posted. */
+const MAX_IDS = 1024;
+const KEY_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+
+/** The thread's end: writes lends. */
+export class LendLogWriter {
+  readonly buffer = new SharedArrayBuffer(LEND_LOG_BYTES);
+  readonly #words = new Int32Array(this.buffer, 0, 2);
+  readonly #data = new DataView(this.buffer, DATA_BYTE, DATA_BYTES);
+  readonly #bytes = new Uint8Array(this.buffer, DATA_BYTE, DATA_BYTES);
+
+  /**
+   * Writes a lend that comes after the connection's first `after` port messages; false when it
+   * does not fit now (post it instead).
+   */
+  write(key: string, after: number, ids: readonly number[]): boolean {
+    if (ids.length > MAX_IDS || key.length > 255) return false;
+    const size = 12 + key.length + 8 * ids.length;
+    let at = Atomics.load(this.#words, WRITE);
+    const read = Atomics.load(this.#words, READ);
+    if (at >= read) {
+      // Free: from `at` to the end, then from the start to `read` (minus the byte kept free).
+      if (DATA_BYTES - at < size) {
+        if (read <= size) return false; // not at the start either
+        this.#bytes[at] = WRAP;
+        at = 0;
+      } else if (DATA_BYTES - at === size && read === 0) return false;
+    } else if (read - at <= size) return false;
+    const data = this.#data;
+    data.setUint8(at, ENTRY);
+    data.setUint8(at + 1, key.length);
+    for (let index = 0; index < key.length; index++)
+      data.setUint8(at + 2 + index, key.charCodeAt(index));
+    let offset = at + 2 + key.length;
+    data.setFloat64(offset, after);
+    data.setUint16(offset + 8, ids.length);
+    offset += 10;
+    for (const id of ids) {
+      data.setFloat64(offset, id);
+      offset += 8;
+    }
+    Atomics.store(this.#words, WRITE, offset === DATA_BYTES ? 0 : offset);
+    return true;
+  }
+}
+
+/**
+ * The server's end: reads what a connection wrote. The buffer comes from the client, so
+ * everything is checked; a log that breaks the format is read no further (its thread's later
+ * lends are lost, which only that thread's tasks notice).
+ */
+export class LendLogReader {
+  readonly #words: Int32Array;
+  readonly #data: DataView;
+  #broken = false;
+
+  /** `buffer` must be LEND_LOG_BYTES long (the intake checks). */
+  constructor(buffer: SharedArrayBuffer) {
+    this.#words = new Int32Array(buffer, 0, 2);
+    this.#data = new DataView(buffer, DATA_BYTE, DATA_BYTES);
+  }
+
+  /** True when something is written and not read yet. */
+  pending(): boolean {
+    return !this.#broken && Atomics.load(this.#words, WRITE) !== Atomics.load(this.#words, READ);
+  }
+
+  /**
+   * Reads the entries written so far whose place comes after at most `upTo` port messages, in
+   * order, giving each to `lend` (it stops at the first later one); returns what is wrong when
+   * the log breaks the format (then it is read no further).
+   */
+  drain(upTo: number, lend: (key: string, ids: number[]) => void): string | undefined {
+    if (this.#broken) return undefined;
+    const data = this.#data;
+    const end = Atomics.load(this.#words, WRITE);
+    let at = Atomics.load(this.#words, READ);
+    const fail = (problem: string) => {
+      this.#broken = true;
+      return `lend log unreadable at byte ${at}: ${problem}`;
+    };
+    if (!(end >= 0 && end < DATA_BYTES) || !(at >= 0 && at < DATA_BYTES))
+      return fail('a position is outside the log');
+    while (at !== end) {
+      const kind = data.getUint8(at);
+      if (kind === WRAP) {
+        if (end > at) return fail('a wrap marker before the write position');
+        at = 0;
+        continue;
+      }
+      if (kind !== ENTRY) return fail(`unknown entry kind ${kind}`);
+      // An entry never wraps: it lies between `at` and the write position, or the area's end.
+      const limit = end > at ? end : DATA_BYTES;
+      if (at + 12 > limit) return fail('a truncated entry');
+      const keyLength = data.getUint8(at + 1);
+      if (at + 12 + keyLength > limit) return fail('a truncated key');
+      let offset = at + 2 + keyLength;
+      const after = data.getFloat64(offset);
+      if (!Number.isSafeInteger(after) || after < 0) return fail(`a place ${after} in the stream`);
+      // Not yet: the messages it comes after have not all been read.
+      if (after > upTo) return undefined;
+      let key = '';
+      for (let index = 0; index < keyLength; index++)
+        key += String.fromCharCode(data.getUint8(at + 2 + index));
+      if (!KEY_PATTERN.test(key)) return fail('a key that is not 22 to 64 base64url characters');
+      const count = data.getUint16(offset + 8);
+      offset += 10;
+      if (count > MAX_IDS || offset + 8 * count > limit) return fail('a truncated id list');
+      const ids: number[] = new Array(count);
+      for (let index = 0; index < count; index++) {
+        const id = data.getFloat64(offset);
+        if (!Number.isSafeInteger(id) || id < 0) return fail(`id ${id} is not an object id`);
+        ids[index] = id;
+        offset += 8;
+      }
+      at = offset === DATA_BYTES ? 0 : offset;
+      // Published before the lend is acted on: the writer may reuse the space at once.
+      Atomics.store(this.#words, READ, at);
+      lend(key, ids);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The lend log (lend-log.ts): lends a thread writes in shared memory instead of posting, each
+ * acted on at its place among the thread's messages.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { once } from 'node:events';
+import { borrow, lend, release } from '@managers/core';
+import { installRefcountMatchers } from '@managers/refcount/jest';
+import { LEND_LOG_BYTES, LendLogReader, LendLogWriter } from '../src/lend-log';
+import { KitchenManager } from './fixtures/kitchen';
+import { newKey, RawServer, settle } from './fixtures/raw-server';
+import { KITCHEN_MODULE, pollUntil } from './helpers';
+
+installRefcountMatchers();
+
+describe('the ring', () => {
+  test('entries come back in order across many wrap-arounds; a full ring refuses a write', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    const read: [string, number[]][] = [];
+    let written = 0;
+    for (let round = 0; round < 50; round++) {
+      // Variable sizes, so that entries end at every offset and the wrap marker is exercised.
+      for (let index = 0; index < 37; index++, written++) {
+        const ids = Array.from({ length: (written % 9) + 1 }, (_, i) => written * 10 + i);
+        expect(writer.write(newKey(), written, ids)).toBe(true);
+      }
+      expect(reader.drain(Infinity, (key, ids) => read.push([key, ids]))).toBeUndefined();
+      expect(reader.pending()).toBe(false);
+    }
+    expect(read).toHaveLength(written);
+    read.forEach(([key, ids], index) => {
+      expect(key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(ids[0]).toBe(index * 10);
+      expect(ids).toHaveLength((index % 9) + 1);
+    });
+    let filled = 0;
+    while (writer.write(newKey(), 0, [1, 2, 3])) filled++;
+    expect(filled).toBeGreaterThan(1000);
+    expect(filled * (12 + 22 + 24)).toBeLessThanOrEqual(LEND_LOG_BYTES);
+    let drained = 0;
+    reader.drain(Infinity, () => drained++);
+    expect(drained).toBe(filled);
+    expect(writer.write(newKey(), 0, [4])).toBe(true);
+  });
+
+  test('an entry placed after messages not read yet waits; the reader stops there, in order', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    writer.write(newKey(), 2, [1]);
+    writer.write(newKey(), 5, [2]);
+    const seen: number[] = [];
+    reader.drain(1, (_, ids) => seen.push(...ids));
+    expect(seen).toEqual([]);
+    reader.drain(4, (_, ids) => seen.push(...ids));
+    expect(seen).toEqual([1]);
+    expect(reader.pending()).toBe(true);
+    reader.drain(5, (_, ids) => seen.push(...ids));
+    expect(seen).toEqual([1, 2]);
+  });
+
+  test('a log that breaks the format names what is wrong and is read no further', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    writer.write(newKey(), 0, [1]);
+    new Uint8Array(writer.buffer, 8)[0] = 7; // the first entry's kind
+    const problem = reader.drain(Infinity, () => {
+      throw new Error('nothing should be read');
+    });
+    expect(problem).toBe('lend log unreadable at byte 0: unknown entry kind 7');
+    expect(reader.pending()).toBe(false);
+  });
+});
+
+describe('on the server (raw messages)', () => {
+  test('a logged lend takes its place: before a release posted after it, after a message posted before it', async () => {
+    await using raw = new RawServer();
+    const a = await raw.owner.create('Toolbox');
+    const pool = await raw.connect(raw.owner, 'pool-thread');
+    const writer = new LendLogWriter();
+    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    // Lent, then released by the lender at once: the lease keeps `a` for the borrower.
+    const key = newKey();
+    writer.write(key, raw.owner.posted, [a]);
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(Object.keys(raw.table.holders(a))).toEqual(['lease:main>1']);
+    pool.send({ t: 'borrow', key });
+    expect((await pool.call(a, 'echo', [1])).v).toBe(1);
+    pool.send({ t: 'unborrow', key });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+
+    // Placed after a message the lender has not posted yet: a borrow waits for that message.
+    const b = await raw.owner.create('Toolbox');
+    const later = newKey();
+    writer.write(later, raw.owner.posted + 1, [b]);
+    pool.send({ t: 'borrow', key: later });
+    const call = pool.call(b, 'echo', [2]);
+    await settle();
+    expect(raw.table.holders(b)).toEqual({ main: 1 });
+    raw.owner.send({ t: 'release', ids: [] });
+    expect((await call).v).toBe(2);
+    pool.send({ t: 'unborrow', key: later });
+    raw.owner.send({ t: 'release', ids: [b] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(raw.owner.refusals).toEqual([]);
+    expect(pool.refusals).toEqual([]);
+  });
+
+  test('a borrow finds a lease logged by a lender that posted nothing since; a closing lender is read first', async () => {
+    await using raw = new RawServer();
+    const a = await raw.owner.create('Toolbox');
+    const lender = await raw.connect(raw.owner, 'lender', [a]);
+    const pool = await raw.connect(raw.owner, 'pool-thread');
+    const writer = new LendLogWriter();
+    lender.send({ t: 'lendlog', buffer: writer.buffer });
+    await settle();
+    const key = newKey();
+    writer.write(key, lender.posted, [a]);
+    pool.send({ t: 'borrow', key });
+    expect((await pool.call(a, 'echo', [3])).v).toBe(3);
+    pool.send({ t: 'unborrow', key });
+
+    // The lender logs a lease and dies before posting anything: its close reads the log, so a
+    // borrow waiting for the key gets it, and the lease outlives the lender while borrowed.
+    const last = newKey();
+    writer.write(last, lender.posted, [a]);
+    lender.close();
+    pool.send({ t: 'borrow', key: last });
+    expect((await pool.call(a, 'echo', [4])).v).toBe(4);
+    pool.send({ t: 'unborrow', key: last });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(pool.refusals).toEqual([]);
+  });
+
+  test('a bad lend log is refused and the server keeps serving: wrong size, a second one, garbage', async () => {
+    await using raw = new RawServer();
+    const a = await raw.owner.create('Toolbox');
+    raw.owner.send({ t: 'lendlog', buffer: new SharedArrayBuffer(16) });
+    const writer = new LendLogWriter();
+    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    raw.owner.send({ t: 'lendlog', buffer: new LendLogWriter().buffer });
+    await settle();
+    const rejects = raw.table
+      .trace()
+      .filter((event) => event.op === 'reject')
+      .map((event) => event.cause);
+    expect(rejects).toEqual([
+      `bad message from main: lendlog.buffer must be a SharedArrayBuffer of ${LEND_LOG_BYTES} bytes`,
+      'bad message from main: a second lendlog (one per connection)',
+    ]);
+    writer.write(newKey(), raw.owner.posted, [a]);
+    new Uint8Array(writer.buffer, 8)[1] = 200; // a key length past the entry's end
+    expect((await raw.owner.call(a, 'echo', [5])).v).toBe(5);
+    expect(raw.owner.refusals).toEqual(['lend log unreadable at byte 0: a truncated key']);
+    expect(Object.keys(raw.table.holders(a))).toEqual(['main']);
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+});
+
+/** Posts `value` with its transfer list through a channel and returns what arrives. */
+async function roundTrip(value: unknown, transferList: readonly unknown[]): Promise<unknown> {
+  const { port1, port2 } = new MessageChannel();
+  try {
+    port1.postMessage(value, transferList as never);
+    const [received] = (await once(port2, 'message')) as [unknown];
+    return received;
+  } finally {
+    port1.close();
+    port2.close();
+  }
+}
+
+test('more leases than the log holds: the rest are posted, every lease works and ends', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  // No other message in between: the log fills (about 2,000 single-proxy leases), then lends
+  // are posted as messages, after the logged ones.
+  const loans = Array.from({ length: 3000 }, () => lend({ a }));
+  const holders = async () =>
+    (await manager.entries()).flatMap((entry) =>
+      Object.keys(entry.holders).filter((holder) => holder.startsWith('lease:')),
+    );
+  expect((await holders()).length).toBe(3000);
+  // A logged lease and a posted one, borrowed and called.
+  for (const loan of [loans[0]!, loans[2999]!]) {
+    const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
+    expect(await received.value.a.inc()).toBeGreaterThan(0);
+    loan.end(received.handBack());
+  }
+  for (const loan of loans) loan.end();
+  release(a);
+  expect(await pollUntil(async () => (await holders()).length, 0)).toBe(0);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  expect((await manager.trace()).filter((event) => event.op === 'reject')).toEqual([]);
+  await expect(manager).toHaveNoLiveObjects();
+});
