@@ -85,6 +85,11 @@ export class LendLogWriter {
 export class LendLogReader {
   readonly #words: Int32Array;
   readonly #data: DataView;
+  /**
+   * The read position, kept here: the copy in the buffer is only published for the writer
+   * (a client that rewrites it cannot make the server read entries again).
+   */
+  #read = 0;
   #broken = false;
 
   /** `buffer` must be LEND_LOG_BYTES long (the intake checks). */
@@ -95,7 +100,7 @@ export class LendLogReader {
 
   /** True when something is written and not read yet. */
   pending(): boolean {
-    return !this.#broken && Atomics.load(this.#words, WRITE) !== Atomics.load(this.#words, READ);
+    return !this.#broken && Atomics.load(this.#words, WRITE) !== this.#read;
   }
 
   /**
@@ -107,18 +112,19 @@ export class LendLogReader {
     if (this.#broken) return undefined;
     const data = this.#data;
     const end = Atomics.load(this.#words, WRITE);
-    let at = Atomics.load(this.#words, READ);
+    let at = this.#read;
     const fail = (problem: string) => {
       this.#broken = true;
       return `lend log unreadable at byte ${at}: ${problem}`;
     };
-    if (!(end >= 0 && end < DATA_BYTES) || !(at >= 0 && at < DATA_BYTES))
-      return fail('a position is outside the log');
+    if (!(end >= 0 && end < DATA_BYTES)) return fail('the write position is outside the log');
     while (at !== end) {
       const kind = data.getUint8(at);
       if (kind === WRAP) {
         if (end > at) return fail('a wrap marker before the write position');
         at = 0;
+        this.#read = 0;
+        Atomics.store(this.#words, READ, 0);
         continue;
       }
       if (kind !== ENTRY) return fail(`unknown entry kind ${kind}`);
@@ -147,6 +153,7 @@ export class LendLogReader {
         offset += 8;
       }
       at = offset === DATA_BYTES ? 0 : offset;
+      this.#read = at;
       // Published before the lend is acted on: the writer may reuse the space at once.
       Atomics.store(this.#words, READ, at);
       lend(key, ids);

@@ -44,6 +44,25 @@ describe('the ring', () => {
     expect(writer.write(newKey(), 0, [4])).toBe(true);
   });
 
+  test('an entry that would end exactly at the end of the ring while nothing was read is refused', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    // 28-character keys and 3 ids: 64-byte entries, 1,024 of which fill the area exactly.
+    const key = () => newKey() + 'AAAAAA';
+    let filled = 0;
+    while (writer.write(key(), 0, [1, 2, 3])) filled++;
+    expect(filled).toBe(1023); // the last one would make the ring look empty
+    let read = 0;
+    reader.drain(0, () => read++);
+    expect(read).toBe(1023);
+    // Now it fits (the reader moved on), ends exactly at the end, and the next one wraps.
+    expect(writer.write(key(), 0, [4, 5, 6])).toBe(true);
+    expect(writer.write(key(), 0, [7, 8, 9])).toBe(true);
+    const ids: number[] = [];
+    reader.drain(0, (_, got) => ids.push(...got));
+    expect(ids).toEqual([4, 5, 6, 7, 8, 9]);
+  });
+
   test('an entry placed after messages not read yet waits; the reader stops there, in order', () => {
     const writer = new LendLogWriter();
     const reader = new LendLogReader(writer.buffer);
@@ -123,18 +142,88 @@ describe('on the server (raw messages)', () => {
     expect((await pool.call(a, 'echo', [3])).v).toBe(3);
     pool.send({ t: 'unborrow', key });
 
-    // The lender logs a lease and dies before posting anything: its close reads the log, so a
-    // borrow waiting for the key gets it, and the lease outlives the lender while borrowed.
+    // The lender logs a lease placed after a message it never posts, a borrow waits for it,
+    // and the lender dies: its close reads the whole log, so the borrow gets the lease, which
+    // outlives the lender while borrowed.
     const last = newKey();
-    writer.write(last, lender.posted, [a]);
-    lender.close();
+    writer.write(last, lender.posted + 1, [a]);
     pool.send({ t: 'borrow', key: last });
-    expect((await pool.call(a, 'echo', [4])).v).toBe(4);
+    const call = pool.call(a, 'echo', [4]);
+    await settle();
+    expect(Object.keys(raw.table.holders(a)).sort()).toEqual(['lender', 'main']);
+    lender.close();
+    expect((await call).v).toBe(4);
     pool.send({ t: 'unborrow', key: last });
     raw.owner.send({ t: 'release', ids: [a] });
     await settle();
     expect(raw.table.numberOfObjects()).toBe(0);
     expect(pool.refusals).toEqual([]);
+  });
+
+  test('a lend log registered while its connection waits for a claim: a lend after a held claim comes after it', async () => {
+    await using raw = new RawServer();
+    const a = await raw.owner.create('Toolbox');
+    const b = await raw.owner.create('Toolbox');
+    const lender = await raw.connect(raw.owner, 'lender');
+    const pool = await raw.connect(raw.owner, 'pool-thread');
+    const writer = new LendLogWriter();
+    // The lender claims a handoff not registered yet: it waits, holding what follows.
+    const first = newKey();
+    lender.send({ t: 'claim', key: first });
+    lender.send({ t: 'lendlog', buffer: writer.buffer });
+    const second = newKey();
+    const port2 = new MessageChannel();
+    raw.owner.send({ t: 'spare', key: second, port: port2.port2 }, [port2.port2]);
+    raw.owner.send({ t: 'handoff', key: second, ids: [b] });
+    lender.send({ t: 'claim', key: second });
+    // Lent after the second claim (which gives the lender `b`), while both wait.
+    const key = newKey();
+    writer.write(key, lender.posted, [b]);
+    pool.send({ t: 'borrow', key });
+    const call = pool.call(b, 'echo', [6]);
+    await settle();
+    const port1 = new MessageChannel();
+    raw.owner.send({ t: 'spare', key: first, port: port1.port2 }, [port1.port2]);
+    raw.owner.send({ t: 'handoff', key: first, ids: [a] });
+    expect((await call).v).toBe(6);
+    expect(lender.refusals).toEqual([]);
+    pool.send({ t: 'unborrow', key });
+    lender.send({ t: 'release', ids: [a, b] });
+    raw.owner.send({ t: 'release', ids: [a, b] });
+    await settle();
+    port1.port1.close();
+    port2.port1.close();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(pool.refusals).toEqual([]);
+  });
+
+  test('two leases logged together, borrowed by a thread that waits for the first: each lent once', async () => {
+    await using raw = new RawServer();
+    const a = await raw.owner.create('Toolbox');
+    const lender = await raw.connect(raw.owner, 'lender', [a]);
+    const pool = await raw.connect(raw.owner, 'pool-thread');
+    const writer = new LendLogWriter();
+    lender.send({ t: 'lendlog', buffer: writer.buffer });
+    await settle();
+    // Both placed after a lender message not posted yet: the first borrow waits, the second
+    // is held behind it; the lender's message makes both readable at once.
+    const [k1, k2] = [newKey(), newKey()];
+    writer.write(k1, lender.posted + 1, [a]);
+    writer.write(k2, lender.posted + 1, [a]);
+    pool.send({ t: 'borrow', key: k1 });
+    pool.send({ t: 'borrow', key: k2 });
+    const call = pool.call(a, 'echo', [7]);
+    await settle();
+    lender.send({ t: 'release', ids: [] });
+    expect((await call).v).toBe(7);
+    pool.send({ t: 'unborrow', key: k1 });
+    pool.send({ t: 'unborrow', key: k2 });
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(lender.refusals).toEqual([]);
+    expect(pool.refusals).toEqual([]);
+    expect(raw.table.numberOfObjects()).toBe(0);
   });
 
   test('a bad lend log is refused and the server keeps serving: wrong size, a second one, garbage', async () => {
@@ -153,10 +242,20 @@ describe('on the server (raw messages)', () => {
       `bad message from main: lendlog.buffer must be a SharedArrayBuffer of ${LEND_LOG_BYTES} bytes`,
       'bad message from main: a second lendlog (one per connection)',
     ]);
-    writer.write(newKey(), raw.owner.posted, [a]);
-    new Uint8Array(writer.buffer, 8)[1] = 200; // a key length past the entry's end
+    // Garbage in a log: that connection is closed (its later lends would be lost), the server
+    // keeps serving the others.
+    const other = await raw.connect(raw.owner, 'other', [a]);
+    const garbage = new LendLogWriter();
+    other.send({ t: 'lendlog', buffer: garbage.buffer });
+    garbage.write(newKey(), other.posted, [a]);
+    new Uint8Array(garbage.buffer, 8)[1] = 200; // a key length past the entry's end
+    other.send({ t: 'release', ids: [] });
+    await settle();
+    expect(other.refusals).toEqual([
+      'lend log unreadable at byte 0: a truncated key: closing the connection',
+    ]);
+    expect(other.closed).toBe(true);
     expect((await raw.owner.call(a, 'echo', [5])).v).toBe(5);
-    expect(raw.owner.refusals).toEqual(['lend log unreadable at byte 0: a truncated key']);
     expect(Object.keys(raw.table.holders(a))).toEqual(['main']);
     raw.owner.send({ t: 'release', ids: [a] });
     await settle();
@@ -177,7 +276,7 @@ async function roundTrip(value: unknown, transferList: readonly unknown[]): Prom
   }
 }
 
-test('more leases than the log holds: the rest are posted, every lease works and ends', async () => {
+test('3,000 leases at once, more than the log holds: every lease works and ends', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
   // No other message in between: the log fills (about 2,000 single-proxy leases), then lends

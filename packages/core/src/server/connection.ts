@@ -64,6 +64,8 @@ export class ServerConnection {
   lendLog: LendLogReader | undefined;
   /** How many messages arrived on its port (a logged lend's place, see lend-log.ts). */
   received = 0;
+  /** True while the server acts on one of its messages (its lend log is read after). */
+  busy = false;
   /** Called once when the connection closes (hosted objects watching their callers). */
   closeHooks: Set<() => void> | undefined;
 

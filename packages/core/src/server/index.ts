@@ -1,3 +1,4 @@
+import { isSharedArrayBuffer } from 'node:util/types';
 import { createManagerError, ErrorCode, ObjectTable, type TraceEvent } from '@managers/refcount';
 import { forEachProxy } from '@managers/proxy';
 import {
@@ -194,10 +195,42 @@ export class Server {
   /** A message from the connection's port: the lends logged before and after it take their places. */
   #onPortMessage(connection: ServerConnection, message: unknown): void {
     const place = connection.received++;
+    if (isLendLogRequest(message)) {
+      // Taken at once, even while the connection waits (a claim, a spare not yet funded): the
+      // lends written there then take their places among the messages held meanwhile.
+      return this.#registerLendLog(connection, message);
+    }
     if (connection.lendLog === undefined) return this.#onMessage(connection, message);
     this.#readLendLog(connection, place);
-    this.#onMessage(connection, message);
+    // While this message is acted on, a borrow elsewhere does not read this log: the lends
+    // placed after it wait for it to be done (the read below).
+    connection.busy = true;
+    try {
+      this.#onMessage(connection, message);
+    } finally {
+      connection.busy = false;
+    }
     this.#readLendLog(connection, place + 1);
+  }
+
+  #registerLendLog(connection: ServerConnection, message: { buffer: unknown }): void {
+    if (connection.closed) return;
+    const { buffer } = message;
+    if (
+      connection.lendLog !== undefined ||
+      !isSharedArrayBuffer(buffer) ||
+      buffer.byteLength !== LEND_LOG_BYTES
+    ) {
+      return this.#badMessage(
+        connection,
+        message,
+        connection.lendLog !== undefined
+          ? 'a second lendlog (one per connection)'
+          : `lendlog.buffer must be a SharedArrayBuffer of ${LEND_LOG_BYTES} bytes`,
+      );
+    }
+    connection.lendLog = new LendLogReader(buffer);
+    this.#lendLogs.add(connection);
   }
 
   #onMessage(connection: ServerConnection, message: unknown): void {
@@ -246,14 +279,22 @@ export class Server {
   #replay(connection: ServerConnection): void {
     const held = connection.held ?? [];
     connection.held = undefined;
-    for (let index = 0; index < held.length; index++) {
-      if (connection.closed) return;
-      if (connection.held !== undefined) {
-        (connection.held as unknown[]).push(...held.slice(index));
-        return;
+    const busy = connection.busy;
+    connection.busy = true;
+    try {
+      for (let index = 0; index < held.length; index++) {
+        if (connection.closed) return;
+        if (connection.held !== undefined) {
+          (connection.held as unknown[]).push(...held.slice(index));
+          return;
+        }
+        this.#onMessage(connection, held[index]);
       }
-      this.#onMessage(connection, held[index]);
+    } finally {
+      connection.busy = busy;
     }
+    // Lends placed after everything it received, logged while it waited.
+    if (!busy) this.#readLendLog(connection, connection.received);
   }
 
   #handle(connection: ServerConnection, message: unknown): void {
@@ -295,19 +336,8 @@ export class Server {
       case 'lend':
         return this.#leases.lend(connection, request.key, request.ids);
       case 'lendlog':
-        if (connection.lendLog !== undefined || request.buffer.byteLength !== LEND_LOG_BYTES) {
-          return this.#badMessage(
-            connection,
-            message,
-            connection.lendLog !== undefined
-              ? 'a second lendlog (one per connection)'
-              : `lendlog.buffer must be a SharedArrayBuffer of ${LEND_LOG_BYTES} bytes`,
-          );
-        }
-        connection.lendLog = new LendLogReader(request.buffer);
-        this.#lendLogs.add(connection);
-        // A borrow may be waiting already for a lease written there.
-        return this.#readLendLog(connection, connection.received);
+        // Registered when it arrives (#onPortMessage); here only inside a batch.
+        return this.#badMessage(connection, message, 'lendlog must be a message of its own');
       case 'unlend':
         return this.#leases.unlend(connection, request.key, request.returned === true);
       case 'borrow':
@@ -366,24 +396,33 @@ export class Server {
 
   /**
    * Acts on the lends a connection logged after at most `upTo` of its port messages, in
-   * order, each as a `lend` message in its place (held like one while the connection waits).
+   * order, as one batch of `lend` messages in their place (held like any while the connection
+   * waits). The log is read first and acted on after, so acting on a lend (which may resume a
+   * waiting borrower, which may read logs) never reads this log again mid-way.
    */
   #readLendLog(connection: ServerConnection, upTo: number): void {
     const log = connection.lendLog;
     if (log === undefined || !log.pending()) return;
-    const problem = log.drain(upTo, (key, ids) =>
-      this.#onMessage(connection, { t: 'lend', key, ids }),
-    );
+    const lends: { t: 'lend'; key: string; ids: number[] }[] = [];
+    const problem = log.drain(upTo, (key, ids) => lends.push({ t: 'lend', key, ids }));
+    if (lends.length === 1) this.#onMessage(connection, lends[0]);
+    else if (lends.length > 1) this.#onMessage(connection, { t: 'batch', m: lends });
     if (problem !== undefined) {
+      // Only a thread that wrote past the format gets here: its later lends would be lost.
       this.#lendLogs.delete(connection);
-      this.#refuse(connection, problem);
+      this.#refuse(connection, `${problem}: closing the connection`);
+      this.#close(connection);
     }
   }
 
-  /** Reads every connection's lend log (a borrow names a key no lend brought yet). */
+  /**
+   * Reads the lend logs of the connections not being read right now (a borrow names a key no
+   * lend brought yet): a busy one reads its own when its current message is done.
+   */
   #readLendLogs(): void {
     for (const connection of this.#lendLogs)
-      if (!connection.closed) this.#readLendLog(connection, connection.received);
+      if (!connection.closed && !connection.busy)
+        this.#readLendLog(connection, connection.received);
   }
 
   #onClose(connection: ServerConnection): void {
@@ -411,6 +450,13 @@ export class Server {
     connection.port.close();
     this.#onClose(connection);
   }
+}
+
+/** True for a `lendlog` registration (checked in full when it is taken). */
+function isLendLogRequest(message: unknown): message is { t: 'lendlog'; buffer: unknown } {
+  return (
+    typeof message === 'object' && message !== null && (message as { t?: unknown }).t === 'lendlog'
+  );
 }
 
 export { currentCall } from './call-context';
