@@ -400,14 +400,14 @@ export class Server {
    * waits). The log is read first and acted on after, so acting on a lend (which may resume a
    * waiting borrower, which may read logs) never reads this log again mid-way.
    */
-  #readLendLog(connection: ServerConnection, upTo: number): void {
+  #readLendLog(connection: ServerConnection, upTo: number, closing = false): void {
     const log = connection.lendLog;
     if (log === undefined || !log.pending()) return;
     const lends: { t: 'lend'; key: string; ids: number[] }[] = [];
     const problem = log.drain(upTo, (key, ids) => lends.push({ t: 'lend', key, ids }));
     if (lends.length === 1) this.#onMessage(connection, lends[0]);
     else if (lends.length > 1) this.#onMessage(connection, { t: 'batch', m: lends });
-    if (problem !== undefined) {
+    if (problem !== undefined && !closing) {
       // Only a thread that wrote past the format gets here: its later lends would be lost.
       this.#lendLogs.delete(connection);
       this.#refuse(connection, `${problem}: closing the connection`);
@@ -429,7 +429,7 @@ export class Server {
     if (connection.closed) return;
     // Its last lends count (a borrow may wait for one), even those placed after messages lost
     // with the port; the lender's close then ends the leases nobody borrowed.
-    this.#readLendLog(connection, Infinity);
+    this.#readLendLog(connection, Infinity, true);
     this.#lendLogs.delete(connection);
     const why = (connection.port as { closeReason?: string }).closeReason;
     if (why !== undefined) this.table.traceReject(`socket closed: ${why}`, 0, connection.holder);
