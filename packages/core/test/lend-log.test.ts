@@ -226,6 +226,61 @@ describe('on the server (raw messages)', () => {
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 
+  test('a borrow that reaches the server before its lender registered its log gets the lease', async () => {
+    await using raw = new RawServer();
+    const a = await raw.owner.create('Toolbox');
+    const pool = await raw.connect(raw.owner, 'pool-thread');
+    // The first lend of a thread: its lendlog and the task's borrow travel on different ports.
+    const key = newKey();
+    pool.send({ t: 'borrow', key });
+    const call = pool.call(a, 'echo', [8]);
+    await settle();
+    const writer = new LendLogWriter();
+    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    writer.write(key, raw.owner.posted, [a]);
+    // The lender posts nothing more: the registration itself must read the log.
+    expect((await call).v).toBe(8);
+    pool.send({ t: 'unborrow', key });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(pool.refusals).toEqual([]);
+  });
+
+  test('lends read before a message wake a borrower; what it reads stops before that message', async () => {
+    await using raw = new RawServer();
+    const a = await raw.owner.create('Toolbox');
+    const worker = await raw.connect(raw.owner, 'worker');
+    const b = await worker.create('Toolbox');
+    const pool = await raw.connect(raw.owner, 'pool-thread');
+    const writer = new LendLogWriter();
+    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    const handoff = newKey();
+    const channel = new MessageChannel();
+    worker.send({ t: 'spare', key: handoff, port: channel.port2 }, [channel.port2]);
+    worker.send({ t: 'handoff', key: handoff, ids: [b] });
+    const [k1, k2] = [newKey(), newKey()];
+    pool.send({ t: 'borrow', key: k1 }); // waits: nothing lent yet
+    pool.send({ t: 'borrow', key: k2 }); // held behind it
+    const call = pool.call(b, 'echo', [9]);
+    await settle();
+    // Lent before the claim that gives the owner `b`, then `b` lent after it. The first lend,
+    // read just before the claim, wakes the pool thread, whose borrow of k2 reads the owner's
+    // log: it must not reach the second lend before the claim is acted on.
+    writer.write(k1, raw.owner.posted, [a]);
+    raw.owner.send({ t: 'claim', key: handoff });
+    writer.write(k2, raw.owner.posted, [b]);
+    expect((await call).v).toBe(9);
+    expect(raw.owner.refusals).toEqual([]);
+    for (const key of [k1, k2]) pool.send({ t: 'unborrow', key });
+    worker.send({ t: 'release', ids: [b] });
+    raw.owner.send({ t: 'release', ids: [a, b] });
+    await settle();
+    channel.port1.close();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(pool.refusals).toEqual([]);
+  });
+
   test('a bad lend log is refused and the server keeps serving: wrong size, a second one, garbage', async () => {
     await using raw = new RawServer();
     const a = await raw.owner.create('Toolbox');

@@ -194,23 +194,30 @@ export class Server {
 
   /** A message from the connection's port: the lends logged before and after it take their places. */
   #onPortMessage(connection: ServerConnection, message: unknown): void {
-    const place = connection.received++;
+    const place = connection.received;
     if (isLendLogRequest(message)) {
       // Taken at once, even while the connection waits (a claim, a spare not yet funded): the
       // lends written there then take their places among the messages held meanwhile.
+      connection.received = place + 1;
       return this.#registerLendLog(connection, message);
     }
-    if (connection.lendLog === undefined) return this.#onMessage(connection, message);
+    if (connection.lendLog === undefined) {
+      connection.received = place + 1;
+      return this.#onMessage(connection, message);
+    }
+    // The lends placed before this message. `received` moves on only after them: a read of
+    // this log from within (a lend that wakes a borrower that reads every log) reads no further.
     this.#readLendLog(connection, place);
+    connection.received = place + 1;
     // While this message is acted on, a borrow elsewhere does not read this log: the lends
-    // placed after it wait for it to be done (the read below).
+    // placed after it wait for it to be done (the read in `finally`).
     connection.busy = true;
     try {
       this.#onMessage(connection, message);
     } finally {
       connection.busy = false;
+      this.#readLendLog(connection, place + 1);
     }
-    this.#readLendLog(connection, place + 1);
   }
 
   #registerLendLog(connection: ServerConnection, message: { buffer: unknown }): void {
@@ -231,6 +238,9 @@ export class Server {
     }
     connection.lendLog = new LendLogReader(buffer);
     this.#lendLogs.add(connection);
+    // A borrow of a lease already written there may be waiting (it can reach the server
+    // before this registration: they travel on different ports).
+    this.#readLendLog(connection, connection.received);
   }
 
   #onMessage(connection: ServerConnection, message: unknown): void {
@@ -429,8 +439,8 @@ export class Server {
     if (connection.closed) return;
     // Its last lends count (a borrow may wait for one), even those placed after messages lost
     // with the port; the lender's close then ends the leases nobody borrowed.
-    this.#readLendLog(connection, Infinity, true);
     this.#lendLogs.delete(connection);
+    this.#readLendLog(connection, Infinity, true);
     const why = (connection.port as { closeReason?: string }).closeReason;
     if (why !== undefined) this.table.traceReject(`socket closed: ${why}`, 0, connection.holder);
     // Replies whose delivery is unconfirmed are given back first (a queue's item returns
