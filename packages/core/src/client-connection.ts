@@ -280,10 +280,7 @@ export class ClientConnection implements ProxyConnection {
    */
   postDeferred(message: Record<string, unknown>): void {
     if (this.closed) return;
-    if (this.#releases.length) {
-      this.#outMessages.push({ t: 'release', ids: this.#releases });
-      this.#releases = [];
-    }
+    this.#queueReleases();
     if (this.#outMessages.push(message as OutgoingMessage) >= MAX_BATCH) return this.#flush();
     if (this.#deferredTimer !== undefined) return;
     this.#deferredTimer = setTimeout(() => {
@@ -383,8 +380,7 @@ export class ClientConnection implements ProxyConnection {
   postNow(message: Record<string, unknown>, transfer: readonly TransferListItem[]): void {
     if (this.#closeError !== undefined) throw this.#closeError;
     this.#flush();
-    this.#port.postMessage(message, transfer);
-    this.#posted++;
+    this.#postOnPort(message, transfer);
   }
 
   /** The value of a reply that came back another way (a proxy for a token); throws its error. */
@@ -567,10 +563,7 @@ export class ClientConnection implements ProxyConnection {
   #enqueue(message: OutgoingMessage, transfer: TransferListItem[]): void {
     // Releases queued before this message leave before it (program order): a call or query
     // made after `release(proxy)` must see the release done.
-    if (this.#releases.length) {
-      this.#outMessages.push({ t: 'release', ids: this.#releases });
-      this.#releases = [];
-    }
+    this.#queueReleases();
     if (transfer.length) {
       (this.#outTransfers ??= new Map()).set(this.#outMessages.length, transfer);
       this.#outTransfer.push(...transfer);
@@ -607,10 +600,7 @@ export class ClientConnection implements ProxyConnection {
    */
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#releases.length) {
-      this.#outMessages.push({ t: 'release', ids: this.#releases });
-      this.#releases = [];
-    }
+    this.#queueReleases();
     if (this.#acks.length || this.#lostAcks.length) {
       this.#outMessages.push({ t: 'ack', ok: this.#acks, lost: this.#lostAcks });
       this.#acks = [];
@@ -624,17 +614,26 @@ export class ClientConnection implements ProxyConnection {
     if (transfer.length) this.#outTransfer = [];
     this.#outTransfers = undefined;
     try {
-      this.#port.postMessage(
-        messages.length === 1 ? messages[0] : { t: 'batch', m: messages },
-        transfer,
-      );
-      this.#posted++;
+      this.#postOnPort(messages.length === 1 ? messages[0] : { t: 'batch', m: messages }, transfer);
     } catch {
       messages.forEach((message, index) =>
         this.#postAlone(message, transfers?.get(index) ?? NO_TRANSFER),
       );
     }
     this.#releasesPosted();
+  }
+
+  /** Releases made so far leave before the next queued message (program order). */
+  #queueReleases(): void {
+    if (this.#releases.length === 0) return;
+    this.#outMessages.push({ t: 'release', ids: this.#releases });
+    this.#releases = [];
+  }
+
+  /** Every post on the port goes here, so that `#posted` (a lend log entry's place) counts it. */
+  #postOnPort(message: unknown, transfer: readonly TransferListItem[]): void {
+    this.#port.postMessage(message, transfer);
+    this.#posted++;
   }
 
   #releasesPosted(): void {
@@ -644,8 +643,7 @@ export class ClientConnection implements ProxyConnection {
 
   #postAlone(message: OutgoingMessage, transfer: TransferListItem[]): void {
     try {
-      this.#port.postMessage(message, transfer);
-      this.#posted++;
+      this.#postOnPort(message, transfer);
     } catch (error) {
       const rid = message.rid;
       const pending = rid === undefined ? undefined : this.#pending.get(rid);
