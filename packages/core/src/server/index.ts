@@ -1,4 +1,3 @@
-import { isSharedArrayBuffer } from 'node:util/types';
 import { createManagerError, ErrorCode, ObjectTable, type TraceEvent } from '@managers/refcount';
 import { forEachProxy } from '@managers/proxy';
 import {
@@ -195,14 +194,11 @@ export class Server {
   /** A message from the connection's port: the lends logged before and after it take their places. */
   #onPortMessage(connection: ServerConnection, message: unknown): void {
     const place = connection.received;
-    if (isLendLogRequest(message)) {
-      // Taken at once, even while the connection waits (a claim, a spare not yet funded): the
-      // lends written there then take their places among the messages held meanwhile.
-      connection.received = place + 1;
-      return this.#registerLendLog(connection, message);
-    }
     if (connection.lendLog === undefined) {
       connection.received = place + 1;
+      // Taken at once, even while the connection waits (a claim, a spare not yet funded): the
+      // lends written there then take their places among the messages held meanwhile.
+      if (isLendLogRequest(message)) return this.#registerLendLog(connection, message);
       return this.#onMessage(connection, message);
     }
     // The lends placed before this message. `received` moves on only after them: a read of
@@ -220,20 +216,16 @@ export class Server {
     }
   }
 
-  #registerLendLog(connection: ServerConnection, message: { buffer: unknown }): void {
+  #registerLendLog(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
-    const { buffer } = message;
-    if (
-      connection.lendLog !== undefined ||
-      !isSharedArrayBuffer(buffer) ||
-      buffer.byteLength !== LEND_LOG_BYTES
-    ) {
+    const parsed = requestSchema.safeParse(message);
+    if (!parsed.success) return this.#badMessage(connection, message, describeIssues(parsed.error));
+    const { buffer } = parsed.data as { buffer: SharedArrayBuffer };
+    if (buffer.byteLength !== LEND_LOG_BYTES) {
       return this.#badMessage(
         connection,
         message,
-        connection.lendLog !== undefined
-          ? 'a second lendlog (one per connection)'
-          : `lendlog.buffer must be a SharedArrayBuffer of ${LEND_LOG_BYTES} bytes`,
+        `lendlog.buffer must be a SharedArrayBuffer of ${LEND_LOG_BYTES} bytes`,
       );
     }
     connection.lendLog = new LendLogReader(buffer);
@@ -346,8 +338,14 @@ export class Server {
       case 'lend':
         return this.#leases.lend(connection, request.key, request.ids);
       case 'lendlog':
-        // Registered when it arrives (#onPortMessage); here only inside a batch.
-        return this.#badMessage(connection, message, 'lendlog must be a message of its own');
+        // The first one is registered when it arrives (#onPortMessage), never here.
+        return this.#badMessage(
+          connection,
+          message,
+          connection.lendLog === undefined
+            ? 'lendlog must be a message of its own'
+            : 'a second lendlog (one per connection)',
+        );
       case 'unlend':
         return this.#leases.unlend(connection, request.key, request.returned === true);
       case 'borrow':
@@ -463,7 +461,7 @@ export class Server {
 }
 
 /** True for a `lendlog` registration (checked in full when it is taken). */
-function isLendLogRequest(message: unknown): message is { t: 'lendlog'; buffer: unknown } {
+function isLendLogRequest(message: unknown): boolean {
   return (
     typeof message === 'object' && message !== null && (message as { t?: unknown }).t === 'lendlog'
   );
