@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { MessageChannel } from 'node:worker_threads';
 
 /** The magnifier fixture module, for `start({ module })`. */
 export const MAGNIFIER_MODULE = require.resolve('./fixtures/magnifier');
@@ -55,4 +57,20 @@ export async function rejection(promise: Promise<unknown>): Promise<{
     return error as never;
   }
   throw new Error('expected a rejection, but the promise resolved');
+}
+
+/** Posts `value` with its transfer list through a channel and returns what arrives. */
+export async function roundTrip(
+  value: unknown,
+  transferList: readonly unknown[],
+): Promise<unknown> {
+  const { port1, port2 } = new MessageChannel();
+  try {
+    port1.postMessage(value, transferList as never);
+    const [received] = (await once(port2, 'message')) as [unknown];
+    return received;
+  } finally {
+    port1.close();
+    port2.close();
+  }
 }

@@ -1,25 +1,10 @@
 /** lend() and borrow() in one thread: what a pool task receives, without the pool. */
-import { once } from 'node:events';
-import { MessageChannel } from 'node:worker_threads';
 import { borrow, lend, release } from '@managers/core';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { KitchenManager } from './fixtures/kitchen';
-import { KITCHEN_MODULE, pollUntil } from './helpers';
+import { KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
 
 installRefcountMatchers();
-
-/** Posts `value` with its transfer list through a channel and returns what arrives. */
-async function roundTrip(value: unknown, transferList: readonly unknown[]): Promise<unknown> {
-  const { port1, port2 } = new MessageChannel();
-  try {
-    port1.postMessage(value, transferList as never);
-    const [received] = (await once(port2, 'message')) as [unknown];
-    return received;
-  } finally {
-    port1.close();
-    port2.close();
-  }
-}
 
 test('a value handed off whole (it carries a handle) is borrowed whole: one handoff, no refusal', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
