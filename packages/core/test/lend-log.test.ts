@@ -3,13 +3,12 @@
  * acted on at its place among the thread's messages.
  */
 import { MessageChannel } from 'node:worker_threads';
-import { once } from 'node:events';
 import { borrow, lend, release } from '@managers/core';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { LEND_LOG_BYTES, LendLogReader, LendLogWriter } from '../src/lend-log';
 import { KitchenManager } from './fixtures/kitchen';
-import { newKey, RawServer, settle } from './fixtures/raw-server';
-import { KITCHEN_MODULE, pollUntil } from './helpers';
+import { newKey, RawServer, settle, type RawClient } from './fixtures/raw-server';
+import { KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
 
 installRefcountMatchers();
 
@@ -91,13 +90,29 @@ describe('the ring', () => {
   });
 });
 
+/** Registers a fresh lend log for `client`, as its connection's first lend does. */
+function registerLendLog(client: RawClient): LendLogWriter {
+  const writer = new LendLogWriter();
+  client.send({ t: 'lendlog', buffer: writer.buffer });
+  return writer;
+}
+
+/** A Toolbox `a`, a lender connection holding it with its lend log registered, a pool thread. */
+async function lenderWithLog(raw: RawServer) {
+  const a = await raw.owner.create('Toolbox');
+  const lender = await raw.connect(raw.owner, 'lender', [a]);
+  const pool = await raw.connect(raw.owner, 'pool-thread');
+  const writer = registerLendLog(lender);
+  await settle();
+  return { a, lender, pool, writer };
+}
+
 describe('on the server (raw messages)', () => {
   test('a logged lend takes its place: before a release posted after it, after a message posted before it', async () => {
     await using raw = new RawServer();
     const a = await raw.owner.create('Toolbox');
     const pool = await raw.connect(raw.owner, 'pool-thread');
-    const writer = new LendLogWriter();
-    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    const writer = registerLendLog(raw.owner);
     // Lent, then released by the lender at once: the lease keeps `a` for the borrower.
     const key = newKey();
     writer.write(key, raw.owner.posted, [a]);
@@ -130,12 +145,7 @@ describe('on the server (raw messages)', () => {
 
   test('a borrow finds a lease logged by a lender that posted nothing since; a closing lender is read first', async () => {
     await using raw = new RawServer();
-    const a = await raw.owner.create('Toolbox');
-    const lender = await raw.connect(raw.owner, 'lender', [a]);
-    const pool = await raw.connect(raw.owner, 'pool-thread');
-    const writer = new LendLogWriter();
-    lender.send({ t: 'lendlog', buffer: writer.buffer });
-    await settle();
+    const { a, lender, pool, writer } = await lenderWithLog(raw);
     const key = newKey();
     writer.write(key, lender.posted, [a]);
     pool.send({ t: 'borrow', key });
@@ -199,12 +209,7 @@ describe('on the server (raw messages)', () => {
 
   test('two leases logged together, borrowed by a thread that waits for the first: each lent once', async () => {
     await using raw = new RawServer();
-    const a = await raw.owner.create('Toolbox');
-    const lender = await raw.connect(raw.owner, 'lender', [a]);
-    const pool = await raw.connect(raw.owner, 'pool-thread');
-    const writer = new LendLogWriter();
-    lender.send({ t: 'lendlog', buffer: writer.buffer });
-    await settle();
+    const { a, lender, pool, writer } = await lenderWithLog(raw);
     // Both placed after a lender message not posted yet: the first borrow waits, the second
     // is held behind it; the lender's message makes both readable at once.
     const [k1, k2] = [newKey(), newKey()];
@@ -235,8 +240,7 @@ describe('on the server (raw messages)', () => {
     pool.send({ t: 'borrow', key });
     const call = pool.call(a, 'echo', [8]);
     await settle();
-    const writer = new LendLogWriter();
-    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    const writer = registerLendLog(raw.owner);
     writer.write(key, raw.owner.posted, [a]);
     // The lender posts nothing more: the registration itself must read the log.
     expect((await call).v).toBe(8);
@@ -253,8 +257,7 @@ describe('on the server (raw messages)', () => {
     const worker = await raw.connect(raw.owner, 'worker');
     const b = await worker.create('Toolbox');
     const pool = await raw.connect(raw.owner, 'pool-thread');
-    const writer = new LendLogWriter();
-    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    const writer = registerLendLog(raw.owner);
     const handoff = newKey();
     const channel = new MessageChannel();
     worker.send({ t: 'spare', key: handoff, port: channel.port2 }, [channel.port2]);
@@ -285,8 +288,7 @@ describe('on the server (raw messages)', () => {
     await using raw = new RawServer();
     const a = await raw.owner.create('Toolbox');
     raw.owner.send({ t: 'lendlog', buffer: new SharedArrayBuffer(16) });
-    const writer = new LendLogWriter();
-    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    const writer = registerLendLog(raw.owner);
     raw.owner.send({ t: 'lendlog', buffer: new LendLogWriter().buffer });
     await settle();
     const rejects = raw.table
@@ -297,11 +299,25 @@ describe('on the server (raw messages)', () => {
       `bad message from main: lendlog.buffer must be a SharedArrayBuffer of ${LEND_LOG_BYTES} bytes`,
       'bad message from main: a second lendlog (one per connection)',
     ]);
+    // An entry whose key or ids a lend cannot carry is refused as that lend would be; the log
+    // and its connection go on.
+    writer.write('!'.repeat(22), raw.owner.posted, [a]);
+    writer.write(newKey(), raw.owner.posted, [0.5]);
+    expect((await raw.owner.call(a, 'echo', [4])).v).toBe(4);
+    const refusedLends = raw.table
+      .trace()
+      .filter((event) => event.op === 'reject')
+      .slice(2)
+      .map((event) => event.cause);
+    expect(refusedLends).toEqual([
+      expect.stringMatching(/^bad message from main: .*key/),
+      expect.stringMatching(/^bad message from main: .*ids/),
+    ]);
+    expect(raw.owner.closed).toBe(false);
     // Garbage in a log: that connection is closed (its later lends would be lost), the server
     // keeps serving the others.
     const other = await raw.connect(raw.owner, 'other', [a]);
-    const garbage = new LendLogWriter();
-    other.send({ t: 'lendlog', buffer: garbage.buffer });
+    const garbage = registerLendLog(other);
     garbage.write(newKey(), other.posted, [a]);
     new Uint8Array(garbage.buffer, 8)[1] = 200; // a key length past the entry's end
     other.send({ t: 'release', ids: [] });
@@ -317,19 +333,6 @@ describe('on the server (raw messages)', () => {
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 });
-
-/** Posts `value` with its transfer list through a channel and returns what arrives. */
-async function roundTrip(value: unknown, transferList: readonly unknown[]): Promise<unknown> {
-  const { port1, port2 } = new MessageChannel();
-  try {
-    port1.postMessage(value, transferList as never);
-    const [received] = (await once(port2, 'message')) as [unknown];
-    return received;
-  } finally {
-    port1.close();
-    port2.close();
-  }
-}
 
 test('3,000 leases at once, more than the log holds: every lease works and ends', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
