@@ -14,7 +14,7 @@ import { toErrorEnvelope } from '@managers/core';
 import { encodeValue, forEachProxy } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { ManagedPool, relaySymbol, type ManagedPoolOptions } from './pool';
-import { POOL_INIT_KEY, reportOf, TASK_ERROR_KEY } from './values';
+import { POOL_INIT_KEY, resultValue, TASK_ERROR_KEY } from './values';
 
 /** The options of `manager.Pool(options)`: a subset of ManagedPool's, all cloneable. */
 export interface HostedPoolOptions {
@@ -220,8 +220,7 @@ export class HostedPool {
       .then(
         (result) => {
           // The task's report, when there is one, is for the pool's own bookkeeping.
-          const value =
-            reportOf(result) === undefined ? result : (result as { value: unknown }).value;
+          const value = resultValue(result);
           const outcome = transferablesIn(value);
           reply({ id: message.id, ok: true, value: outcome.value }, outcome.transferList);
         },

@@ -13,6 +13,7 @@ import { taskFilePath } from './entry';
 import { TASK_LOADER_FILE, taskKey } from './task-key';
 import {
   reportOf,
+  resultValue,
   TASK_ERROR_KEY,
   uniqueTransferList,
   unwrapTransferable,
@@ -168,7 +169,7 @@ async function runWith<R>(
   const report = reportOf(result);
   recordReport(pool, report);
   loan.end(report?.borrowed, report?.returned);
-  return decode<R>(report === undefined ? result : (result as { value: unknown }).value);
+  return decode<R>(resultValue(result, report));
 }
 
 /** The relay entry of {@link ManagedPool} (package-internal: see `hosted-pool.ts`). */

@@ -39,6 +39,11 @@ export function reportOf(value: unknown): TaskReport | undefined {
   return report as TaskReport;
 }
 
+/** A task result's value: the result itself, or the value its report's wrapper carries. */
+export function resultValue(result: unknown, report = reportOf(result)): unknown {
+  return report === undefined ? result : (result as { value: unknown }).value;
+}
+
 /** Piscina's transferable protocol (`Piscina.move()` and custom transferables). */
 export const transferableSymbol = Symbol.for('Piscina.transferable');
 /** Piscina's transferable protocol: the value that travels. */
