@@ -142,10 +142,9 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     end(borrowedOrReport?: readonly string[] | LeaseReport, returnedKeys?: readonly string[]) {
       if (ended) return;
       ended = true;
-      const report = isLeaseReport(borrowedOrReport) ? borrowedOrReport : undefined;
-      const borrowed =
-        report?.borrowed ?? (borrowedOrReport as readonly string[] | undefined) ?? [];
-      const returned = report?.returned ?? returnedKeys ?? [];
+      const { borrowed = [], returned = [] } = isLeaseReport(borrowedOrReport)
+        ? borrowedOrReport
+        : { borrowed: borrowedOrReport, returned: returnedKeys };
       // A port that left with the task is detached: closing it does nothing.
       for (const spare of spares.values()) spare.port.close();
       for (const lease of leases.values()) {
@@ -267,9 +266,9 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
     if (!this.#borrowed) return 'unused';
     if (handBack && this.#onlyCalls && this.#unsettled === 0 && this.#answered) {
       // Given back here too, but not at once (postDeferred): with this thread's next message
-      // (a later task's first call) or after 100 ms idle. Whichever of it and the lender's `unlend` reaches
-      // the server first ends the lease; the other is ignored. This one matters when the
-      // lender's connection closed before it could send its `unlend`.
+      // (a later task's first call) or after 100 ms idle. Whichever of it and the lender's
+      // `unlend` reaches the server first ends the lease; the other is ignored. This one
+      // matters when the lender's connection closed before it could send its `unlend`.
       this.connection.postDeferred({ t: 'unborrow', key: this.key });
       return 'returned';
     }
