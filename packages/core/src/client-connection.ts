@@ -18,6 +18,7 @@ import { fromErrorEnvelope } from './error-envelope';
 import { leaseOf } from './lease-registry';
 import { DEFAULT_MAX_MESSAGE_SIZE, isLargerThan, messageTooLarge } from './message-size';
 import { LendLogWriter } from './lend-log';
+import { DirectTargets } from './direct-targets';
 import type { Reply, WireToken } from './protocol';
 import type { NetworkAddress } from './transport/address';
 import type { RemoteSettings } from './remote';
@@ -153,6 +154,8 @@ export class ClientConnection implements ProxyConnection {
   /** How many messages this connection posted on its port (a lend log entry's place). */
   #posted = 0;
   #refilling = false;
+  /** The places this thread posts proxies to, and who reads there (directed handoffs). */
+  readonly targets = new DirectTargets();
   /** The last exposed list and methodToTypeid seen per typeid, shared by its proxies' tokens. */
   readonly #shapes = new Map<string, Pick<Token, 'exposed' | 'methodToTypeid'>>();
 
@@ -671,6 +674,10 @@ export class ClientConnection implements ProxyConnection {
     const kind = (message as { t?: unknown }).t;
     if (kind === undefined) return this.#onReply(message as Reply);
     if (kind === 'refused') return this.#onRefused(message as { reason?: unknown; key?: unknown });
+    if (kind === 'receiver') {
+      const notice = message as { tag?: unknown; serial?: unknown };
+      return this.targets.learn(notice.tag, notice.serial);
+    }
     if (kind === 'closing') {
       const reason = (message as { reason?: unknown }).reason;
       this.expectedCloseReason ??= typeof reason === 'string' ? reason : 'the server closed';

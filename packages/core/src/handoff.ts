@@ -17,6 +17,7 @@ import {
 import { ClientConnection } from './client-connection';
 import { connectLater, type RemoteSettings } from './remote';
 import { leaseOf } from './lease-registry';
+import type { DirectTarget } from './direct-targets';
 import {
   connectionFor,
   forgetConnection,
@@ -54,6 +55,7 @@ interface HandleEnvelope {
   readonly key: string;
   readonly port?: MessagePort;
   readonly remote?: RemoteSettings;
+  readonly direct?: 1;
 }
 
 /**
@@ -65,6 +67,8 @@ interface RemoteHandoff {
   readonly key: string;
   readonly remote?: RemoteSettings;
   readonly port?: MessagePort;
+  /** 1: a directed handoff (no port): the receiving thread has a connection and claims by key. */
+  readonly direct?: 1;
 }
 
 /** The handoff ports `encode()` put in transfer lists (to tell them from the caller's own ports). */
@@ -104,6 +108,21 @@ export interface Encoded<T = unknown> {
   readonly transferList: TransferListItem[];
 }
 
+/** Options of {@link encode}. */
+export interface EncodeOptions {
+  /**
+   * The Worker or MessagePort the value will be posted on (what `postMessage(target, value)`
+   * passes). The first handoff to a place carries a port; once the manager has said which of
+   * its connections reads what arrives there, later handoffs to the same place carry none
+   * (directed handoffs: cheaper, same guarantees). Give it only if the value is posted there:
+   * a value posted elsewhere may reach a thread that cannot take its proxies up.
+   */
+  readonly target?: object;
+}
+
+/** The directed handoffs of an encoded value: how {@link discard} gives their references back. */
+const directedOf = new WeakMap<Encoded, { connection: ClientConnection; key: string }[]>();
+
 /**
  * Prepares `value` to be posted to another thread: every proxy (and manager handle) inside it
  * is handed off. For each manager involved, the reference of every proxy in flight is taken
@@ -115,37 +134,96 @@ export interface Encoded<T = unknown> {
  *
  * MessagePorts and buffers marked with `transfer()` go to the transfer list too.
  */
-export function encode<T>(value: T): Encoded<T> {
+export function encode<T>(value: T, options?: EncodeOptions): Encoded<T> {
+  const target = options?.target;
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw createManagerError(ErrorCode.InvalidOption, 'options must be an object');
+  }
+  if (target !== undefined && (typeof target !== 'object' || target === null)) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      'options.target must be the Worker or MessagePort the value will be posted on',
+      { details: { option: 'target' } },
+    );
+  }
+  return encodeFor(
+    value,
+    target === undefined ? undefined : (connection) => connection.targets.of(target),
+  );
+}
+
+interface Handoff {
+  key: string;
+  port: MessagePort | undefined;
+  remote: RemoteSettings | undefined;
+  /** A directed handoff's receiver and target tag. */
+  direct: { to: number; tag: number } | undefined;
+  ids: number[];
+  connection: ClientConnection;
+}
+
+/** {@link encode}, with the place the value goes to as each connection knows it (if known). */
+function encodeFor<T>(
+  value: T,
+  targetOf: ((connection: ClientConnection) => DirectTarget) | undefined,
+): Encoded<T> {
   const transferList: TransferListItem[] = [];
-  const handoffs = new Map<
-    string,
-    {
-      key: string;
-      port: MessagePort | undefined;
-      remote: RemoteSettings | undefined;
-      ids: number[];
-      connection: ClientConnection;
-    }
-  >();
+  const handoffs = new Map<string, Handoff>();
   const handoffFor = (managerId: string, what: string) => {
     let handoff = handoffs.get(managerId);
     if (handoff !== undefined) return handoff;
     const connection = sendingConnection(managerId, what);
     const remote = connection.remoteSettings;
+    const ids: number[] = [];
     if (remote !== undefined) {
       // A remote manager: no port can reach its server. The references are exported under a
       // key (on this thread's socket, in order with its calls: R3), and the receiver connects
       // with the same settings and claims them.
-      handoff = { key: newConnectionKey(), port: undefined, remote, ids: [], connection };
-      connection.post({ t: 'export', key: handoff.key, ids: handoff.ids });
+      handoff = {
+        key: newConnectionKey(),
+        port: undefined,
+        remote,
+        direct: undefined,
+        ids,
+        connection,
+      };
+      connection.post({ t: 'export', key: handoff.key, ids });
     } else {
-      // A spare connection registered ahead of time: the reference is taken by a request on
-      // this thread's own connection, in order with its calls and releases (R3).
-      const spare = connection.takeSpare();
-      handoff = { key: spare.key, port: spare.port, remote: undefined, ids: [], connection };
-      connection.post({ t: 'handoff', key: spare.key, ids: handoff.ids });
-      transferList.push(spare.port);
-      handoffPorts.add(spare.port);
+      const target = targetOf?.(connection);
+      if (target?.receiver !== undefined) {
+        // The connection that reads this place is known: no port. The reference is taken on
+        // this thread's own connection, in order with its calls and releases (R3), for that
+        // receiver, which claims it by key; if it dies first, the server drops it.
+        // It is written (or posted) once its ids are all known, at the end.
+        handoff = {
+          key: newConnectionKey(),
+          port: undefined,
+          remote: undefined,
+          direct: { to: target.receiver, tag: target.tag },
+          ids,
+          connection,
+        };
+      } else {
+        // A spare connection registered ahead of time: the reference is taken by a request on
+        // this thread's own connection, in order with its calls and releases (R3). Tagged
+        // with the place it goes to, the server says who takes it up.
+        const spare = connection.takeSpare();
+        handoff = {
+          key: spare.key,
+          port: spare.port,
+          remote: undefined,
+          direct: undefined,
+          ids,
+          connection,
+        };
+        connection.post(
+          target === undefined
+            ? { t: 'handoff', key: spare.key, ids }
+            : { t: 'handoff', key: spare.key, ids, tag: target.tag },
+        );
+        transferList.push(spare.port);
+        handoffPorts.add(spare.port);
+      }
     }
     handoffs.set(managerId, handoff);
     return handoff;
@@ -159,6 +237,13 @@ export function encode<T>(value: T): Encoded<T> {
         const handoff = handoffFor(proxy.token.manager, String(proxy));
         // The handoff request was queued, not yet posted: ids added now still go with it.
         handoff.ids.push(proxy.token.id);
+        if (handoff.direct)
+          return {
+            [PROXY_ENVELOPE_KEY]: 1,
+            token: proxy.token,
+            key: handoff.key,
+            direct: 1,
+          } as ProxyEnvelope;
         return handoff.remote === undefined
           ? { [PROXY_ENVELOPE_KEY]: 1, token: proxy.token, key: handoff.key, port: handoff.port }
           : ({
@@ -179,7 +264,11 @@ export function encode<T>(value: T): Encoded<T> {
           managerId: custom.managerId,
           name: custom.name,
           key: handoff.key,
-          ...(handoff.remote === undefined ? { port: handoff.port } : { remote: handoff.remote }),
+          ...(handoff.direct
+            ? { direct: 1 }
+            : handoff.remote === undefined
+              ? { port: handoff.port }
+              : { remote: handoff.remote }),
         };
         return envelope;
       },
@@ -194,8 +283,18 @@ export function encode<T>(value: T): Encoded<T> {
   }
   // Post the handoff requests now, before the caller can post the message, so that the
   // server holds the references even if this thread dies right after sending.
-  for (const handoff of handoffs.values()) handoff.connection.flushNow();
-  return { value: encoded as T, transferList };
+  const directed: { connection: ClientConnection; key: string }[] = [];
+  for (const handoff of handoffs.values()) {
+    const { connection, direct } = handoff;
+    if (direct !== undefined) {
+      connection.post({ t: 'direct', key: handoff.key, ids: handoff.ids, ...direct });
+      directed.push(handoff);
+    }
+    connection.flushNow();
+  }
+  const result: Encoded<T> = { value: encoded as T, transferList };
+  if (directed.length) directedOf.set(result, directed);
+  return result;
 }
 
 const decodedEnvelopes = new WeakSet<object>();
@@ -231,6 +330,13 @@ export function decode<T = unknown>(value: unknown): T {
     if (existing !== undefined) {
       existing.claim(key, port);
       connection = existing;
+    } else if (handoff.direct === 1) {
+      throw createManagerError(
+        ErrorCode.BadMessage,
+        `a proxy of manager ${managerId} was posted to this thread as to a thread connected to it, and this thread is not: ` +
+          'give encode() a target only if the value is posted there (a MessagePort moved to another thread is not the same place)',
+        { details: { manager: managerId } },
+      );
     } else if (port === undefined) {
       // A remote manager's proxy: connect as the sender did, then claim the export.
       connection = connectLater(managerId, remote!);
@@ -264,7 +370,9 @@ export function decode<T = unknown>(value: unknown): T {
 function checkHandoff(handoff: Partial<RemoteHandoff>, what: string): void {
   if (
     typeof handoff.key !== 'string' ||
-    (handoff.port === undefined && (typeof handoff.remote !== 'object' || handoff.remote === null))
+    (handoff.port === undefined &&
+      handoff.direct !== 1 &&
+      (typeof handoff.remote !== 'object' || handoff.remote === null))
   ) {
     throw createManagerError(ErrorCode.BadMessage, `${what} arrived without its handoff port`);
   }
@@ -273,13 +381,20 @@ function checkHandoff(handoff: Partial<RemoteHandoff>, what: string): void {
 /**
  * Gives back the references an encoded value took, when it will not be posted after all (a
  * queued task aborted, a post that threw): closes its handoff ports, and the server drops what
- * was taken for them. Ports of the value's own are left alone. A port that was posted is
- * detached here, and closing it does nothing.
+ * was taken for them; a directed handoff's references are claimed back and released. Ports of
+ * the value's own are left alone. A port that was posted is detached here, and closing it does
+ * nothing.
  */
 export function discard(encoded: Encoded): void {
   for (const item of encoded.transferList) {
     if (item instanceof MessagePort && handoffPorts.has(item)) item.close();
   }
+  const directed = directedOf.get(encoded);
+  if (directed === undefined) return;
+  directedOf.delete(encoded);
+  // A recall of a directed handoff the receiver claimed already does nothing.
+  for (const { connection, key } of directed)
+    if (!connection.closed) connection.post({ t: 'recall', key });
 }
 
 /** Posts `value` to `target` (a Worker, a MessagePort, `parentPort`) with its proxies handed off. */
@@ -287,7 +402,7 @@ export function postMessage(
   target: { postMessage(value: unknown, transferList?: readonly TransferListItem[]): void },
   value: unknown,
 ): void {
-  const encoded = encode(value);
+  const encoded = encode(value, { target });
   try {
     target.postMessage(encoded.value, encoded.transferList);
   } catch (error) {
@@ -304,15 +419,24 @@ export function postMessage(
  */
 export function createWorker(filename: string | URL, options: WorkerOptions = {}): Worker {
   const start = userWorkerStart(filename, options);
-  const encoded = encode(options.workerData);
+  // The worker is the place its workerData goes: what it takes up there tells this thread
+  // which connection reads the worker's messages, for postMessage(worker, …) later.
+  const targets = new Map<ClientConnection, DirectTarget>();
+  const encoded = encodeFor(options.workerData, (connection) => {
+    let target = targets.get(connection);
+    if (target === undefined) targets.set(connection, (target = connection.targets.reserve()));
+    return target;
+  });
   try {
-    return new Worker(start.filename, {
+    const worker = new Worker(start.filename, {
       ...options,
       eval: start.eval ?? options.eval,
       execArgv: start.execArgv ?? options.execArgv,
       workerData: encoded.value,
       transferList: [...(options.transferList ?? []), ...encoded.transferList],
     });
+    for (const [connection, target] of targets) connection.targets.bind(worker, target);
+    return worker;
   } catch (error) {
     discard(encoded);
     throw error;

@@ -2,7 +2,7 @@ import '@managers/refcount/polyfill';
 import { installPostGuard } from './post-guard';
 export { BaseManager, isManagerClass } from './manager';
 export { encode, decode, discard, postMessage, createWorker, ManagerHandle } from './handoff';
-export type { Encoded } from './handoff';
+export type { Encoded, EncodeOptions } from './handoff';
 export { lend, borrow, keepBorrowed } from './loan';
 export { exportProxy, importProxy } from './exported-proxy';
 export type { ExportedProxy, ExportOptions, ImportOptions } from './exported-proxy';

@@ -38,12 +38,31 @@ const spareRequest = z.object({
   key: connectionKey,
   port: z.instanceof(MessagePort),
 });
-/** Funds a spare this connection registered: one in-flight reference per id (R3). */
+/** The sender's own number for a place it posts to (a Worker, a MessagePort): directed.ts. */
+const targetTag = z.number().int().positive();
+/**
+ * Funds a spare this connection registered: one in-flight reference per id (R3). With a
+ * `tag`, the server tells the sender which connection takes it up (`receiver {tag, serial}`).
+ */
 const handoffRequest = z.object({
   t: z.literal('handoff'),
   key: connectionKey,
   ids: z.array(objectId),
+  tag: targetTag.optional(),
 });
+/**
+ * A handoff with no port to the connection numbered `to` (learned from a `receiver` notice):
+ * one reference per id under `key`, claimed by the receiver, dropped if that connection closes.
+ */
+const directRequest = z.object({
+  t: z.literal('direct'),
+  key: connectionKey,
+  ids: z.array(objectId),
+  to: z.number().int().positive(),
+  tag: targetTag,
+});
+/** Takes back a directed handoff of this connection's that nobody claimed: its references go. */
+const recallRequest = z.object({ t: z.literal('recall'), key: connectionKey });
 /** Moves the references of a funded handoff connection to this connection, then closes it. */
 const claimRequest = z.object({ t: z.literal('claim'), key: connectionKey });
 /** Confirms (ok) or refuses (lost) the replies whose delivery the server asked to know about. */
@@ -98,6 +117,8 @@ export const requestSchema = z.discriminatedUnion('t', [
   releaseRequest,
   spareRequest,
   handoffRequest,
+  directRequest,
+  recallRequest,
   exportRequest,
   claimRequest,
   ackRequest,

@@ -30,6 +30,8 @@ export const requestSchema = {
 
 /** zod's `.int()` accepts safe integers only (not 2^53). */
 const isIndex = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
+const isPositive = (value: unknown): boolean =>
+  Number.isSafeInteger(value) && (value as number) > 0;
 const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
 /** A connection key: a secret of 128 random bits (base64url), never shown by the server. */
 const KEY = /^[A-Za-z0-9_-]{22,64}$/;
@@ -49,12 +51,27 @@ export function isWellFormedRequest(message: unknown): message is Request {
     case 'spare':
       return isKey(request.key) && request.port instanceof MessagePort;
     case 'handoff':
+      return (
+        isKey(request.key) &&
+        Array.isArray(request.ids) &&
+        request.ids.every(isIndex) &&
+        (request.tag === undefined || isPositive(request.tag))
+      );
+    case 'direct':
+      return (
+        isKey(request.key) &&
+        Array.isArray(request.ids) &&
+        request.ids.every(isIndex) &&
+        isPositive(request.to) &&
+        isPositive(request.tag)
+      );
     case 'export':
     case 'lend':
       return isKey(request.key) && Array.isArray(request.ids) && request.ids.every(isIndex);
     case 'unlend':
       return isKey(request.key) && (request.returned === undefined || request.returned === true);
     case 'claim':
+    case 'recall':
     case 'borrow':
     case 'unborrow':
       return isKey(request.key);

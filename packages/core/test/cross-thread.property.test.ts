@@ -95,7 +95,10 @@ test(`refcounts stay exact across threads (${RUNS} random sequences)`, async () 
                 );
                 if (object === undefined) break;
                 const agent = b % AGENTS;
-                const slots = await agents[agent]!.hold(object.main[0]!);
+                // Half of them as postMessage(worker, …) sends: directed once the worker is known.
+                const slots = await (b & 2
+                  ? agents[agent]!.holdDirected(object.main[0]!)
+                  : agents[agent]!.hold(object.main[0]!));
                 object.slots.add(`${agent}:${slots - 1}`);
                 break;
               }

@@ -14,7 +14,10 @@ import { BenchManager } from '../registry';
 import type { InterleaveOptions } from '../measure';
 
 export type Manager = Awaited<ReturnType<(typeof BenchManager)['start']>>;
-export type Encode = (value: unknown) => { value: unknown; transferList: TransferListItem[] };
+export type Encode = (
+  value: unknown,
+  options?: { target?: object },
+) => { value: unknown; transferList: TransferListItem[] };
 
 /** `encode` from @managers/core when the handoff API exists. */
 export function handoffEncode(): Encode | undefined {

@@ -68,8 +68,21 @@ export class ServerConnection {
   busy = false;
   /** Called once when the connection closes (hosted objects watching their callers). */
   closeHooks: Set<() => void> | undefined;
+  /**
+   * On a handoff whose sender asked to learn who takes it (directed.ts): whom to tell, under
+   * the sender's tag for the place it posted to, and the receiver it already expects (no news
+   * if that one takes it).
+   */
+  notify:
+    | { readonly sender: ServerConnection; readonly tag: number; readonly expected?: number }
+    | undefined;
 
   constructor(
+    /**
+     * Its public number, unique for the server's life: a sender names a receiving connection
+     * by it in a directed handoff (directed.ts). It grants nothing.
+     */
+    readonly serial: number,
     /** The secret key a handoff or claim names this connection by (never shown). */
     readonly key: string,
     /** The server-assigned holder name its references belong to. */

@@ -1,10 +1,10 @@
-import { EventEmitter } from 'node:events';
 import { createManagerError, ErrorCode, type ObjectTable } from '@managers/refcount';
 import type { Channel } from '../transport/channel';
 import { newConnectionKey } from '../threads';
 import { mayUse } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
+import { LeaseChannel } from './lease-channel';
 import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
 
 /** Exported handoffs alive at once, at most (a bound on what clients can make the server keep). */
@@ -26,23 +26,6 @@ export interface ExportHost {
     options: { owner: boolean; state: 'handoff'; madeBy: ServerConnection },
   ): ServerConnection | undefined;
   close(connection: ServerConnection): void;
-}
-
-/**
- * The transport of an exported handoff: there is none. Its references wait in the table under
- * the handoff's holder until a connection claims them by key, or the lease ends.
- */
-class LeaseChannel extends EventEmitter implements Channel {
-  #closed = false;
-  postMessage(): void {}
-  start(): void {}
-  ref(): void {}
-  unref(): void {}
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.emit('close');
-  }
 }
 
 /**

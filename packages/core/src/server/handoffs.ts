@@ -28,6 +28,8 @@ export interface HandoffHost {
   refuse(connection: ServerConnection, reason: string, key?: string): void;
   /** True for the key of an export claimed already or expired (exports.ts). */
   isSpent(key: string): boolean;
+  /** Posts a notice to a client (after the replies queued for it). */
+  tell(connection: ServerConnection, message: Record<string, unknown>): void;
 }
 
 /**
@@ -90,8 +92,12 @@ export class Handoffs {
     this.#settleWaiting(key);
   }
 
-  /** `handoff`: funds a spare this connection registered with one reference per id. */
-  fund(connection: ServerConnection, key: string, ids: readonly number[]): void {
+  /**
+   * `handoff`: funds a spare this connection registered with one reference per id. With a
+   * `tag` (the sender's name for the place it posts to), the sender is told which connection
+   * takes the handoff up, for its directed handoffs there (directed.ts).
+   */
+  fund(connection: ServerConnection, key: string, ids: readonly number[], tag?: number): void {
     const spare = this.identities.byKey(key);
     if (spare === undefined && this.#closedUnfunded.get(key) === connection) {
       // Its receiver closed it first: nothing to take, nothing to tell the sender.
@@ -118,6 +124,7 @@ export class Handoffs {
       else refused.push(id);
     }
     spare.state = 'handoff';
+    if (tag !== undefined) spare.notify = { sender: connection, tag };
     if (refused.length) {
       this.table.traceReject(
         `handoff of ids this connection does not hold: ${refused.join(', ')}`,
@@ -221,7 +228,20 @@ export class Handoffs {
 
   #move(target: ServerConnection, claimer: ServerConnection): void {
     this.table.adopt(target.holder, claimer.holder, 'handoff claimed');
+    this.taken(target, claimer);
     this.host.close(target);
+  }
+
+  /**
+   * `handoff` was taken up by `receiver` (a claim, or the `hello` of a spare's receiver): a
+   * sender that asked is told its serial, unless it expected that one (or took it back itself).
+   */
+  taken(handoff: ServerConnection, receiver: ServerConnection): void {
+    const notify = handoff.notify;
+    if (notify === undefined) return;
+    handoff.notify = undefined;
+    if (notify.sender === receiver || notify.expected === receiver.serial) return;
+    this.host.tell(notify.sender, { t: 'receiver', tag: notify.tag, serial: receiver.serial });
   }
 
   #resume(claimer: ServerConnection): void {

@@ -13,6 +13,8 @@ const LABEL = /^[A-Za-z0-9_.-]{1,64}$/;
 export class Identities {
   /** Connections by their secret key. */
   readonly #byKey = new Map<string, ServerConnection>();
+  /** Live connections by their public serial. */
+  readonly #bySerial = new Map<number, ServerConnection>();
   /** Holder names of live connections. */
   readonly #names = new Set<string>();
   #serial = 0;
@@ -25,6 +27,11 @@ export class Identities {
   /** The live connection registered under `key`. */
   byKey(key: string): ServerConnection | undefined {
     return this.#byKey.get(key);
+  }
+
+  /** The live connection whose serial is `serial`. */
+  bySerial(serial: number): ServerConnection | undefined {
+    return this.#bySerial.get(serial);
   }
 
   /** How many connections are live. */
@@ -51,6 +58,7 @@ export class Identities {
       ? `handoff:${options.madeBy.holder}>${serial}`
       : `connection-${serial}`;
     const connection = new ServerConnection(
+      serial,
       key,
       holder,
       port,
@@ -60,6 +68,7 @@ export class Identities {
     );
     connection.madeBy = options.madeBy;
     this.#byKey.set(key, connection);
+    this.#bySerial.set(serial, connection);
     this.#names.add(holder);
     return connection;
   }
@@ -83,6 +92,7 @@ export class Identities {
   /** Forgets a closed connection (its references are released by the caller). */
   remove(connection: ServerConnection): void {
     if (this.#byKey.get(connection.key) === connection) this.#byKey.delete(connection.key);
+    this.#bySerial.delete(connection.serial);
     this.#names.delete(connection.holder);
   }
 }

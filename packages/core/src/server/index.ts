@@ -19,6 +19,7 @@ import { CycleCollector } from './collector';
 import { MAX_HELD_MESSAGES, type ServerConnection } from './connection';
 import type { RegisteredType, ServerContext } from './context';
 import { Dispatcher } from './dispatch';
+import { DirectedHandoffs } from './directed';
 import { Exports } from './exports';
 import { Handoffs } from './handoffs';
 import { Identities } from './identities';
@@ -53,6 +54,7 @@ export class Server {
   readonly #local: LocalConnection;
   readonly #collector: CycleCollector;
   readonly #exports: Exports;
+  readonly #directed: DirectedHandoffs;
   readonly #name: string;
   #closing = false;
   /** The connections that registered a lend log. */
@@ -105,6 +107,15 @@ export class Server {
       close: (connection) => this.#close(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
       isSpent: (key) => this.#exports.isSpent(key),
+      tell: (connection, message) => this.#tell(connection, message),
+    });
+    this.#directed = new DirectedHandoffs(this.table, this.#identities, {
+      accept: (channel, key, options) => this.#accept(channel, key, options),
+      close: (connection) => this.#close(connection),
+      refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
+      registered: (key) => this.#handoffs.registered(key),
+      isSpent: (key) => this.#exports.isSpent(key),
+      tell: (connection, message) => this.#tell(connection, message),
     });
     this.#exports = new Exports(this.table, this.#identities, {
       accept: (channel, key, options) => this.#accept(channel, key, options),
@@ -316,7 +327,11 @@ export class Server {
       case 'spare':
         return this.#handoffs.spare(connection, request.key, request.port);
       case 'handoff':
-        return this.#handoffs.fund(connection, request.key, request.ids);
+        return this.#handoffs.fund(connection, request.key, request.ids, request.tag);
+      case 'direct':
+        return this.#directed.direct(connection, request.key, request.ids, request.to, request.tag);
+      case 'recall':
+        return this.#directed.recall(connection, request.key);
       case 'claim':
         return this.#handoffs.claim(connection, request.key);
       case 'export':
@@ -358,12 +373,13 @@ export class Server {
         return this.#leases.keep(connection, request.key, request.id);
       case 'hello':
         if (!this.#identities.hello(connection, request.label))
-          this.table.traceReject(
+          return this.table.traceReject(
             `a second hello from ${connection.holder} (one per connection)`,
             0,
             connection.holder,
           );
-        return;
+        // A spare's receiver made it its connection: its sender may want to know.
+        return this.#handoffs.taken(connection, connection);
     }
   }
 
@@ -391,12 +407,18 @@ export class Server {
 
   #refuse(connection: ServerConnection, reason: string, key?: string): void {
     this.table.traceReject(reason, 0, connection.holder);
+    this.#tell(
+      connection,
+      key === undefined ? { t: 'refused', reason } : { t: 'refused', reason, key },
+    );
+  }
+
+  /** Posts a notice to a client, after the replies queued for it. */
+  #tell(connection: ServerConnection, message: Record<string, unknown>): void {
     if (connection.closed) return;
     connection.flush();
     try {
-      connection.port.postMessage(
-        key === undefined ? { t: 'refused', reason } : { t: 'refused', reason, key },
-      );
+      connection.port.postMessage(message);
     } catch {
       // The port is gone: the connection's close follows.
     }

@@ -1,0 +1,143 @@
+import type { ObjectTable } from '@managers/refcount';
+import type { Channel } from '../transport/channel';
+import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
+import { mayUse } from './authority';
+import type { ServerConnection } from './connection';
+import type { Identities } from './identities';
+import { LeaseChannel } from './lease-channel';
+
+/** Directed handoffs one connection may have waiting for their claim at once. */
+const MAX_DIRECTED_PER_CONNECTION = 65_536;
+
+/** What the directed handoffs ask of the server around them. */
+export interface DirectedHost {
+  accept(
+    channel: Channel,
+    key: string,
+    options: { owner: boolean; state: 'handoff'; madeBy: ServerConnection },
+  ): ServerConnection | undefined;
+  close(connection: ServerConnection): void;
+  refuse(connection: ServerConnection, reason: string, key?: string): void;
+  /** A handoff was registered under `key`: a claim waiting for it goes on. */
+  registered(key: string): void;
+  /** True for a key that named an export once. */
+  isSpent(key: string): boolean;
+  /** Posts a notice to a client (after the replies queued for it). */
+  tell(connection: ServerConnection, message: Record<string, unknown>): void;
+}
+
+/**
+ * Directed handoffs (`direct {key, ids, to, tag}`): a handoff with no port, to a thread whose
+ * connection the sender knows. A thread that posts proxies to the same Worker or MessagePort
+ * again and again learns, once, which connection reads what it posts there: its first handoff
+ * there is an ordinary one (a spare port), tagged, and the server tells it
+ * (`receiver {tag, serial}`) the serial of the connection that took it up. After that it sends no port: the references
+ * in flight are taken in order with its calls and releases, as for any handoff (R3), and wait
+ * under a handoff holder, named by a fresh secret key, for the receiver's `claim`. They go
+ * when that receiving connection closes (its thread died before reading the message: R4), as
+ * a spare's would when its port closed. A directed handoff whose receiver is gone already
+ * (its connection closed, the thread may have reconnected) waits for the export lease instead.
+ *
+ * Naming a connection grants nothing: a directed handoff holds only references its sender
+ * held, and only a claim with its key moves them. If another connection claims it (the
+ * sender's port was moved to another thread), the sender is told who did.
+ */
+export class DirectedHandoffs {
+  /** Directed handoffs waiting for their claim, per connection that made them. */
+  readonly #byMaker = new Map<ServerConnection, number>();
+  /** The directed handoffs not yet claimed (or dropped). */
+  readonly #waiting = new WeakSet<ServerConnection>();
+
+  constructor(
+    private readonly table: ObjectTable,
+    private readonly identities: Identities,
+    private readonly host: DirectedHost,
+  ) {}
+
+  /** `direct`: takes one reference per id this connection holds, for the connection `to`. */
+  direct(
+    connection: ServerConnection,
+    key: string,
+    ids: readonly number[],
+    to: number,
+    tag: number,
+  ): void {
+    if (this.identities.byKey(key) !== undefined || this.host.isSpent(key)) {
+      return this.host.refuse(connection, 'direct handoff refused: its key is already in use', key);
+    }
+    const made = this.#byMaker.get(connection) ?? 0;
+    if (made >= MAX_DIRECTED_PER_CONNECTION) {
+      return this.host.refuse(
+        connection,
+        `direct handoff refused: this connection has ${MAX_DIRECTED_PER_CONNECTION} directed handoffs nobody claimed yet`,
+        key,
+      );
+    }
+    // Least authority: a thread hands off only what it holds.
+    const held = ids.filter((id) => mayUse(this.table, connection, id));
+    if (held.length < ids.length) {
+      const refused = ids.filter((id) => !held.includes(id));
+      this.host.refuse(
+        connection,
+        `direct handoff of ids this connection holds no reference to: ${refused.join(', ')}`,
+        key,
+      );
+    }
+    const handoff = this.host.accept(new LeaseChannel(), key, {
+      owner: false,
+      state: 'handoff',
+      madeBy: connection,
+    });
+    if (handoff === undefined) return;
+    handoff.notify = { sender: connection, tag, expected: to };
+    for (const id of held)
+      this.table.incref(id, handoff.holder, `directed by ${connection.holder}`, 1, 'handoff');
+    this.#byMaker.set(connection, made + 1);
+    this.#waiting.add(handoff);
+    const hooks = (handoff.closeHooks ??= new Set());
+    hooks.add(() => {
+      this.#waiting.delete(handoff);
+      const left = (this.#byMaker.get(connection) ?? 1) - 1;
+      if (left > 0) this.#byMaker.set(connection, left);
+      else this.#byMaker.delete(connection);
+    });
+    const receiver = this.identities.bySerial(to);
+    if (receiver !== undefined && !receiver.closed && receiver !== handoff) {
+      // The receiver's death drops them, as a spare port's close would.
+      const dropWithReceiver = () => this.host.close(handoff);
+      (receiver.closeHooks ??= new Set()).add(dropWithReceiver);
+      hooks.add(() => receiver.closeHooks?.delete(dropWithReceiver));
+    } else {
+      // That connection is gone. Its thread may have died (nobody will claim them) or made a
+      // new connection (it may still claim them): they wait as an export would.
+      this.table.traceReject(
+        `directed handoff to connection ${to}, which is not open: kept for ${DEFAULT_EXPORT_LEASE} ms`,
+        0,
+        handoff.holder,
+      );
+      const timer = setTimeout(() => this.host.close(handoff), DEFAULT_EXPORT_LEASE);
+      timer.unref();
+      hooks.add(() => clearTimeout(timer));
+      // The sender forgets that receiver: its next handoff there carries a port again.
+      this.host.tell(connection, { t: 'receiver', tag, serial: 0 });
+    }
+    this.host.registered(key);
+  }
+
+  /**
+   * `recall`: the sender takes back a directed handoff of its own that nobody claimed (the
+   * value was not posted after all): its references are dropped. Late (claimed already), it
+   * does nothing.
+   */
+  recall(connection: ServerConnection, key: string): void {
+    const handoff = this.identities.byKey(key);
+    if (handoff === undefined || handoff.madeBy !== connection || !this.#waiting.has(handoff)) {
+      return this.table.traceReject(
+        "recall of a directed handoff that is not waiting (claimed, dropped, or not this connection's)",
+        0,
+        connection.holder,
+      );
+    }
+    this.host.close(handoff);
+  }
+}

@@ -1,0 +1,316 @@
+import { MessageChannel } from 'node:worker_threads';
+import { discard, encode, postMessage, release } from '@managers/core';
+import { Agent } from './fixtures/agent';
+import { MagManager } from './fixtures/magnifier';
+import { newKey, RawServer, settle, type RawClient } from './fixtures/raw-server';
+import { MAGNIFIER_MODULE, pollUntil } from './helpers';
+
+/**
+ * `sender` hands `ids` to `receiver` the ordinary way (a spare port), tagged `tag`, and the
+ * receiver claims them: returns the serial the server names the receiver by.
+ */
+async function learnSerial(
+  sender: RawClient,
+  receiver: RawClient,
+  tag: number,
+  ids: number[] = [],
+): Promise<number> {
+  const channel = new MessageChannel();
+  const key = newKey();
+  sender.send({ t: 'spare', key, port: channel.port2 }, [channel.port2]);
+  sender.send({ t: 'handoff', key, ids, tag });
+  receiver.send({ t: 'claim', key });
+  await settle();
+  channel.port1.close();
+  const notice = sender.notices.pop() as { t: string; tag: number; serial: number };
+  expect(notice).toEqual({ t: 'receiver', tag, serial: expect.any(Number) });
+  return notice.serial;
+}
+
+describe('directed handoffs on the server (raw messages)', () => {
+  test('a tagged handoff tells its sender who took it up, by a claim or by a hello; an untagged one tells nothing', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const receiver = await raw.connect(raw.owner, 'receiver');
+    const serial = await learnSerial(raw.owner, receiver, 7, [id]);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+
+    // A spare whose receiver makes it its connection (`hello`) names that new connection.
+    const channel = new MessageChannel();
+    const key = newKey();
+    raw.owner.send({ t: 'spare', key, port: channel.port2 }, [channel.port2]);
+    raw.owner.send({ t: 'handoff', key, ids: [id], tag: 8 });
+    channel.port1.postMessage({ t: 'hello', label: 'newcomer' });
+    await settle();
+    const notice = raw.owner.notices.pop() as { tag: number; serial: number };
+    expect(notice).toMatchObject({ t: 'receiver', tag: 8 });
+    expect(notice.serial).not.toBe(serial);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1, newcomer: 1 });
+
+    // Untagged: no notice.
+    const other = await raw.connect(raw.owner, 'other', [id]);
+    expect(raw.owner.notices).toEqual([]);
+    channel.port1.close();
+    other.close();
+    receiver.send({ t: 'release', ids: [id] });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('a directed handoff waits under a handoff holder for its receiver’s claim, which may come first', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const receiver = await raw.connect(raw.owner, 'receiver');
+    const to = await learnSerial(raw.owner, receiver, 1);
+
+    const key = newKey();
+    raw.owner.send({ t: 'direct', key, ids: [id], to, tag: 1 });
+    await settle();
+    expect(Object.keys(raw.table.holders(id)).sort()).toEqual([
+      expect.stringMatching(/^handoff:main>/),
+      'main',
+    ]);
+    receiver.send({ t: 'claim', key });
+    expect((await receiver.call(id, 'echo', [1])).v).toBe(1);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    // Its expected receiver took it: nothing to tell the sender.
+    expect(raw.owner.notices).toEqual([]);
+
+    // The claim first (the two travel on different ports): the receiver waits for the handoff.
+    const early = newKey();
+    receiver.send({ t: 'claim', key: early });
+    const call = receiver.call(id, 'echo', [2]);
+    await settle();
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    raw.owner.send({ t: 'direct', key: early, ids: [id], to, tag: 1 });
+    expect((await call).v).toBe(2);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 2 });
+    expect(receiver.refusals).toEqual([]);
+    receiver.send({ t: 'release', ids: [id, id] });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('the receiver closing before it claims drops the references in flight (R3), even after the sender released its own', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const receiver = await raw.connect(raw.owner, 'receiver');
+    const to = await learnSerial(raw.owner, receiver, 1);
+    raw.owner.send({ t: 'direct', key: newKey(), ids: [id], to, tag: 1 });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    // The handoff keeps the object alive for the receiver.
+    expect(raw.table.numberOfObjects()).toBe(1);
+    receiver.close();
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('another connection may claim it (the port moved): the references go there, and the sender hears who has it', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const receiver = await raw.connect(raw.owner, 'receiver');
+    const elsewhere = await raw.connect(raw.owner, 'elsewhere');
+    const to = await learnSerial(raw.owner, receiver, 3);
+    const elsewhereSerial = await learnSerial(raw.owner, elsewhere, 4);
+    const key = newKey();
+    raw.owner.send({ t: 'direct', key, ids: [id], to, tag: 3 });
+    elsewhere.send({ t: 'claim', key });
+    await settle();
+    expect(raw.table.holders(id)).toEqual({ main: 1, elsewhere: 1 });
+    expect(raw.owner.notices).toEqual([{ t: 'receiver', tag: 3, serial: elsewhereSerial }]);
+    // The first receiver closing now takes nothing with it.
+    receiver.close();
+    await settle();
+    expect(raw.table.holders(id)).toEqual({ main: 1, elsewhere: 1 });
+    elsewhere.send({ t: 'release', ids: [id] });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('to a connection that is not open: kept for a new connection to claim, and the sender forgets that receiver', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const gone = await raw.connect(raw.owner, 'gone');
+    const to = await learnSerial(raw.owner, gone, 5);
+    gone.close();
+    await settle();
+    const key = newKey();
+    raw.owner.send({ t: 'direct', key, ids: [id], to, tag: 5 });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.owner.notices).toEqual([{ t: 'receiver', tag: 5, serial: 0 }]);
+    expect(raw.table.numberOfObjects()).toBe(1);
+    const again = await raw.connect(raw.owner, 'again');
+    again.send({ t: 'claim', key });
+    expect((await again.call(id, 'echo', [3])).v).toBe(3);
+    again.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('recall: the sender takes back a directed handoff nobody claimed; a late one, or another connection’s, does nothing', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const receiver = await raw.connect(raw.owner, 'receiver');
+    const to = await learnSerial(raw.owner, receiver, 1);
+    const key = newKey();
+    raw.owner.send({ t: 'direct', key, ids: [id], to, tag: 1 });
+    receiver.send({ t: 'recall', key }); // not its handoff
+    await settle();
+    expect(Object.keys(raw.table.holders(id))).toHaveLength(2);
+    raw.owner.send({ t: 'recall', key });
+    await settle();
+    expect(raw.table.holders(id)).toEqual({ main: 1 });
+
+    const claimed = newKey();
+    raw.owner.send({ t: 'direct', key: claimed, ids: [id], to, tag: 1 });
+    receiver.send({ t: 'claim', key: claimed });
+    await settle();
+    raw.owner.send({ t: 'recall', key: claimed });
+    await settle();
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    expect(raw.owner.refusals).toEqual([]);
+    receiver.send({ t: 'release', ids: [id] });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('least authority and bad messages: ids not held, a key in use, a malformed `to` or `tag`', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const secret = await raw.owner.create('Toolbox');
+    const attacker = await raw.connect(raw.owner, 'attacker', [id]);
+    const to = await learnSerial(attacker, raw.owner, 1);
+    attacker.send({ t: 'direct', key: newKey(), ids: [secret], to, tag: 1 });
+    attacker.send({ t: 'direct', key: raw.owner.key, ids: [id], to, tag: 1 });
+    await settle();
+    expect(attacker.refusals).toEqual([
+      expect.stringMatching(/holds no reference to: 2/),
+      expect.stringMatching(/key is already in use/),
+    ]);
+    expect(raw.table.holders(secret)).toEqual({ main: 1 });
+    for (const bad of [
+      { to: 0, tag: 1 },
+      { to: -1, tag: 1 },
+      { to: 1.5, tag: 1 },
+      { to, tag: 0 },
+      { to, tag: 'x' },
+      { to },
+    ]) {
+      const reply = await attacker.request({ t: 'direct', key: newKey(), ids: [id], ...bad });
+      expect(reply.e).toMatchObject({ code: 'ERR_BAD_MESSAGE' });
+    }
+    const reply = await attacker.request({ t: 'handoff', key: newKey(), ids: [], tag: -3 });
+    expect(reply.e).toMatchObject({ code: 'ERR_BAD_MESSAGE' });
+    expect(raw.table.holders(id)).toEqual({ main: 1, attacker: 1 });
+    attacker.send({ t: 'release', ids: [id] });
+    raw.owner.send({ t: 'release', ids: [id, secret] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+});
+
+describe('directed handoffs through the public API', () => {
+  const start = () => MagManager.start({ module: MAGNIFIER_MODULE });
+
+  /** Encodes `value` for `target` and gives it back at once: true when it went without a port. */
+  function goesDirected(value: object, target: object): boolean {
+    const encoded = encode(value, { target });
+    discard(encoded);
+    return encoded.transferList.length === 0;
+  }
+
+  test('the first proxy posted to a worker carries a port, the next ones none; every reference is exact', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(3);
+    expect(goesDirected({ mag }, agent.worker)).toBe(false);
+    expect(await agent.holdDirected(mag)).toBe(1);
+    expect(await agent.run({ cmd: 'call', slot: 0, method: 'scale', args: [2] })).toBe(6);
+    // The server's notice reaches this thread a moment after the worker took the proxy up.
+    await pollUntil(async () => goesDirected({ mag }, agent.worker), true);
+    expect(await pollUntil(async () => (await manager.entries())[0]!.refcount, 2)).toBe(2);
+
+    // The same proxy twice in one message is one proxy there, with one reference.
+    expect(await agent.holdDirected(mag, mag)).toBe(3);
+    expect(await agent.run({ cmd: 'call', slot: 2, method: 'scale', args: [5] })).toBe(15);
+    expect((await manager.entries())[0]!.refcount).toBe(3);
+    for (const slot of [0, 1, 2]) await agent.run({ cmd: 'release', slot });
+    expect(await pollUntil(async () => (await manager.entries())[0]!.refcount, 1)).toBe(1);
+    mag[Symbol.dispose]();
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('a worker that took proxies from its workerData (createWorker) gets the next ones directed', async () => {
+    await using manager = await start();
+    const mag = await manager.Magnifier(2);
+    await using agent = new Agent({ proxies: [mag] });
+    expect(await agent.run({ cmd: 'call', slot: 0, method: 'scale', args: [4] })).toBe(8);
+    await pollUntil(async () => goesDirected({ mag }, agent.worker), true);
+    expect(await agent.holdDirected(mag)).toBe(2);
+    expect(await agent.run({ cmd: 'call', slot: 1, method: 'scale', args: [1] })).toBe(2);
+    await agent.worker.terminate();
+    expect(await pollUntil(async () => (await manager.entries())[0]!.refcount, 1)).toBe(1);
+    release(mag);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('a directed handoff to a worker terminated before it read the message is dropped', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(3);
+    await agent.holdDirected(mag);
+    await pollUntil(async () => goesDirected({ mag }, agent.worker), true);
+    await agent.run({ cmd: 'release', slot: 0 });
+    // The worker is busy: the proxies posted now wait in its queue, and are never read.
+    void agent.run({ cmd: 'block', ms: 60_000 }).catch(() => undefined);
+    void agent.holdDirected(mag).catch(() => undefined);
+    void agent.holdDirected(mag).catch(() => undefined);
+    expect(await pollUntil(async () => (await manager.entries())[0]!.refcount, 3)).toBe(3);
+    release(mag);
+    await agent.worker.terminate();
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('postMessage(worker, value) hands off directed after the first; a post that throws gives the references back', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(3);
+    await agent.run({ cmd: 'describe', slot: 0 }).catch(() => undefined); // the worker is up
+    // Commands posted as a user would; their replies (unknown ids) are ignored by the agent.
+    postMessage(agent.worker, { cmd: 'hold', id: 1000, value: { proxies: [mag] } });
+    await pollUntil(async () => goesDirected({ mag }, agent.worker), true);
+    postMessage(agent.worker, { cmd: 'hold', id: 1001, value: { proxies: [mag] } });
+    expect(await agent.run({ cmd: 'call', slot: 1, method: 'scale', args: [2] })).toBe(6);
+    expect((await manager.entries())[0]!.refcount).toBe(3);
+
+    const failing = {
+      postMessage: () => {
+        throw new Error('post failed');
+      },
+    };
+    expect(() => postMessage(failing, { mag })).toThrow('post failed');
+    expect(() => postMessage(agent.worker, { mag, fn: () => 1 })).toThrow();
+    expect(await pollUntil(async () => (await manager.entries())[0]!.refcount, 3)).toBe(3);
+    for (const slot of [0, 1]) await agent.run({ cmd: 'release', slot });
+    release(mag);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('encode() checks its options', () => {
+    expect(() => encode({}, { target: 3 as unknown as object })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_OPTION',
+        message: expect.stringMatching(/options\.target/),
+      }),
+    );
+    expect(() => encode({}, null as unknown as object)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+    );
+  });
+});
