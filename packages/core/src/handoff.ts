@@ -1,5 +1,6 @@
 import {
   MessagePort,
+  parentPort,
   Worker,
   type TransferListItem,
   type WorkerOptions,
@@ -111,11 +112,12 @@ export interface Encoded<T = unknown> {
 /** Options of {@link encode}. */
 export interface EncodeOptions {
   /**
-   * The Worker or MessagePort the value will be posted on (what `postMessage(target, value)`
-   * passes). The first handoff to a place carries a port; once the manager has said which of
-   * its connections reads what arrives there, later handoffs to the same place carry none
-   * (directed handoffs: cheaper, same guarantees). Give it only if the value is posted there:
-   * a value posted elsewhere may reach a thread that cannot take its proxies up.
+   * Where the value will be posted (what `postMessage(target, value)` passes). For a Worker,
+   * or this thread's `parentPort`, the first handoff there carries a port; once the manager
+   * has said which of its connections reads there, later ones carry none (directed handoffs:
+   * cheaper, same guarantees). Any other target changes nothing: a MessagePort can be moved to
+   * another thread or closed, so proxies posted on one always carry a port. Give it only if
+   * the value is posted there.
    */
   readonly target?: object;
 }
@@ -142,14 +144,26 @@ export function encode<T>(value: T, options?: EncodeOptions): Encoded<T> {
   if (target !== undefined && (typeof target !== 'object' || target === null)) {
     throw createManagerError(
       ErrorCode.InvalidOption,
-      'options.target must be the Worker or MessagePort the value will be posted on',
+      'options.target must be the Worker or port the value will be posted on',
       { details: { option: 'target' } },
     );
   }
   return encodeFor(
     value,
-    target === undefined ? undefined : (connection) => connection.targets.of(target),
+    target === undefined || !isFixedPlace(target)
+      ? undefined
+      : (connection) => connection.targets.of(target),
   );
+}
+
+/**
+ * True for a place whose messages one known thread reads for as long as it lives: a Worker
+ * (its thread), or this thread's `parentPort` (its parent). Directed handoffs go only there:
+ * any other MessagePort may be moved to another thread, closed, or never read, and then only a
+ * port in the message (closed with it) lets the server know.
+ */
+function isFixedPlace(target: object): boolean {
+  return target instanceof Worker || (parentPort !== null && target === parentPort);
 }
 
 interface Handoff {
@@ -334,7 +348,7 @@ export function decode<T = unknown>(value: unknown): T {
       throw createManagerError(
         ErrorCode.BadMessage,
         `a proxy of manager ${managerId} was posted to this thread as to a thread connected to it, and this thread is not: ` +
-          'give encode() a target only if the value is posted there (a MessagePort moved to another thread is not the same place)',
+          'give encode() a target only if the value is posted there',
         { details: { manager: managerId } },
       );
     } else if (port === undefined) {
@@ -363,7 +377,9 @@ export function decode<T = unknown>(value: unknown): T {
     }
     const handoff = envelope as unknown as RemoteHandoff;
     checkHandoff(handoff, `a proxy envelope for ${envelope.token.typeid} id ${envelope.token.id}`);
-    return connectionOf(envelope.token.manager, handoff).proxyFor(envelope.token);
+    const connection = connectionOf(envelope.token.manager, handoff);
+    connection.claimedProxy(handoff.key, envelope.token.id);
+    return connection.proxyFor(envelope.token);
   }) as T;
 }
 

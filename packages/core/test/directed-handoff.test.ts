@@ -108,7 +108,7 @@ describe('directed handoffs on the server (raw messages)', () => {
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 
-  test('another connection may claim it (the port moved): the references go there, and the sender hears who has it', async () => {
+  test('another connection may claim it with the key: the references go there, and the sender hears who has it', async () => {
     await using raw = new RawServer();
     const id = await raw.owner.create('Toolbox');
     const receiver = await raw.connect(raw.owner, 'receiver');
@@ -178,6 +178,45 @@ describe('directed handoffs on the server (raw messages)', () => {
     raw.owner.send({ t: 'release', ids: [id] });
     await settle();
     expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('bounded: past 16,384 unclaimed directed handoffs a connection is refused, and a claim of a refused or dropped key is refused at once', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const receiver = await raw.connect(raw.owner, 'receiver');
+    const to = await learnSerial(raw.owner, receiver, 1);
+    const keys: string[] = [];
+    for (let index = 0; index <= 16_384; index++) {
+      const key = newKey();
+      keys.push(key);
+      raw.owner.send({ t: 'direct', key, ids: [id], to, tag: 1 });
+    }
+    await settle(20);
+    expect(raw.owner.refusals).toEqual([
+      expect.stringMatching(/16384 directed handoffs nobody claimed yet/),
+    ]);
+    expect(raw.table.holders(id).main).toBe(1);
+    // The refused key: its claim is refused at once, and the receiver's next call goes on.
+    receiver.send({ t: 'claim', key: keys[16_384] });
+    expect((await receiver.call(id, 'echo', [1])).e).toMatchObject({ code: 'ERR_UNKNOWN_ID' });
+    expect(receiver.refusals).toEqual([expect.stringMatching(/taken up already, dropped/)]);
+    // A claim frees room for one more.
+    receiver.send({ t: 'claim', key: keys[0] });
+    expect((await receiver.call(id, 'echo', [2])).v).toBe(2);
+    const more = newKey();
+    raw.owner.send({ t: 'direct', key: more, ids: [id], to, tag: 1 });
+    await settle();
+    expect(raw.owner.refusals).toHaveLength(1);
+    raw.owner.send({ t: 'release', ids: [id] });
+    receiver.send({ t: 'release', ids: [id] });
+    // The receiver goes: everything directed to it is dropped, and a late claim elsewhere is refused at once.
+    receiver.close();
+    await settle(20);
+    expect(raw.table.numberOfObjects()).toBe(0);
+    const late = await raw.connect(raw.owner, 'late');
+    late.send({ t: 'claim', key: more });
+    await settle();
+    expect(late.refusals).toEqual([expect.stringMatching(/taken up already, dropped/)]);
   });
 
   test('least authority and bad messages: ids not held, a key in use, a malformed `to` or `tag`', async () => {
@@ -298,6 +337,48 @@ describe('directed handoffs through the public API', () => {
     expect(() => postMessage(agent.worker, { mag, fn: () => 1 })).toThrow();
     expect(await pollUntil(async () => (await manager.entries())[0]!.refcount, 3)).toBe(3);
     for (const slot of [0, 1]) await agent.run({ cmd: 'release', slot });
+    release(mag);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('proxies posted on a MessagePort always carry a port: it may be moved to another thread or closed', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(3);
+    for (let round = 0; round < 3; round++) {
+      const { port1, port2 } = new MessageChannel();
+      const received = agent.run({ cmd: 'receive', port: port2 }, [port2]);
+      const encoded = encode({ proxies: [mag] }, { target: port1 });
+      expect(encoded.transferList).toHaveLength(1);
+      port1.postMessage(encoded.value, encoded.transferList);
+      expect(await received).toBe(round + 1);
+      port1.close();
+    }
+    expect(await agent.run({ cmd: 'call', slot: 2, method: 'scale', args: [2] })).toBe(6);
+    for (const slot of [0, 1, 2]) await agent.run({ cmd: 'release', slot });
+    release(mag);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('a proxy made from a refused claim releases nothing: the thread’s other references stay', async () => {
+    await using manager = await start();
+    await using agent = new Agent();
+    const mag = await manager.Magnifier(3);
+    await agent.holdDirected(mag);
+    await pollUntil(async () => goesDirected({ mag }, agent.worker), true);
+    // Misuse: recalled (discard), then posted anyway. The worker's claim is refused at once.
+    const encoded = encode({ proxies: [mag] }, { target: agent.worker });
+    discard(encoded);
+    expect(await agent.run({ cmd: 'hold', value: encoded.value })).toBe(2);
+    await pollUntil(async () => (await manager.entries())[0]!.refcount, 2);
+    await agent.run({ cmd: 'release', slot: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The worker's reference (slot 0) is still there and works.
+    const [entry] = await manager.entries();
+    expect(entry!.refcount).toBe(2);
+    expect(Object.values(entry!.holders)).toEqual([1, 1]);
+    expect(await agent.run({ cmd: 'call', slot: 0, method: 'scale', args: [2] })).toBe(6);
+    await agent.run({ cmd: 'release', slot: 0 });
     release(mag);
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   });

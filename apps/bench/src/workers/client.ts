@@ -2,7 +2,8 @@
  * A client thread for the handoff and multi-thread Map workloads. It needs
  * `encode`/`decode` from @managers/core (the handoff API); main only starts it when they exist.
  *
- * Messages on its port (each gets one reply):
+ * Messages on its port, or posted to the Worker itself after its "ready" (each gets one reply,
+ * on the channel it came on):
  * - `{t: 'echo'}`: replied as is (the raw round trip to this thread);
  * - `{t: 'handoff', value}`: decodes the proxy, awaits its `ping()`, releases it;
  * - `{t: 'map-attach', value}` / `{t: 'map-detach'}`: keeps / releases a Map proxy;
@@ -69,11 +70,16 @@ async function handle(message: Message): Promise<unknown> {
   }
 }
 
-port.on('message', (message: Message) => {
-  handle(message).then(
-    (reply) => port.postMessage(reply),
-    (error: unknown) =>
-      port.postMessage({ t: 'error', message: String((error as Error)?.stack ?? error) }),
-  );
-});
+/** Answers each message on the channel it came on: its port, or the worker's own `parentPort`. */
+function serve(channel: Pick<MessagePort, 'on' | 'postMessage'>): void {
+  channel.on('message', (message: Message) => {
+    handle(message).then(
+      (reply) => channel.postMessage(reply),
+      (error: unknown) =>
+        channel.postMessage({ t: 'error', message: String((error as Error)?.stack ?? error) }),
+    );
+  });
+}
+serve(port);
 parentPort!.postMessage('ready');
+serve(parentPort!);

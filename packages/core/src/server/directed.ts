@@ -6,8 +6,12 @@ import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 import { LeaseChannel } from './lease-channel';
 
-/** Directed handoffs one connection may have waiting for their claim at once. */
-const MAX_DIRECTED_PER_CONNECTION = 65_536;
+/** Directed handoffs waiting for their claim at once, at most (a bound on what clients can make the server keep). */
+const MAX_DIRECTED = 65_536;
+/** Of which one connection may have made at most this many (one client cannot take them all). */
+const MAX_DIRECTED_PER_CONNECTION = 16_384;
+/** Keys of directed handoffs refused, dropped or recalled, remembered (bounded) so that their claim is refused at once. */
+const MAX_SPENT = 16_384;
 
 /** What the directed handoffs ask of the server around them. */
 export interface DirectedHost {
@@ -28,23 +32,30 @@ export interface DirectedHost {
 
 /**
  * Directed handoffs (`direct {key, ids, to, tag}`): a handoff with no port, to a thread whose
- * connection the sender knows. A thread that posts proxies to the same Worker or MessagePort
- * again and again learns, once, which connection reads what it posts there: its first handoff
- * there is an ordinary one (a spare port), tagged, and the server tells it
- * (`receiver {tag, serial}`) the serial of the connection that took it up. After that it sends no port: the references
- * in flight are taken in order with its calls and releases, as for any handoff (R3), and wait
- * under a handoff holder, named by a fresh secret key, for the receiver's `claim`. They go
- * when that receiving connection closes (its thread died before reading the message: R4), as
- * a spare's would when its port closed. A directed handoff whose receiver is gone already
- * (its connection closed, the thread may have reconnected) waits for the export lease instead.
+ * connection the sender knows. A thread that posts proxies to the same Worker (or its
+ * parentPort) again and again learns, once, which connection reads there: its first handoff
+ * there is an ordinary one (a spare port), tagged, and the server tells it the serial of the
+ * connection that took it up (`receiver {tag, serial}`). After that it sends no port: the
+ * references in flight are taken in order with its calls and releases, as for any handoff
+ * (R3), and wait under a handoff holder, named by a fresh secret key, for the receiver's
+ * `claim`. They go when that receiving connection closes (its thread died before reading the
+ * message: R4), as a spare's would when its port closed. A directed handoff whose receiver is
+ * gone already (its connection closed) waits for the export lease instead.
  *
  * Naming a connection grants nothing: a directed handoff holds only references its sender
- * held, and only a claim with its key moves them. If another connection claims it (the
- * sender's port was moved to another thread), the sender is told who did.
+ * held, and only a claim with its key moves them; if another connection claims it, the sender
+ * is told who did. Bounded per sender and in all; the keys of spent ones are remembered so
+ * that a late claim is refused at once.
  */
 export class DirectedHandoffs {
   /** Directed handoffs waiting for their claim, per connection that made them. */
   readonly #byMaker = new Map<ServerConnection, number>();
+  #live = 0;
+  /**
+   * Keys that will never name a directed handoff: refused (over a bound), dropped with their
+   * receiver, or recalled. A claim of one is refused at once, not after the claim's wait.
+   */
+  readonly #spent = new Set<string>();
   /** The directed handoffs not yet claimed (or dropped). */
   readonly #waiting = new WeakSet<ServerConnection>();
 
@@ -66,10 +77,13 @@ export class DirectedHandoffs {
       return this.host.refuse(connection, 'direct handoff refused: its key is already in use', key);
     }
     const made = this.#byMaker.get(connection) ?? 0;
-    if (made >= MAX_DIRECTED_PER_CONNECTION) {
+    if (made >= MAX_DIRECTED_PER_CONNECTION || this.#live >= MAX_DIRECTED) {
+      this.#spend(key);
       return this.host.refuse(
         connection,
-        `direct handoff refused: this connection has ${MAX_DIRECTED_PER_CONNECTION} directed handoffs nobody claimed yet`,
+        made >= MAX_DIRECTED_PER_CONNECTION
+          ? `direct handoff refused: this connection has ${MAX_DIRECTED_PER_CONNECTION} directed handoffs nobody claimed yet`
+          : `direct handoff refused: ${MAX_DIRECTED} directed handoffs are waiting for their claim`,
         key,
       );
     }
@@ -93,9 +107,14 @@ export class DirectedHandoffs {
     for (const id of held)
       this.table.incref(id, handoff.holder, `directed by ${connection.holder}`, 1, 'handoff');
     this.#byMaker.set(connection, made + 1);
+    this.#live++;
     this.#waiting.add(handoff);
     const hooks = (handoff.closeHooks ??= new Set());
     hooks.add(() => {
+      this.#live--;
+      // Claimed, dropped with its receiver, its lease ended, or recalled: a later claim of
+      // its key is refused at once.
+      this.#spend(key);
       this.#waiting.delete(handoff);
       const left = (this.#byMaker.get(connection) ?? 1) - 1;
       if (left > 0) this.#byMaker.set(connection, left);
@@ -139,5 +158,15 @@ export class DirectedHandoffs {
       );
     }
     this.host.close(handoff);
+  }
+
+  /** True for a key whose directed handoff was refused, dropped or recalled. */
+  isSpent(key: string): boolean {
+    return this.#spent.has(key);
+  }
+
+  #spend(key: string): void {
+    this.#spent.add(key);
+    if (this.#spent.size > MAX_SPENT) this.#spent.delete(this.#spent.values().next().value!);
   }
 }

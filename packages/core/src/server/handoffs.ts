@@ -161,7 +161,7 @@ export class Handoffs {
     if (this.host.isSpent(key)) {
       return this.host.refuse(
         claimer,
-        'claim refused: that export was imported already, or its lease ended',
+        'claim refused: that handoff was taken up already, dropped, or its lease ended',
         key,
       );
     }

@@ -106,7 +106,7 @@ export class Server {
       replay: (connection) => this.#replay(connection),
       close: (connection) => this.#close(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
-      isSpent: (key) => this.#exports.isSpent(key),
+      isSpent: (key) => this.#exports.isSpent(key) || this.#directed.isSpent(key),
       tell: (connection, message) => this.#tell(connection, message),
     });
     this.#directed = new DirectedHandoffs(this.table, this.#identities, {
@@ -114,7 +114,7 @@ export class Server {
       close: (connection) => this.#close(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
       registered: (key) => this.#handoffs.registered(key),
-      isSpent: (key) => this.#exports.isSpent(key),
+      isSpent: (key) => this.#exports.isSpent(key) || this.#directed.isSpent(key),
       tell: (connection, message) => this.#tell(connection, message),
     });
     this.#exports = new Exports(this.table, this.#identities, {
