@@ -30,8 +30,6 @@ const DEFERRED_MS = 100;
 /** Messages per batch at most (TOOLCHAIN.md: 64 per message, several in flight, is the fast shape). */
 const MAX_BATCH = 64;
 const NO_SUBJECT: Subject = {};
-/** How long a claim is remembered, in case the server refuses it (its claims wait at most 10 s). */
-const CLAIM_MEMORY_MS = 30_000;
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
@@ -139,13 +137,6 @@ export class ClientConnection implements ProxyConnection {
    * is read.
    */
   readonly #claimed = new Set<MessagePort>();
-  /** Claims of the last CLAIM_MEMORY_MS, oldest first: key → when, and the ids of the proxies made from it. */
-  readonly #recentClaims = new Map<string, { readonly at: number; readonly ids: number[] }>();
-  /**
-   * Per id, releases not to send: proxies made from a claim the server refused hold no
-   * reference of this connection's, so their releases must not take one another proxy owns.
-   */
-  readonly #owed = new Map<number, number>();
   /** Why the server refused this connection something, for the close reason. */
   #refusal: string | undefined;
   #referenced = false;
@@ -268,12 +259,6 @@ export class ClientConnection implements ProxyConnection {
 
   release(id: number): void {
     if (this.closed) return;
-    const owed = this.#owed.get(id);
-    if (owed !== undefined) {
-      if (owed > 1) this.#owed.set(id, owed - 1);
-      else this.#owed.delete(id);
-      return;
-    }
     this.#releases.push(id);
     this.#scheduleFlush();
   }
@@ -321,24 +306,17 @@ export class ClientConnection implements ProxyConnection {
    * is ordered with every later call and release of this thread and needs no confirmation.
    * The handoff's port is left open: the server closes it once the claim is done.
    */
-  claim(key: string, port?: MessagePort): void {
-    this.post({ t: 'claim', key });
-    const now = Date.now();
-    for (const [old, claim] of this.#recentClaims) {
-      if (now - claim.at < CLAIM_MEMORY_MS) break;
-      this.#recentClaims.delete(old);
-    }
-    this.#recentClaims.set(key, { at: now, ids: [] });
+  claim(key: string, port?: MessagePort, ids?: readonly number[]): void {
+    // The ids of the proxies made from it: if the server refuses the claim, it ignores as many
+    // releases of them from this connection (those proxies own nothing).
+    this.post(
+      ids === undefined || ids.length === 0 ? { t: 'claim', key } : { t: 'claim', key, ids },
+    );
     if (port === undefined) return;
     this.#claimed.add(port);
     port.once('close', () => this.#claimed.delete(port));
     port.on('message', () => undefined);
     port.unref();
-  }
-
-  /** A proxy for `id` was made from the claim of `key` (see #owed). */
-  claimedProxy(key: string, id: number): void {
-    this.#recentClaims.get(key)?.ids.push(id);
   }
 
   /**
@@ -713,12 +691,6 @@ export class ClientConnection implements ProxyConnection {
   /** The server refused a spare, a handoff or a claim of this thread: say so, never silently. */
   #onRefused(message: { reason?: unknown; key?: unknown }): void {
     const reason = typeof message.reason === 'string' ? message.reason : 'refused';
-    const claim = typeof message.key === 'string' ? this.#recentClaims.get(message.key) : undefined;
-    if (claim !== undefined) {
-      // A refused claim: the proxies made from it own nothing here.
-      this.#recentClaims.delete(message.key as string);
-      for (const id of claim.ids) this.#owed.set(id, (this.#owed.get(id) ?? 0) + 1);
-    }
     const waiter =
       typeof message.key === 'string' ? this.#claimWaiters.get(message.key) : undefined;
     if (waiter !== undefined) {

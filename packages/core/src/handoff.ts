@@ -336,13 +336,23 @@ export function adoptPort(port: MessagePort, managerId: string, key: string): Cl
  */
 export function decode<T = unknown>(value: unknown): T {
   const connections = new Map<string, ClientConnection>();
+  // Claims are posted once the whole value is decoded, each with the ids of the proxies made
+  // from it (what the server ignores the releases of if it refuses the claim).
+  const claims: { connection: ClientConnection; key: string; port?: MessagePort; ids: number[] }[] =
+    [];
+  const claimedIds = new Map<string, number[]>();
+  const claimLater = (connection: ClientConnection, key: string, port?: MessagePort) => {
+    const ids: number[] = [];
+    claims.push({ connection, key, port, ids });
+    claimedIds.set(key, ids);
+  };
   const connectionOf = (managerId: string, handoff: RemoteHandoff): ClientConnection => {
     const { key, port, remote } = handoff;
     let connection = connections.get(key);
     if (connection !== undefined) return connection;
     const existing = connectionFor(managerId);
     if (existing !== undefined) {
-      existing.claim(key, port);
+      claimLater(existing, key, port);
       connection = existing;
     } else if (handoff.direct === 1) {
       throw createManagerError(
@@ -354,13 +364,25 @@ export function decode<T = unknown>(value: unknown): T {
     } else if (port === undefined) {
       // A remote manager's proxy: connect as the sender did, then claim the export.
       connection = connectLater(managerId, remote!);
-      connection.claim(key);
+      claimLater(connection, key);
     } else {
       connection = adoptPort(port, managerId, key);
     }
     connections.set(key, connection);
     return connection;
   };
+  try {
+    return decodeEnvelopes(value, connectionOf, claimedIds);
+  } finally {
+    for (const { connection, key, port, ids } of claims) connection.claim(key, port, ids);
+  }
+}
+
+function decodeEnvelopes<T>(
+  value: unknown,
+  connectionOf: (managerId: string, handoff: RemoteHandoff) => ClientConnection,
+  claimedIds: ReadonlyMap<string, number[]>,
+): T {
   return decodeValue(value, (envelope) => {
     if (decodedEnvelopes.has(envelope)) {
       throw createManagerError(
@@ -378,7 +400,7 @@ export function decode<T = unknown>(value: unknown): T {
     const handoff = envelope as unknown as RemoteHandoff;
     checkHandoff(handoff, `a proxy envelope for ${envelope.token.typeid} id ${envelope.token.id}`);
     const connection = connectionOf(envelope.token.manager, handoff);
-    connection.claimedProxy(handoff.key, envelope.token.id);
+    claimedIds.get(handoff.key)?.push(envelope.token.id);
     return connection.proxyFor(envelope.token);
   }) as T;
 }

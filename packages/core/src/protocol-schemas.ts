@@ -64,7 +64,12 @@ const directRequest = z.object({
 /** Takes back a directed handoff of this connection's that nobody claimed: its references go. */
 const recallRequest = z.object({ t: z.literal('recall'), key: connectionKey });
 /** Moves the references of a funded handoff connection to this connection, then closes it. */
-const claimRequest = z.object({ t: z.literal('claim'), key: connectionKey });
+const claimRequest = z.object({
+  t: z.literal('claim'),
+  key: connectionKey,
+  /** The ids of the proxies the claimer made from it: if it is refused, as many of their releases are ignored. */
+  ids: z.array(objectId).optional(),
+});
 /** Confirms (ok) or refuses (lost) the replies whose delivery the server asked to know about. */
 const ackRequest = z.object({ t: z.literal('ack'), ok: z.array(rid), lost: z.array(rid) });
 const helloRequest = z.object({ t: z.literal('hello'), label: z.string() });

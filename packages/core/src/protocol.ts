@@ -71,6 +71,10 @@ export function isWellFormedRequest(message: unknown): message is Request {
     case 'unlend':
       return isKey(request.key) && (request.returned === undefined || request.returned === true);
     case 'claim':
+      return (
+        isKey(request.key) &&
+        (request.ids === undefined || (Array.isArray(request.ids) && request.ids.every(isIndex)))
+      );
     case 'recall':
     case 'borrow':
     case 'unborrow':

@@ -219,6 +219,27 @@ describe('directed handoffs on the server (raw messages)', () => {
     expect(late.refusals).toEqual([expect.stringMatching(/taken up already, dropped/)]);
   });
 
+  test('a refused claim with ids: as many releases of them from the claimer are ignored, then releases count again', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const receiver = await raw.connect(raw.owner, 'receiver', [id]);
+    const to = await learnSerial(raw.owner, receiver, 1);
+    const key = newKey();
+    raw.owner.send({ t: 'direct', key, ids: [id], to, tag: 1 });
+    raw.owner.send({ t: 'recall', key });
+    await settle();
+    // The receiver made two proxies from it (say), and its claim is refused: they own nothing.
+    receiver.send({ t: 'claim', key, ids: [id, id] });
+    receiver.send({ t: 'release', ids: [id, id] });
+    await settle();
+    expect(receiver.refusals).toEqual([expect.stringMatching(/claim refused/)]);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    receiver.send({ t: 'release', ids: [id] });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
   test('least authority and bad messages: ids not held, a key in use, a malformed `to` or `tag`', async () => {
     await using raw = new RawServer();
     const id = await raw.owner.create('Toolbox');

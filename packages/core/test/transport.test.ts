@@ -23,6 +23,19 @@ function hasInvalidDate(value: unknown, seen = new Set<unknown>()): boolean {
   return Object.values(value).some((item) => hasInvalidDate(item, seen));
 }
 
+/** True when `value` (or an item of it, if it is an array) has an own `v` that is `undefined`. */
+function hasEnvelopeUndefined(value: unknown): boolean {
+  const items = Array.isArray(value) ? value : [value];
+  return items.some(
+    (item) =>
+      typeof item === 'object' &&
+      item !== null &&
+      !Array.isArray(item) &&
+      Object.prototype.hasOwnProperty.call(item, 'v') &&
+      (item as { v?: unknown }).v === undefined,
+  );
+}
+
 describe('frame codec', () => {
   test('every value decodes as structured clone would make it (JSON only where it is exact)', () => {
     fc.assert(
@@ -45,6 +58,8 @@ describe('frame codec', () => {
           }
           // (An invalid Date never equals another in jest: such values are left out.)
           if (hasInvalidDate(value)) return;
+          // The codec's one exception (a reply's `v: undefined` may be dropped) has its own test.
+          if (hasEnvelopeUndefined(value)) return;
           expect(decoded(value)).toStrictEqual(expected);
         },
       ),

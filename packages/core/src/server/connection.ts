@@ -66,6 +66,13 @@ export class ServerConnection {
   received = 0;
   /** True while the server acts on one of its messages (its lend log is read after). */
   busy = false;
+  /**
+   * Per id, releases to ignore: the proxies this client made from a claim the server refused
+   * own no reference, so their releases must not take one that another of its proxies owns.
+   */
+  owed: Map<number, number> | undefined;
+  /** How many releases `owed` holds in all (bounded). */
+  owedTotal = 0;
   /** Called once when the connection closes (hosted objects watching their callers). */
   closeHooks: Set<() => void> | undefined;
   /**

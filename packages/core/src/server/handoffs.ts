@@ -11,6 +11,8 @@ const MAX_SPARES_PER_CONNECTION = 64;
 const MAX_CLOSED_UNFUNDED = 4096;
 /** How long a claim waits for its handoff connection to be registered and funded. */
 const CLAIM_WAIT_MS = 10_000;
+/** Releases a connection may have ignored for its refused claims, at most. */
+const MAX_OWED = 65_536;
 
 /** What the handoff part asks of the server around it. */
 export interface HandoffHost {
@@ -52,7 +54,10 @@ export interface HandoffHost {
  */
 export class Handoffs {
   /** Claims waiting for their spare: spare key → the paused claiming connection. */
-  readonly #waiting = new Map<string, { claimer: ServerConnection; timer: NodeJS.Timeout }>();
+  readonly #waiting = new Map<
+    string,
+    { claimer: ServerConnection; timer: NodeJS.Timeout; ids: readonly number[] | undefined }
+  >();
   /**
    * Spares closed before their handoff arrived (the receiver died, or the message was dropped
    * and its port closed), by key → the connection that made them: their late handoff is no
@@ -148,21 +153,31 @@ export class Handoffs {
     this.#settleWaiting(key);
   }
 
-  /** `claim`: moves a funded handoff's references to this connection, then closes the handoff. */
-  claim(claimer: ServerConnection, key: string): void {
+  /**
+   * `claim`: moves a funded handoff's references to this connection, then closes the handoff.
+   * `ids` are those of the proxies the claimer made from it: if the claim is refused, as many
+   * of their releases are ignored (those proxies own nothing).
+   */
+  claim(claimer: ServerConnection, key: string, ids?: readonly number[]): void {
     const target = this.identities.byKey(key);
     if (target === claimer || (target !== undefined && !claimable(target))) {
-      return this.host.refuse(claimer, 'claim refused: the key names no unclaimed handoff', key);
+      return this.#refuseClaim(
+        claimer,
+        'claim refused: the key names no unclaimed handoff',
+        key,
+        ids,
+      );
     }
     if (target !== undefined && target.state === 'handoff') return this.#move(target, claimer);
     if (this.#waiting.has(key)) {
-      return this.host.refuse(claimer, 'claim refused: the handoff is claimed already', key);
+      return this.#refuseClaim(claimer, 'claim refused: the handoff is claimed already', key, ids);
     }
     if (this.host.isSpent(key)) {
-      return this.host.refuse(
+      return this.#refuseClaim(
         claimer,
         'claim refused: that handoff was taken up already, dropped, or its lease ended',
         key,
+        ids,
       );
     }
     // Not registered or not funded yet: pause the claimer until it is.
@@ -171,11 +186,33 @@ export class Handoffs {
       if (this.#waiting.get(key)?.claimer !== claimer) return;
       this.#waiting.delete(key);
       // The refusal goes before the replies to what the claimer sent after its claim.
-      this.host.refuse(claimer, `claim refused: no handoff came within ${CLAIM_WAIT_MS} ms`, key);
+      this.#refuseClaim(
+        claimer,
+        `claim refused: no handoff came within ${CLAIM_WAIT_MS} ms`,
+        key,
+        ids,
+      );
       this.#resume(claimer);
     }, CLAIM_WAIT_MS);
     timer.unref();
-    this.#waiting.set(key, { claimer, timer });
+    this.#waiting.set(key, { claimer, timer, ids });
+  }
+
+  #refuseClaim(
+    claimer: ServerConnection,
+    reason: string,
+    key: string,
+    ids: readonly number[] | undefined,
+  ): void {
+    if (ids !== undefined) {
+      const owed = (claimer.owed ??= new Map());
+      for (const id of ids) {
+        if (claimer.owedTotal >= MAX_OWED) break;
+        owed.set(id, (owed.get(id) ?? 0) + 1);
+        claimer.owedTotal++;
+      }
+    }
+    this.host.refuse(claimer, reason, key);
   }
 
   /** A connection closed: forget its claims and spares; a claim waiting on it resumes. */
@@ -199,7 +236,12 @@ export class Handoffs {
     if (waiter !== undefined) {
       clearTimeout(waiter.timer);
       this.#waiting.delete(connection.key);
-      this.host.refuse(waiter.claimer, 'claim refused: the handoff was closed', connection.key);
+      this.#refuseClaim(
+        waiter.claimer,
+        'claim refused: the handoff was closed',
+        connection.key,
+        waiter.ids,
+      );
       this.#resume(waiter.claimer);
     }
     const spares = this.#spares.get(connection);
@@ -222,7 +264,8 @@ export class Handoffs {
     clearTimeout(waiting.timer);
     this.#waiting.delete(key);
     if (claimable(target) && target.state === 'handoff') this.#move(target, waiting.claimer);
-    else this.host.refuse(waiting.claimer, 'claim refused: the handoff was taken', key);
+    else
+      this.#refuseClaim(waiting.claimer, 'claim refused: the handoff was taken', key, waiting.ids);
     this.#resume(waiting.claimer);
   }
 

@@ -333,7 +333,7 @@ export class Server {
       case 'recall':
         return this.#directed.recall(connection, request.key);
       case 'claim':
-        return this.#handoffs.claim(connection, request.key);
+        return this.#handoffs.claim(connection, request.key, request.ids);
       case 'export':
         try {
           return this.#exports.exportKeyed(connection, request.key, request.ids);
@@ -393,6 +393,18 @@ export class Server {
   }
 
   #release(connection: ServerConnection, id: number): void {
+    const owed = connection.owed?.get(id);
+    if (owed !== undefined) {
+      // A proxy made from a refused claim: it owned nothing.
+      if (owed > 1) connection.owed!.set(id, owed - 1);
+      else connection.owed!.delete(id);
+      connection.owedTotal--;
+      return this.table.traceReject(
+        `release of id ${id} by ${connection.holder} for a proxy of a refused claim: nothing to release`,
+        id,
+        connection.holder,
+      );
+    }
     if (this.table.countOf(id, connection.holder) === 0) {
       this.table.traceReject(
         `release of id ${id} by ${connection.holder}, which holds no reference to it`,
