@@ -180,11 +180,13 @@ describe('directed handoffs on the server (raw messages)', () => {
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 
-  test('bounded: past 16,384 unclaimed directed handoffs a connection is refused, and a claim of a refused or dropped key is refused at once', async () => {
+  test('bounded per receiver: a slow one makes its senders forget it at 4,096 unclaimed, and is refused more at 16,384; other receivers are not affected', async () => {
     await using raw = new RawServer();
     const id = await raw.owner.create('Toolbox');
-    const receiver = await raw.connect(raw.owner, 'receiver');
-    const to = await learnSerial(raw.owner, receiver, 1);
+    const slow = await raw.connect(raw.owner, 'slow');
+    const other = await raw.connect(raw.owner, 'other');
+    const to = await learnSerial(raw.owner, slow, 1);
+    const otherSerial = await learnSerial(raw.owner, other, 2);
     const keys: string[] = [];
     for (let index = 0; index <= 16_384; index++) {
       const key = newKey();
@@ -193,30 +195,75 @@ describe('directed handoffs on the server (raw messages)', () => {
     }
     await settle(20);
     expect(raw.owner.refusals).toEqual([
-      expect.stringMatching(/16384 directed handoffs nobody claimed yet/),
+      expect.stringMatching(/has 16384 directed handoffs it has not claimed/),
     ]);
-    expect(raw.table.holders(id).main).toBe(1);
-    // The refused key: its claim is refused at once, and the receiver's next call goes on.
-    receiver.send({ t: 'claim', key: keys[16_384] });
-    expect((await receiver.call(id, 'echo', [1])).e).toMatchObject({ code: 'ERR_UNKNOWN_ID' });
-    expect(receiver.refusals).toEqual([expect.stringMatching(/taken up already, dropped/)]);
-    // A claim frees room for one more.
-    receiver.send({ t: 'claim', key: keys[0] });
-    expect((await receiver.call(id, 'echo', [2])).v).toBe(2);
-    const more = newKey();
-    raw.owner.send({ t: 'direct', key: more, ids: [id], to, tag: 1 });
-    await settle();
+    // From the 4,096th on, each one tells the sender to forget that receiver (ports again).
+    expect(raw.owner.notices).toHaveLength(16_384 - 4_096 + 1);
+    expect(new Set(raw.owner.notices.map((notice) => JSON.stringify(notice)))).toEqual(
+      new Set([JSON.stringify({ t: 'receiver', tag: 1, serial: 0 })]),
+    );
+    raw.owner.notices.length = 0;
+    // Another receiver of the same sender is not affected.
+    const key = newKey();
+    raw.owner.send({ t: 'direct', key, ids: [id], to: otherSerial, tag: 2 });
+    other.send({ t: 'claim', key });
+    expect((await other.call(id, 'echo', [1])).v).toBe(1);
     expect(raw.owner.refusals).toHaveLength(1);
+    expect(raw.owner.notices).toEqual([]);
+    // The refused key: its claim is refused at once, and the receiver's next call goes on.
+    slow.send({ t: 'claim', key: keys[16_384] });
+    expect((await slow.call(id, 'echo', [2])).e).toMatchObject({ code: 'ERR_UNKNOWN_ID' });
+    expect(slow.refusals).toEqual([expect.stringMatching(/taken up already, dropped/)]);
+    slow.send({ t: 'claim', key: keys[0] });
+    expect((await slow.call(id, 'echo', [3])).v).toBe(3);
     raw.owner.send({ t: 'release', ids: [id] });
-    receiver.send({ t: 'release', ids: [id] });
-    // The receiver goes: everything directed to it is dropped, and a late claim elsewhere is refused at once.
-    receiver.close();
+    other.send({ t: 'release', ids: [id] });
+    slow.send({ t: 'release', ids: [id] });
+    // The slow receiver goes: everything directed to it is dropped, and a late claim elsewhere
+    // is refused at once.
+    slow.close();
     await settle(20);
     expect(raw.table.numberOfObjects()).toBe(0);
-    const late = await raw.connect(raw.owner, 'late');
-    late.send({ t: 'claim', key: more });
+    other.send({ t: 'claim', key: keys[1] });
     await settle();
-    expect(late.refusals).toEqual([expect.stringMatching(/taken up already, dropped/)]);
+    expect(other.refusals).toEqual([expect.stringMatching(/taken up already, dropped/)]);
+  });
+
+  test('ids a sender could not fund are owed by whoever takes the handoff up: their releases are ignored', async () => {
+    await using raw = new RawServer();
+    const id = await raw.owner.create('Toolbox');
+    const held = await raw.owner.create('Toolbox');
+    // `forwarder` holds only `held`; it hands off `id` too (a proxy it has no reference for).
+    const forwarder = await raw.connect(raw.owner, 'forwarder', [held]);
+    const receiver = await raw.connect(raw.owner, 'receiver', [id]);
+    const to = await learnSerial(forwarder, receiver, 1);
+    const key = newKey();
+    forwarder.send({ t: 'direct', key, ids: [id, held], to, tag: 1 });
+    receiver.send({ t: 'claim', key, ids: [id, held] });
+    await settle();
+    expect(forwarder.refusals).toEqual([expect.stringMatching(/holds no reference to: 1/)]);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    expect(raw.table.holders(held)).toEqual({ main: 1, forwarder: 1, receiver: 1 });
+    // The receiver's proxy for `id` from that handoff owns nothing: its release is ignored,
+    // and the reference the receiver held before stays.
+    receiver.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    // The same through a spare's port adopted by its receiver (`hello`).
+    const channel = new MessageChannel();
+    const spareKey = newKey();
+    forwarder.send({ t: 'spare', key: spareKey, port: channel.port2 }, [channel.port2]);
+    forwarder.send({ t: 'handoff', key: spareKey, ids: [id] });
+    channel.port1.postMessage({ t: 'hello', label: 'adopter' });
+    channel.port1.postMessage({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    channel.port1.close();
+    receiver.send({ t: 'release', ids: [id, held] });
+    forwarder.send({ t: 'release', ids: [held] });
+    raw.owner.send({ t: 'release', ids: [id, held] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
   });
 
   test('a refused claim with ids: as many releases of them from the claimer are ignored, then releases count again', async () => {

@@ -8,8 +8,14 @@ import { LeaseChannel } from './lease-channel';
 
 /** Directed handoffs waiting for their claim at once, at most (a bound on what clients can make the server keep). */
 const MAX_DIRECTED = 65_536;
-/** Of which one connection may have made at most this many (one client cannot take them all). */
-const MAX_DIRECTED_PER_CONNECTION = 16_384;
+/**
+ * Unclaimed directed handoffs to one receiving connection past which their senders are told to
+ * forget it (`serial: 0`): a receiver that does not read its messages gets ports again, and
+ * senders' handoffs to other places are not affected.
+ */
+const RECEIVER_SLOW = 4_096;
+/** Unclaimed directed handoffs to one receiving connection, at most. */
+const MAX_DIRECTED_PER_RECEIVER = 16_384;
 /** Keys of directed handoffs refused, dropped or recalled, remembered (bounded) so that their claim is refused at once. */
 const MAX_SPENT = 16_384;
 
@@ -48,15 +54,15 @@ export interface DirectedHost {
  * that a late claim is refused at once.
  */
 export class DirectedHandoffs {
-  /** Directed handoffs waiting for their claim, per connection that made them. */
-  readonly #byMaker = new Map<ServerConnection, number>();
+  /** Directed handoffs waiting for their claim, per connection they are directed to. */
+  readonly #byReceiver = new Map<ServerConnection, number>();
   #live = 0;
   /**
    * Keys that will never name a directed handoff: refused (over a bound), dropped with their
    * receiver, or recalled. A claim of one is refused at once, not after the claim's wait.
    */
   readonly #spent = new Set<string>();
-  /** The directed handoffs not yet claimed (or dropped). */
+  /** The directed handoffs not yet claimed (or dropped): what `recall` may take back. */
   readonly #waiting = new WeakSet<ServerConnection>();
 
   constructor(
@@ -76,24 +82,16 @@ export class DirectedHandoffs {
     if (this.identities.byKey(key) !== undefined || this.host.isSpent(key)) {
       return this.host.refuse(connection, 'direct handoff refused: its key is already in use', key);
     }
-    const made = this.#byMaker.get(connection) ?? 0;
-    if (made >= MAX_DIRECTED_PER_CONNECTION || this.#live >= MAX_DIRECTED) {
+    const found = this.identities.bySerial(to);
+    const receiver = found !== undefined && !found.closed ? found : undefined;
+    const waiting = receiver === undefined ? 0 : (this.#byReceiver.get(receiver) ?? 0);
+    if (waiting >= MAX_DIRECTED_PER_RECEIVER || this.#live >= MAX_DIRECTED) {
       this.#spend(key);
       return this.host.refuse(
         connection,
-        made >= MAX_DIRECTED_PER_CONNECTION
-          ? `direct handoff refused: this connection has ${MAX_DIRECTED_PER_CONNECTION} directed handoffs nobody claimed yet`
-          : `direct handoff refused: ${MAX_DIRECTED} directed handoffs are waiting for their claim`,
-        key,
-      );
-    }
-    // Least authority: a thread hands off only what it holds.
-    const held = ids.filter((id) => mayUse(this.table, connection, id));
-    if (held.length < ids.length) {
-      const refused = ids.filter((id) => !held.includes(id));
-      this.host.refuse(
-        connection,
-        `direct handoff of ids this connection holds no reference to: ${refused.join(', ')}`,
+        this.#live >= MAX_DIRECTED
+          ? `direct handoff refused: ${MAX_DIRECTED} directed handoffs are waiting for their claim`
+          : `direct handoff refused: connection ${to} has ${MAX_DIRECTED_PER_RECEIVER} directed handoffs it has not claimed`,
         key,
       );
     }
@@ -104,28 +102,44 @@ export class DirectedHandoffs {
     });
     if (handoff === undefined) return;
     handoff.notify = { sender: connection, tag, expected: to };
-    for (const id of held)
-      this.table.incref(id, handoff.holder, `directed by ${connection.holder}`, 1, 'handoff');
-    this.#byMaker.set(connection, made + 1);
+    // Least authority: a thread hands off only what it holds. The ids it does not are owed to
+    // whoever takes the handoff up: the proxies made for them own nothing.
+    for (const id of ids) {
+      if (mayUse(this.table, connection, id))
+        this.table.incref(id, handoff.holder, `directed by ${connection.holder}`, 1, 'handoff');
+      else (handoff.unfunded ??= []).push(id);
+    }
+    if (handoff.unfunded !== undefined) {
+      this.host.refuse(
+        connection,
+        `direct handoff of ids this connection holds no reference to: ${handoff.unfunded.join(', ')}`,
+        key,
+      );
+    }
     this.#live++;
     this.#waiting.add(handoff);
     const hooks = (handoff.closeHooks ??= new Set());
     hooks.add(() => {
       this.#live--;
-      // Claimed, dropped with its receiver, its lease ended, or recalled: a later claim of
-      // its key is refused at once.
-      this.#spend(key);
       this.#waiting.delete(handoff);
-      const left = (this.#byMaker.get(connection) ?? 1) - 1;
-      if (left > 0) this.#byMaker.set(connection, left);
-      else this.#byMaker.delete(connection);
+      // Dropped with its receiver, its lease ended, or recalled: a late claim of its key is
+      // refused at once.
+      if (!handoff.takenUp) this.#spend(key);
     });
-    const receiver = this.identities.bySerial(to);
-    if (receiver !== undefined && !receiver.closed && receiver !== handoff) {
+    if (receiver !== undefined) {
       // The receiver's death drops them, as a spare port's close would.
       const dropWithReceiver = () => this.host.close(handoff);
       (receiver.closeHooks ??= new Set()).add(dropWithReceiver);
-      hooks.add(() => receiver.closeHooks?.delete(dropWithReceiver));
+      this.#byReceiver.set(receiver, waiting + 1);
+      hooks.add(() => {
+        receiver.closeHooks?.delete(dropWithReceiver);
+        const left = (this.#byReceiver.get(receiver) ?? 1) - 1;
+        if (left > 0) this.#byReceiver.set(receiver, left);
+        else this.#byReceiver.delete(receiver);
+      });
+      // A receiver this far behind: its senders go back to ports for it.
+      if (waiting + 1 >= RECEIVER_SLOW)
+        this.host.tell(connection, { t: 'receiver', tag, serial: 0 });
     } else {
       // That connection is gone. Its thread may have died (nobody will claim them) or made a
       // new connection (it may still claim them): they wait as an export would.

@@ -131,6 +131,8 @@ export class Handoffs {
     spare.state = 'handoff';
     if (tag !== undefined) spare.notify = { sender: connection, tag };
     if (refused.length) {
+      // Owed to whoever takes it up: the proxies made for them own nothing.
+      spare.unfunded = refused;
       this.table.traceReject(
         `handoff of ids this connection does not hold: ${refused.join(', ')}`,
         refused[0],
@@ -204,14 +206,7 @@ export class Handoffs {
     key: string,
     ids: readonly number[] | undefined,
   ): void {
-    if (ids !== undefined) {
-      const owed = (claimer.owed ??= new Map());
-      for (const id of ids) {
-        if (claimer.owedTotal >= MAX_OWED) break;
-        owed.set(id, (owed.get(id) ?? 0) + 1);
-        claimer.owedTotal++;
-      }
-    }
+    if (ids !== undefined) owe(claimer, ids);
     this.host.refuse(claimer, reason, key);
   }
 
@@ -276,10 +271,17 @@ export class Handoffs {
   }
 
   /**
-   * `handoff` was taken up by `receiver` (a claim, or the `hello` of a spare's receiver): a
-   * sender that asked is told its serial, unless it expected that one (or took it back itself).
+   * `handoff` was taken up by `receiver` (a claim, or the `hello` of a spare's receiver): the
+   * ids its sender could not fund are owed by the receiver (their releases are ignored), and a
+   * sender that asked is told the receiver's serial, unless it expected that one (or took the
+   * handoff back itself).
    */
   taken(handoff: ServerConnection, receiver: ServerConnection): void {
+    handoff.takenUp = true;
+    if (handoff.unfunded !== undefined) {
+      owe(receiver, handoff.unfunded);
+      handoff.unfunded = undefined;
+    }
     const notify = handoff.notify;
     if (notify === undefined) return;
     handoff.notify = undefined;
@@ -289,6 +291,19 @@ export class Handoffs {
 
   #resume(claimer: ServerConnection): void {
     if (claimer.resume()) this.host.replay(claimer);
+  }
+}
+
+/**
+ * `connection` made proxies for `ids` that own no reference (a refused claim, ids a handoff's
+ * sender could not fund): as many of its releases of them are ignored, up to a bound.
+ */
+function owe(connection: ServerConnection, ids: readonly number[]): void {
+  const owed = (connection.owed ??= new Map());
+  for (const id of ids) {
+    if (connection.owedTotal >= MAX_OWED) return;
+    owed.set(id, (owed.get(id) ?? 0) + 1);
+    connection.owedTotal++;
   }
 }
 
