@@ -73,8 +73,6 @@ export class ServerConnection {
   owed: Map<number, number> | undefined;
   /** How many releases `owed` holds in all (bounded). */
   owedTotal = 0;
-  /** On a handoff: ids its sender did not hold, so it could not fund (owed to its taker). */
-  unfunded: number[] | undefined;
   /** On a handoff: taken up (claimed, or its receiver's `hello`), not dropped. */
   takenUp = false;
   /** Called once when the connection closes (hosted objects watching their callers). */

@@ -14,10 +14,13 @@ const MAX_DIRECTED = 65_536;
  * senders' handoffs to other places are not affected.
  */
 const RECEIVER_SLOW = 4_096;
-/** Unclaimed directed handoffs to one receiving connection, at most. */
+/**
+ * Unclaimed directed handoffs tied to one receiving connection's life, at most; past that they
+ * wait on the export lease instead (bounded in all by MAX_DIRECTED).
+ */
 const MAX_DIRECTED_PER_RECEIVER = 16_384;
-/** Keys of directed handoffs refused, dropped or recalled, remembered (bounded) so that their claim is refused at once. */
-const MAX_SPENT = 16_384;
+/** Keys of directed handoffs refused, dropped or recalled, remembered (bounded: twice MAX_DIRECTED) so that their claim is refused at once. */
+const MAX_SPENT = 131_072;
 
 /** What the directed handoffs ask of the server around them. */
 export interface DirectedHost {
@@ -85,15 +88,15 @@ export class DirectedHandoffs {
     const found = this.identities.bySerial(to);
     const receiver = found !== undefined && !found.closed ? found : undefined;
     const waiting = receiver === undefined ? 0 : (this.#byReceiver.get(receiver) ?? 0);
-    if (waiting >= MAX_DIRECTED_PER_RECEIVER || this.#live >= MAX_DIRECTED) {
+    if (this.#live >= MAX_DIRECTED) {
       this.#spend(key);
-      return this.host.refuse(
+      this.host.refuse(
         connection,
-        this.#live >= MAX_DIRECTED
-          ? `direct handoff refused: ${MAX_DIRECTED} directed handoffs are waiting for their claim`
-          : `direct handoff refused: connection ${to} has ${MAX_DIRECTED_PER_RECEIVER} directed handoffs it has not claimed`,
+        `direct handoff refused: ${MAX_DIRECTED} directed handoffs are waiting for their claim`,
         key,
       );
+      // Its next handoffs there carry ports (spares are bounded per connection, not in all).
+      return this.host.tell(connection, { t: 'receiver', tag, serial: 0 });
     }
     const handoff = this.host.accept(new LeaseChannel(), key, {
       owner: false,
@@ -102,17 +105,18 @@ export class DirectedHandoffs {
     });
     if (handoff === undefined) return;
     handoff.notify = { sender: connection, tag, expected: to };
-    // Least authority: a thread hands off only what it holds. The ids it does not are owed to
-    // whoever takes the handoff up: the proxies made for them own nothing.
+    // Least authority: a thread hands off only what it holds. Its receiver's proxies for the
+    // others own nothing: the claim that takes it up says so (handoffs.ts, #move).
+    const refused: number[] = [];
     for (const id of ids) {
       if (mayUse(this.table, connection, id))
         this.table.incref(id, handoff.holder, `directed by ${connection.holder}`, 1, 'handoff');
-      else (handoff.unfunded ??= []).push(id);
+      else refused.push(id);
     }
-    if (handoff.unfunded !== undefined) {
+    if (refused.length) {
       this.host.refuse(
         connection,
-        `direct handoff of ids this connection holds no reference to: ${handoff.unfunded.join(', ')}`,
+        `direct handoff of ids this connection holds no reference to: ${refused.join(', ')}`,
         key,
       );
     }
@@ -126,7 +130,7 @@ export class DirectedHandoffs {
       // refused at once.
       if (!handoff.takenUp) this.#spend(key);
     });
-    if (receiver !== undefined) {
+    if (receiver !== undefined && waiting < MAX_DIRECTED_PER_RECEIVER) {
       // The receiver's death drops them, as a spare port's close would.
       const dropWithReceiver = () => this.host.close(handoff);
       (receiver.closeHooks ??= new Set()).add(dropWithReceiver);
@@ -141,10 +145,13 @@ export class DirectedHandoffs {
       if (waiting + 1 >= RECEIVER_SLOW)
         this.host.tell(connection, { t: 'receiver', tag, serial: 0 });
     } else {
-      // That connection is gone. Its thread may have died (nobody will claim them) or made a
-      // new connection (it may still claim them): they wait as an export would.
+      // That connection is gone (its thread may have died, or made a new connection that may
+      // still claim them), or has too many directed handoffs waiting already (it does not read
+      // its messages, or another client filled its share): they wait as an export would.
       this.table.traceReject(
-        `directed handoff to connection ${to}, which is not open: kept for ${DEFAULT_EXPORT_LEASE} ms`,
+        receiver === undefined
+          ? `directed handoff to connection ${to}, which is not open: kept for ${DEFAULT_EXPORT_LEASE} ms`
+          : `directed handoff to connection ${to}, which has ${MAX_DIRECTED_PER_RECEIVER} waiting: kept for ${DEFAULT_EXPORT_LEASE} ms`,
         0,
         handoff.holder,
       );

@@ -131,8 +131,6 @@ export class Handoffs {
     spare.state = 'handoff';
     if (tag !== undefined) spare.notify = { sender: connection, tag };
     if (refused.length) {
-      // Owed to whoever takes it up: the proxies made for them own nothing.
-      spare.unfunded = refused;
       this.table.traceReject(
         `handoff of ids this connection does not hold: ${refused.join(', ')}`,
         refused[0],
@@ -170,7 +168,7 @@ export class Handoffs {
         ids,
       );
     }
-    if (target !== undefined && target.state === 'handoff') return this.#move(target, claimer);
+    if (target !== undefined && target.state === 'handoff') return this.#move(target, claimer, ids);
     if (this.#waiting.has(key)) {
       return this.#refuseClaim(claimer, 'claim refused: the handoff is claimed already', key, ids);
     }
@@ -258,30 +256,46 @@ export class Handoffs {
     if (target === undefined || target.state === 'spare') return; // keep waiting
     clearTimeout(waiting.timer);
     this.#waiting.delete(key);
-    if (claimable(target) && target.state === 'handoff') this.#move(target, waiting.claimer);
+    if (claimable(target) && target.state === 'handoff')
+      this.#move(target, waiting.claimer, waiting.ids);
     else
       this.#refuseClaim(waiting.claimer, 'claim refused: the handoff was taken', key, waiting.ids);
     this.#resume(waiting.claimer);
   }
 
-  #move(target: ServerConnection, claimer: ServerConnection): void {
+  /**
+   * Moves a handoff's references to its claimer. `ids` are those of the proxies the claimer
+   * made from it: those the handoff holds no reference for (its sender did not hold them: a
+   * proxy sent on after its own claim was refused) own nothing, so the claimer owes their
+   * releases. Counted against the claimer's own list, so a sender cannot make another
+   * connection owe anything.
+   */
+  #move(target: ServerConnection, claimer: ServerConnection, ids?: readonly number[]): void {
+    if (ids !== undefined && ids.length) {
+      const funded = new Map<number, number>();
+      const unfunded: number[] = [];
+      for (const id of ids) {
+        const left = funded.get(id) ?? this.table.countOf(id, target.holder);
+        if (left > 0) funded.set(id, left - 1);
+        else {
+          funded.set(id, 0);
+          unfunded.push(id);
+        }
+      }
+      if (unfunded.length) owe(claimer, unfunded);
+    }
     this.table.adopt(target.holder, claimer.holder, 'handoff claimed');
     this.taken(target, claimer);
     this.host.close(target);
   }
 
   /**
-   * `handoff` was taken up by `receiver` (a claim, or the `hello` of a spare's receiver): the
-   * ids its sender could not fund are owed by the receiver (their releases are ignored), and a
+   * `handoff` was taken up by `receiver` (a claim, or the `hello` of a spare's receiver): a
    * sender that asked is told the receiver's serial, unless it expected that one (or took the
    * handoff back itself).
    */
   taken(handoff: ServerConnection, receiver: ServerConnection): void {
     handoff.takenUp = true;
-    if (handoff.unfunded !== undefined) {
-      owe(receiver, handoff.unfunded);
-      handoff.unfunded = undefined;
-    }
     const notify = handoff.notify;
     if (notify === undefined) return;
     handoff.notify = undefined;
