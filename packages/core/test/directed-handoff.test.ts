@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { discard, encode, postMessage, release } from '@managers/core';
 import { Agent } from './fixtures/agent';
 import { MagManager } from './fixtures/magnifier';
-import { newKey, RawServer, settle, type RawClient } from './fixtures/raw-server';
+import { newKey, RawClient, RawServer, settle } from './fixtures/raw-server';
 import { MAGNIFIER_MODULE, pollUntil } from './helpers';
 
 /**
@@ -277,6 +277,27 @@ describe('directed handoffs on the server (raw messages)', () => {
     await settle();
     expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
     channel.port1.close();
+
+    // A spare adopted by its receiver (`hello`): the adopter owes the ids its sender could not
+    // fund. It gets a real reference later; releasing the dud leaves that one.
+    const adoption = new MessageChannel();
+    const adoptKey = newKey();
+    forwarder.send({ t: 'spare', key: adoptKey, port: adoption.port2 }, [adoption.port2]);
+    forwarder.send({ t: 'handoff', key: adoptKey, ids: [id] });
+    const adopter = new RawClient(adoption.port1, adoptKey);
+    adopter.send({ t: 'hello', label: 'adopter' });
+    await settle();
+    const later = newKey();
+    const spareOfOwner = new MessageChannel();
+    raw.owner.send({ t: 'spare', key: later, port: spareOfOwner.port2 }, [spareOfOwner.port2]);
+    raw.owner.send({ t: 'handoff', key: later, ids: [id] });
+    adopter.send({ t: 'claim', key: later, ids: [id] });
+    adopter.send({ t: 'release', ids: [id] });
+    expect((await adopter.call(id, 'echo', [4])).v).toBe(4);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1, adopter: 1 });
+    adopter.send({ t: 'release', ids: [id] });
+    spareOfOwner.port1.close();
+    adopter.close();
     receiver.send({ t: 'release', ids: [id, held] });
     forwarder.send({ t: 'release', ids: [held] });
     raw.owner.send({ t: 'release', ids: [id, held] });

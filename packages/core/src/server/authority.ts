@@ -13,3 +13,10 @@ export function mayUse(table: ObjectTable, connection: ServerConnection, id: num
 export function mayUseEntry(entry: EntryInfo, connection: ServerConnection): boolean {
   return entry.countOf(connection.holder) > 0 || connection.borrowed?.has(entry.id) === true;
 }
+
+/** Ids for a message or trace event: the first 16, then how many more (a list may be huge). */
+export function describeIds(ids: readonly number[]): string {
+  return ids.length <= 16
+    ? ids.join(', ')
+    : `${ids.slice(0, 16).join(', ')} and ${ids.length - 16} more`;
+}

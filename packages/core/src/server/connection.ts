@@ -73,6 +73,12 @@ export class ServerConnection {
   owed: Map<number, number> | undefined;
   /** How many releases `owed` holds in all (bounded). */
   owedTotal = 0;
+  /**
+   * On a spare: the ids its handoff named that its sender did not hold (at most
+   * MAX_UNFUNDED_KEPT). A receiver that adopts the spare (`hello`) made proxies for them that
+   * own nothing: it owes their releases.
+   */
+  unfunded: number[] | undefined;
   /** On a handoff: taken up (claimed, or its receiver's `hello`), not dropped. */
   takenUp = false;
   /** Called once when the connection closes (hosted objects watching their callers). */

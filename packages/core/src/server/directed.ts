@@ -1,7 +1,7 @@
 import type { ObjectTable } from '@managers/refcount';
 import type { Channel } from '../transport/channel';
 import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
-import { mayUse } from './authority';
+import { describeIds, mayUse } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 import { LeaseChannel } from './lease-channel';
@@ -116,7 +116,7 @@ export class DirectedHandoffs {
     if (refused.length) {
       this.host.refuse(
         connection,
-        `direct handoff of ids this connection holds no reference to: ${refused.join(', ')}`,
+        `direct handoff of ids this connection holds no reference to: ${describeIds(refused)}`,
         key,
       );
     }

@@ -1,7 +1,7 @@
 import { createManagerError, ErrorCode, type ObjectTable } from '@managers/refcount';
 import type { Channel } from '../transport/channel';
 import { newConnectionKey } from '../threads';
-import { mayUse } from './authority';
+import { describeIds, mayUse } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 import { LeaseChannel } from './lease-channel';
@@ -81,7 +81,7 @@ export class Exports {
       // Least authority: a connection exports only what it holds.
       throw createManagerError(
         ErrorCode.UnknownId,
-        `cannot export id ${refused.join(', ')}: this connection holds no reference to it`,
+        `cannot export id ${describeIds(refused)}: this connection holds no reference to it`,
         { details: { id: refused[0] } },
       );
     }
@@ -108,7 +108,7 @@ export class Exports {
       const refused = ids.filter((id) => !held.includes(id));
       this.host.refuse(
         connection,
-        `export of ids this connection holds no reference to: ${refused.join(', ')}`,
+        `export of ids this connection holds no reference to: ${describeIds(refused)}`,
         key,
       );
     }

@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ObjectTable } from '@managers/refcount';
 import type { Channel } from '../transport/channel';
-import { mayUse } from './authority';
+import { describeIds, mayUse } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 
@@ -13,6 +13,8 @@ const MAX_CLOSED_UNFUNDED = 4096;
 const CLAIM_WAIT_MS = 10_000;
 /** Releases a connection may have ignored for its refused claims, at most. */
 const MAX_OWED = 65_536;
+/** Unfunded ids a spare keeps for its adopter (see ServerConnection.unfunded). */
+const MAX_UNFUNDED_KEPT = 1024;
 
 /** What the handoff part asks of the server around it. */
 export interface HandoffHost {
@@ -131,14 +133,15 @@ export class Handoffs {
     spare.state = 'handoff';
     if (tag !== undefined) spare.notify = { sender: connection, tag };
     if (refused.length) {
+      spare.unfunded = refused.slice(0, MAX_UNFUNDED_KEPT);
       this.table.traceReject(
-        `handoff of ids this connection does not hold: ${refused.join(', ')}`,
+        `handoff of ids this connection does not hold: ${describeIds(refused)}`,
         refused[0],
         connection.holder,
       );
       this.host.refuse(
         connection,
-        `handoff of ids this connection holds no reference to: ${refused.join(', ')}`,
+        `handoff of ids this connection holds no reference to: ${describeIds(refused)}`,
         key,
       );
     }
@@ -296,6 +299,10 @@ export class Handoffs {
    */
   taken(handoff: ServerConnection, receiver: ServerConnection): void {
     handoff.takenUp = true;
+    // A spare's adopter made proxies for the ids its sender could not fund. (A claimer's are
+    // counted against its own list, in #move.)
+    if (handoff === receiver && handoff.unfunded !== undefined) owe(receiver, handoff.unfunded);
+    handoff.unfunded = undefined;
     const notify = handoff.notify;
     if (notify === undefined) return;
     handoff.notify = undefined;
