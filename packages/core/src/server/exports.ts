@@ -103,9 +103,10 @@ export class Exports {
     }
     if (this.#full(connection))
       return this.host.refuse(connection, this.#tooMany(connection).message, key);
-    const held = ids.filter((id) => mayUse(this.table, connection, id));
-    if (held.length < ids.length) {
-      const refused = ids.filter((id) => !held.includes(id));
+    const held: number[] = [];
+    const refused: number[] = [];
+    for (const id of ids) (mayUse(this.table, connection, id) ? held : refused).push(id);
+    if (refused.length) {
       this.host.refuse(
         connection,
         `export of ids this connection holds no reference to: ${describeIds(refused)}`,
