@@ -176,6 +176,14 @@ interface Handoff {
   connection: ClientConnection;
 }
 
+/** What an envelope carries for its receiver to take the handoff up: a port, connection settings, or nothing but the key (directed). */
+function howToTakeUp(
+  handoff: Handoff,
+): { port: MessagePort } | { remote: RemoteSettings } | { direct: 1 } {
+  if (handoff.direct !== undefined) return { direct: 1 };
+  return handoff.remote === undefined ? { port: handoff.port! } : { remote: handoff.remote };
+}
+
 /** {@link encode}, with the place the value goes to as each connection knows it (if known). */
 function encodeFor<T>(
   value: T,
@@ -188,56 +196,36 @@ function encodeFor<T>(
     if (handoff !== undefined) return handoff;
     const connection = sendingConnection(managerId, what);
     const remote = connection.remoteSettings;
-    const ids: number[] = [];
+    const target = remote === undefined ? targetOf?.(connection) : undefined;
+    handoff = { key: '', port: undefined, remote, direct: undefined, ids: [], connection };
     if (remote !== undefined) {
       // A remote manager: no port can reach its server. The references are exported under a
       // key (on this thread's socket, in order with its calls: R3), and the receiver connects
       // with the same settings and claims them.
-      handoff = {
-        key: newConnectionKey(),
-        port: undefined,
-        remote,
-        direct: undefined,
-        ids,
-        connection,
-      };
-      connection.post({ t: 'export', key: handoff.key, ids });
+      handoff.key = newConnectionKey();
+      connection.post({ t: 'export', key: handoff.key, ids: handoff.ids });
+    } else if (target?.receiver !== undefined) {
+      // The connection that reads this place is known: no port. The reference is taken on
+      // this thread's own connection, in order with its calls and releases (R3), for that
+      // receiver, which claims it by key; if it dies first, the server drops it. The request
+      // is posted at the end, once its ids are all known.
+      handoff.key = newConnectionKey();
+      handoff.direct = { to: target.receiver, tag: target.tag };
     } else {
-      const target = targetOf?.(connection);
-      if (target?.receiver !== undefined) {
-        // The connection that reads this place is known: no port. The reference is taken on
-        // this thread's own connection, in order with its calls and releases (R3), for that
-        // receiver, which claims it by key; if it dies first, the server drops it.
-        // It is written (or posted) once its ids are all known, at the end.
-        handoff = {
-          key: newConnectionKey(),
-          port: undefined,
-          remote: undefined,
-          direct: { to: target.receiver, tag: target.tag },
-          ids,
-          connection,
-        };
-      } else {
-        // A spare connection registered ahead of time: the reference is taken by a request on
-        // this thread's own connection, in order with its calls and releases (R3). Tagged
-        // with the place it goes to, the server says who takes it up.
-        const spare = connection.takeSpare();
-        handoff = {
-          key: spare.key,
-          port: spare.port,
-          remote: undefined,
-          direct: undefined,
-          ids,
-          connection,
-        };
-        connection.post(
-          target === undefined
-            ? { t: 'handoff', key: spare.key, ids }
-            : { t: 'handoff', key: spare.key, ids, tag: target.tag },
-        );
-        transferList.push(spare.port);
-        handoffPorts.add(spare.port);
-      }
+      // A spare connection registered ahead of time: the reference is taken by a request on
+      // this thread's own connection, in order with its calls and releases (R3). Tagged
+      // with the place it goes to, the server says who takes it up.
+      const spare = connection.takeSpare();
+      handoff.key = spare.key;
+      handoff.port = spare.port;
+      connection.post({
+        t: 'handoff',
+        key: spare.key,
+        ids: handoff.ids,
+        ...(target === undefined ? {} : { tag: target.tag }),
+      });
+      transferList.push(spare.port);
+      handoffPorts.add(spare.port);
     }
     handoffs.set(managerId, handoff);
     return handoff;
@@ -251,21 +239,12 @@ function encodeFor<T>(
         const handoff = handoffFor(proxy.token.manager, String(proxy));
         // The handoff request was queued, not yet posted: ids added now still go with it.
         handoff.ids.push(proxy.token.id);
-        if (handoff.direct)
-          return {
-            [PROXY_ENVELOPE_KEY]: 1,
-            token: proxy.token,
-            key: handoff.key,
-            direct: 1,
-          } as ProxyEnvelope;
-        return handoff.remote === undefined
-          ? { [PROXY_ENVELOPE_KEY]: 1, token: proxy.token, key: handoff.key, port: handoff.port }
-          : ({
-              [PROXY_ENVELOPE_KEY]: 1,
-              token: proxy.token,
-              key: handoff.key,
-              remote: handoff.remote,
-            } as ProxyEnvelope);
+        return {
+          [PROXY_ENVELOPE_KEY]: 1,
+          token: proxy.token,
+          key: handoff.key,
+          ...howToTakeUp(handoff),
+        } as ProxyEnvelope;
       },
       transferList,
       (custom) => {
@@ -278,11 +257,7 @@ function encodeFor<T>(
           managerId: custom.managerId,
           name: custom.name,
           key: handoff.key,
-          ...(handoff.direct
-            ? { direct: 1 }
-            : handoff.remote === undefined
-              ? { port: handoff.port }
-              : { remote: handoff.remote }),
+          ...howToTakeUp(handoff),
         };
         return envelope;
       },
@@ -336,16 +311,12 @@ export function adoptPort(port: MessagePort, managerId: string, key: string): Cl
  */
 export function decode<T = unknown>(value: unknown): T {
   const connections = new Map<string, ClientConnection>();
-  // Claims are posted once the whole value is decoded, each with the ids of the proxies made
-  // from it (what the server ignores the releases of if it refuses the claim).
-  const claims: { connection: ClientConnection; key: string; port?: MessagePort; ids: number[] }[] =
-    [];
-  const claimedIds = new Map<string, number[]>();
-  const claimLater = (connection: ClientConnection, key: string, port?: MessagePort) => {
-    const ids: number[] = [];
-    claims.push({ connection, key, port, ids });
-    claimedIds.set(key, ids);
-  };
+  // Claims are posted once the whole value is decoded, in the order their keys came, each with
+  // the ids of the proxies made from it (what the server ignores the releases of if it refuses
+  // the claim).
+  const claims = new Map<string, Claim>();
+  const claimLater = (connection: ClientConnection, key: string, port?: MessagePort) =>
+    claims.set(key, { connection, port, ids: [] });
   const connectionOf = (managerId: string, handoff: RemoteHandoff): ClientConnection => {
     const { key, port, remote } = handoff;
     let connection = connections.get(key);
@@ -372,16 +343,23 @@ export function decode<T = unknown>(value: unknown): T {
     return connection;
   };
   try {
-    return decodeEnvelopes(value, connectionOf, claimedIds);
+    return decodeEnvelopes(value, connectionOf, claims);
   } finally {
-    for (const { connection, key, port, ids } of claims) connection.claim(key, port, ids);
+    for (const [key, { connection, port, ids }] of claims) connection.claim(key, port, ids);
   }
+}
+
+/** A claim `decode()` will post: on which connection, the handoff's port, the ids of the proxies made from it. */
+interface Claim {
+  readonly connection: ClientConnection;
+  readonly port: MessagePort | undefined;
+  readonly ids: number[];
 }
 
 function decodeEnvelopes<T>(
   value: unknown,
   connectionOf: (managerId: string, handoff: RemoteHandoff) => ClientConnection,
-  claimedIds: ReadonlyMap<string, number[]>,
+  claims: ReadonlyMap<string, Claim>,
 ): T {
   return decodeValue(value, (envelope) => {
     if (decodedEnvelopes.has(envelope)) {
@@ -400,7 +378,7 @@ function decodeEnvelopes<T>(
     const handoff = envelope as unknown as RemoteHandoff;
     checkHandoff(handoff, `a proxy envelope for ${envelope.token.typeid} id ${envelope.token.id}`);
     const connection = connectionOf(envelope.token.manager, handoff);
-    claimedIds.get(handoff.key)?.push(envelope.token.id);
+    claims.get(handoff.key)?.ids.push(envelope.token.id);
     return connection.proxyFor(envelope.token);
   }) as T;
 }
@@ -419,9 +397,9 @@ function checkHandoff(handoff: Partial<RemoteHandoff>, what: string): void {
 /**
  * Gives back the references an encoded value took, when it will not be posted after all (a
  * queued task aborted, a post that threw): closes its handoff ports, and the server drops what
- * was taken for them; a directed handoff's references are claimed back and released. Ports of
- * the value's own are left alone. A port that was posted is detached here, and closing it does
- * nothing.
+ * was taken for them; a directed handoff is recalled (`recall`) and its references dropped.
+ * Ports of the value's own are left alone. A port that was posted is detached here, and closing
+ * it does nothing.
  */
 export function discard(encoded: Encoded): void {
   for (const item of encoded.transferList) {
