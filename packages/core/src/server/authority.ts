@@ -14,6 +14,25 @@ export function mayUseEntry(entry: EntryInfo, connection: ServerConnection): boo
   return entry.countOf(connection.holder) > 0 || connection.borrowed?.has(entry.id) === true;
 }
 
+/**
+ * Least authority for a handoff: takes one reference per id `from` may use, for `holder`;
+ * returns the ids it may not use (nothing is taken for them).
+ */
+export function takeReferences(
+  table: ObjectTable,
+  from: ServerConnection,
+  holder: string,
+  ids: readonly number[],
+  cause: string,
+): number[] {
+  const refused: number[] = [];
+  for (const id of ids) {
+    if (mayUse(table, from, id)) table.incref(id, holder, cause, 1, 'handoff');
+    else refused.push(id);
+  }
+  return refused;
+}
+
 /** Ids for a message or trace event: the first 16, then how many more (a list may be huge). */
 export function describeIds(ids: readonly number[]): string {
   return ids.length <= 16

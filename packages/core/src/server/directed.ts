@@ -1,8 +1,8 @@
 import type { ObjectTable } from '@managers/refcount';
-import type { Channel } from '../transport/channel';
 import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
-import { describeIds, mayUse } from './authority';
+import { describeIds, takeReferences } from './authority';
 import type { ServerConnection } from './connection';
+import type { ExportHost } from './exports';
 import type { Identities } from './identities';
 import { LeaseChannel } from './lease-channel';
 
@@ -22,18 +22,9 @@ const MAX_DIRECTED_PER_RECEIVER = 16_384;
 /** Keys of directed handoffs refused, dropped or recalled, remembered (bounded: twice MAX_DIRECTED) so that their claim is refused at once. */
 const MAX_SPENT = 131_072;
 
-/** What the directed handoffs ask of the server around them. */
-export interface DirectedHost {
-  accept(
-    channel: Channel,
-    key: string,
-    options: { owner: boolean; state: 'handoff'; madeBy: ServerConnection },
-  ): ServerConnection | undefined;
-  close(connection: ServerConnection): void;
-  refuse(connection: ServerConnection, reason: string, key?: string): void;
-  /** A handoff was registered under `key`: a claim waiting for it goes on. */
-  registered(key: string): void;
-  /** True for a key that named an export once. */
+/** What the directed handoffs ask of the server around them: what exports ask, and two more. */
+export interface DirectedHost extends ExportHost {
+  /** True for a key that can name no handoff any more (an export's or a directed one's). */
   isSpent(key: string): boolean;
   /** Posts a notice to a client (after the replies queued for it). */
   tell(connection: ServerConnection, message: Record<string, unknown>): void;
@@ -53,7 +44,7 @@ export interface DirectedHost {
  *
  * Naming a connection grants nothing: a directed handoff holds only references its sender
  * held, and only a claim with its key moves them; if another connection claims it, the sender
- * is told who did. Bounded per sender and in all; the keys of spent ones are remembered so
+ * is told who did. Bounded per receiver and in all; the keys of spent ones are remembered so
  * that a late claim is refused at once.
  */
 export class DirectedHandoffs {
@@ -65,8 +56,11 @@ export class DirectedHandoffs {
    * receiver, or recalled. A claim of one is refused at once, not after the claim's wait.
    */
   readonly #spent = new Set<string>();
-  /** The directed handoffs not yet claimed (or dropped): what `recall` may take back. */
-  readonly #waiting = new WeakSet<ServerConnection>();
+  /**
+   * The directed handoffs made (what `recall` may take back). One that was claimed or dropped
+   * is closed, so no key finds it any more.
+   */
+  readonly #directed = new WeakSet<ServerConnection>();
 
   constructor(
     private readonly table: ObjectTable,
@@ -107,12 +101,13 @@ export class DirectedHandoffs {
     handoff.notify = { sender: connection, tag, expected: to };
     // Least authority: a thread hands off only what it holds. Its receiver's proxies for the
     // others own nothing: the claim that takes it up says so (handoffs.ts, #move).
-    const refused: number[] = [];
-    for (const id of ids) {
-      if (mayUse(this.table, connection, id))
-        this.table.incref(id, handoff.holder, `directed by ${connection.holder}`, 1, 'handoff');
-      else refused.push(id);
-    }
+    const refused = takeReferences(
+      this.table,
+      connection,
+      handoff.holder,
+      ids,
+      `directed by ${connection.holder}`,
+    );
     if (refused.length) {
       this.host.refuse(
         connection,
@@ -121,11 +116,10 @@ export class DirectedHandoffs {
       );
     }
     this.#live++;
-    this.#waiting.add(handoff);
+    this.#directed.add(handoff);
     const hooks = (handoff.closeHooks ??= new Set());
     hooks.add(() => {
       this.#live--;
-      this.#waiting.delete(handoff);
       // Dropped with its receiver, its lease ended, or recalled: a late claim of its key is
       // refused at once.
       if (!handoff.takenUp) this.#spend(key);
@@ -171,7 +165,7 @@ export class DirectedHandoffs {
    */
   recall(connection: ServerConnection, key: string): void {
     const handoff = this.identities.byKey(key);
-    if (handoff === undefined || handoff.madeBy !== connection || !this.#waiting.has(handoff)) {
+    if (handoff === undefined || handoff.madeBy !== connection || !this.#directed.has(handoff)) {
       return this.table.traceReject(
         "recall of a directed handoff that is not waiting (claimed, dropped, or not this connection's)",
         0,

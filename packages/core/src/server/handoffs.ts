@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ObjectTable } from '@managers/refcount';
 import type { Channel } from '../transport/channel';
-import { describeIds, mayUse } from './authority';
+import { describeIds, takeReferences } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 
@@ -30,7 +30,7 @@ export interface HandoffHost {
   close(connection: ServerConnection): void;
   /** Tells a client something it asked for was refused (never a silent drop). */
   refuse(connection: ServerConnection, reason: string, key?: string): void;
-  /** True for the key of an export claimed already or expired (exports.ts). */
+  /** True for a key that can name no handoff any more (an export's or a directed one's). */
   isSpent(key: string): boolean;
   /** Posts a notice to a client (after the replies queued for it). */
   tell(connection: ServerConnection, message: Record<string, unknown>): void;
@@ -123,13 +123,14 @@ export class Handoffs {
       );
     }
     this.#spares.get(connection)?.delete(spare);
-    const refused: number[] = [];
-    for (const id of ids) {
-      // Least authority: a thread hands off only what it holds.
-      if (mayUse(this.table, connection, id))
-        this.table.incref(id, spare.holder, `handoff from ${connection.holder}`, 1, 'handoff');
-      else refused.push(id);
-    }
+    // Least authority: a thread hands off only what it holds.
+    const refused = takeReferences(
+      this.table,
+      connection,
+      spare.holder,
+      ids,
+      `handoff from ${connection.holder}`,
+    );
     spare.state = 'handoff';
     if (tag !== undefined) spare.notify = { sender: connection, tag };
     if (refused.length) {

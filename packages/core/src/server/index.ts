@@ -101,12 +101,14 @@ export class Server {
     this.#identities = new Identities(this.table, (connection, ids) =>
       this.#dispatcher.undoIncrefs(connection, ids),
     );
+    // A key an export or a directed handoff used: a claim of it is refused at once.
+    const isSpent = (key: string) => this.#exports.isSpent(key) || this.#directed.isSpent(key);
     this.#handoffs = new Handoffs(this.table, this.#identities, {
       accept: (port, key, options) => this.#accept(port, key, options),
       replay: (connection) => this.#replay(connection),
       close: (connection) => this.#close(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
-      isSpent: (key) => this.#exports.isSpent(key) || this.#directed.isSpent(key),
+      isSpent,
       tell: (connection, message) => this.#tell(connection, message),
     });
     this.#directed = new DirectedHandoffs(this.table, this.#identities, {
@@ -114,7 +116,7 @@ export class Server {
       close: (connection) => this.#close(connection),
       refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
       registered: (key) => this.#handoffs.registered(key),
-      isSpent: (key) => this.#exports.isSpent(key) || this.#directed.isSpent(key),
+      isSpent,
       tell: (connection, message) => this.#tell(connection, message),
     });
     this.#exports = new Exports(this.table, this.#identities, {
