@@ -27,6 +27,14 @@ async function learnSerial(
   return notice.serial;
 }
 
+/** A Toolbox held by the owner, and a `receiver` connection whose serial the owner learned (tag 1). */
+async function ownerAndReceiver(raw: RawServer) {
+  const id = await raw.owner.create('Toolbox');
+  const receiver = await raw.connect(raw.owner, 'receiver');
+  const to = await learnSerial(raw.owner, receiver, 1);
+  return { id, receiver, to };
+}
+
 describe('directed handoffs on the server (raw messages)', () => {
   test('a tagged handoff tells its sender who took it up, by a claim or by a hello; an untagged one tells nothing', async () => {
     await using raw = new RawServer();
@@ -60,9 +68,7 @@ describe('directed handoffs on the server (raw messages)', () => {
 
   test('a directed handoff waits under a handoff holder for its receiver’s claim, which may come first', async () => {
     await using raw = new RawServer();
-    const id = await raw.owner.create('Toolbox');
-    const receiver = await raw.connect(raw.owner, 'receiver');
-    const to = await learnSerial(raw.owner, receiver, 1);
+    const { id, receiver, to } = await ownerAndReceiver(raw);
 
     const key = newKey();
     raw.owner.send({ t: 'direct', key, ids: [id], to, tag: 1 });
@@ -95,9 +101,7 @@ describe('directed handoffs on the server (raw messages)', () => {
 
   test('the receiver closing before it claims drops the references in flight (R3), even after the sender released its own', async () => {
     await using raw = new RawServer();
-    const id = await raw.owner.create('Toolbox');
-    const receiver = await raw.connect(raw.owner, 'receiver');
-    const to = await learnSerial(raw.owner, receiver, 1);
+    const { id, receiver, to } = await ownerAndReceiver(raw);
     raw.owner.send({ t: 'direct', key: newKey(), ids: [id], to, tag: 1 });
     raw.owner.send({ t: 'release', ids: [id] });
     await settle();
@@ -154,9 +158,7 @@ describe('directed handoffs on the server (raw messages)', () => {
 
   test('recall: the sender takes back a directed handoff nobody claimed; a late one, or another connection’s, does nothing', async () => {
     await using raw = new RawServer();
-    const id = await raw.owner.create('Toolbox');
-    const receiver = await raw.connect(raw.owner, 'receiver');
-    const to = await learnSerial(raw.owner, receiver, 1);
+    const { id, receiver, to } = await ownerAndReceiver(raw);
     const key = newKey();
     raw.owner.send({ t: 'direct', key, ids: [id], to, tag: 1 });
     receiver.send({ t: 'recall', key }); // not its handoff
