@@ -5,6 +5,7 @@ import type { ServerConnection } from './connection';
 import type { ExportHost } from './exports';
 import type { Identities } from './identities';
 import { LeaseChannel } from './lease-channel';
+import { remember } from './remember';
 
 /** Directed handoffs waiting for their claim at once, at most (a bound on what clients can make the server keep). */
 const MAX_DIRECTED = 65_536;
@@ -83,7 +84,7 @@ export class DirectedHandoffs {
     const receiver = found !== undefined && !found.closed ? found : undefined;
     const waiting = receiver === undefined ? 0 : (this.#byReceiver.get(receiver) ?? 0);
     if (this.#live >= MAX_DIRECTED) {
-      this.#spend(key);
+      remember(this.#spent, key, MAX_SPENT);
       this.host.refuse(
         connection,
         `direct handoff refused: ${MAX_DIRECTED} directed handoffs are waiting for their claim`,
@@ -122,7 +123,7 @@ export class DirectedHandoffs {
       this.#live--;
       // Dropped with its receiver, its lease ended, or recalled: a late claim of its key is
       // refused at once.
-      if (!handoff.takenUp) this.#spend(key);
+      if (!handoff.takenUp) remember(this.#spent, key, MAX_SPENT);
     });
     if (receiver !== undefined && waiting < MAX_DIRECTED_PER_RECEIVER) {
       // The receiver's death drops them, as a spare port's close would.
@@ -178,10 +179,5 @@ export class DirectedHandoffs {
   /** True for a key whose directed handoff was refused, dropped or recalled. */
   isSpent(key: string): boolean {
     return this.#spent.has(key);
-  }
-
-  #spend(key: string): void {
-    this.#spent.add(key);
-    if (this.#spent.size > MAX_SPENT) this.#spent.delete(this.#spent.values().next().value!);
   }
 }

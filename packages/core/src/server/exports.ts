@@ -5,6 +5,7 @@ import { describeIds, mayUse } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 import { LeaseChannel } from './lease-channel';
+import { remember } from './remember';
 import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
 
 /** Exported handoffs alive at once, at most (a bound on what clients can make the server keep). */
@@ -167,8 +168,7 @@ export class Exports {
       const made = (this.#byMaker.get(connection) ?? 1) - 1;
       if (made > 0) this.#byMaker.set(connection, made);
       else this.#byMaker.delete(connection);
-      this.#spent.add(key);
-      if (this.#spent.size > MAX_EXPORTS) this.#spent.delete(this.#spent.values().next().value!);
+      remember(this.#spent, key, MAX_EXPORTS);
     });
   }
 }

@@ -1,6 +1,7 @@
 import type { ObjectTable } from '@managers/refcount';
 import { mayUse } from './authority';
 import type { ServerConnection } from './connection';
+import { remember } from './remember';
 
 /** How long a borrow waits for its lease to arrive (it travels on the lender's port). */
 const BORROW_WAIT_MS = 10_000;
@@ -116,7 +117,7 @@ export class Leases {
     if (lease.borrower === undefined) this.#end(lease, 'lease ended unborrowed');
     else if (returned) {
       this.#end(lease, 'lease returned through its lender');
-      remember(this.#returned, key);
+      remember(this.#returned, key, MAX_ENDED_REMEMBERED);
     }
   }
 
@@ -137,7 +138,7 @@ export class Leases {
       if (this.#waiting.get(key)?.borrower !== borrower) return;
       this.#waiting.delete(key);
       // A lend arriving after this is refused: it would make a lease nobody ends.
-      remember(this.#ended, key);
+      remember(this.#ended, key, MAX_ENDED_REMEMBERED);
       this.#resume(borrower);
       this.host.refuse(borrower, `borrow refused: no lease came within ${BORROW_WAIT_MS} ms`, key);
     }, BORROW_WAIT_MS);
@@ -200,7 +201,7 @@ export class Leases {
       this.#byBorrower.get(lease.borrower)?.delete(lease);
     } else {
       // A borrow still on its way will find the key ended.
-      remember(this.#ended, lease.key);
+      remember(this.#ended, lease.key, MAX_ENDED_REMEMBERED);
     }
     this.table.releaseHolder(lease.holder, cause);
     this.host.released(lease.ids);
@@ -209,10 +210,4 @@ export class Leases {
   #resume(borrower: ServerConnection): void {
     if (borrower.resume()) this.host.replay(borrower);
   }
-}
-
-/** Adds `key` to a bounded memory of keys (the oldest are forgotten past MAX_ENDED_REMEMBERED). */
-function remember(keys: Set<string>, key: string): void {
-  keys.add(key);
-  if (keys.size > MAX_ENDED_REMEMBERED) keys.delete(keys.values().next().value as string);
 }
