@@ -17,6 +17,9 @@ import type { Channel } from '../transport/channel';
  */
 export type ConnectionState = 'spare' | 'handoff' | 'open' | 'closed';
 
+/** Releases a connection may have ignored for proxies that own nothing, at most. */
+const MAX_OWED = 65_536;
+
 /** Messages a spare (or a paused connection) may hold before it is refused: a bound on memory. */
 export const MAX_HELD_MESSAGES = 4096;
 
@@ -70,9 +73,9 @@ export class ServerConnection {
    * Per id, releases to ignore: the proxies this client made from a claim the server refused
    * own no reference, so their releases must not take one that another of its proxies owns.
    */
-  owed: Map<number, number> | undefined;
-  /** How many releases `owed` holds in all (bounded). */
-  owedTotal = 0;
+  #owed: Map<number, number> | undefined;
+  /** How many releases `#owed` holds in all (bounded by MAX_OWED). */
+  #owedTotal = 0;
   /**
    * On a spare: the ids its handoff named that its sender did not hold (at most
    * MAX_UNFUNDED_KEPT). A receiver that adopts the spare (`hello`) made proxies for them that
@@ -116,6 +119,29 @@ export class ServerConnection {
 
   get closed(): boolean {
     return this.state === 'closed';
+  }
+
+  /**
+   * This client made proxies for `ids` that own no reference (a refused claim, ids a handoff's
+   * sender could not fund): as many of its releases of them will be ignored, up to MAX_OWED.
+   */
+  owe(ids: readonly number[]): void {
+    const owed = (this.#owed ??= new Map());
+    for (const id of ids) {
+      if (this.#owedTotal >= MAX_OWED) return;
+      owed.set(id, (owed.get(id) ?? 0) + 1);
+      this.#owedTotal++;
+    }
+  }
+
+  /** True (and one less owed) when a release of `id` is one of those to ignore. */
+  ignoresRelease(id: number): boolean {
+    const owed = this.#owed?.get(id);
+    if (owed === undefined) return false;
+    if (owed > 1) this.#owed!.set(id, owed - 1);
+    else this.#owed!.delete(id);
+    this.#owedTotal--;
+    return true;
   }
 
   /** Holds every later message until {@link resume} (a claim or a borrow waits for `key`). */

@@ -11,8 +11,6 @@ const MAX_SPARES_PER_CONNECTION = 64;
 const MAX_CLOSED_UNFUNDED = 4096;
 /** How long a claim waits for its handoff connection to be registered and funded. */
 const CLAIM_WAIT_MS = 10_000;
-/** Releases a connection may have ignored for its refused claims, at most. */
-const MAX_OWED = 65_536;
 /** Unfunded ids a spare keeps for its adopter (see ServerConnection.unfunded). */
 const MAX_UNFUNDED_KEPT = 1024;
 
@@ -208,7 +206,7 @@ export class Handoffs {
     key: string,
     ids: readonly number[] | undefined,
   ): void {
-    if (ids !== undefined) owe(claimer, ids);
+    if (ids !== undefined) claimer.owe(ids);
     this.host.refuse(claimer, reason, key);
   }
 
@@ -286,7 +284,7 @@ export class Handoffs {
           unfunded.push(id);
         }
       }
-      if (unfunded.length) owe(claimer, unfunded);
+      if (unfunded.length) claimer.owe(unfunded);
     }
     this.table.adopt(target.holder, claimer.holder, 'handoff claimed');
     this.taken(target, claimer);
@@ -302,7 +300,7 @@ export class Handoffs {
     handoff.takenUp = true;
     // A spare's adopter made proxies for the ids its sender could not fund. (A claimer's are
     // counted against its own list, in #move.)
-    if (handoff === receiver && handoff.unfunded !== undefined) owe(receiver, handoff.unfunded);
+    if (handoff === receiver && handoff.unfunded !== undefined) receiver.owe(handoff.unfunded);
     handoff.unfunded = undefined;
     const notify = handoff.notify;
     if (notify === undefined) return;
@@ -313,19 +311,6 @@ export class Handoffs {
 
   #resume(claimer: ServerConnection): void {
     if (claimer.resume()) this.host.replay(claimer);
-  }
-}
-
-/**
- * `connection` made proxies for `ids` that own no reference (a refused claim, ids a handoff's
- * sender could not fund): as many of its releases of them are ignored, up to a bound.
- */
-function owe(connection: ServerConnection, ids: readonly number[]): void {
-  const owed = (connection.owed ??= new Map());
-  for (const id of ids) {
-    if (connection.owedTotal >= MAX_OWED) return;
-    owed.set(id, (owed.get(id) ?? 0) + 1);
-    connection.owedTotal++;
   }
 }
 

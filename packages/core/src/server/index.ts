@@ -395,12 +395,8 @@ export class Server {
   }
 
   #release(connection: ServerConnection, id: number): void {
-    const owed = connection.owed?.get(id);
-    if (owed !== undefined) {
+    if (connection.ignoresRelease(id)) {
       // A proxy made from a refused claim: it owned nothing.
-      if (owed > 1) connection.owed!.set(id, owed - 1);
-      else connection.owed!.delete(id);
-      connection.owedTotal--;
       return this.table.traceReject(
         `release of id ${id} by ${connection.holder} for a proxy of a refused claim: nothing to release`,
         id,
