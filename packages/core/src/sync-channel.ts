@@ -35,6 +35,11 @@ export const SYNC_INLINE_RID = 2;
 export const SYNC_INLINE_KIND = 3;
 /** Word: the byte length of an inline string. */
 export const SYNC_INLINE_LENGTH = 4;
+/**
+ * Word: how many synchronous calls the client posted. A server that answered a call of this
+ * channel moments ago watches it for a while instead of going back to sleep (sync-server.ts).
+ */
+export const SYNC_REQUESTED = 5;
 /** Byte offset of an inline number (a float64). */
 export const SYNC_INLINE_NUMBER_BYTE = 24;
 /** Byte offset of an inline string's UTF-8 bytes. */
@@ -75,7 +80,7 @@ export const SYNC_SLICE_MS = 50;
  */
 export const SYNC_SPIN_MS = 0.05;
 /** Whether spinning can help at all: the replying thread needs a CPU of its own. */
-const SPIN_ALLOWED = availableParallelism() > 1;
+export const SYNC_SPIN_ALLOWED = availableParallelism() > 1;
 
 /** Per-thread state, on globalThis so that two copies of this module in one thread agree. */
 interface ThreadSyncState {
@@ -164,6 +169,7 @@ export function callSync(
   );
   const rid = connection.newRid();
   connection.postNow({ t: 'call', rid, id: token.id, method, args: encoded, s: 1 }, transfer);
+  channel.requested();
   return channel.wait(rid, options?.timeout ?? connection.timeout, token, method);
 }
 
@@ -178,7 +184,7 @@ class SyncChannel {
   #read = 0;
   #liveness: Int32Array | undefined;
   /** Whether the next call spins before sleeping: the previous reply came within SYNC_SPIN_MS. */
-  #spin = SPIN_ALLOWED;
+  #spin = SYNC_SPIN_ALLOWED;
 
   constructor(connection: ClientConnection) {
     connection.requireLocal('a synchronous call (syncProxy)');
@@ -197,13 +203,18 @@ class SyncChannel {
     this.#liveness = state.liveness.get(connection.managerId);
   }
 
+  /** Counts a call posted (after the post: a server watching the count finds it on its port). */
+  requested(): void {
+    Atomics.add(this.#words, SYNC_REQUESTED, 1);
+  }
+
   /** Blocks until the reply to `rid` is read (earlier replies, to calls that timed out, are dropped). */
   wait(rid: number, timeout: number, token: Token, method: string): unknown {
     const started = performance.now();
     try {
       return this.#receive(rid, started, timeout, token, method);
     } finally {
-      this.#spin = SPIN_ALLOWED && performance.now() - started <= SYNC_SPIN_MS;
+      this.#spin = SYNC_SPIN_ALLOWED && performance.now() - started <= SYNC_SPIN_MS;
     }
   }
 

@@ -161,6 +161,39 @@ test('sync and async calls on one proxy run in program order', async () => {
   await expect(manager).toHaveNoLiveObjects();
 });
 
+test('a thread in a loop of synchronous calls keeps its order and does not starve other callers', async () => {
+  await using manager = await SyncTestManager.start({ module: SYNC_MODULE });
+  const counter = await manager.Counter();
+  using other = await manager.Counter();
+  const stop = new SharedArrayBuffer(4);
+  const worker = createWorker(require.resolve('./fixtures/sync-loop-worker.ts'), {
+    workerData: { counter, stop },
+    execArgv: ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')],
+  });
+  const report = new Promise<{
+    loops: number;
+    expected: number;
+    outOfOrder: number;
+    asyncReplies: number;
+  }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  // The worker's loop is under way (its calls show in the shared counter's value).
+  while ((await counter.increment(0)) < 5_000_000) await tick();
+  // Meanwhile another caller's awaited calls are all served, on the same server thread.
+  for (let index = 1; index <= 300; index++) expect(await other.increment()).toBe(index);
+  Atomics.store(new Int32Array(stop), 0, 1);
+  const { loops, expected, outOfOrder, asyncReplies } = await report;
+  await new Promise((resolve) => worker.once('exit', resolve));
+  expect(outOfOrder).toBe(0);
+  expect(asyncReplies).toBe(Math.ceil(loops / 16));
+  expect(await counter.increment(0)).toBe(expected);
+  release(counter);
+  other[Symbol.dispose]();
+  await expect(manager).toHaveNoLiveObjects();
+});
+
 test('a timeout (options or withCallOptions) throws ERR_TIMEOUT; the late reply is dropped', async () => {
   await using manager = await SyncTestManager.start({ module: SYNC_MODULE });
   using counter = await manager.Counter();

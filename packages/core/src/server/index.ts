@@ -1,3 +1,4 @@
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { createManagerError, ErrorCode, ObjectTable, type TraceEvent } from '@managers/refcount';
 import { forEachProxy } from '@managers/proxy';
 import {
@@ -229,6 +230,15 @@ export class Server {
     }
   }
 
+  /** Takes the connection's next message off its port and acts on it (sync-server.ts's watch). */
+  #takeMessage(connection: ServerConnection): boolean {
+    if (connection.closed) return false;
+    const received = receiveMessageOnPort(connection.port as unknown as MessagePort);
+    if (received === undefined) return false;
+    this.#onPortMessage(connection, received.message);
+    return true;
+  }
+
   #registerLendLog(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
     const parsed = requestSchema.safeParse(message);
@@ -350,7 +360,9 @@ export class Server {
         return connection.acknowledge(request.ok, request.lost);
       case 'sync':
         connection.sync?.close();
-        connection.sync = new SyncEndpoint(request.port, request.buffer);
+        connection.sync = new SyncEndpoint(request.port, request.buffer, () =>
+          this.#takeMessage(connection),
+        );
         return;
       case 'lend':
         return this.#leases.lend(connection, request.key, request.ids);
