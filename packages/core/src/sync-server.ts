@@ -35,32 +35,73 @@ const endpoints = new Set<SyncEndpoint>();
 /** The endpoints whose caller is in a loop of synchronous calls: watched between messages. */
 const hot = new Set<SyncEndpoint>();
 let watchScheduled = false;
+/** When a connection that is not hot last sent a message (performance.now(), see `watch`). */
+let othersSpokeAt = -Infinity;
+/** How long after another connection's message no watch is run (ms). */
+const OTHERS_QUIET_MS = 1;
 
 /**
- * Takes the next synchronous call of a hot caller without sleeping in between. A server thread
+ * Called for every message the server receives, with its connection's endpoint (if any): a
+ * message of a connection that is not hot means the server is not there for one caller only.
+ */
+export function noteMessage(endpoint: SyncEndpoint | undefined): void {
+  // (Only on a server with synchronous callers: the others pay nothing.)
+  if (endpoints.size !== 0 && (endpoint === undefined || !hot.has(endpoint)))
+    othersSpokeAt = performance.now();
+}
+
+/**
+ * How long one watch may go on taking calls (ms) before it lets the event loop serve every
+ * other connection: what a loop of synchronous calls can add to the wait of anyone else.
+ */
+const WATCH_TURN_MS = 0.1;
+
+/**
+ * Takes the next synchronous calls of hot callers without sleeping in between. A server thread
  * that goes back to its event loop is woken by the next message through the kernel (an
  * eventfd, then epoll): that wake-up costs more than the whole call. So after answering a
  * caller whose calls come back to back, the thread checks each hot caller's request count
- * for up to SYNC_SPIN_MS after that caller's last reply, and takes a new call from the port
- * itself (`receiveMessageOnPort`, the same queue in the same order the event loop reads).
- * Each watch is one `setImmediate`, so messages of every other connection are handled between
- * two watches; the event loop waits on a watch SYNC_SPIN_MS at most.
+ * until SYNC_SPIN_MS after that caller's last reply, and takes a new call from the port
+ * itself (`receiveMessageOnPort`: the same queue, in the same order, as the event loop). A
+ * watch runs in a `setImmediate` and takes calls for WATCH_TURN_MS at most; then the event
+ * loop handles every other connection's messages before the next watch. And none is run
+ * within OTHERS_QUIET_MS of another connection's message: then the thread is not there for
+ * one caller only, and spinning would take a CPU from the threads it serves.
  */
 function watch(): void {
-  watchScheduled = false;
+  const started = performance.now();
+  if (started - othersSpokeAt < OTHERS_QUIET_MS) {
+    watchScheduled = false;
+    return;
+  }
   let until = 0;
-  for (;;) {
-    const now = performance.now();
-    for (const endpoint of hot) {
-      const result = endpoint.poll(now);
-      if (result === 'cold') hot.delete(endpoint);
-      else if (result === 'taken') return scheduleWatch();
-      else if (endpoint.watchUntil > until) until = endpoint.watchUntil;
+  let turnOver = false;
+  try {
+    for (;;) {
+      const now = performance.now();
+      let took = false;
+      for (const endpoint of hot) {
+        const result = endpoint.poll(now);
+        if (result === 'cold') hot.delete(endpoint);
+        else {
+          if (result === 'taken') took = true;
+          if (endpoint.watchUntil > until) until = endpoint.watchUntil;
+        }
+      }
+      if (hot.size === 0 || (!took && now > until)) return;
+      if (took && performance.now() - started >= WATCH_TURN_MS) {
+        turnOver = true;
+        return;
+      }
     }
-    if (hot.size === 0 || now > until) return;
+  } finally {
+    // Replies sent during the watch did not schedule another (see `scheduleWatch`).
+    watchScheduled = false;
+    if (turnOver) scheduleWatch();
   }
 }
 
+/** Watches the hot callers at the event loop's next turn (once: a watch in progress covers them all). */
 function scheduleWatch(): void {
   if (watchScheduled || hot.size === 0) return;
   watchScheduled = true;

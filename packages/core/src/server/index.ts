@@ -11,7 +11,7 @@ import {
 } from '../protocol';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../message-size';
 import { TypeInfoCache, type Registration } from '../registration';
-import { SyncEndpoint } from '../sync-server';
+import { noteMessage, SyncEndpoint } from '../sync-server';
 import { LEND_LOG_BYTES, LendLogReader } from '../lend-log';
 import type { Channel } from '../transport/channel';
 import type { NetworkAddress } from '../transport/address';
@@ -207,6 +207,7 @@ export class Server {
 
   /** A message from the connection's port: the lends logged before and after it take their places. */
   #onPortMessage(connection: ServerConnection, message: unknown): void {
+    noteMessage(connection.sync);
     const place = connection.received;
     if (connection.lendLog === undefined) {
       connection.received = place + 1;
