@@ -42,12 +42,14 @@ const OTHERS_QUIET_MS = 1;
 
 /**
  * Called for every message the server receives, with its connection's endpoint (if any): a
- * message of a connection that is not hot means the server is not there for one caller only.
+ * message of a connection that is not a synchronous caller in a loop (hot, or about to be)
+ * means the server is not there for such callers only.
  */
 export function noteMessage(endpoint: SyncEndpoint | undefined): void {
   // (Only on a server with synchronous callers: the others pay nothing.)
-  if (endpoints.size !== 0 && (endpoint === undefined || !hot.has(endpoint)))
-    othersSpokeAt = performance.now();
+  if (endpoints.size === 0) return;
+  const now = performance.now();
+  if (endpoint === undefined || !(hot.has(endpoint) || endpoint.inLoop(now))) othersSpokeAt = now;
 }
 
 /**
@@ -169,11 +171,16 @@ export class SyncEndpoint {
   expect(rid: number): void {
     this.#pending.add(rid);
     this.#arrived = (this.#arrived + 1) | 0;
-    // A caller whose call came soon after the previous reply (within twice SYNC_SPIN_MS: this
-    // thread's own wake-up is in that time until it watches) is in a loop of synchronous
-    // calls: its next one is watched for (see `watch`).
-    if (this.#take !== undefined && performance.now() - this.#repliedAt <= 2 * SYNC_SPIN_MS)
-      hot.add(this);
+    // A caller in a loop of synchronous calls: its next one is watched for (see `watch`).
+    if (this.#take !== undefined && this.inLoop(performance.now())) hot.add(this);
+  }
+
+  /**
+   * True when a call of this caller's at `now` came soon after its previous reply: within
+   * twice SYNC_SPIN_MS, since this thread's own wake-up is in that time until it watches.
+   */
+  inLoop(now: number): boolean {
+    return now - this.#repliedAt <= 2 * SYNC_SPIN_MS;
   }
 
   /**
