@@ -6,8 +6,8 @@
  * - ns per incref+decref pair on random ids of a table of 1,000,000 live objects
  *   (quick: 10,000), median of several repetitions: tracing off, with the trace ring
  *   buffer on, and with a `node:diagnostics_channel` subscriber;
- * - bytes of table overhead per live entry: heapUsed after GC with the table, minus
- *   heapUsed with only the objects kept in a plain array.
+ * - bytes of table overhead per live entry: heapUsed + arrayBuffers after GC with the table,
+ *   minus the same with only the objects kept in a plain array.
  *
  * Targets: with tracing off, ≤ 1.5× a bare Map get + set up and down at the same size and
  * ids (measured interleaved in the same run); ≤ 150 bytes per entry.
@@ -132,15 +132,21 @@ function timeBareMapPairs(n: number, ids: Int32Array, repetitions: number): numb
   return median(samples);
 }
 
-/** heapUsed(objects + table) − heapUsed(objects only), per entry. */
+/** The memory JavaScript objects and ArrayBuffers use (the table's counts are typed arrays). */
+function usedBytes(): number {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/** usedBytes(objects + table) − usedBytes(objects only), per entry. */
 function measureBytesPerEntry(n: number): number {
   let objects: object[] | undefined = makeObjects(n);
   gc();
-  const withObjects = process.memoryUsage().heapUsed;
+  const withObjects = usedBytes();
   let table: ObjectTable | undefined = new ObjectTable({ name: 'memory' });
   fill(table, objects);
   gc();
-  const withTable = process.memoryUsage().heapUsed;
+  const withTable = usedBytes();
   if (table.numberOfObjects() !== n) throw new Error('table lost entries');
   table = undefined;
   objects = undefined;

@@ -533,6 +533,42 @@ describe('many entries (ids across pages)', () => {
     table.decref(id, 'a');
   });
 
+  it('an entry read after its object left reads zero, and does not follow the id reused', () => {
+    const object = {};
+    const id = table.register(object, T, 'a');
+    table.incref(id, 'b');
+    const view = table.get(id)!;
+    table.decref(id, 'b');
+    table.decref(id, 'a');
+    expect([view.refcount, view.countOf('a'), view.countOf('b')]).toEqual([0, 0, 0]);
+    // The same object comes back under the same id: a new entry, the old view stays at zero.
+    expect(table.register(object, T, 'c')).toBe(id);
+    expect(table.get(id)!.refcount).toBe(1);
+    expect([view.refcount, view.countOf('c')]).toEqual([0, 0]);
+    table.decref(id, 'c');
+  });
+
+  it('a refcount past 2,147,483,647 is refused, for the first holder and the others', () => {
+    const id = table.register({}, T, 'a');
+    const max = 2 ** 31 - 1;
+    for (const holder of ['a', 'b']) {
+      expectRefused(
+        table,
+        () => table.incref(id, holder, 'x', max),
+        ErrorCode.InvalidOption,
+        `id ${id}`,
+        `'${holder}'`,
+        'would exceed 2147483647',
+      );
+    }
+    expect(table.incref(id, 'b', 'x', max - 1)).toBe(max);
+    expectRefused(table, () => table.incref(id, 'a'), ErrorCode.InvalidOption, 'would exceed');
+    expect(table.holders(id)).toEqual({ a: 1, b: max - 1 });
+    expect(table.decref(id, 'b', 'x', max - 1)).toBe(1);
+    table.decref(id, 'a');
+    expect(table.numberOfObjects()).toBe(0);
+  });
+
   it('when the first holder goes, the others keep their counts', () => {
     const id = table.register({}, T, 'first');
     table.incref(id, 'second', 'x', 2);
