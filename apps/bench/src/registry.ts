@@ -55,10 +55,14 @@ function collect(): void {
 
 /** Reads the server worker's heap. */
 export class Memory {
-  /** heapUsed of the server worker after a full GC. */
+  /**
+   * The server worker's memory after a full GC: its heap plus its ArrayBuffers (the object
+   * table keeps its counts in typed arrays).
+   */
   heapUsed(): number {
     collect();
-    return process.memoryUsage().heapUsed;
+    const usage = process.memoryUsage();
+    return usage.heapUsed + usage.arrayBuffers;
   }
 }
 

@@ -103,7 +103,7 @@ export async function memory(ctx: Context): Promise<Section> {
     const perObject = (serverAfter - serverBefore) / n;
     section.rows.push(
       {
-        variant: `server heap per hosted Counter (${n.toLocaleString('en-US')} live)`,
+        variant: `server heap + ArrayBuffers per hosted Counter (${n.toLocaleString('en-US')} live)`,
         display: bytes(perObject),
         value: perObject,
         unit: 'bytes',
