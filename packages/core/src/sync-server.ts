@@ -53,53 +53,47 @@ export function noteMessage(endpoint: SyncEndpoint | undefined): void {
 }
 
 /**
- * How long one watch may go on taking calls (ms) before it lets the event loop serve every
- * other connection: what a loop of synchronous calls can add to the wait of anyone else.
- */
-const WATCH_TURN_MS = 0.1;
-
-/**
- * Takes the next synchronous calls of hot callers without sleeping in between. A server thread
+ * Takes the next synchronous call of a hot caller without sleeping in between. A server thread
  * that goes back to its event loop is woken by the next message through the kernel (an
  * eventfd, then epoll): that wake-up costs more than the whole call. So after answering a
  * caller whose calls come back to back, the thread checks each hot caller's request count
- * until SYNC_SPIN_MS after that caller's last reply, and takes a new call from the port
- * itself (`receiveMessageOnPort`: the same queue, in the same order, as the event loop). A
- * watch runs in a `setImmediate` and takes calls for WATCH_TURN_MS at most; then the event
- * loop handles every other connection's messages before the next watch. And none is run
+ * until SYNC_SPIN_MS after that caller's last reply, and takes the message from the port
+ * itself (`receiveMessageOnPort`: the same queue, in the same order, as the event loop).
+ *
+ * A watch runs in a `setImmediate` and takes one message at most. Then it returns, so that,
+ * as after a message event, the microtasks and ticks that message started run (an `await`
+ * in a hosted method, the outbox flush) before the next message is read; and the event loop
+ * turns, handling every other connection's messages, before the next watch. None is run
  * within OTHERS_QUIET_MS of another connection's message: then the thread is not there for
- * one caller only, and spinning would take a CPU from the threads it serves.
+ * synchronous callers alone, and spinning would take a CPU from the threads it serves.
  */
 function watch(): void {
   const started = performance.now();
-  if (started - othersSpokeAt < OTHERS_QUIET_MS) {
-    watchScheduled = false;
-    return;
-  }
-  let until = 0;
-  let turnOver = false;
+  let took = false;
   try {
+    if (started - othersSpokeAt < OTHERS_QUIET_MS) return;
     for (;;) {
       const now = performance.now();
-      let took = false;
+      let until = 0;
       for (const endpoint of hot) {
         const result = endpoint.poll(now);
         if (result === 'cold') hot.delete(endpoint);
-        else {
-          if (result === 'taken') took = true;
-          if (endpoint.watchUntil > until) until = endpoint.watchUntil;
-        }
+        else if (result === 'taken') {
+          took = true;
+          return;
+        } else if (endpoint.watchUntil > until) until = endpoint.watchUntil;
       }
-      if (hot.size === 0 || (!took && now > until)) return;
-      if (took && performance.now() - started >= WATCH_TURN_MS) {
-        turnOver = true;
-        return;
-      }
+      if (hot.size === 0 || now > until) return;
     }
   } finally {
     // Replies sent during the watch did not schedule another (see `scheduleWatch`).
     watchScheduled = false;
-    if (turnOver) scheduleWatch();
+    if (took) scheduleWatch();
+    else {
+      // Not watched again until a reply: the ones past their time are hot no longer.
+      const now = performance.now();
+      for (const endpoint of hot) if (now > endpoint.watchUntil) hot.delete(endpoint);
+    }
   }
 }
 
@@ -192,14 +186,11 @@ export class SyncEndpoint {
     const requested = Atomics.load(this.#words, SYNC_REQUESTED);
     if (requested !== this.#arrived) {
       // The client counts a call after posting it: one counted and not arrived is in the
-      // port's queue, behind whatever it posted before. Taken up to that call, no further: a
-      // caller quick enough to post its next call before the queue is seen empty would keep
-      // this thread from its other connections.
-      let taken = false;
-      while (this.#arrived !== requested && this.#take!()) taken = true;
+      // port's queue, behind whatever the client posted before. One message is taken (see
+      // `watch`); the next watch takes the next.
+      if (this.#take!()) return 'taken';
       // Not there: calls the server did not take as synchronous (malformed ones). Count again.
-      if (this.#arrived !== requested) this.#arrived = requested;
-      if (taken) return 'taken';
+      this.#arrived = requested;
     }
     return now > this.watchUntil ? 'cold' : 'waiting';
   }

@@ -9,6 +9,8 @@ import {
   withCallOptions,
   createWorker,
 } from '@managers/core';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { SyncTestManager } from './fixtures/sync-objects';
 import { tick } from './helpers';
 
@@ -200,6 +202,52 @@ test('a thread in a loop of synchronous calls keeps its order, alone and beside 
   release(counter);
   other[Symbol.dispose]();
   await expect(manager).toHaveNoLiveObjects();
+});
+
+test('an async method called before a sync call has finished its work when the sync call runs', async () => {
+  await using manager = await SyncTestManager.start({ module: SYNC_MODULE });
+  using counter = await manager.Counter();
+  const sync = syncProxy(counter);
+  // Back to back, so the server takes the sync calls itself (sync-server.ts's watch): it must
+  // still let the async method's `await` resume before it reads the next message.
+  let stale = 0;
+  let total = 0;
+  for (let round = 0; round < 20; round++) {
+    const pending: Promise<number>[] = [];
+    for (let index = 0; index < 250; index++) {
+      pending.push(counter.incrementSoon(1));
+      total++;
+      if (sync.increment(0) !== total) stale++;
+    }
+    await Promise.all(pending);
+  }
+  expect(stale).toBe(0);
+  counter[Symbol.dispose]();
+  await expect(manager).toHaveNoLiveObjects();
+});
+
+test('a synchronous call the server cannot read is dropped, as the event loop drops it; the server stays', async () => {
+  // A value only Node's internals can make unreadable: a process of its own with
+  // --expose-internals (fixtures/unreadable-message.ts).
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      '--expose-internals',
+      '--conditions=@managers/source',
+      '--require',
+      require.resolve('tsx/cjs'),
+      require.resolve('./fixtures/unreadable-message.ts'),
+    ],
+    { timeout: 60_000 },
+  );
+  // The call's reply never comes (its message was dropped): it times out. Then the manager
+  // answers, and its table ends empty.
+  expect(JSON.parse(stdout.trim())).toEqual({
+    code: ErrorCode.Timeout,
+    after: 7,
+    left: 0,
+    timeout: true,
+  });
 });
 
 test('a timeout (options or withCallOptions) throws ERR_TIMEOUT; the late reply is dropped', async () => {

@@ -234,7 +234,14 @@ export class Server {
   /** Takes the connection's next message off its port and acts on it (sync-server.ts's watch). */
   #takeMessage(connection: ServerConnection): boolean {
     if (connection.closed) return false;
-    const received = receiveMessageOnPort(connection.port as unknown as MessagePort);
+    let received: { message: unknown } | undefined;
+    try {
+      received = receiveMessageOnPort(connection.port as unknown as MessagePort);
+    } catch {
+      // A message that cannot be deserialized here: the event loop would have dropped it (a
+      // 'messageerror' nobody listens to), and so is it here. Taken, though: look again.
+      return true;
+    }
     if (received === undefined) return false;
     this.#onPortMessage(connection, received.message);
     return true;
