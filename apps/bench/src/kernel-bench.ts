@@ -38,7 +38,7 @@ export interface KernelBenchResult {
     readonly ringBuffer: number;
     readonly diagnosticsChannel: number;
   };
-  /** Table overhead per live entry, in bytes (heap after GC). */
+  /** Table overhead per live entry, in bytes (heap + ArrayBuffers after GC, ids 1..n: dense pages). */
   readonly bytesPerEntry: number;
   readonly targets: {
     /** Tracing off: at most this many times the bare Map's time per pair. */

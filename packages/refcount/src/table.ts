@@ -51,7 +51,7 @@ class Entry implements EntryInfo {
   /** Holders beyond the first one (the first one's count lives in the page, see {@link Page}). */
   others: Map<string, number> | undefined = undefined;
   /** The page whose arrays hold its counts; DEAD_PAGE while it is not in the table. */
-  page: Page = DEAD_PAGE;
+  #page: Page = DEAD_PAGE;
 
   constructor(
     readonly id: number,
@@ -65,29 +65,52 @@ class Entry implements EntryInfo {
 
   /** The sum of its holders' counts. */
   get refcount(): number {
-    return this.page.counts[(this.id & PAGE_MASK) << 1]!;
+    return this.#page.counts[(this.id & PAGE_MASK) << 1]!;
   }
 
   set refcount(value: number) {
-    this.page.counts[(this.id & PAGE_MASK) << 1] = value;
+    this.#page.counts[(this.id & PAGE_MASK) << 1] = value;
   }
 
   /** The first holder: the hot path's, since most objects have one holder. */
   get holder(): string | undefined {
-    return this.page.holders[this.id & PAGE_MASK];
+    return this.#page.holders[this.id & PAGE_MASK];
   }
 
   set holder(value: string | undefined) {
-    this.page.holders[this.id & PAGE_MASK] = value;
+    this.#page.holders[this.id & PAGE_MASK] = value;
   }
 
   /** The references the first holder owns. */
   get held(): number {
-    return this.page.counts[((this.id & PAGE_MASK) << 1) + 1]!;
+    return this.#page.counts[((this.id & PAGE_MASK) << 1) + 1]!;
   }
 
   set held(value: number) {
-    this.page.counts[((this.id & PAGE_MASK) << 1) + 1] = value;
+    this.#page.counts[((this.id & PAGE_MASK) << 1) + 1] = value;
+  }
+
+  /** Puts its counts in `page` (the index does, when the entry joins or leaves it). */
+  moveTo(page: Page): void {
+    this.#page = page;
+  }
+
+  /** What `JSON.stringify` shows of this view: its fields and counts, not its page. */
+  toJSON(): DebugEntry {
+    const holders: Record<string, number> = {};
+    this.forEachHolder((holder, count) => (holders[holder] = count));
+    return {
+      id: this.id,
+      typeid: this.typeid,
+      refcount: this.refcount,
+      holders,
+      repr: reprOf(this.object),
+    };
+  }
+
+  /** What `console.log` and `util.inspect` show: the same. */
+  [inspect.custom](): string {
+    return `Entry ${inspect(this.toJSON())}`;
   }
 
   /** The references `holder` owns. */
@@ -115,6 +138,8 @@ const MAX_REFCOUNT = 0x7fffffff;
  * here, in arrays indexed by the id's slot, not in the entry object: an incref or decref by
  * the first holder (nearly all of them) reads and writes these arrays only, which stay in
  * the CPU's caches far longer than a million entry objects scattered over the heap would.
+ * The price is paid by sparse pages: a page costs about 24 KiB (slots, holders, counts)
+ * however few of its ids are live, where it cost about 8 KiB with the counts in the entries.
  */
 interface Page {
   readonly slots: (Entry | undefined)[];
@@ -179,7 +204,7 @@ class IdIndex {
       this.#pages[pageNo] = page;
     }
     page.slots[entry.id & PAGE_MASK] = entry;
-    entry.page = page;
+    entry.moveTo(page);
     page.live++;
     this.#size++;
   }
@@ -194,7 +219,7 @@ class IdIndex {
     page.holders[slot] = undefined;
     page.counts[slot << 1] = 0;
     page.counts[(slot << 1) + 1] = 0;
-    entry.page = DEAD_PAGE;
+    entry.moveTo(DEAD_PAGE);
     this.#size--;
     if (--page.live === 0) this.#pages[id >>> PAGE_BITS] = undefined;
   }
@@ -329,9 +354,13 @@ export class ObjectTable {
     if (page!.holders[slot] === holder) counts[at + 1] += count;
     else this.#addToHolder(entry, holder, count);
     const refcount = (counts[at] += count);
-    if (this.#tracing()) this.#emit(op, id, entry.type.typeid, holder, count, refcount, cause);
-    else this.#seq++;
-    return refcount;
+    if (!this.#tracing()) {
+      this.#seq++;
+      return refcount;
+    }
+    this.#emit(op, id, entry.type.typeid, holder, count, refcount, cause);
+    // (A trace listener may have changed it.)
+    return entry.refcount;
   }
 
   /**
@@ -346,18 +375,23 @@ export class ObjectTable {
     if (
       page !== undefined &&
       page.holders[slot] === holder &&
-      page.counts[(slot << 1) + 1]! > count
+      page.counts[(slot << 1) + 1]! > count &&
+      this.#disposeQueue.length === 0
     ) {
       // The common case, read and written in the page only: the first holder keeps some of
-      // its references, so the entry stays and nothing is disposed.
+      // its references, so the entry stays, and there is nothing to dispose (a disposal left
+      // queued by a throwing trace listener is run by the slow path's #leave, as before).
       const at = slot << 1;
       page.counts[at + 1] -= count;
       const refcount = (page.counts[at] -= count);
-      if (this.#tracing()) {
-        const typeid = page.slots[slot]!.type.typeid;
-        this.#emit('decref', id, typeid, holder, -count, refcount, cause);
-      } else this.#seq++;
-      return refcount;
+      if (!this.#tracing()) {
+        this.#seq++;
+        return refcount;
+      }
+      const entry = page.slots[slot]!;
+      this.#emit('decref', id, entry.type.typeid, holder, -count, refcount, cause);
+      // (A trace listener may have changed it.)
+      return entry.refcount;
     }
     if (this.#clearedIds?.has(id) === true && !this.#entries.has(id)) {
       // A dispose hook run by clear() releasing a reference clear() already dropped.

@@ -6,6 +6,7 @@ import {
   isManagerError,
   reprOf,
 } from '../src';
+import { inspect } from 'node:util';
 import { Res, T, catchManagerError, expectRefused, typeInfo } from './helpers';
 
 let table: ObjectTable;
@@ -567,6 +568,69 @@ describe('many entries (ids across pages)', () => {
     expect(table.decref(id, 'b', 'x', max - 1)).toBe(1);
     table.decref(id, 'a');
     expect(table.numberOfObjects()).toBe(0);
+  });
+
+  it('an entry view shows its counts to JSON.stringify and util.inspect', () => {
+    const id = table.register(new Res('shown'), T, 'a');
+    table.incref(id, 'b', 'x', 2);
+    const view = table.get(id)!;
+    expect(JSON.parse(JSON.stringify(view))).toEqual({
+      id,
+      typeid: 'Thing',
+      refcount: 3,
+      holders: { a: 1, b: 2 },
+      repr: table.entries()[0]!.repr,
+    });
+    expect(inspect(view)).toContain('refcount: 3');
+    table.decref(id, 'b', 'x', 2);
+    table.decref(id, 'a');
+  });
+
+  it('incref and decref return the refcount as a trace listener left it', () => {
+    let armed = false;
+    const traced: ObjectTable = new ObjectTable({
+      onTrace: (event) => {
+        if (armed && event.holder === 'a' && (event.op === 'incref' || event.op === 'decref')) {
+          armed = false;
+          traced.incref(event.id, 'b');
+        }
+      },
+    });
+    const id = traced.register({}, T, 'a');
+    traced.incref(id, 'a');
+    armed = true;
+    expect(traced.incref(id, 'a')).toBe(4);
+    armed = true;
+    expect(traced.decref(id, 'a')).toBe(4);
+    expect(traced.refcount(id)).toBe(4);
+    traced.releaseHolder('a');
+    traced.releaseHolder('b');
+    expect(traced.numberOfObjects()).toBe(0);
+  });
+
+  it('a disposal left queued by a throwing trace listener runs at the next decref', () => {
+    const disposed: string[] = [];
+    let throwOnce = true;
+    const traced = new ObjectTable({
+      onTrace: (event) => {
+        if (event.op === 'dispose' && throwOnce) {
+          throwOnce = false;
+          throw new Error('listener failed');
+        }
+      },
+    });
+    const disposable = (name: string) => ({ [Symbol.dispose]: () => disposed.push(name) });
+    traced.register(disposable('x'), T, 'h');
+    traced.register(disposable('y'), T, 'h');
+    const z = traced.register(disposable('z'), T, 'k');
+    traced.incref(z, 'k');
+    expect(() => traced.releaseHolder('h')).toThrow('listener failed');
+    // The first holder keeps a reference: still, the queued disposal of y runs now.
+    traced.decref(z, 'k');
+    expect(disposed).toEqual(['y']);
+    traced.decref(z, 'k');
+    expect(disposed).toEqual(['y', 'z']);
+    expect(traced.numberOfObjects()).toBe(0);
   });
 
   it('when the first holder goes, the others keep their counts', () => {
