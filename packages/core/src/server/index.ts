@@ -102,33 +102,29 @@ export class Server {
     this.#identities = new Identities(this.table, (connection, ids) =>
       this.#dispatcher.undoIncrefs(connection, ids),
     );
-    // A key an export or a directed handoff used: a claim of it is refused at once.
-    const isSpent = (key: string) => this.#exports.isSpent(key) || this.#directed.isSpent(key);
-    this.#handoffs = new Handoffs(this.table, this.#identities, {
-      accept: (port, key, options) => this.#accept(port, key, options),
-      replay: (connection) => this.#replay(connection),
-      close: (connection) => this.#close(connection),
-      refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
-      isSpent,
-      tell: (connection, message) => this.#tell(connection, message),
-    });
-    this.#directed = new DirectedHandoffs(this.table, this.#identities, {
-      accept: (channel, key, options) => this.#accept(channel, key, options),
-      close: (connection) => this.#close(connection),
-      refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
-      registered: (key) => this.#handoffs.registered(key),
-      isSpent,
-      tell: (connection, message) => this.#tell(connection, message),
-    });
-    this.#exports = new Exports(this.table, this.#identities, {
-      accept: (channel, key, options) => this.#accept(channel, key, options),
-      close: (connection) => this.#close(connection),
-      refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
-      registered: (key) => this.#handoffs.registered(key),
-    });
+    // What the handoff roles ask of the server (each role's host interface names its part).
+    const host = {
+      accept: (
+        channel: Channel,
+        key: string,
+        options: { owner: boolean; state: 'spare' | 'handoff'; madeBy?: ServerConnection },
+      ) => this.#accept(channel, key, options),
+      replay: (connection: ServerConnection) => this.#replay(connection),
+      close: (connection: ServerConnection) => this.#close(connection),
+      refuse: (connection: ServerConnection, reason: string, key?: string) =>
+        this.#refuse(connection, reason, key),
+      registered: (key: string) => this.#handoffs.registered(key),
+      // A key an export or a directed handoff used: a claim of it is refused at once.
+      isSpent: (key: string) => this.#exports.isSpent(key) || this.#directed.isSpent(key),
+      tell: (connection: ServerConnection, message: Record<string, unknown>) =>
+        this.#tell(connection, message),
+    };
+    this.#handoffs = new Handoffs(this.table, this.#identities, host);
+    this.#directed = new DirectedHandoffs(this.table, this.#identities, host);
+    this.#exports = new Exports(this.table, this.#identities, host);
     this.#leases = new Leases(this.table, {
-      replay: (connection) => this.#replay(connection),
-      refuse: (connection, reason, key) => this.#refuse(connection, reason, key),
+      replay: host.replay,
+      refuse: host.refuse,
       released: (ids) => {
         for (const id of ids) this.#collector.note(id);
       },
