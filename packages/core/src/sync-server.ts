@@ -68,32 +68,29 @@ export function noteMessage(endpoint: SyncEndpoint | undefined): void {
  * synchronous callers alone, and spinning would take a CPU from the threads it serves.
  */
 function watch(): void {
-  const started = performance.now();
   let took = false;
   try {
-    if (started - othersSpokeAt < OTHERS_QUIET_MS) return;
-    for (;;) {
+    if (performance.now() - othersSpokeAt < OTHERS_QUIET_MS) {
+      // Not watched again until a reply: a caller still in its loop is hot again by its next
+      // call, and meanwhile the messages of the others count as the others'.
+      hot.clear();
+      return;
+    }
+    while (hot.size !== 0) {
       const now = performance.now();
-      let until = 0;
       for (const endpoint of hot) {
         const result = endpoint.poll(now);
         if (result === 'cold') hot.delete(endpoint);
         else if (result === 'taken') {
           took = true;
           return;
-        } else if (endpoint.watchUntil > until) until = endpoint.watchUntil;
+        }
       }
-      if (hot.size === 0 || now > until) return;
     }
   } finally {
     // Replies sent during the watch did not schedule another (see `scheduleWatch`).
     watchScheduled = false;
     if (took) scheduleWatch();
-    else {
-      // Not watched again until a reply: the ones past their time are hot no longer.
-      const now = performance.now();
-      for (const endpoint of hot) if (now > endpoint.watchUntil) hot.delete(endpoint);
-    }
   }
 }
 
@@ -143,8 +140,6 @@ export class SyncEndpoint {
   #repliedAt = -Infinity;
   /** How many synchronous calls arrived (the client counts those it posted, SYNC_REQUESTED). */
   #arrived = 0;
-  /** Watched until then (ms, performance.now()): SYNC_SPIN_MS after the last reply. */
-  watchUntil = 0;
 
   /**
    * @param take How the server takes this connection's next message itself, when it watches
@@ -192,7 +187,7 @@ export class SyncEndpoint {
       // Not there: calls the server did not take as synchronous (malformed ones). Count again.
       this.#arrived = requested;
     }
-    return now > this.watchUntil ? 'cold' : 'waiting';
+    return now - this.#repliedAt > SYNC_SPIN_MS ? 'cold' : 'waiting';
   }
 
   /** True when the reply to `rid` goes through this channel (then {@link send} it). */
@@ -213,10 +208,7 @@ export class SyncEndpoint {
     }
     if (this.#take !== undefined) {
       this.#repliedAt = performance.now();
-      if (hot.has(this)) {
-        this.watchUntil = this.#repliedAt + SYNC_SPIN_MS;
-        scheduleWatch();
-      }
+      if (hot.has(this)) scheduleWatch();
     }
     // Inline only when no other synchronous call of this channel is in progress (one that
     // timed out on the client): a later inline write could overwrite this one being read.
