@@ -354,10 +354,7 @@ export class ObjectTable {
     if (page!.holders[slot] === holder) counts[at + 1] += count;
     else this.#addToHolder(entry, holder, count);
     const refcount = (counts[at] += count);
-    if (!this.#tracing()) {
-      this.#seq++;
-      return refcount;
-    }
+    if (this.#untraced()) return refcount;
     this.#emit(op, id, entry.type.typeid, holder, count, refcount, cause);
     // (A trace listener may have changed it.)
     return entry.refcount;
@@ -384,10 +381,7 @@ export class ObjectTable {
       const at = slot << 1;
       page.counts[at + 1] -= count;
       const refcount = (page.counts[at] -= count);
-      if (!this.#tracing()) {
-        this.#seq++;
-        return refcount;
-      }
+      if (this.#untraced()) return refcount;
       const entry = page.slots[slot]!;
       this.#emit('decref', id, entry.type.typeid, holder, -count, refcount, cause);
       // (A trace listener may have changed it.)
@@ -833,6 +827,16 @@ export class ObjectTable {
         this.#emit('dispose-error', entry.id, typeid, '', 0, 0, describeError(error));
       }
     }
+  }
+
+  /**
+   * For the fast paths, which skip building an event (and reading the entry for its typeid):
+   * true, with the event's number spent as #emit would, when no event would go anywhere.
+   */
+  #untraced(): boolean {
+    if (this.#tracing()) return false;
+    this.#seq++;
+    return true;
   }
 
   /** True when a trace event would go anywhere (ring buffer, listener, diagnostics_channel). */

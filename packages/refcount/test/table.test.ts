@@ -547,6 +547,7 @@ describe('many entries (ids across pages)', () => {
     expect(table.get(id)!.refcount).toBe(1);
     expect([view.refcount, view.countOf('c')]).toEqual([0, 0]);
     table.decref(id, 'c');
+    expect(table.numberOfObjects()).toBe(0);
   });
 
   it('a refcount past 2,147,483,647 is refused, for the first holder and the others', () => {
@@ -584,6 +585,7 @@ describe('many entries (ids across pages)', () => {
     expect(inspect(view)).toContain('refcount: 3');
     table.decref(id, 'b', 'x', 2);
     table.decref(id, 'a');
+    expect(table.numberOfObjects()).toBe(0);
   });
 
   it('incref and decref return the refcount as a trace listener left it', () => {
