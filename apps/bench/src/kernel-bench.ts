@@ -16,6 +16,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { ObjectTable, TRACE_CHANNEL_NAME, type TypeInfo } from '@managers/refcount';
+import { usedBytes } from './used-bytes';
 
 export interface KernelBenchOptions {
   /** 10,000 entries and fewer pairs instead of 1,000,000 entries. */
@@ -130,12 +131,6 @@ function timeBareMapPairs(n: number, ids: Int32Array, repetitions: number): numb
   for (let r = 0; r < repetitions; r++) samples.push(pass());
   if (map.size !== n) throw new Error('the bare map changed size');
   return median(samples);
-}
-
-/** The memory JavaScript objects and ArrayBuffers use (the table's counts are typed arrays). */
-function usedBytes(): number {
-  const usage = process.memoryUsage();
-  return usage.heapUsed + usage.arrayBuffers;
 }
 
 /** usedBytes(objects + table) − usedBytes(objects only), per entry. */

@@ -5,6 +5,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { BaseManager, transfer } from '@managers/core';
+import { usedBytes } from './used-bytes';
 
 /** Echoes: the minimal call, and the 16 MiB buffer workload. */
 export class Echo {
@@ -53,16 +54,12 @@ function collect(): void {
   for (let i = 0; i < 4; i++) gcFunction();
 }
 
-/** Reads the server worker's heap. */
+/** Reads the server worker's memory. */
 export class Memory {
-  /**
-   * The server worker's memory after a full GC: its heap plus its ArrayBuffers (the object
-   * table keeps its counts in typed arrays).
-   */
-  heapUsed(): number {
+  /** The server worker's memory after a full GC (see {@link usedBytes}). */
+  usedBytes(): number {
     collect();
-    const usage = process.memoryUsage();
-    return usage.heapUsed + usage.arrayBuffers;
+    return usedBytes();
   }
 }
 

@@ -171,7 +171,6 @@ test('a thread in a loop of synchronous calls keeps its order, alone and beside 
   // Alone at first: the server watches for its calls between messages (sync-server.ts).
   const worker = createWorker(require.resolve('./fixtures/sync-loop-worker.ts'), {
     workerData: { counter, stop, calls: 20_000 },
-    execArgv: ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')],
   });
   const messages: { t: string }[] = [];
   let heard: () => void = () => undefined;

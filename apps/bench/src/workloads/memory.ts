@@ -85,19 +85,19 @@ export async function memory(ctx: Context): Promise<Section> {
     const bare = await bareCounterBytes(Math.min(n, 100_000));
     await collect();
     const clientBefore = process.memoryUsage().heapUsed;
-    const serverBefore = (await probe.heapUsed()) as number;
+    const serverBefore = (await probe.usedBytes()) as number;
     const start = process.hrtime.bigint();
     await pipelined(n, WINDOW, async () => {
       proxies.push(await ctx.manager.Counter());
     });
     const createNs = Number(process.hrtime.bigint() - start) / n;
-    const serverAfter = (await probe.heapUsed()) as number;
+    const serverAfter = (await probe.usedBytes()) as number;
     await collect();
     const clientAfter = process.memoryUsage().heapUsed;
     const live = await ctx.manager.numberOfObjects();
     const releaseStart = process.hrtime.bigint();
     for (const proxy of proxies.splice(0)) proxy[Symbol.dispose]();
-    const serverReleased = (await probe.heapUsed()) as number;
+    const serverReleased = (await probe.usedBytes()) as number;
     const releaseNs = Number(process.hrtime.bigint() - releaseStart) / n;
     const left = await ctx.manager.numberOfObjects();
     const perObject = (serverAfter - serverBefore) / n;
