@@ -17,7 +17,7 @@ import {
 import { fromErrorEnvelope } from './error-envelope';
 import { leaseOf } from './lease-registry';
 import { DEFAULT_MAX_MESSAGE_SIZE, isLargerThan, messageTooLarge } from './message-size';
-import { LendLogWriter } from './lend-log';
+import { LendLogWriter, type DirectedTo } from './lend-log';
 import { DirectTargets } from './direct-targets';
 import type { Reply, WireToken } from './protocol';
 import type { NetworkAddress } from './transport/address';
@@ -124,6 +124,8 @@ export class ClientConnection implements ProxyConnection {
   /** Per message index, its own transferables (only needed if the batch must be split). */
   #outTransfers: Map<number, TransferListItem[]> | undefined;
   #flushScheduled = false;
+  /** Set while a flush of releases alone waits for the end of the event loop's turn. */
+  #releasesScheduled = false;
   #releases: number[] = [];
   #releaseWaiters: (() => void)[] = [];
   #closeError: ManagerError | undefined;
@@ -260,7 +262,7 @@ export class ClientConnection implements ProxyConnection {
   release(id: number): void {
     if (this.closed) return;
     this.#releases.push(id);
-    this.#scheduleFlush();
+    this.#scheduleReleases();
   }
 
   flushReleases(): Promise<void> {
@@ -349,21 +351,39 @@ export class ClientConnection implements ProxyConnection {
    * a full log). Throws if the connection is closed.
    */
   lend(key: string, ids: readonly number[]): void {
+    this.#logOrPost({ t: 'lend', key, ids }, (log, after) => log.write(key, after, ids));
+  }
+
+  /**
+   * Hands `ids` off under `key` to the connection `directed.to` reads with (a directed handoff,
+   * handoff.ts): written in the lend log like a lend, so that a handoff wakes the server only
+   * when its receiver claims it; posted when it cannot be. Throws if the connection is closed.
+   */
+  direct(key: string, ids: readonly number[], directed: DirectedTo): void {
+    this.#logOrPost({ t: 'direct', key, ids, to: directed.to, tag: directed.tag }, (log, after) =>
+      log.writeDirect(key, after, ids, directed),
+    );
+  }
+
+  #logOrPost(
+    message: OutgoingMessage,
+    write: (log: LendLogWriter, after: number) => boolean,
+  ): void {
     if (this.#closeError !== undefined) throw this.#closeError;
     if (!this.remote) {
       if (this.#lendLog === undefined) {
         this.#lendLog = new LendLogWriter();
-        // At once, not with this tick's messages: a borrow of the first lease written there
-        // may reach the server before this thread posts anything else.
+        // At once, not with this tick's messages: a borrow (or claim) of the first entry
+        // written there may reach the server before this thread posts anything else.
         this.postNow({ t: 'lendlog', buffer: this.#lendLog.buffer }, NO_TRANSFER);
       }
-      // What this tick queued before the lend goes first (a claim of a proxy lent here, a
+      // What this tick queued before the entry goes first (a claim of a proxy lent here, a
       // release): the entry's place is after it. Messages that wait for a later post (given
       // back leases) are independent of it and may stay behind.
       if (this.#flushScheduled) this.#flush();
-      if (this.#lendLog.write(key, this.#posted, ids)) return;
+      if (write(this.#lendLog, this.#posted)) return;
     }
-    this.#enqueue({ t: 'lend', key, ids }, NO_TRANSFER);
+    this.#enqueue(message, NO_TRANSFER);
   }
 
   /** Posts everything queued now, synchronously (a handoff must leave before its message does). */
@@ -594,6 +614,23 @@ export class ClientConnection implements ProxyConnection {
       if (this.#acks.length) this.#scheduleFlush();
     });
   }
+
+  /**
+   * Releases leave with this thread's next message, or, when it posts nothing else, at the end
+   * of this turn of its event loop (not in this tick's microtasks): whatever the code that
+   * released them posts right after, such as its reply to the thread that sent it the proxy,
+   * leaves first, without waiting for a post that nothing waits on.
+   */
+  #scheduleReleases(): void {
+    if (this.#releasesScheduled) return;
+    this.#releasesScheduled = true;
+    setImmediate(this.#releasesTask);
+  }
+
+  readonly #releasesTask = () => {
+    this.#releasesScheduled = false;
+    if (this.#releases.length && !this.closed) this.#flush();
+  };
 
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;

@@ -208,7 +208,8 @@ function encodeFor<T>(
       // The connection that reads this place is known: no port. The reference is taken on
       // this thread's own connection, in order with its calls and releases (R3), for that
       // receiver, which claims it by key; if it dies first, the server drops it. The request
-      // is posted at the end, once its ids are all known.
+      // is written at the end, once its ids are all known, in the lend log: the server reads
+      // it when the receiver's claim names its key, so a handoff does not wake the server.
       handoff.key = newConnectionKey();
       handoff.direct = { to: target.receiver, tag: target.tag };
     } else {
@@ -270,13 +271,14 @@ function encodeFor<T>(
     }
     throw error;
   }
-  // Post the handoff requests now, before the caller can post the message, so that the
-  // server holds the references even if this thread dies right after sending.
+  // Post (or log) the handoff requests now, before the caller can post the message, so that
+  // the server holds the references even if this thread dies right after sending (its log is
+  // read when its connection closes).
   const directed: { connection: ClientConnection; key: string }[] = [];
   for (const handoff of handoffs.values()) {
     const { connection, direct } = handoff;
     if (direct !== undefined) {
-      connection.post({ t: 'direct', key: handoff.key, ids: handoff.ids, ...direct });
+      connection.direct(handoff.key, handoff.ids, direct);
       directed.push(handoff);
     }
     connection.flushNow();

@@ -1,23 +1,25 @@
 /**
- * The lend log: how a thread lends a task's proxies (loan.ts) without a message, so without
- * waking the server once per task.
+ * The lend log: how a thread lends a task's proxies (loan.ts), or hands proxies off to a thread
+ * whose connection it knows (a directed handoff, handoff.ts), without a message, so without
+ * waking the server once per task or per handoff.
  *
  * A local connection registers one SharedArrayBuffer with the server (`lendlog`, once, posted
  * at once). The thread writes each `lend` (a lease key and its ids) in it instead of posting
  * it, with its place in the connection's stream: how many messages the thread had posted on
  * the connection's port before it (`after`; anything queued in the tick is posted first). The
- * server turns each entry into a `lend` message at that place, as if it had been posted there:
- * when it has read that many messages from the port, when a borrow names a key it does not
- * know yet, and when the connection closes. So a lend keeps its order with the thread's calls,
- * claims and releases, and a paused connection holds it like any message. A borrow cannot
- * overtake its lend: the task that carries the key leaves the lender after the lend was
- * written, and the log is read through `Atomics` (each entry is published by a store of the
- * write position). A full log, or a remote connection, posts the `lend` as a message instead.
+ * server turns each entry into a `lend` (or `direct`) message at that place, as if it had been
+ * posted there: when it has read that many messages from the port, when a borrow or a claim
+ * names a key it does not know yet, and when the connection closes. So a lend keeps its order with the thread's calls,
+ * claims and releases, and a paused connection holds it like any message. A borrow (or a claim)
+ * cannot overtake its entry: the value that carries the key leaves the sender after the entry
+ * was written, and the log is read through `Atomics` (each entry is published by a store of the
+ * write position). A full log, or a remote connection, posts the message instead.
  *
  * Layout: two int32 words (the write position, then the read position, in bytes from the
  * start of the data area), then the data area, a ring of entries:
- * `[1][key length][key (ASCII)][after (float64)][id count (uint16)][ids (float64 each)]`, or a
- * single `0xff` byte that sends the reader back to the start of the area. Empty when both
+ * `[1][key length][key (ASCII)][after (float64)][id count (uint16)][ids (float64 each)]` for a
+ * lend, `[2][key length][key][after][to (float64)][tag (float64)][id count][ids]` for a
+ * directed handoff, or a single `0xff` byte that sends the reader back to the start of the area. Empty when both
  * positions are equal; the writer leaves one byte free so that a full ring is not read as
  * empty.
  */
@@ -29,12 +31,19 @@ const DATA_BYTE = 8;
 const DATA_BYTES = 64 * 1024;
 /** Bytes in a lend log's buffer. */
 export const LEND_LOG_BYTES = DATA_BYTE + DATA_BYTES;
-const ENTRY = 1;
+const LEND = 1;
+const DIRECT = 2;
 const WRAP = 0xff;
 /** Most ids in one logged lend; a larger lend is posted. */
 const MAX_IDS = 1024;
 
-/** The thread's end: writes lends. */
+/** Where a directed handoff goes: the receiving connection's serial and the sender's tag for the place. */
+export interface DirectedTo {
+  readonly to: number;
+  readonly tag: number;
+}
+
+/** The thread's end: writes lends and directed handoffs. */
 export class LendLogWriter {
   readonly buffer = new SharedArrayBuffer(LEND_LOG_BYTES);
   readonly #words = new Int32Array(this.buffer, 0, 2);
@@ -45,8 +54,22 @@ export class LendLogWriter {
    * does not fit now (post it instead).
    */
   write(key: string, after: number, ids: readonly number[]): boolean {
+    return this.#write(key, after, ids, undefined);
+  }
+
+  /** Writes a directed handoff (`direct {key, ids, to, tag}`) the same way; false when it does not fit. */
+  writeDirect(key: string, after: number, ids: readonly number[], directed: DirectedTo): boolean {
+    return this.#write(key, after, ids, directed);
+  }
+
+  #write(
+    key: string,
+    after: number,
+    ids: readonly number[],
+    directed: DirectedTo | undefined,
+  ): boolean {
     if (ids.length > MAX_IDS || key.length > 255) return false;
-    const size = 12 + key.length + 8 * ids.length;
+    const size = 12 + key.length + (directed === undefined ? 0 : 16) + 8 * ids.length;
     let at = Atomics.load(this.#words, WRITE);
     const read = Atomics.load(this.#words, READ);
     if (at >= read) {
@@ -58,14 +81,20 @@ export class LendLogWriter {
       } else if (DATA_BYTES - at === size && read === 0) return false;
     } else if (read - at <= size) return false;
     const data = this.#data;
-    data.setUint8(at, ENTRY);
+    data.setUint8(at, directed === undefined ? LEND : DIRECT);
     data.setUint8(at + 1, key.length);
     for (let index = 0; index < key.length; index++)
       data.setUint8(at + 2 + index, key.charCodeAt(index));
     let offset = at + 2 + key.length;
     data.setFloat64(offset, after);
-    data.setUint16(offset + 8, ids.length);
-    offset += 10;
+    offset += 8;
+    if (directed !== undefined) {
+      data.setFloat64(offset, directed.to);
+      data.setFloat64(offset + 8, directed.tag);
+      offset += 16;
+    }
+    data.setUint16(offset, ids.length);
+    offset += 2;
     for (const id of ids) {
       data.setFloat64(offset, id);
       offset += 8;
@@ -104,10 +133,14 @@ export class LendLogReader {
 
   /**
    * Reads the entries written so far whose place comes after at most `upTo` port messages, in
-   * order, giving each to `lend` (it stops at the first later one); returns what is wrong when
-   * the log breaks the format (then it is read no further).
+   * order, giving each to `take` (it stops at the first later one): a lend with no `directed`,
+   * a directed handoff with it. Returns what is wrong when the log breaks the format (then it
+   * is read no further).
    */
-  drain(upTo: number, lend: (key: string, ids: number[]) => void): string | undefined {
+  drain(
+    upTo: number,
+    take: (key: string, ids: number[], directed?: DirectedTo) => void,
+  ): string | undefined {
     if (this.#broken) return undefined;
     const data = this.#data;
     const end = Atomics.load(this.#words, WRITE);
@@ -126,12 +159,13 @@ export class LendLogReader {
         Atomics.store(this.#words, READ, 0);
         continue;
       }
-      if (kind !== ENTRY) return fail(`unknown entry kind ${kind}`);
+      if (kind !== LEND && kind !== DIRECT) return fail(`unknown entry kind ${kind}`);
       // An entry never wraps: it lies between `at` and the write position, or the area's end.
       const limit = end > at ? end : DATA_BYTES;
-      if (at + 12 > limit) return fail('a truncated entry');
+      const fixed = kind === DIRECT ? 28 : 12;
+      if (at + fixed > limit) return fail('a truncated entry');
       const keyLength = data.getUint8(at + 1);
-      if (at + 12 + keyLength > limit) return fail('a truncated key');
+      if (at + fixed + keyLength > limit) return fail('a truncated key');
       let offset = at + 2 + keyLength;
       const after = data.getFloat64(offset);
       if (!Number.isSafeInteger(after) || after < 0) return fail(`a place ${after} in the stream`);
@@ -140,8 +174,15 @@ export class LendLogReader {
       let key = '';
       for (let index = 0; index < keyLength; index++)
         key += String.fromCharCode(data.getUint8(at + 2 + index));
-      const count = data.getUint16(offset + 8);
-      offset += 10;
+      offset += 8;
+      let directed: DirectedTo | undefined;
+      if (kind === DIRECT) {
+        // Checked as any `direct` message is, by the server's intake.
+        directed = { to: data.getFloat64(offset), tag: data.getFloat64(offset + 8) };
+        offset += 16;
+      }
+      const count = data.getUint16(offset);
+      offset += 2;
       if (count > MAX_IDS || offset + 8 * count > limit) return fail('a truncated id list');
       const ids: number[] = new Array(count);
       for (let index = 0; index < count; index++, offset += 8) ids[index] = data.getFloat64(offset);
@@ -149,7 +190,7 @@ export class LendLogReader {
       this.#read = at;
       // Published before the lend is acted on: the writer may reuse the space at once.
       Atomics.store(this.#words, READ, at);
-      lend(key, ids);
+      take(key, ids, directed);
     }
     return undefined;
   }

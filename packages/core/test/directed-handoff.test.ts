@@ -1,9 +1,13 @@
 import { MessageChannel } from 'node:worker_threads';
+import { installRefcountMatchers } from '@managers/refcount/jest';
 import { discard, encode, postMessage, release } from '@managers/core';
+import { LendLogWriter } from '../src/lend-log';
 import { Agent } from './fixtures/agent';
 import { MagManager } from './fixtures/magnifier';
 import { newKey, RawClient, RawServer, settle } from './fixtures/raw-server';
 import { MAGNIFIER_MODULE, pollUntil } from './helpers';
+
+installRefcountMatchers();
 
 /**
  * `sender` hands `ids` to `receiver` the ordinary way (a spare port), tagged `tag`, and the
@@ -360,6 +364,100 @@ describe('directed handoffs on the server (raw messages)', () => {
     raw.owner.send({ t: 'release', ids: [id, secret] });
     await settle();
     expect(raw.table.numberOfObjects()).toBe(0);
+  });
+});
+
+describe('directed handoffs written in the sender’s lend log (raw)', () => {
+  /** The owner holding a Toolbox, with its lend log registered, and a receiver whose serial it learned. */
+  async function loggingOwner(raw: RawServer) {
+    const setup = await ownerAndReceiver(raw);
+    const writer = new LendLogWriter();
+    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    await settle();
+    return { ...setup, writer };
+  }
+
+  test('claimed before the sender posts anything: the claim reads the log and the references go straight to the receiver', async () => {
+    await using raw = new RawServer();
+    const { id, receiver, to, writer } = await loggingOwner(raw);
+    const key = newKey();
+    expect(writer.writeDirect(key, raw.owner.posted, [id], { to, tag: 1 })).toBe(true);
+    await settle();
+    // Nothing woke the server: the handoff is still only in the log.
+    expect(raw.table.holders(id)).toEqual({ main: 1 });
+    receiver.send({ t: 'claim', key, ids: [id] });
+    expect((await receiver.call(id, 'echo', [1])).v).toBe(1);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    // Traced as any handoff: taken under a handoff holder, adopted by the claimer. Nothing to
+    // tell the sender (its expected receiver took it).
+    expect(raw.table).toHaveTraced([
+      { op: 'handoff', id, holder: expect.stringMatching(/^handoff:main>/) },
+      { op: 'adopt', id, holder: 'receiver' },
+    ]);
+    expect(raw.owner.notices).toEqual([]);
+    receiver.send({ t: 'release', ids: [id] });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(raw.owner.refusals).toEqual([]);
+    expect(receiver.refusals).toEqual([]);
+  });
+
+  test('least authority holds: ids the sender does not hold are refused to it and owed by the claimer', async () => {
+    await using raw = new RawServer();
+    const { id, receiver, to, writer } = await loggingOwner(raw);
+    const other = await raw.owner.create('Toolbox');
+    // The owner gives `other` up, then logs a handoff of it and of `id`.
+    const stranger = await raw.connect(raw.owner, 'stranger', [other]);
+    raw.owner.send({ t: 'release', ids: [other] });
+    await settle();
+    const key = newKey();
+    writer.writeDirect(key, raw.owner.posted, [id, other], { to, tag: 1 });
+    receiver.send({ t: 'claim', key, ids: [id, other] });
+    await settle();
+    expect(raw.owner.refusals).toEqual([expect.stringMatching(/holds no reference to: 2/)]);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    expect(raw.table.holders(other)).toEqual({ stranger: 1 });
+    // The receiver's proxy for `other` owns nothing: its release is ignored.
+    receiver.send({ t: 'release', ids: [other, id] });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.holders(other)).toEqual({ stranger: 1 });
+    stranger.send({ t: 'release', ids: [other] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('the entry keeps its place: a release the sender posts after it cannot overtake it, and a closing sender is read first', async () => {
+    await using raw = new RawServer();
+    const { id, receiver, to, writer } = await loggingOwner(raw);
+    const key = newKey();
+    writer.writeDirect(key, raw.owner.posted, [id], { to, tag: 1 });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    // Read before the release: the handoff keeps the object for its receiver.
+    expect(raw.table.numberOfObjects()).toBe(1);
+    receiver.send({ t: 'claim', key });
+    expect((await receiver.call(id, 'echo', [2])).v).toBe(2);
+    expect(raw.table.holders(id)).toEqual({ receiver: 1 });
+
+    // A sender that dies right after writing one: its close reads the log, and the handoff
+    // waits for the claim.
+    const sender = await raw.connect(receiver, 'sender', [id]);
+    const senderLog = new LendLogWriter();
+    sender.send({ t: 'lendlog', buffer: senderLog.buffer });
+    const serial = await learnSerial(sender, receiver, 4);
+    const last = newKey();
+    senderLog.writeDirect(last, sender.posted, [id], { to: serial, tag: 4 });
+    sender.close();
+    await settle();
+    receiver.send({ t: 'claim', key: last });
+    await settle();
+    expect(raw.table.holders(id)).toEqual({ receiver: 2 });
+    receiver.send({ t: 'release', ids: [id, id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(receiver.refusals).toEqual([]);
   });
 });
 

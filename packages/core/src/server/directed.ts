@@ -62,6 +62,8 @@ export class DirectedHandoffs {
    * is closed, so no key finds it any more.
    */
   readonly #directed = new WeakSet<ServerConnection>();
+  /** The claim being acted on while its key's `direct` may be read from the sender's log. */
+  #claiming: Claiming | undefined;
 
   constructor(
     private readonly table: ObjectTable,
@@ -79,6 +81,17 @@ export class DirectedHandoffs {
   ): void {
     if (this.identities.byKey(key) !== undefined || this.host.isSpent(key)) {
       return this.host.refuse(connection, 'direct handoff refused: its key is already in use', key);
+    }
+    const claiming = this.#claiming;
+    if (
+      claiming !== undefined &&
+      !claiming.taken &&
+      claiming.key === key &&
+      claiming.claimer.serial === to &&
+      !claiming.claimer.closed
+    ) {
+      claiming.taken = true;
+      return this.#giveAtOnce(connection, claiming, ids);
     }
     const found = this.identities.bySerial(to);
     const receiver = found !== undefined && !found.closed ? found : undefined;
@@ -160,6 +173,60 @@ export class DirectedHandoffs {
   }
 
   /**
+   * Acts on `claimer`'s claim of `key` while `read` reads the lend logs (where the `direct` of
+   * that key may wait, unread, in its sender's log): a `direct` of that key to that claimer read
+   * meanwhile gives its references to the claimer at once, as `direct` then `claim` would,
+   * without making a handoff connection that would wait for the claim. Returns whether it did; if not, the claim goes on as usual.
+   */
+  claimWhileReading(
+    claimer: ServerConnection,
+    key: string,
+    ids: readonly number[] | undefined,
+    read: () => void,
+  ): boolean {
+    const claiming: Claiming = { claimer, key, ids, taken: false };
+    const outer = this.#claiming;
+    this.#claiming = claiming;
+    try {
+      read();
+    } finally {
+      this.#claiming = outer;
+    }
+    return claiming.taken;
+  }
+
+  /** A `direct` read while its receiver's claim is acted on: the references go to it at once. */
+  #giveAtOnce(sender: ServerConnection, claiming: Claiming, ids: readonly number[]): void {
+    const { claimer, key } = claiming;
+    // Least authority, as for any directed handoff: the sender hands off only what it holds.
+    // The references pass through a handoff holder of their own, with no connection behind
+    // it, so the trace reads as for any handoff (`handoff`, then `adopt` by the claimer).
+    const holder = this.identities.handoffHolder(sender);
+    const refused = takeReferences(this.table, sender, holder, ids, `directed by ${sender.holder}`);
+    if (refused.length) {
+      this.host.refuse(
+        sender,
+        `direct handoff of ids this connection holds no reference to: ${describeIds(refused)}`,
+        key,
+      );
+    }
+    this.table.adopt(holder, claimer.holder, 'handoff claimed');
+    // The claimer's proxies for ids its sender could not fund own nothing (as handoffs.ts's
+    // #move counts them against the claim's list).
+    if (claiming.ids === undefined || claiming.ids.length === 0) return;
+    const funded = new Map<number, number>();
+    for (const id of ids) funded.set(id, (funded.get(id) ?? 0) + 1);
+    for (const id of refused) funded.set(id, funded.get(id)! - 1);
+    const unfunded: number[] = [];
+    for (const id of claiming.ids) {
+      const left = funded.get(id) ?? 0;
+      if (left > 0) funded.set(id, left - 1);
+      else unfunded.push(id);
+    }
+    if (unfunded.length) claimer.owe(unfunded);
+  }
+
+  /**
    * `recall`: the sender takes back a directed handoff of its own that nobody claimed (the
    * value was not posted after all): its references are dropped. Late (claimed already), it
    * does nothing.
@@ -180,4 +247,12 @@ export class DirectedHandoffs {
   isSpent(key: string): boolean {
     return this.#spent.has(key);
   }
+}
+
+/** A claim acted on while the logs are read (see `DirectedHandoffs.claimWhileReading`). */
+interface Claiming {
+  readonly claimer: ServerConnection;
+  readonly key: string;
+  readonly ids: readonly number[] | undefined;
+  taken: boolean;
 }

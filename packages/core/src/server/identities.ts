@@ -73,6 +73,14 @@ export class Identities {
     return connection;
   }
 
+  /**
+   * A fresh handoff holder name for references `madeBy` hands off that are taken up at once, with
+   * no connection behind them (a directed handoff read while its claim is acted on).
+   */
+  handoffHolder(madeBy: ServerConnection): string {
+    return `handoff:${madeBy.holder}>${++this.#serial}`;
+  }
+
   /** Names a connection after the label it proposes (once). Returns false if it already did. */
   hello(connection: ServerConnection, label: string): boolean {
     if (connection.greeted) return false;

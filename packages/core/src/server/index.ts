@@ -349,6 +349,15 @@ export class Server {
       case 'recall':
         return this.#directed.recall(connection, request.key);
       case 'claim':
+        // A directed handoff may be in its sender's log, not read yet (a sender that posted
+        // nothing since): read there, it goes to the claimer at once.
+        if (
+          this.#identities.byKey(request.key) === undefined &&
+          this.#directed.claimWhileReading(connection, request.key, request.ids, () =>
+            this.#readLendLogs(),
+          )
+        )
+          return;
         return this.#handoffs.claim(connection, request.key, request.ids);
       case 'export':
         try {
@@ -451,18 +460,25 @@ export class Server {
   }
 
   /**
-   * Acts on the lends a connection logged after at most `upTo` of its port messages, in
-   * order, as one batch of `lend` messages in their place (held like any while the connection
-   * waits). The log is read first and acted on after, so acting on a lend (which may resume a
-   * waiting borrower, which may read logs) never reads this log again mid-way.
+   * Acts on the lends and directed handoffs a connection logged after at most `upTo` of its
+   * port messages, in order, as one batch of `lend` and `direct` messages in their place (held
+   * like any while the connection waits). The log is read first and acted on after, so acting on
+   * an entry (which may resume a waiting borrower or claimer, which may read logs) never reads
+   * this log again mid-way.
    */
   #readLendLog(connection: ServerConnection, upTo: number, closing = false): void {
     const log = connection.lendLog;
     if (log === undefined || !log.pending()) return;
-    const lends: { t: 'lend'; key: string; ids: number[] }[] = [];
-    const problem = log.drain(upTo, (key, ids) => lends.push({ t: 'lend', key, ids }));
-    if (lends.length === 1) this.#onMessage(connection, lends[0]);
-    else if (lends.length > 1) this.#onMessage(connection, { t: 'batch', m: lends });
+    const logged: Record<string, unknown>[] = [];
+    const problem = log.drain(upTo, (key, ids, directed) =>
+      logged.push(
+        directed === undefined
+          ? { t: 'lend', key, ids }
+          : { t: 'direct', key, ids, to: directed.to, tag: directed.tag },
+      ),
+    );
+    if (logged.length === 1) this.#onMessage(connection, logged[0]);
+    else if (logged.length > 1) this.#onMessage(connection, { t: 'batch', m: logged });
     if (problem !== undefined && !closing) {
       // Only a thread that wrote past the format gets here: its later lends would be lost.
       this.#lendLogs.delete(connection);
