@@ -18,6 +18,7 @@ import { fromErrorEnvelope } from './error-envelope';
 import { leaseOf } from './lease-registry';
 import { DEFAULT_MAX_MESSAGE_SIZE, isLargerThan, messageTooLarge } from './message-size';
 import { LendLogWriter, type DirectedTo } from './lend-log';
+import { pendingReleases as threadPendingReleases } from './post-guard';
 import { DirectTargets } from './direct-targets';
 import type { Reply, WireToken } from './protocol';
 import type { NetworkAddress } from './transport/address';
@@ -25,6 +26,8 @@ import type { RemoteSettings } from './remote';
 import { knownProxyType, type ProxyType } from './registration';
 
 const NO_TRANSFER: TransferListItem[] = [];
+/** This thread's connections with releases not posted yet (see post-guard.ts). */
+const pendingReleases = threadPendingReleases();
 /** How long a deferred message (postDeferred) waits for another post to ride with. */
 const DEFERRED_MS = 100;
 /** Messages per batch at most (TOOLCHAIN.md: 64 per message, several in flight, is the fast shape). */
@@ -267,6 +270,8 @@ export class ClientConnection implements ProxyConnection {
 
   flushReleases(): Promise<void> {
     if (this.#releases.length === 0 || this.closed) return Promise.resolve();
+    // Someone waits: the releases leave with this tick's flush, not at the end of the turn.
+    this.#scheduleFlush();
     return new Promise((resolve) => this.#releaseWaiters.push(resolve));
   }
 
@@ -378,8 +383,9 @@ export class ClientConnection implements ProxyConnection {
         this.postNow({ t: 'lendlog', buffer: this.#lendLog.buffer }, NO_TRANSFER);
       }
       // What this tick queued before the entry goes first (a claim of a proxy lent here, a
-      // release): the entry's place is after it. Messages that wait for a later post (given
-      // back leases) are independent of it and may stay behind.
+      // call): the entry's place is after it. Messages that wait for a later post (given back
+      // leases, releases) may stay behind: a release placed after the entry only lowers what
+      // this thread holds once the entry has taken its references.
       if (this.#flushScheduled) this.#flush();
       if (write(this.#lendLog, this.#posted)) return;
     }
@@ -616,21 +622,28 @@ export class ClientConnection implements ProxyConnection {
   }
 
   /**
-   * Releases leave with this thread's next message, or, when it posts nothing else, at the end
-   * of this turn of its event loop (not in this tick's microtasks): whatever the code that
-   * released them posts right after, such as its reply to the thread that sent it the proxy,
-   * leaves first, without waiting for a post that nothing waits on.
+   * Releases leave with this thread's next message to the manager, or before anything else
+   * the thread posts (post-guard.ts), or at the end of this turn of its event loop (not in this
+   * tick's microtasks): releases made over several ticks of one turn leave together, and a
+   * thread told of a release by this thread's message sees it done.
    */
   #scheduleReleases(): void {
     if (this.#releasesScheduled) return;
     this.#releasesScheduled = true;
+    pendingReleases.add(this);
     setImmediate(this.#releasesTask);
   }
 
   readonly #releasesTask = () => {
     this.#releasesScheduled = false;
-    if (this.#releases.length && !this.closed) this.#flush();
+    this.flushReleasesNow();
   };
+
+  /** Posts the releases made so far now (post-guard.ts, before another post of this thread). */
+  flushReleasesNow(): void {
+    pendingReleases.delete(this);
+    if (this.#releases.length && !this.closed) this.#flush();
+  }
 
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
@@ -644,6 +657,7 @@ export class ClientConnection implements ProxyConnection {
    */
   #flush(): void {
     this.#flushScheduled = false;
+    pendingReleases.delete(this);
     this.#queueReleases();
     if (this.#acks.length || this.#lostAcks.length) {
       this.#outMessages.push({ t: 'ack', ok: this.#acks, lost: this.#lostAcks });

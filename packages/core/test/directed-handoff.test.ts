@@ -428,6 +428,20 @@ describe('directed handoffs written in the sender’s lend log (raw)', () => {
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 
+  test('a receiver that closes before it claims drops the references, though its sender posted nothing since (R3)', async () => {
+    await using raw = new RawServer();
+    const { id, receiver, to, writer } = await loggingOwner(raw);
+    writer.writeDirect(newKey(), raw.owner.posted, [id], { to, tag: 1 });
+    receiver.close();
+    await settle();
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    // Dropped with its receiver, not kept on the export lease: the sender is not told to
+    // forget that receiver.
+    expect(raw.owner.notices).toEqual([]);
+  });
+
   test('the entry keeps its place: a release the sender posts after it cannot overtake it, and a closing sender is read first', async () => {
     await using raw = new RawServer();
     const { id, receiver, to, writer } = await loggingOwner(raw);

@@ -1,6 +1,8 @@
 /** Release (R5): every way of giving a reference back, batching, the in-flight pin, and GC. */
 import { MessagePort } from 'node:worker_threads';
 import { release, tokenOf } from '@managers/core';
+import { Agent } from './fixtures/agent';
+import { RawServer, settle } from './fixtures/raw-server';
 import { KitchenManager } from './fixtures/kitchen';
 import { MagManager } from './fixtures/magnifier';
 import { forceGC, KITCHEN_MODULE, MAGNIFIER_MODULE, pollUntil, sleep, tick } from './helpers';
@@ -122,4 +124,38 @@ test('a proxy collected without release gives its reference back (FinalizationRe
   expect(count).toBe(0);
   const dispose = (await manager.trace()).filter((event) => event.id === id).map((e) => e.op);
   expect(dispose).toEqual(['create', 'decref', 'dispose']);
+});
+
+test('a table query is answered after the messages other connections sent before it, whatever order the server reads its ports in', async () => {
+  await using raw = new RawServer();
+  const id = await raw.owner.create('Toolbox');
+  const other = await raw.connect(raw.owner, 'other', [id]);
+  expect(raw.table.holders(id)).toEqual({ main: 1, other: 1 });
+  // Both wait on their ports when the server's thread next reads them; it reads the owner's
+  // (opened first) first. The release was sent first: the count must not see the object held
+  // twice.
+  other.send({ t: 'release', ids: [id] });
+  const count = raw.owner.call(0, '#debug');
+  // The owner's messages sent after the query wait for its answer: it shows none of them.
+  raw.owner.send({ t: 'release', ids: [id] });
+  const entries = (await count).v as { id: number; refcount: number }[];
+  expect(entries).toEqual([expect.objectContaining({ id, refcount: 1 })]);
+  await settle();
+  expect(raw.table.numberOfObjects()).toBe(0);
+});
+
+test('a thread that releases a proxy, then tells another thread, has the release seen by that thread’s next query', async () => {
+  // The worker releases and replies in the same turn (the agent posts its reply at once): the
+  // release leaves before the reply, and the query waits for what other ports brought first.
+  const mag = await manager.Mag(3);
+  const id = tokenOf(mag).id;
+  await using agent = new Agent();
+  for (let round = 0; round < 20; round++) {
+    const slot = (await agent.hold(mag)) - 1;
+    expect(await refcountOf(id)).toBe(2);
+    await agent.run({ cmd: 'release', slot });
+    expect([round, await refcountOf(id)]).toEqual([round, 1]);
+  }
+  mag[Symbol.dispose]();
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
 });

@@ -7,6 +7,7 @@ import {
   describeIssues,
   isWellFormedCall,
   requestSchema,
+  type CallRequest,
   type Request,
 } from '../protocol';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../message-size';
@@ -25,6 +26,10 @@ import { Exports } from './exports';
 import { Handoffs } from './handoffs';
 import { Identities } from './identities';
 import { Leases } from './leases';
+
+/** The table-wide views a client reads the refcounts through (`numberOfObjects()`, `entries()`, the matchers). */
+const TABLE_QUERIES = new Set(['#count', '#debug', '#inspect', '#refs']);
+
 import { LocalConnection } from './local';
 
 /** Options of {@link Server}. */
@@ -292,6 +297,26 @@ export class Server {
     this.#handle(connection, message);
   }
 
+  /**
+   * Answers a table-wide query once the messages other connections sent before it are read.
+   * Node reads a thread's ports in the order they were opened, not in the order their messages
+   * came: a release that a worker posted before it told this client so (a connection posts its
+   * releases before anything else its thread posts) may wait on its port while this query is
+   * read. The answer waits for the end of this turn of the event loop and one more, which read
+   * every port that has a message; this connection's later messages wait with it (held, as
+   * during a claim), so the answer shows none of them.
+   */
+  #queryAfterOthers(connection: ServerConnection, message: CallRequest): void {
+    connection.pause(message.method);
+    setImmediate(() =>
+      setImmediate(() => {
+        if (connection.closed) return;
+        this.#dispatcher.call(connection, message);
+        if (connection.resume()) this.#replay(connection);
+      }),
+    );
+  }
+
   /** Keeps a message for later (a spare not yet funded, a claim waiting), up to a bound. */
   #hold(connection: ServerConnection, message: unknown): void {
     if (connection.held!.length >= MAX_HELD_MESSAGES) {
@@ -328,7 +353,11 @@ export class Server {
 
   #handle(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
-    if (isWellFormedCall(message)) return this.#dispatcher.call(connection, message);
+    if (isWellFormedCall(message)) {
+      if (message.id === 0 && TABLE_QUERIES.has(message.method))
+        return this.#queryAfterOthers(connection, message);
+      return this.#dispatcher.call(connection, message);
+    }
     const parsed = requestSchema.safeParse(message);
     if (!parsed.success) return this.#badMessage(connection, message, describeIssues(parsed.error));
     const request: Request = parsed.data;
@@ -503,6 +532,9 @@ export class Server {
     // with the port; the lender's close then ends the leases nobody borrowed.
     this.#lendLogs.delete(connection);
     this.#readLendLog(connection, Infinity, true);
+    // Directed handoffs to this connection may wait unread in their senders' logs: read now,
+    // they are tied to its life and dropped with it (R4), not kept on the export lease.
+    this.#readLendLogs();
     const why = (connection.port as { closeReason?: string }).closeReason;
     if (why !== undefined) this.table.traceReject(`socket closed: ${why}`, 0, connection.holder);
     // Replies whose delivery is unconfirmed are given back first (a queue's item returns
