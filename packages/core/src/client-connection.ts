@@ -628,9 +628,9 @@ export class ClientConnection implements ProxyConnection {
    * thread told of a release by this thread's message sees it done.
    */
   #scheduleReleases(): void {
+    pendingReleases.add(this);
     if (this.#releasesScheduled) return;
     this.#releasesScheduled = true;
-    pendingReleases.add(this);
     setImmediate(this.#releasesTask);
   }
 
@@ -642,7 +642,8 @@ export class ClientConnection implements ProxyConnection {
   /** Posts the releases made so far now (post-guard.ts, before another post of this thread). */
   flushReleasesNow(): void {
     pendingReleases.delete(this);
-    if (this.#releases.length && !this.closed) this.#flush();
+    // Releases may already sit in the queue (moved there by a call or a postDeferred).
+    if ((this.#releases.length || this.#outMessages.length) && !this.closed) this.#flush();
   }
 
   #scheduleFlush(): void {

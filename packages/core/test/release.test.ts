@@ -1,6 +1,6 @@
 /** Release (R5): every way of giving a reference back, batching, the in-flight pin, and GC. */
-import { MessagePort } from 'node:worker_threads';
-import { release, tokenOf } from '@managers/core';
+import { MessageChannel, MessagePort } from 'node:worker_threads';
+import { lend, release, tokenOf } from '@managers/core';
 import { Agent } from './fixtures/agent';
 import { RawServer, settle } from './fixtures/raw-server';
 import { KitchenManager } from './fixtures/kitchen';
@@ -158,4 +158,90 @@ test('a thread that releases a proxy, then tells another thread, has the release
   }
   mag[Symbol.dispose]();
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('releases leave before anything the thread posts next, however they were queued', async () => {
+  const [a, b, c, lent] = await Promise.all([11, 12, 13, 14].map((coef) => manager.Mag(coef)));
+  const idOf = (proxy: object) => tokenOf(proxy).id;
+  const { port1, port2 } = new MessageChannel();
+  port2.on('message', () => undefined);
+  // Every post of this thread, in the order it leaves (logged once it has left, so that the
+  // releases a post sends first come before it).
+  const posted: string[] = [];
+  const describe = (message: unknown): string => {
+    const items =
+      (message as { t?: string; m?: unknown[] }).t === 'batch'
+        ? (message as { m: unknown[] }).m
+        : [message];
+    return items
+      .map((item) => item as { t?: string; ids?: number[] })
+      .filter((item) => item.t === 'release')
+      .map((item) => `release ${item.ids!.join(',')}`)
+      .join(' ');
+  };
+  const prototype = MessagePort.prototype as unknown as {
+    postMessage: (...args: unknown[]) => void;
+  };
+  const guarded = prototype.postMessage;
+  prototype.postMessage = function (this: MessagePort, ...args: unknown[]) {
+    guarded.apply(this, args);
+    posted.push(this === port1 ? `user ${String(args[0])}` : describe(args[0]));
+  };
+  try {
+    release(a);
+    port1.postMessage('first');
+    // A second release in the same turn, after a post took the first.
+    release(b);
+    port1.postMessage('second');
+    // A release a deferred message (a loan's end) moved into the queue.
+    const loan = lend({ lent });
+    release(c);
+    loan.end();
+    port1.postMessage('third');
+  } finally {
+    prototype.postMessage = guarded;
+  }
+  const at = (entry: string) => posted.findIndex((item) => item.includes(entry));
+  expect(at(`release ${idOf(a)}`)).toBeGreaterThanOrEqual(0);
+  expect(at(`release ${idOf(a)}`)).toBeLessThan(at('user first'));
+  expect(at(`release ${idOf(b)}`)).toBeGreaterThan(at('user first'));
+  expect(at(`release ${idOf(b)}`)).toBeLessThan(at('user second'));
+  expect(at(`release ${idOf(c)}`)).toBeGreaterThan(at('user second'));
+  expect(at(`release ${idOf(c)}`)).toBeLessThan(at('user third'));
+  port1.close();
+  lent[Symbol.dispose]();
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('an object’s own view (what a proxy’s matchers read) also waits for what other ports brought first', async () => {
+  await using raw = new RawServer();
+  const id = await raw.owner.create('Toolbox');
+  const other = await raw.connect(raw.owner, 'other', [id]);
+  other.send({ t: 'release', ids: [id] });
+  const view = (await raw.owner.call(id, '#inspect')).v as {
+    entries: { id: number; refcount: number }[];
+  };
+  expect(view.entries.find((entry) => entry.id === id)?.refcount).toBe(1);
+  raw.owner.send({ t: 'release', ids: [id] });
+  await settle();
+  expect(raw.table.numberOfObjects()).toBe(0);
+});
+
+test('messages held behind a query are bounded: a batch past the bound closes its connection, and the server keeps serving', async () => {
+  await using raw = new RawServer();
+  const id = await raw.owner.create('Toolbox');
+  const flooder = await raw.connect(raw.owner, 'flooder', [id]);
+  const batch: unknown[] = [{ t: 'call', rid: 1, id: 0, method: '#count', args: [] }];
+  for (let index = 0; index < 4100; index++)
+    batch.push({ t: 'call', rid: 2 + index, id, method: 'count', args: [] });
+  flooder.send({ t: 'batch', m: batch });
+  await settle(10);
+  expect(flooder.closed).toBe(true);
+  expect(flooder.refusals).toEqual([expect.stringMatching(/more than 4096 messages/)]);
+  // Its reference went with it; the server still answers the others.
+  expect(raw.table.holders(id)).toEqual({ main: 1 });
+  expect((await raw.owner.call(id, 'echo', [5])).v).toBe(5);
+  raw.owner.send({ t: 'release', ids: [id] });
+  await settle();
+  expect(raw.table.numberOfObjects()).toBe(0);
 });

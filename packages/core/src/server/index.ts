@@ -27,7 +27,10 @@ import { Handoffs } from './handoffs';
 import { Identities } from './identities';
 import { Leases } from './leases';
 
-/** The table-wide views a client reads the refcounts through (`numberOfObjects()`, `entries()`, the matchers). */
+/**
+ * The views a client reads refcounts through: the table's (`numberOfObjects()`, `entries()`, a
+ * manager's matchers, on id 0) and an object's (`#inspect` on its id: a proxy's matchers).
+ */
 const TABLE_QUERIES = new Set(['#count', '#debug', '#inspect', '#refs']);
 
 import { LocalConnection } from './local';
@@ -298,7 +301,7 @@ export class Server {
   }
 
   /**
-   * Answers a table-wide query once the messages other connections sent before it are read.
+   * Answers a refcount view (a table-wide query, or an object's `#inspect`) once the messages other connections sent before it are read.
    * Node reads a thread's ports in the order they were opened, not in the order their messages
    * came: a release that a worker posted before it told this client so (a connection posts its
    * releases before anything else its thread posts) may wait on its port while this query is
@@ -319,14 +322,16 @@ export class Server {
 
   /** Keeps a message for later (a spare not yet funded, a claim waiting), up to a bound. */
   #hold(connection: ServerConnection, message: unknown): void {
-    if (connection.held!.length >= MAX_HELD_MESSAGES) {
+    // Closed (over the bound, by an earlier message of the same batch): the rest is dropped.
+    if (connection.held === undefined || connection.closed) return;
+    if (connection.held.length >= MAX_HELD_MESSAGES) {
       this.#refuse(
         connection,
         `more than ${MAX_HELD_MESSAGES} messages arrived before this connection's handoff: closing it`,
       );
       return this.#close(connection);
     }
-    connection.held!.push(message);
+    connection.held.push(message);
   }
 
   /** Acts on what a connection held, in order, until it is paused again. */
@@ -354,8 +359,7 @@ export class Server {
   #handle(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
     if (isWellFormedCall(message)) {
-      if (message.id === 0 && TABLE_QUERIES.has(message.method))
-        return this.#queryAfterOthers(connection, message);
+      if (TABLE_QUERIES.has(message.method)) return this.#queryAfterOthers(connection, message);
       return this.#dispatcher.call(connection, message);
     }
     const parsed = requestSchema.safeParse(message);
