@@ -33,6 +33,31 @@ export function takeReferences(
   return refused;
 }
 
+/**
+ * A claimer's proxies for ids the handoff holder `holder` holds no reference to (its sender
+ * could not fund them) own nothing: the claimer owes as many releases of them. Counted against
+ * the claim's own list `ids`, before the holder's references move to the claimer.
+ */
+export function oweUnfunded(
+  table: ObjectTable,
+  holder: string,
+  claimer: ServerConnection,
+  ids: readonly number[] | undefined,
+): void {
+  if (ids === undefined || ids.length === 0) return;
+  const funded = new Map<number, number>();
+  const unfunded: number[] = [];
+  for (const id of ids) {
+    const left = funded.get(id) ?? table.countOf(id, holder);
+    if (left > 0) funded.set(id, left - 1);
+    else {
+      funded.set(id, 0);
+      unfunded.push(id);
+    }
+  }
+  if (unfunded.length) claimer.owe(unfunded);
+}
+
 /** Ids for a message or trace event: the first 16, then how many more (a list may be huge). */
 export function describeIds(ids: readonly number[]): string {
   return ids.length <= 16

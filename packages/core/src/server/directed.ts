@@ -1,6 +1,6 @@
 import type { ObjectTable } from '@managers/refcount';
 import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
-import { describeIds, takeReferences } from './authority';
+import { describeIds, oweUnfunded, takeReferences } from './authority';
 import type { ServerConnection } from './connection';
 import type { ExportHost } from './exports';
 import type { Identities } from './identities';
@@ -176,7 +176,8 @@ export class DirectedHandoffs {
    * Acts on `claimer`'s claim of `key` while `read` reads the lend logs (where the `direct` of
    * that key may wait, unread, in its sender's log): a `direct` of that key to that claimer read
    * meanwhile gives its references to the claimer at once, as `direct` then `claim` would,
-   * without making a handoff connection that would wait for the claim. Returns whether it did; if not, the claim goes on as usual.
+   * without making a handoff connection that would wait for the claim. Returns whether it did;
+   * if not, the claim goes on as usual.
    */
   claimWhileReading(
     claimer: ServerConnection,
@@ -210,20 +211,8 @@ export class DirectedHandoffs {
         key,
       );
     }
+    oweUnfunded(this.table, holder, claimer, claiming.ids);
     this.table.adopt(holder, claimer.holder, 'handoff claimed');
-    // The claimer's proxies for ids its sender could not fund own nothing (as handoffs.ts's
-    // #move counts them against the claim's list).
-    if (claiming.ids === undefined || claiming.ids.length === 0) return;
-    const funded = new Map<number, number>();
-    for (const id of ids) funded.set(id, (funded.get(id) ?? 0) + 1);
-    for (const id of refused) funded.set(id, funded.get(id)! - 1);
-    const unfunded: number[] = [];
-    for (const id of claiming.ids) {
-      const left = funded.get(id) ?? 0;
-      if (left > 0) funded.set(id, left - 1);
-      else unfunded.push(id);
-    }
-    if (unfunded.length) claimer.owe(unfunded);
   }
 
   /**

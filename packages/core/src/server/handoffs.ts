@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ObjectTable } from '@managers/refcount';
 import type { Channel } from '../transport/channel';
-import { describeIds, takeReferences } from './authority';
+import { describeIds, oweUnfunded, takeReferences } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 
@@ -273,19 +273,7 @@ export class Handoffs {
    * connection owe anything.
    */
   #move(target: ServerConnection, claimer: ServerConnection, ids?: readonly number[]): void {
-    if (ids !== undefined && ids.length) {
-      const funded = new Map<number, number>();
-      const unfunded: number[] = [];
-      for (const id of ids) {
-        const left = funded.get(id) ?? this.table.countOf(id, target.holder);
-        if (left > 0) funded.set(id, left - 1);
-        else {
-          funded.set(id, 0);
-          unfunded.push(id);
-        }
-      }
-      if (unfunded.length) claimer.owe(unfunded);
-    }
+    oweUnfunded(this.table, target.holder, claimer, ids);
     this.table.adopt(target.holder, claimer.holder, 'handoff claimed');
     this.taken(target, claimer);
     this.host.close(target);
