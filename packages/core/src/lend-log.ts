@@ -9,19 +9,20 @@
  * the connection's port before it (`after`; anything queued in the tick is posted first). The
  * server turns each entry into a `lend` (or `direct`) message at that place, as if it had been
  * posted there: when it has read that many messages from the port, when a borrow or a claim
- * names a key it does not know yet, and when the connection closes. So a lend keeps its order with the thread's calls,
- * claims and releases, and a paused connection holds it like any message. A borrow (or a claim)
- * cannot overtake its entry: the value that carries the key leaves the sender after the entry
- * was written, and the log is read through `Atomics` (each entry is published by a store of the
- * write position). A full log, or a remote connection, posts the message instead.
+ * names a key it does not know yet, and when a connection closes. So an entry keeps its order
+ * with the thread's calls, claims and releases, and a paused connection holds it like any
+ * message. A borrow (or a claim) cannot overtake its entry: the value that carries the key
+ * leaves the sender after the entry was written, and the log is read through `Atomics` (each
+ * entry is published by a store of the write position). A full log, or a remote connection,
+ * posts the message instead.
  *
  * Layout: two int32 words (the write position, then the read position, in bytes from the
  * start of the data area), then the data area, a ring of entries:
  * `[1][key length][key (ASCII)][after (float64)][id count (uint16)][ids (float64 each)]` for a
  * lend, `[2][key length][key][after][to (float64)][tag (float64)][id count][ids]` for a
- * directed handoff, or a single `0xff` byte that sends the reader back to the start of the area. Empty when both
- * positions are equal; the writer leaves one byte free so that a full ring is not read as
- * empty.
+ * directed handoff, or a single `0xff` byte that sends the reader back to the start of the
+ * area. Empty when both positions are equal; the writer leaves one byte free so that a full
+ * ring is not read as empty.
  */
 
 const WRITE = 0;

@@ -26,14 +26,13 @@ import { Exports } from './exports';
 import { Handoffs } from './handoffs';
 import { Identities } from './identities';
 import { Leases } from './leases';
+import { LocalConnection } from './local';
 
 /**
  * The views a client reads refcounts through: the table's (`numberOfObjects()`, `entries()`, a
  * manager's matchers, on id 0) and an object's (`#inspect` on its id: a proxy's matchers).
  */
-const TABLE_QUERIES = new Set(['#count', '#debug', '#inspect', '#refs']);
-
-import { LocalConnection } from './local';
+const REFCOUNT_VIEWS = new Set(['#count', '#debug', '#inspect', '#refs']);
 
 /** Options of {@link Server}. */
 export interface ServerOptions {
@@ -301,15 +300,15 @@ export class Server {
   }
 
   /**
-   * Answers a refcount view (a table-wide query, or an object's `#inspect`) once the messages other connections sent before it are read.
-   * Node reads a thread's ports in the order they were opened, not in the order their messages
-   * came: a release that a worker posted before it told this client so (a connection posts its
-   * releases before anything else its thread posts) may wait on its port while this query is
-   * read. The answer waits for the end of this turn of the event loop and one more, which read
-   * every port that has a message; this connection's later messages wait with it (held, as
-   * during a claim), so the answer shows none of them.
+   * Answers a refcount view (a table-wide query, or an object's `#inspect`) once the messages
+   * other connections sent before it are read. Node reads a thread's ports in the order they
+   * were opened, not in the order their messages came: a release that a worker posted before it
+   * told this client so (a connection posts its releases before anything else its thread posts)
+   * may wait on its port while this view is read. The answer waits for the end of this turn of
+   * the event loop and one more, which read every port that has a message; this connection's
+   * later messages wait with it (held, as during a claim), so the answer shows none of them.
    */
-  #queryAfterOthers(connection: ServerConnection, message: CallRequest): void {
+  #viewAfterOthers(connection: ServerConnection, message: CallRequest): void {
     connection.pause(message.method);
     setImmediate(() =>
       setImmediate(() => {
@@ -359,7 +358,7 @@ export class Server {
   #handle(connection: ServerConnection, message: unknown): void {
     if (connection.closed) return;
     if (isWellFormedCall(message)) {
-      if (TABLE_QUERIES.has(message.method)) return this.#queryAfterOthers(connection, message);
+      if (REFCOUNT_VIEWS.has(message.method)) return this.#viewAfterOthers(connection, message);
       return this.#dispatcher.call(connection, message);
     }
     const parsed = requestSchema.safeParse(message);
