@@ -127,8 +127,6 @@ export class ClientConnection implements ProxyConnection {
   /** Per message index, its own transferables (only needed if the batch must be split). */
   #outTransfers: Map<number, TransferListItem[]> | undefined;
   #flushScheduled = false;
-  /** Set while a flush of releases alone waits for the end of the event loop's turn. */
-  #releasesScheduled = false;
   #releases: number[] = [];
   #releaseWaiters: (() => void)[] = [];
   #closeError: ManagerError | undefined;
@@ -628,16 +626,14 @@ export class ClientConnection implements ProxyConnection {
    * thread told of a release by this thread's message sees it done.
    */
   #scheduleReleases(): void {
+    // In the set: an end-of-turn flush is scheduled already. (A flush since then took this
+    // connection out; the one scheduled then finds nothing, or what came after, to post.)
+    if (pendingReleases.has(this)) return;
     pendingReleases.add(this);
-    if (this.#releasesScheduled) return;
-    this.#releasesScheduled = true;
     setImmediate(this.#releasesTask);
   }
 
-  readonly #releasesTask = () => {
-    this.#releasesScheduled = false;
-    this.flushReleasesNow();
-  };
+  readonly #releasesTask = () => this.flushReleasesNow();
 
   /** Posts the releases made so far now (post-guard.ts, before another post of this thread). */
   flushReleasesNow(): void {
