@@ -1,10 +1,9 @@
 import { MessageChannel } from 'node:worker_threads';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { discard, encode, postMessage, release } from '@managers/core';
-import { LendLogWriter } from '../src/lend-log';
 import { Agent } from './fixtures/agent';
 import { MagManager } from './fixtures/magnifier';
-import { newKey, RawClient, RawServer, settle } from './fixtures/raw-server';
+import { newKey, RawClient, RawServer, registerLendLog, settle } from './fixtures/raw-server';
 import { MAGNIFIER_MODULE, pollUntil } from './helpers';
 
 installRefcountMatchers();
@@ -371,8 +370,7 @@ describe('directed handoffs written in the sender’s lend log (raw)', () => {
   /** The owner holding a Toolbox, with its lend log registered, and a receiver whose serial it learned. */
   async function loggingOwner(raw: RawServer) {
     const setup = await ownerAndReceiver(raw);
-    const writer = new LendLogWriter();
-    raw.owner.send({ t: 'lendlog', buffer: writer.buffer });
+    const writer = registerLendLog(raw.owner);
     await settle();
     return { ...setup, writer };
   }
@@ -458,8 +456,7 @@ describe('directed handoffs written in the sender’s lend log (raw)', () => {
     // A sender that dies right after writing one: its close reads the log, and the handoff
     // waits for the claim.
     const sender = await raw.connect(receiver, 'sender', [id]);
-    const senderLog = new LendLogWriter();
-    sender.send({ t: 'lendlog', buffer: senderLog.buffer });
+    const senderLog = registerLendLog(sender);
     const serial = await learnSerial(sender, receiver, 4);
     const last = newKey();
     senderLog.writeDirect(last, sender.posted, [id], { to: serial, tag: 4 });

@@ -7,7 +7,7 @@ import { borrow, lend, release } from '@managers/core';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { LEND_LOG_BYTES, LendLogReader, LendLogWriter } from '../src/lend-log';
 import { KitchenManager } from './fixtures/kitchen';
-import { newKey, RawServer, settle, type RawClient } from './fixtures/raw-server';
+import { newKey, RawServer, registerLendLog, settle } from './fixtures/raw-server';
 import { KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
 
 installRefcountMatchers();
@@ -89,13 +89,6 @@ describe('the ring', () => {
     expect(reader.pending()).toBe(false);
   });
 });
-
-/** Registers a fresh lend log for `client`, as its connection's first lend does. */
-function registerLendLog(client: RawClient): LendLogWriter {
-  const writer = new LendLogWriter();
-  client.send({ t: 'lendlog', buffer: writer.buffer });
-  return writer;
-}
 
 /** A Toolbox `a`, a lender connection holding it with its lend log registered, a pool thread. */
 async function lenderWithLog(raw: RawServer) {
