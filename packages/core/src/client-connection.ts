@@ -351,10 +351,20 @@ export class ClientConnection implements ProxyConnection {
   /**
    * Lends `ids` under `key` for a task (loan.ts): written in this connection's lend log, which
    * reaches the server without waking it (lend-log.ts), or posted when it cannot be (a socket,
-   * a full log). Throws if the connection is closed.
+   * a full log). Returns the entry's place in the log, for {@link withdrawLend}, or -1 when it
+   * was posted. Throws if the connection is closed.
    */
-  lend(key: string, ids: readonly number[]): void {
-    this.#logOrPost({ t: 'lend', key, ids }, (log, after) => log.write(key, after, ids));
+  lend(key: string, ids: readonly number[]): number {
+    return this.#logOrPost({ t: 'lend', key, ids }, (log, after) => log.write(key, after, ids));
+  }
+
+  /**
+   * Withdraws a lend written in the log at `place` (what {@link lend} returned) that the server
+   * has not read: true when it is withdrawn (no lease was made: nothing to end), false when
+   * the server read it (end the lease with an `unlend`).
+   */
+  withdrawLend(place: number): boolean {
+    return place >= 0 && this.#lendLog !== undefined && this.#lendLog.cancel(place);
   }
 
   /**
@@ -364,14 +374,15 @@ export class ClientConnection implements ProxyConnection {
    */
   direct(key: string, ids: readonly number[], directed: DirectedTo): void {
     this.#logOrPost({ t: 'direct', key, ids, to: directed.to, tag: directed.tag }, (log, after) =>
-      log.writeDirect(key, after, ids, directed),
+      log.writeDirect(key, after, ids, directed) ? 0 : -1,
     );
   }
 
+  /** Writes an entry in the lend log, or posts `message`: returns what `write` did, -1 when posted. */
   #logOrPost(
     message: OutgoingMessage,
-    write: (log: LendLogWriter, after: number) => boolean,
-  ): void {
+    write: (log: LendLogWriter, after: number) => number,
+  ): number {
     if (this.#closeError !== undefined) throw this.#closeError;
     if (!this.remote) {
       if (this.#lendLog === undefined) {
@@ -385,9 +396,11 @@ export class ClientConnection implements ProxyConnection {
       // leases, releases) may stay behind: a release placed after the entry only lowers what
       // this thread holds once the entry has taken its references.
       if (this.#flushScheduled) this.#flush();
-      if (write(this.#lendLog, this.#posted)) return;
+      const place = write(this.#lendLog, this.#posted);
+      if (place !== -1) return place;
     }
     this.#enqueue(message, NO_TRANSFER);
+    return -1;
   }
 
   /** Posts everything queued now, synchronously (a handoff must leave before its message does). */

@@ -23,6 +23,13 @@
  * directed handoff, or a single `0xff` byte that sends the reader back to the start of the
  * area. Empty when both positions are equal; the writer leaves one byte free so that a full
  * ring is not read as empty.
+ *
+ * A lend the server has not read yet can be withdrawn (`cancel`): a task that ended without
+ * using its proxies then costs the server nothing. The entry's kind byte decides, by one
+ * compare-and-exchange on each side: the server turns `1` into `3` (taken) before it acts on
+ * the lend, the thread turns `1` into `4` (withdrawn), and whichever comes second sees the
+ * other's mark. A withdrawn entry is skipped; its key is reported, so that a late borrow of it
+ * is refused at once.
  */
 
 const WRITE = 0;
@@ -34,6 +41,10 @@ const DATA_BYTES = 64 * 1024;
 export const LEND_LOG_BYTES = DATA_BYTE + DATA_BYTES;
 const LEND = 1;
 const DIRECT = 2;
+/** A lend the server has read (it set this before acting on it). */
+const TAKEN = 3;
+/** A lend its thread withdrew before the server read it. */
+const WITHDRAWN = 4;
 const WRAP = 0xff;
 /** Most ids in one logged lend; a larger lend is posted. */
 const MAX_IDS = 1024;
@@ -49,18 +60,36 @@ export class LendLogWriter {
   readonly buffer = new SharedArrayBuffer(LEND_LOG_BYTES);
   readonly #words = new Int32Array(this.buffer, 0, 2);
   readonly #data = new DataView(this.buffer, DATA_BYTE, DATA_BYTES);
+  readonly #bytes = new Uint8Array(this.buffer, DATA_BYTE, DATA_BYTES);
+  /**
+   * Bytes written since the log was made, counting the area skipped at each wrap: the write
+   * position is this modulo DATA_BYTES. An entry's byte can have been written over only once
+   * this passed the entry's own count by DATA_BYTES.
+   */
+  #written = 0;
 
   /**
-   * Writes a lend that comes after the connection's first `after` port messages; false when it
-   * does not fit now (post it instead).
+   * Writes a lend that comes after the connection's first `after` port messages. Returns the
+   * entry's place for {@link cancel}, or -1 when it does not fit now (post it instead).
    */
-  write(key: string, after: number, ids: readonly number[]): boolean {
+  write(key: string, after: number, ids: readonly number[]): number {
     return this.#write(key, after, ids, undefined);
   }
 
   /** Writes a directed handoff (`direct {key, ids, to, tag}`) the same way; false when it does not fit. */
   writeDirect(key: string, after: number, ids: readonly number[], directed: DirectedTo): boolean {
-    return this.#write(key, after, ids, directed);
+    return this.#write(key, after, ids, directed) !== -1;
+  }
+
+  /**
+   * Withdraws the lend written at `place` (what {@link write} returned): true when the server
+   * had not read it, and never will; false when it has (the lease exists: end it with an
+   * `unlend`).
+   */
+  cancel(place: number): boolean {
+    // Written over since (the server read it first, so that the space came free): read.
+    if (place < 0 || this.#written - place > DATA_BYTES) return false;
+    return Atomics.compareExchange(this.#bytes, place % DATA_BYTES, LEND, WITHDRAWN) === LEND;
   }
 
   #write(
@@ -68,19 +97,21 @@ export class LendLogWriter {
     after: number,
     ids: readonly number[],
     directed: DirectedTo | undefined,
-  ): boolean {
-    if (ids.length > MAX_IDS || key.length > 255) return false;
+  ): number {
+    if (ids.length > MAX_IDS || key.length > 255) return -1;
     const size = 12 + key.length + (directed === undefined ? 0 : 16) + 8 * ids.length;
     let at = Atomics.load(this.#words, WRITE);
     const read = Atomics.load(this.#words, READ);
     if (at >= read) {
       // Free: from `at` to the end, then from the start to `read` (minus the byte kept free).
       if (DATA_BYTES - at < size) {
-        if (read <= size) return false; // not at the start either
+        if (read <= size) return -1; // not at the start either
         this.#data.setUint8(at, WRAP);
+        this.#written += DATA_BYTES - at;
         at = 0;
-      } else if (DATA_BYTES - at === size && read === 0) return false;
-    } else if (read - at <= size) return false;
+      } else if (DATA_BYTES - at === size && read === 0) return -1;
+    } else if (read - at <= size) return -1;
+    const place = this.#written;
     const data = this.#data;
     data.setUint8(at, directed === undefined ? LEND : DIRECT);
     data.setUint8(at + 1, key.length);
@@ -100,8 +131,9 @@ export class LendLogWriter {
       data.setFloat64(offset, id);
       offset += 8;
     }
+    this.#written += offset - at;
     Atomics.store(this.#words, WRITE, offset === DATA_BYTES ? 0 : offset);
-    return true;
+    return place;
   }
 }
 
@@ -114,6 +146,7 @@ export class LendLogWriter {
 export class LendLogReader {
   readonly #words: Int32Array;
   readonly #data: DataView;
+  readonly #bytes: Uint8Array;
   /**
    * The read position, kept here: the copy in the buffer is only published for the writer
    * (a client that rewrites it cannot make the server read entries again).
@@ -125,6 +158,7 @@ export class LendLogReader {
   constructor(buffer: SharedArrayBuffer) {
     this.#words = new Int32Array(buffer, 0, 2);
     this.#data = new DataView(buffer, DATA_BYTE, DATA_BYTES);
+    this.#bytes = new Uint8Array(buffer, DATA_BYTE, DATA_BYTES);
   }
 
   /** True when something is written and not read yet. */
@@ -135,12 +169,14 @@ export class LendLogReader {
   /**
    * Reads the entries written so far whose place comes after at most `upTo` port messages, in
    * order, giving each to `take` (it stops at the first later one): a lend with no `directed`,
-   * a directed handoff with it. Returns what is wrong when the log breaks the format (then it
+   * a directed handoff with it. The key of a lend its thread withdrew goes to `withdrawn`
+   * instead, wherever its place. Returns what is wrong when the log breaks the format (then it
    * is read no further).
    */
   drain(
     upTo: number,
     take: (key: string, ids: number[], directed?: DirectedTo) => void,
+    withdrawn: (key: string) => void = () => undefined,
   ): string | undefined {
     if (this.#broken) return undefined;
     const data = this.#data;
@@ -160,7 +196,8 @@ export class LendLogReader {
         Atomics.store(this.#words, READ, 0);
         continue;
       }
-      if (kind !== LEND && kind !== DIRECT) return fail(`unknown entry kind ${kind}`);
+      if (kind !== LEND && kind !== DIRECT && kind !== WITHDRAWN)
+        return fail(`unknown entry kind ${kind}`);
       // An entry never wraps: it lies between `at` and the write position, or the area's end.
       const limit = end > at ? end : DATA_BYTES;
       const fixed = kind === DIRECT ? 28 : 12;
@@ -170,8 +207,9 @@ export class LendLogReader {
       let offset = at + 2 + keyLength;
       const after = data.getFloat64(offset);
       if (!Number.isSafeInteger(after) || after < 0) return fail(`a place ${after} in the stream`);
-      // Not yet: the messages it comes after have not all been read.
-      if (after > upTo) return undefined;
+      // Not yet: the messages it comes after have not all been read (a withdrawn lend has no
+      // place left to keep: it is skipped now).
+      if (after > upTo && kind !== WITHDRAWN) return undefined;
       let key = '';
       for (let index = 0; index < keyLength; index++)
         key += String.fromCharCode(data.getUint8(at + 2 + index));
@@ -185,14 +223,28 @@ export class LendLogReader {
       const count = data.getUint16(offset);
       offset += 2;
       if (count > MAX_IDS || offset + 8 * count > limit) return fail('a truncated id list');
+      const entry = at;
+      at = offset + 8 * count;
+      if (at === DATA_BYTES) at = 0;
+      // Taken, unless its thread withdrew it first (one of the two marks wins).
+      if (kind === WITHDRAWN || (kind === LEND && !this.#take(entry))) {
+        this.#read = at;
+        Atomics.store(this.#words, READ, at);
+        withdrawn(key);
+        continue;
+      }
       const ids: number[] = new Array(count);
       for (let index = 0; index < count; index++, offset += 8) ids[index] = data.getFloat64(offset);
-      at = offset === DATA_BYTES ? 0 : offset;
       this.#read = at;
       // Published before the lend is acted on: the writer may reuse the space at once.
       Atomics.store(this.#words, READ, at);
       take(key, ids, directed);
     }
     return undefined;
+  }
+
+  /** Marks the lend at `at` taken; false when its thread withdrew it first. */
+  #take(at: number): boolean {
+    return Atomics.compareExchange(this.#bytes, at, LEND, TAKEN) === LEND;
   }
 }

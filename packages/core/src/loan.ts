@@ -66,7 +66,10 @@ export interface LendOptions {
  * Values that carry manager handles are encoded with {@link encode} instead (handles need ports).
  */
 export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
-  const leases = new Map<string, { key: string; ids: number[]; connection: ClientConnection }>();
+  const leases = new Map<
+    string,
+    { key: string; ids: number[]; connection: ClientConnection; place: number }
+  >();
   let hasHandle = false;
   const transferList: TransferListItem[] = [];
   const encoded = encodeValue(
@@ -77,7 +80,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
       let lease = leases.get(managerId);
       if (lease === undefined) {
         const connection = sendingConnection(managerId, String(proxy));
-        lease = { key: newConnectionKey(), ids: [], connection };
+        lease = { key: newConnectionKey(), ids: [], connection, place: -1 };
         leases.set(managerId, lease);
       }
       lease.ids.push(proxy.token.id);
@@ -111,7 +114,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   const spares = new Map<string, { key: string; port: MessagePort }>();
   const remotes = new Map<string, RemoteSettings>();
   for (const [managerId, lease] of leases) {
-    lease.connection.lend(lease.key, lease.ids);
+    lease.place = lease.connection.lend(lease.key, lease.ids);
     if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(managerId))) {
       const remote = lease.connection.remoteSettings;
       if (remote !== undefined) {
@@ -149,6 +152,9 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
       for (const spare of spares.values()) spare.port.close();
       for (const lease of leases.values()) {
         if (lease.connection.closed || borrowed.includes(lease.key)) continue;
+        // A lease nobody used, still unread in the lend log, is withdrawn there: the server
+        // never makes it, so there is nothing to end (no message, no wake-up).
+        if (!returned.includes(lease.key) && lease.connection.withdrawLend(lease.place)) continue;
         lease.connection.postDeferred(
           returned.includes(lease.key)
             ? { t: 'unlend', key: lease.key, returned: true }

@@ -22,7 +22,7 @@ describe('the ring', () => {
       // Variable sizes, so that entries end at every offset and the wrap marker is exercised.
       for (let index = 0; index < 37; index++, written++) {
         const ids = Array.from({ length: (written % 9) + 1 }, (_, i) => written * 10 + i);
-        expect(writer.write(newKey(), written, ids)).toBe(true);
+        expect(writer.write(newKey(), written, ids)).not.toBe(-1);
       }
       expect(reader.drain(Infinity, (key, ids) => read.push([key, ids]))).toBeUndefined();
       expect(reader.pending()).toBe(false);
@@ -34,13 +34,13 @@ describe('the ring', () => {
       expect(ids).toHaveLength((index % 9) + 1);
     });
     let filled = 0;
-    while (writer.write(newKey(), 0, [1, 2, 3])) filled++;
+    while (writer.write(newKey(), 0, [1, 2, 3]) !== -1) filled++;
     expect(filled).toBeGreaterThan(1000);
     expect(filled * (12 + 22 + 24)).toBeLessThanOrEqual(LEND_LOG_BYTES);
     let drained = 0;
     reader.drain(Infinity, () => drained++);
     expect(drained).toBe(filled);
-    expect(writer.write(newKey(), 0, [4])).toBe(true);
+    expect(writer.write(newKey(), 0, [4])).not.toBe(-1);
   });
 
   test('an entry that would end exactly at the end of the ring while nothing was read is refused', () => {
@@ -49,14 +49,14 @@ describe('the ring', () => {
     // 28-character keys and 3 ids: 64-byte entries, 1,024 of which fill the area exactly.
     const key = () => newKey() + 'AAAAAA';
     let filled = 0;
-    while (writer.write(key(), 0, [1, 2, 3])) filled++;
+    while (writer.write(key(), 0, [1, 2, 3]) !== -1) filled++;
     expect(filled).toBe(1023); // the last one would make the ring look empty
     let read = 0;
     reader.drain(0, () => read++);
     expect(read).toBe(1023);
     // Now it fits (the reader moved on), ends exactly at the end, and the next one wraps.
-    expect(writer.write(key(), 0, [4, 5, 6])).toBe(true);
-    expect(writer.write(key(), 0, [7, 8, 9])).toBe(true);
+    expect(writer.write(key(), 0, [4, 5, 6])).not.toBe(-1);
+    expect(writer.write(key(), 0, [7, 8, 9])).not.toBe(-1);
     const ids: number[] = [];
     reader.drain(0, (_, got) => ids.push(...got));
     expect(ids).toEqual([4, 5, 6, 7, 8, 9]);
@@ -77,6 +77,50 @@ describe('the ring', () => {
     expect(seen).toEqual([1, 2]);
   });
 
+  test('a lend withdrawn before the reader reached it is skipped and reported; one read already is not withdrawn', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    const [k1, k2, k3] = [newKey(), newKey(), newKey()];
+    const p1 = writer.write(k1, 0, [1]);
+    const p2 = writer.write(k2, 0, [2]);
+    // Placed after messages not read yet: withdrawn, it no longer holds the reader back.
+    const p3 = writer.write(k3, 9, [3]);
+    expect(writer.cancel(p2)).toBe(true);
+    expect(writer.cancel(p3)).toBe(true);
+    const taken: number[] = [];
+    const withdrawn: string[] = [];
+    reader.drain(
+      0,
+      (_, ids) => taken.push(...ids),
+      (key) => withdrawn.push(key),
+    );
+    expect(taken).toEqual([1]);
+    expect(withdrawn).toEqual([k2, k3]);
+    expect(reader.pending()).toBe(false);
+    expect(writer.cancel(p1)).toBe(false); // the reader took it: its lease exists
+    expect(writer.cancel(-1)).toBe(false); // posted, never written
+  });
+
+  test('withdrawing an entry whose space was written over since refuses, and leaves the new entry alone', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    const first = writer.write(newKey(), 0, [1]);
+    const taken: number[] = [];
+    reader.drain(0, (_, ids) => taken.push(...ids));
+    // Round the ring until a later entry sits where the first one was.
+    let written = 1;
+    while (written < 5000) {
+      if (writer.write(newKey(), 0, [written]) === -1) {
+        reader.drain(0, (_, ids) => taken.push(...ids));
+        continue;
+      }
+      written++;
+    }
+    expect(writer.cancel(first)).toBe(false);
+    reader.drain(0, (_, ids) => taken.push(...ids));
+    expect(taken).toEqual([1, ...Array.from({ length: 4999 }, (_, index) => index + 1)]);
+  });
+
   test('a log that breaks the format names what is wrong and is read no further', () => {
     const writer = new LendLogWriter();
     const reader = new LendLogReader(writer.buffer);
@@ -87,6 +131,93 @@ describe('the ring', () => {
     });
     expect(problem).toBe('lend log unreadable at byte 0: unknown entry kind 7');
     expect(reader.pending()).toBe(false);
+  });
+});
+
+describe('withdrawn lends (raw messages)', () => {
+  test('a lend nobody used is withdrawn: no lease, no trace; a late borrow of it is refused at once', async () => {
+    await using raw = new RawServer();
+    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const key = newKey();
+    const place = writer.write(key, lender.posted, [a]);
+    // The lender's calls and creates leave it unread, so that it can still be withdrawn.
+    expect((await lender.call(a, 'echo', [1])).v).toBe(1);
+    const b = await lender.create('Toolbox');
+    expect(writer.cancel(place)).toBe(true);
+    lender.send({ t: 'release', ids: [b] });
+    await settle();
+    expect(raw.table.holders(a)).toEqual({ lender: 1, main: 1 });
+    expect(raw.table.trace().filter((event) => event.holder.startsWith('lease:'))).toEqual([]);
+    // Read now (the release above read the log): the key is known as ended.
+    const started = Date.now();
+    pool.send({ t: 'borrow', key });
+    await settle();
+    expect(pool.refusals).toEqual(['borrow refused: no such lease']);
+    expect(Date.now() - started).toBeLessThan(1000);
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(lender.refusals).toEqual([]);
+  });
+
+  test('a borrow waiting for a lend that is then withdrawn is refused at once, and its connection goes on', async () => {
+    await using raw = new RawServer();
+    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const key = newKey();
+    // Placed after a lender message not posted yet: the borrow waits for it.
+    const place = writer.write(key, lender.posted + 1, [a]);
+    pool.send({ t: 'borrow', key });
+    await settle();
+    expect(writer.cancel(place)).toBe(true);
+    lender.send({ t: 'release', ids: [] });
+    await settle();
+    expect(pool.refusals).toEqual(['borrow refused: the lease was withdrawn']);
+    const c = await pool.create('Toolbox');
+    expect((await pool.call(c, 'echo', [2])).v).toBe(2);
+    pool.send({ t: 'release', ids: [c] });
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('a release by the lender reads its lends first: they can no longer be withdrawn, and keep the objects', async () => {
+    await using raw = new RawServer();
+    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const key = newKey();
+    const place = writer.write(key, lender.posted, [a]);
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(writer.cancel(place)).toBe(false);
+    expect(Object.keys(raw.table.holders(a))).toEqual(['lease:lender>1']);
+    pool.send({ t: 'borrow', key });
+    expect((await pool.call(a, 'echo', [3])).v).toBe(3);
+    lender.send({ t: 'unlend', key, returned: true });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(pool.refusals).toEqual([]);
+    expect(lender.refusals).toEqual([]);
+  });
+
+  test('a borrow waiting for a lend placed after a lender call is woken by that call', async () => {
+    await using raw = new RawServer();
+    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const key = newKey();
+    writer.write(key, lender.posted + 1, [a]);
+    pool.send({ t: 'borrow', key });
+    const call = pool.call(a, 'echo', [4]);
+    await settle();
+    // The lender's next message is a call, which leaves lends unread unless someone waits.
+    expect((await lender.call(a, 'echo', [5])).v).toBe(5);
+    expect((await call).v).toBe(4);
+    pool.send({ t: 'unborrow', key });
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(pool.refusals).toEqual([]);
   });
 });
 
@@ -296,6 +427,8 @@ describe('on the server (raw messages)', () => {
     // and its connection go on.
     writer.write('!'.repeat(22), raw.owner.posted, [a]);
     writer.write(newKey(), raw.owner.posted, [0.5]);
+    // (A call leaves lends unread: a release reads them.)
+    raw.owner.send({ t: 'release', ids: [] });
     expect((await raw.owner.call(a, 'echo', [4])).v).toBe(4);
     const refusedLends = raw.table
       .trace()

@@ -74,6 +74,11 @@ export class Handoffs {
   ) {}
 
   /** `spare`: registers a connection for a later handoff. */
+  /** How many claims wait for their handoff. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
   spare(connection: ServerConnection, key: string, port: MessagePort): void {
     const mine = this.#spares.get(connection);
     if (this.identities.byKey(key) !== undefined) {

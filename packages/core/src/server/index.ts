@@ -219,6 +219,23 @@ export class Server {
       if (isLendLogRequest(message)) return this.#registerLendLog(connection, message);
       return this.#onMessage(connection, message);
     }
+    if (leavesLendsUnread(message)) {
+      // Neither lowers what this connection holds nor asks about it: the lends placed before
+      // it may stay unread, so that their lender can still withdraw those nobody used (a pool
+      // caller's calls and `unlend`s would otherwise take every lend of the tasks in flight).
+      // They are read, still before anything that could depend on them, by the next message
+      // that is not one of these, a borrow or claim of their key, or the close.
+      connection.received = place + 1;
+      connection.busy = true;
+      try {
+        return this.#onMessage(connection, message);
+      } finally {
+        connection.busy = false;
+        // A borrow or claim waiting for an entry placed after this message: read now.
+        if (this.#leases.waiting + this.#handoffs.waiting > 0)
+          this.#readLendLog(connection, place + 1);
+      }
+    }
     // The lends placed before this message. `received` moves on only after them: a read of
     // this log from within (a lend that wakes a borrower that reads every log) reads no further.
     this.#readLendLog(connection, place);
@@ -502,12 +519,15 @@ export class Server {
     const log = connection.lendLog;
     if (log === undefined || !log.pending()) return;
     const logged: Record<string, unknown>[] = [];
-    const problem = log.drain(upTo, (key, ids, directed) =>
-      logged.push(
-        directed === undefined
-          ? { t: 'lend', key, ids }
-          : { t: 'direct', key, ids, to: directed.to, tag: directed.tag },
-      ),
+    const problem = log.drain(
+      upTo,
+      (key, ids, directed) =>
+        logged.push(
+          directed === undefined
+            ? { t: 'lend', key, ids }
+            : { t: 'direct', key, ids, to: directed.to, tag: directed.tag },
+        ),
+      (key) => this.#leases.withdrawn(key),
     );
     if (logged.length === 1) this.#onMessage(connection, logged[0]);
     else if (logged.length > 1) this.#onMessage(connection, { t: 'batch', m: logged });
@@ -557,6 +577,29 @@ export class Server {
     connection.port.close();
     this.#onClose(connection);
   }
+}
+
+/**
+ * True for a message the lends logged before it need not be read for: a call of a hosted
+ * object's method, a create, an `unlend`, or a batch of only these. (Releases, handoffs,
+ * claims and the server's own `#` methods, the refcount views among them, read them first.)
+ */
+function leavesLendsUnread(message: unknown): boolean {
+  if (typeof message !== 'object' || message === null) return false;
+  const { t, m } = message as { t?: unknown; m?: unknown };
+  if (t === 'batch') {
+    if (!Array.isArray(m) || m.length === 0) return false;
+    for (const item of m) if (!leavesLendsUnreadOne(item)) return false;
+    return true;
+  }
+  return leavesLendsUnreadOne(message);
+}
+
+function leavesLendsUnreadOne(message: unknown): boolean {
+  if (typeof message !== 'object' || message === null) return false;
+  const { t, method } = message as { t?: unknown; method?: unknown };
+  if (t === 'call') return typeof method === 'string' && !method.startsWith('#');
+  return t === 'create' || t === 'unlend';
 }
 
 /** True for a `lendlog` registration (checked in full when it is taken). */

@@ -63,6 +63,11 @@ export class Leases {
     private readonly host: LeaseHost,
   ) {}
 
+  /** How many borrows wait for their lease. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
   /** True when a lease with this key exists (lent, not ended). */
   has(key: string): boolean {
     return this.#leases.has(key);
@@ -119,6 +124,21 @@ export class Leases {
       this.#end(lease, 'lease returned through its lender');
       remember(this.#returned, key, MAX_ENDED_REMEMBERED);
     }
+  }
+
+  /**
+   * A lend its lender withdrew from its log before this server read it (the task ended
+   * without using it): no lease was made, and a late borrow of the key is refused at once.
+   */
+  withdrawn(key: string): void {
+    if (typeof key !== 'string' || this.#leases.has(key)) return;
+    remember(this.#ended, key, MAX_ENDED_REMEMBERED);
+    const waiting = this.#waiting.get(key);
+    if (waiting === undefined) return;
+    clearTimeout(waiting.timer);
+    this.#waiting.delete(key);
+    this.#resume(waiting.borrower);
+    this.host.refuse(waiting.borrower, 'borrow refused: the lease was withdrawn', key);
   }
 
   borrow(borrower: ServerConnection, key: string): void {
