@@ -178,6 +178,24 @@ export class LendLogReader {
     take: (key: string, ids: number[], directed?: DirectedTo) => void,
     withdrawn: (key: string) => void = () => undefined,
   ): string | undefined {
+    return this.#readEntries(upTo, take, withdrawn);
+  }
+
+  /**
+   * Frees the space of the withdrawn lends at the head of the log (reporting their keys to
+   * `withdrawn`), and reads nothing else: it stops at the first entry that is not withdrawn.
+   * So a thread whose lends are all withdrawn (tasks that did not use their proxies) does not
+   * fill its log, and no lend is taken before it must be.
+   */
+  reclaim(withdrawn: (key: string) => void): string | undefined {
+    return this.#readEntries(-1, undefined, withdrawn);
+  }
+
+  #readEntries(
+    upTo: number,
+    take: ((key: string, ids: number[], directed?: DirectedTo) => void) | undefined,
+    withdrawn: (key: string) => void,
+  ): string | undefined {
     if (this.#broken) return undefined;
     const data = this.#data;
     const end = Atomics.load(this.#words, WRITE);
@@ -208,8 +226,8 @@ export class LendLogReader {
       const after = data.getFloat64(offset);
       if (!Number.isSafeInteger(after) || after < 0) return fail(`a place ${after} in the stream`);
       // Not yet: the messages it comes after have not all been read (a withdrawn lend has no
-      // place left to keep: it is skipped now).
-      if (after > upTo && kind !== WITHDRAWN) return undefined;
+      // place left to keep: it is skipped now). A reclaim (no `take`) stops here too.
+      if ((after > upTo || take === undefined) && kind !== WITHDRAWN) return undefined;
       let key = '';
       for (let index = 0; index < keyLength; index++)
         key += String.fromCharCode(data.getUint8(at + 2 + index));
@@ -238,7 +256,7 @@ export class LendLogReader {
       this.#read = at;
       // Published before the lend is acted on: the writer may reuse the space at once.
       Atomics.store(this.#words, READ, at);
-      take(key, ids, directed);
+      take!(key, ids, directed);
     }
     return undefined;
   }

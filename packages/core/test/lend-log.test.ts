@@ -101,6 +101,30 @@ describe('the ring', () => {
     expect(writer.cancel(-1)).toBe(false); // posted, never written
   });
 
+  test('a reclaim frees the withdrawn entries at the head and takes nothing', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    const [k1, k2, k3, k4] = [newKey(), newKey(), newKey(), newKey()];
+    const places = [writer.write(k1, 0, [1]), writer.write(k2, 0, [2])];
+    const third = writer.write(k3, 0, [3]);
+    const fourth = writer.write(k4, 0, [4]);
+    for (const place of [...places, fourth]) expect(writer.cancel(place)).toBe(true);
+    const withdrawn: string[] = [];
+    expect(reader.reclaim((key) => withdrawn.push(key))).toBeUndefined();
+    // Stopped at the third, which is neither taken nor withdrawn: it can still be withdrawn.
+    expect(withdrawn).toEqual([k1, k2]);
+    expect(reader.pending()).toBe(true);
+    const taken: number[] = [];
+    reader.drain(
+      0,
+      (_, ids) => taken.push(...ids),
+      (key) => withdrawn.push(key),
+    );
+    expect(taken).toEqual([3]);
+    expect(withdrawn).toEqual([k1, k2, k4]);
+    expect(writer.cancel(third)).toBe(false);
+  });
+
   test('withdrawing an entry whose space was written over since refuses, and leaves the new entry alone', () => {
     const writer = new LendLogWriter();
     const reader = new LendLogReader(writer.buffer);
@@ -458,6 +482,23 @@ describe('on the server (raw messages)', () => {
     await settle();
     expect(raw.table.numberOfObjects()).toBe(0);
   });
+});
+
+test('5,000 tasks that did not use their lent proxies: no lease on the server, and the log never fills', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  for (let round = 0; round < 50; round++) {
+    const loans = Array.from({ length: 100 }, (_, item) => lend({ a, item }));
+    // The lender's own calls leave its lends unread, so they can still be withdrawn; each
+    // frees the space of the ones withdrawn before it.
+    expect(await a.inc()).toBe(round + 1);
+    for (const loan of loans) loan.end();
+  }
+  const trace = await manager.trace();
+  expect(trace.filter((event) => event.holder.startsWith('lease:'))).toEqual([]);
+  expect(trace.filter((event) => event.op === 'reject')).toEqual([]);
+  release(a);
+  await expect(manager).toHaveNoLiveObjects();
 });
 
 test('3,000 leases at once, more than the log holds: every lease works and ends', async () => {

@@ -226,14 +226,15 @@ export class Server {
       // They are read, still before anything that could depend on them, by the next message
       // that is not one of these, a borrow or claim of their key, or the close.
       connection.received = place + 1;
+      // The head's withdrawn lends still free their space, so that the log does not fill.
+      this.#reclaimLendLog(connection);
       connection.busy = true;
       try {
         return this.#onMessage(connection, message);
       } finally {
         connection.busy = false;
         // A borrow or claim waiting for an entry placed after this message: read now.
-        if (this.#leases.waiting + this.#handoffs.waiting > 0)
-          this.#readLendLog(connection, place + 1);
+        if (this.#someoneWaits()) this.#readLendLog(connection, place + 1);
       }
     }
     // The lends placed before this message. `received` moves on only after them: a read of
@@ -282,8 +283,9 @@ export class Server {
     connection.lendLog = new LendLogReader(buffer);
     this.#lendLogs.add(connection);
     // A borrow of a lease already written there may be waiting (it can reach the server
-    // before this registration: they travel on different ports).
-    this.#readLendLog(connection, connection.received);
+    // before this registration: they travel on different ports). Otherwise the lends stay
+    // unread, and can still be withdrawn.
+    if (this.#someoneWaits()) this.#readLendLog(connection, connection.received);
   }
 
   #onMessage(connection: ServerConnection, message: unknown): void {
@@ -539,6 +541,23 @@ export class Server {
     }
   }
 
+  /** True when a borrow or a claim waits for its lease or handoff (which a lend log may hold). */
+  #someoneWaits(): boolean {
+    return this.#leases.waiting + this.#handoffs.waiting > 0;
+  }
+
+  /** Skips the withdrawn lends at the head of the connection's log (lend-log.ts `reclaim`). */
+  #reclaimLendLog(connection: ServerConnection): void {
+    const log = connection.lendLog;
+    if (log === undefined || !log.pending()) return;
+    const problem = log.reclaim((key) => this.#leases.withdrawn(key));
+    if (problem !== undefined) {
+      this.#lendLogs.delete(connection);
+      this.#refuse(connection, `${problem}: closing the connection`);
+      this.#close(connection);
+    }
+  }
+
   /**
    * Reads the lend logs of the connections not being read right now (a borrow names a key no
    * lend brought yet): a busy one reads its own when its current message is done.
@@ -581,7 +600,8 @@ export class Server {
 
 /**
  * True for a message the lends logged before it need not be read for: a call of a hosted
- * object's method, a create, an `unlend`, or a batch of only these. (Releases, handoffs,
+ * object's method, a create, a `lend` (posted when the log is full) or an `unlend`, or a
+ * batch of only these. (Releases, handoffs,
  * claims and the server's own `#` methods, the refcount views among them, read them first.)
  */
 function leavesLendsUnread(message: unknown): boolean {
@@ -599,7 +619,7 @@ function leavesLendsUnreadOne(message: unknown): boolean {
   if (typeof message !== 'object' || message === null) return false;
   const { t, method } = message as { t?: unknown; method?: unknown };
   if (t === 'call') return typeof method === 'string' && !method.startsWith('#');
-  return t === 'create' || t === 'unlend';
+  return t === 'create' || t === 'unlend' || t === 'lend';
 }
 
 /** True for a `lendlog` registration (checked in full when it is taken). */
