@@ -397,7 +397,10 @@ export class ClientConnection implements ProxyConnection {
       // this thread holds once the entry has taken its references.
       if (this.#flushScheduled) this.#flush();
       const place = write(this.#lendLog, this.#posted);
-      if (place !== -1) return place;
+      if (place !== -1) {
+        if (this.#lendLog.wantsReclaim()) this.#enqueue({ t: 'reclaim' }, NO_TRANSFER);
+        return place;
+      }
     }
     this.#enqueue(message, NO_TRANSFER);
     return -1;

@@ -80,7 +80,7 @@ export async function exportProxy(
     const base = proxy as unknown as BaseProxy;
     checkSendable(base);
     const token = base.token;
-    const connection = sendingConnection(token.manager, String(base));
+    const connection = sendingConnection(token.manager, base);
     const lease = options.lease ?? DEFAULT_EXPORT_LEASE;
     const { key, address } = await connection.exportReferences([token.id], lease);
     const exported: ExportedProxy = {

@@ -90,13 +90,16 @@ export function checkSendable(proxy: BaseProxy): void {
   leaseOf(proxy)?.ensureBorrowed();
 }
 
-/** This thread's connection to `managerId`, to send `what` through. */
-export function sendingConnection(managerId: string, what: string): ClientConnection {
+/**
+ * This thread's connection to `managerId`, to send `what` (a proxy or a handle) through. `what`
+ * is only described (`String()`) when there is none: a description costs as much as the send.
+ */
+export function sendingConnection(managerId: string, what: object): ClientConnection {
   const connection = connectionFor(managerId);
   if (connection === undefined) {
     throw createManagerError(
       ErrorCode.ManagerClosed,
-      `cannot send ${what}: this thread has no open connection to its manager (${managerId})`,
+      `cannot send ${String(what)}: this thread has no open connection to its manager (${managerId})`,
       { details: { manager: managerId } },
     );
   }
@@ -191,7 +194,7 @@ function encodeFor<T>(
 ): Encoded<T> {
   const transferList: TransferListItem[] = [];
   const handoffs = new Map<string, Handoff>();
-  const handoffFor = (managerId: string, what: string) => {
+  const handoffFor = (managerId: string, what: object) => {
     let handoff = handoffs.get(managerId);
     if (handoff !== undefined) return handoff;
     const connection = sendingConnection(managerId, what);
@@ -237,7 +240,7 @@ function encodeFor<T>(
       value,
       (proxy: BaseProxy): ProxyEnvelope => {
         checkSendable(proxy);
-        const handoff = handoffFor(proxy.token.manager, String(proxy));
+        const handoff = handoffFor(proxy.token.manager, proxy);
         // The handoff request was queued, not yet posted: ids added now still go with it.
         handoff.ids.push(proxy.token.id);
         return {
@@ -252,7 +255,7 @@ function encodeFor<T>(
         if (!(custom instanceof ManagerHandle)) {
           throw createManagerError(ErrorCode.Unserializable, `cannot send ${String(custom)}`);
         }
-        const handoff = handoffFor(custom.managerId, String(custom));
+        const handoff = handoffFor(custom.managerId, custom);
         const envelope: HandleEnvelope = {
           [HANDLE_ENVELOPE_KEY]: 1,
           managerId: custom.managerId,

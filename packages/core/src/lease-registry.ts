@@ -8,16 +8,15 @@ export interface LeaseHandle {
   keep(id: number): void;
 }
 
-/** Borrowed proxies (and their targets) → their lease. */
+/** Borrowed proxies' BaseProxy targets → their lease (one entry per proxy: a task makes many). */
 const leases = new WeakMap<object, LeaseHandle>();
 
 /** Records that `proxy` was borrowed under `lease`. */
 export function setLease(proxy: object, lease: LeaseHandle): void {
-  leases.set(proxy, lease);
-  if (isProxy(proxy)) leases.set(toBaseProxy(proxy), lease);
+  leases.set(isProxy(proxy) ? toBaseProxy(proxy) : proxy, lease);
 }
 
 /** The lease of a borrowed proxy, or undefined for a proxy that owns its reference. */
 export function leaseOf(proxy: object): LeaseHandle | undefined {
-  return leases.get(proxy);
+  return leases.get(isProxy(proxy) ? toBaseProxy(proxy) : proxy);
 }

@@ -35,8 +35,11 @@
 const WRITE = 0;
 const READ = 1;
 const DATA_BYTE = 8;
-/** The data area's size in bytes (about 1,900 single-proxy leases). */
-const DATA_BYTES = 64 * 1024;
+/**
+ * The data area's size in bytes: about 6,200 single-proxy leases, so that a caller with
+ * thousands of tasks in flight (each entry stays until its task ends) keeps writing here.
+ */
+const DATA_BYTES = 256 * 1024;
 /** Bytes in a lend log's buffer. */
 export const LEND_LOG_BYTES = DATA_BYTE + DATA_BYTES;
 const LEND = 1;
@@ -79,6 +82,24 @@ export class LendLogWriter {
   /** Writes a directed handoff (`direct {key, ids, to, tag}`) the same way; false when it does not fit. */
   writeDirect(key: string, after: number, ids: readonly number[], directed: DirectedTo): boolean {
     return this.#write(key, after, ids, directed) !== -1;
+  }
+
+  /** The read position when {@link wantsReclaim} last said yes (-1: never). */
+  #reclaimAskedAt = -1;
+
+  /**
+   * True when the log is over half full and the server has moved on since the last time this
+   * said so: then ask it to free the withdrawn lends at the head (`reclaim`) before the log
+   * fills and lends must be posted. At most once per move of the server, so a head held by a
+   * task still running costs one message, not one per lend.
+   */
+  wantsReclaim(): boolean {
+    const at = Atomics.load(this.#words, WRITE);
+    const read = Atomics.load(this.#words, READ);
+    const used = at >= read ? at - read : DATA_BYTES - read + at;
+    if (used < DATA_BYTES / 2 || read === this.#reclaimAskedAt) return false;
+    this.#reclaimAskedAt = read;
+    return true;
   }
 
   /**

@@ -79,7 +79,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
       const managerId = proxy.token.manager;
       let lease = leases.get(managerId);
       if (lease === undefined) {
-        const connection = sendingConnection(managerId, String(proxy));
+        const connection = sendingConnection(managerId, proxy);
         lease = { key: newConnectionKey(), ids: [], connection, place: -1 };
         leases.set(managerId, lease);
       }

@@ -115,6 +115,12 @@ const syncRequest = z.object({
 /** Registers the connection's lend log (lend-log.ts): lends written there count as `lend`s. */
 const lendLogRequest = z.object({ t: z.literal('lendlog'), buffer: sharedBuffer });
 
+/**
+ * Asks the server to free the withdrawn lends at the head of the lend log (it does so before
+ * any call, create, lend, unlend or reclaim): sent when the log is half full.
+ */
+const reclaimRequest = z.object({ t: z.literal('reclaim') });
+
 /** One request from a client connection to the server. */
 export const requestSchema = z.discriminatedUnion('t', [
   createRequest,
@@ -135,6 +141,7 @@ export const requestSchema = z.discriminatedUnion('t', [
   keepRequest,
   syncRequest,
   lendLogRequest,
+  reclaimRequest,
 ]);
 /** Several requests posted as one message (calls queued in the same tick). */
 export const batchSchema = z.object({ t: z.literal('batch'), m: z.array(z.unknown()) });

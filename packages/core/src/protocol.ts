@@ -94,6 +94,8 @@ export function isWellFormedRequest(message: unknown): message is Request {
       return request.port instanceof MessagePort && isSharedArrayBuffer(request.buffer);
     case 'lendlog':
       return isSharedArrayBuffer(request.buffer);
+    case 'reclaim':
+      return true;
     default:
       return false;
   }

@@ -46,14 +46,14 @@ describe('the ring', () => {
   test('an entry that would end exactly at the end of the ring while nothing was read is refused', () => {
     const writer = new LendLogWriter();
     const reader = new LendLogReader(writer.buffer);
-    // 28-character keys and 3 ids: 64-byte entries, 1,024 of which fill the area exactly.
+    // 28-character keys and 3 ids: 64-byte entries, 4,096 of which fill the area exactly.
     const key = () => newKey() + 'AAAAAA';
     let filled = 0;
     while (writer.write(key(), 0, [1, 2, 3]) !== -1) filled++;
-    expect(filled).toBe(1023); // the last one would make the ring look empty
+    expect(filled).toBe(4095); // the last one would make the ring look empty
     let read = 0;
     reader.drain(0, () => read++);
-    expect(read).toBe(1023);
+    expect(read).toBe(4095);
     // Now it fits (the reader moved on), ends exactly at the end, and the next one wraps.
     expect(writer.write(key(), 0, [4, 5, 6])).not.toBe(-1);
     expect(writer.write(key(), 0, [7, 8, 9])).not.toBe(-1);
@@ -123,6 +123,30 @@ describe('the ring', () => {
     expect(taken).toEqual([3]);
     expect(withdrawn).toEqual([k1, k2, k4]);
     expect(writer.cancel(third)).toBe(false);
+  });
+
+  test('a half-full log asks for a reclaim once, and again only after the reader moved', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    const places: number[] = [];
+    let asked = 0;
+    while (asked === 0) {
+      places.push(writer.write(newKey(), 0, [places.length]));
+      if (writer.wantsReclaim()) asked = places.length;
+    }
+    // 42-byte entries: just past half of the 256 KiB area.
+    expect(asked * 42).toBeGreaterThanOrEqual(LEND_LOG_BYTES / 2 - 8);
+    expect(asked * 42).toBeLessThan(LEND_LOG_BYTES / 2 + 42);
+    for (let more = 0; more < 100; more++) places.push(writer.write(newKey(), 0, [0]));
+    expect(writer.wantsReclaim()).toBe(false); // the reader has not moved
+    // The reader frees the first withdrawn entries only: still over half full, so it asks again.
+    for (const place of places.slice(0, 10)) writer.cancel(place);
+    reader.reclaim(() => undefined);
+    expect(writer.wantsReclaim()).toBe(true);
+    expect(writer.wantsReclaim()).toBe(false);
+    for (const place of places) writer.cancel(place);
+    reader.reclaim(() => undefined);
+    expect(writer.wantsReclaim()).toBe(false); // nearly empty
   });
 
   test('withdrawing an entry whose space was written over since refuses, and leaves the new entry alone', () => {
@@ -484,10 +508,10 @@ describe('on the server (raw messages)', () => {
   });
 });
 
-test('5,000 tasks that did not use their lent proxies: no lease on the server, and the log never fills', async () => {
+test('10,000 tasks that did not use their lent proxies: no lease on the server, and the log never fills', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
-  for (let round = 0; round < 50; round++) {
+  for (let round = 0; round < 100; round++) {
     const loans = Array.from({ length: 100 }, (_, item) => lend({ a, item }));
     // The lender's own calls leave its lends unread, so they can still be withdrawn; each
     // frees the space of the ones withdrawn before it.
@@ -501,19 +525,19 @@ test('5,000 tasks that did not use their lent proxies: no lease on the server, a
   await expect(manager).toHaveNoLiveObjects();
 });
 
-test('3,000 leases at once, more than the log holds: every lease works and ends', async () => {
+test('8,000 leases at once, more than the log holds: every lease works and ends', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
-  // No other message in between: the log fills (about 2,000 single-proxy leases), then lends
+  // No other message in between: the log fills (about 6,200 single-proxy leases), then lends
   // are posted as messages, after the logged ones.
-  const loans = Array.from({ length: 3000 }, () => lend({ a }));
+  const loans = Array.from({ length: 8000 }, () => lend({ a }));
   const holders = async () =>
     (await manager.entries()).flatMap((entry) =>
       Object.keys(entry.holders).filter((holder) => holder.startsWith('lease:')),
     );
-  expect((await holders()).length).toBe(3000);
+  expect((await holders()).length).toBe(8000);
   // A logged lease and a posted one, borrowed and called.
-  for (const loan of [loans[0]!, loans[2999]!]) {
+  for (const loan of [loans[0]!, loans[7999]!]) {
     const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
     expect(await received.value.a.inc()).toBeGreaterThan(0);
     loan.end(received.handBack());

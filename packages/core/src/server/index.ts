@@ -447,6 +447,9 @@ export class Server {
         return this.#leases.borrow(connection, request.key);
       case 'unborrow':
         return this.#leases.unborrow(connection, request.key);
+      case 'reclaim':
+        // Done on arrival (#onPortMessage): nothing is left to do.
+        return;
       case 'keep':
         return this.#leases.keep(connection, request.key, request.id);
       case 'hello':
@@ -600,8 +603,8 @@ export class Server {
 
 /**
  * True for a message the lends logged before it need not be read for: a call of a hosted
- * object's method, a create, a `lend` (posted when the log is full) or an `unlend`, or a
- * batch of only these. (Releases, handoffs,
+ * object's method, a create, a `lend` (posted when the log is full), an `unlend` or a
+ * `reclaim`, or a batch of only these. (Releases, handoffs,
  * claims and the server's own `#` methods, the refcount views among them, read them first.)
  */
 function leavesLendsUnread(message: unknown): boolean {
@@ -619,7 +622,7 @@ function leavesLendsUnreadOne(message: unknown): boolean {
   if (typeof message !== 'object' || message === null) return false;
   const { t, method } = message as { t?: unknown; method?: unknown };
   if (t === 'call') return typeof method === 'string' && !method.startsWith('#');
-  return t === 'create' || t === 'unlend' || t === 'lend';
+  return t === 'create' || t === 'unlend' || t === 'lend' || t === 'reclaim';
 }
 
 /** True for a `lendlog` registration (checked in full when it is taken). */
