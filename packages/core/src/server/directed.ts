@@ -5,7 +5,7 @@ import type { ServerConnection } from './connection';
 import type { ExportHost } from './exports';
 import type { Identities } from './identities';
 import { LeaseChannel } from './lease-channel';
-import { remember } from './remember';
+import { RecentKeys } from './remember';
 
 /** Directed handoffs waiting for their claim at once, at most (a bound on what clients can make the server keep). */
 const MAX_DIRECTED = 65_536;
@@ -56,7 +56,7 @@ export class DirectedHandoffs {
    * Keys that will never name a directed handoff: refused (over a bound), dropped with their
    * receiver, or recalled. A claim of one is refused at once, not after the claim's wait.
    */
-  readonly #spent = new Set<string>();
+  readonly #spent = new RecentKeys(MAX_SPENT);
   /**
    * The directed handoffs made (what `recall` may take back). One that was claimed or dropped
    * is closed, so no key finds it any more.
@@ -97,7 +97,7 @@ export class DirectedHandoffs {
     const receiver = found !== undefined && !found.closed ? found : undefined;
     const waiting = receiver === undefined ? 0 : (this.#byReceiver.get(receiver) ?? 0);
     if (this.#live >= MAX_DIRECTED) {
-      remember(this.#spent, key, MAX_SPENT);
+      this.#spent.add(key);
       this.host.refuse(
         connection,
         `direct handoff refused: ${MAX_DIRECTED} directed handoffs are waiting for their claim`,
@@ -136,7 +136,7 @@ export class DirectedHandoffs {
       this.#live--;
       // Dropped with its receiver, its lease ended, or recalled: a late claim of its key is
       // refused at once.
-      if (!handoff.takenUp) remember(this.#spent, key, MAX_SPENT);
+      if (!handoff.takenUp) this.#spent.add(key);
     });
     if (receiver !== undefined && waiting < MAX_DIRECTED_PER_RECEIVER) {
       // The receiver's death drops them, as a spare port's close would.

@@ -5,7 +5,7 @@ import { describeIds, mayUse } from './authority';
 import type { ServerConnection } from './connection';
 import type { Identities } from './identities';
 import { LeaseChannel } from './lease-channel';
-import { remember } from './remember';
+import { RecentKeys } from './remember';
 import { DEFAULT_EXPORT_LEASE } from '../transport/limits';
 
 /** Exported handoffs alive at once, at most (a bound on what clients can make the server keep). */
@@ -43,7 +43,7 @@ export class Exports {
    * Keys of exports claimed or expired, remembered (bounded) so that a second import is
    * refused at once rather than after a claim's wait for a handoff that will never come.
    */
-  readonly #spent = new Set<string>();
+  readonly #spent = new RecentKeys(MAX_EXPORTS);
   /** Live exports per connection that made them. */
   readonly #byMaker = new Map<ServerConnection, number>();
 
@@ -168,7 +168,7 @@ export class Exports {
       const made = (this.#byMaker.get(connection) ?? 1) - 1;
       if (made > 0) this.#byMaker.set(connection, made);
       else this.#byMaker.delete(connection);
-      remember(this.#spent, key, MAX_EXPORTS);
+      this.#spent.add(key);
     });
   }
 }

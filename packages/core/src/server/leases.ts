@@ -1,7 +1,7 @@
 import type { ObjectTable } from '@managers/refcount';
 import { mayUse } from './authority';
 import type { ServerConnection } from './connection';
-import { remember } from './remember';
+import { RecentKeys } from './remember';
 
 /** How long a borrow waits for its lease to arrive (it travels on the lender's port). */
 const BORROW_WAIT_MS = 10_000;
@@ -53,9 +53,9 @@ export class Leases {
   readonly #byBorrower = new Map<ServerConnection, Set<Lease>>();
   readonly #waiting = new Map<string, { borrower: ServerConnection; timer: NodeJS.Timeout }>();
   /** Keys of leases that ended unborrowed: a late borrow is refused, not waited for. */
-  readonly #ended = new Set<string>();
+  readonly #ended = new RecentKeys(MAX_ENDED_REMEMBERED);
   /** Keys of borrowed leases their lender ended as `returned`: the borrower's late unborrow is ignored. */
-  readonly #returned = new Set<string>();
+  readonly #returned = new RecentKeys(MAX_ENDED_REMEMBERED);
   #serial = 0;
 
   constructor(
@@ -122,7 +122,7 @@ export class Leases {
     if (lease.borrower === undefined) this.#end(lease, 'lease ended unborrowed');
     else if (returned) {
       this.#end(lease, 'lease returned through its lender');
-      remember(this.#returned, key, MAX_ENDED_REMEMBERED);
+      this.#returned.add(key);
     }
   }
 
@@ -132,7 +132,7 @@ export class Leases {
    */
   withdrawn(key: string): void {
     if (typeof key !== 'string' || this.#leases.has(key)) return;
-    remember(this.#ended, key, MAX_ENDED_REMEMBERED);
+    this.#ended.add(key);
     const waiting = this.#waiting.get(key);
     if (waiting === undefined) return;
     clearTimeout(waiting.timer);
@@ -158,7 +158,7 @@ export class Leases {
       if (this.#waiting.get(key)?.borrower !== borrower) return;
       this.#waiting.delete(key);
       // A lend arriving after this is refused: it would make a lease nobody ends.
-      remember(this.#ended, key, MAX_ENDED_REMEMBERED);
+      this.#ended.add(key);
       this.#resume(borrower);
       this.host.refuse(borrower, `borrow refused: no lease came within ${BORROW_WAIT_MS} ms`, key);
     }, BORROW_WAIT_MS);
@@ -221,7 +221,7 @@ export class Leases {
       this.#byBorrower.get(lease.borrower)?.delete(lease);
     } else {
       // A borrow still on its way will find the key ended.
-      remember(this.#ended, lease.key, MAX_ENDED_REMEMBERED);
+      this.#ended.add(lease.key);
     }
     this.table.releaseHolder(lease.holder, cause);
     this.host.released(lease.ids);
