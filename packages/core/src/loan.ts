@@ -11,6 +11,8 @@ import {
   encodeValue,
   forEachEnvelope,
   PROXY_ENVELOPE_KEY,
+  toBaseProxy,
+  watchCollection,
   type BaseProxy,
   type CallOptions,
   type ProxyConnection,
@@ -173,6 +175,8 @@ function isLeaseReport(value: unknown): value is LeaseReport {
 
 /** The proxies of one lease in the borrowing thread: calls go through this thread's connection. */
 class LeaseConnection implements ProxyConnection, LeaseHandle {
+  /** Its proxies own no reference: no finalizer unless one is kept (keepBorrowed). */
+  readonly ownsReferences = false;
   #borrowed = false;
   /** References kept from this lease (a retained or returned proxy), per id. */
   readonly #kept = new Map<number, number>();
@@ -390,4 +394,6 @@ export function keepBorrowed(proxy: object): void {
   const lease = leaseOf(proxy);
   if (lease === undefined) return;
   lease.keep((proxy as { token: Token }).token.id);
+  // It owns a reference now: collected unreleased, it gives it back.
+  watchCollection(toBaseProxy(proxy));
 }

@@ -1,8 +1,8 @@
 /** lend() and borrow() in one thread: what a pool task receives, without the pool. */
-import { borrow, lend, release } from '@managers/core';
+import { borrow, keepBorrowed, lend, release } from '@managers/core';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { KitchenManager } from './fixtures/kitchen';
-import { KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
+import { forceGC, KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
 
 installRefcountMatchers();
 
@@ -115,4 +115,35 @@ test('a lease with a call still in flight, or whose proxy was passed on, is give
   for (const proxy of [a, b, holder]) release(proxy);
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   await expect(manager).toHaveNoLiveObjects();
+});
+
+test('a borrowed proxy owns nothing when collected; once kept, collected unreleased, it gives its reference back', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const b = await manager.Toolbox();
+  const loan = lend({ a, b });
+  const received = borrow<{ a: typeof a; b: typeof b }>(
+    await roundTrip(loan.value, loan.transferList),
+  );
+  // b is kept: this thread takes a reference of its own, besides the caller's.
+  keepBorrowed(received.value.b);
+  expect(await received.value.b.echo('b')).toBe('b');
+  const borrowed = received.finish();
+  loan.end(borrowed);
+  expect(await pollUntil(async () => (await leaseHolders(manager)).length, 0)).toBe(0);
+  const holdersOfB = async () =>
+    (await manager.entries()).find((entry) => entry.id === b.token.id)!.holders;
+  expect(await holdersOfB()).toEqual({ main: 2 });
+  // Both borrowed proxies become garbage, unreleased: only the kept one had a reference.
+  (received as { value: unknown }).value = undefined;
+  await forceGC();
+  expect(await pollUntil(async () => JSON.stringify(await holdersOfB()), '{"main":1}')).toBe(
+    '{"main":1}',
+  );
+  expect((await manager.entries()).find((entry) => entry.id === a.token.id)!.holders).toEqual({
+    main: 1,
+  });
+  release(a);
+  release(b);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
 });

@@ -23,6 +23,18 @@ const finalizer = new FinalizationRegistry<HeldReference>((held) => {
   if (!held.connection.closed) held.connection.release(held.id);
 });
 
+let watch: (proxy: BaseProxy) => void;
+
+/**
+ * Makes a proxy whose connection said it owns no reference (`ownsReferences: false`, a
+ * borrowed proxy) give one back when it is collected unreleased, as every other proxy does:
+ * for a borrowed proxy that took a reference of its own. Does nothing for a proxy watched
+ * already or released. Package-internal (used by @managers/core).
+ */
+export function watchCollection(proxy: BaseProxy): void {
+  watch(proxy);
+}
+
 /**
  * The own property that makes a proxy fail structured clone: a function, which cannot be
  * cloned. Without it a proxy of a custom class would be posted as an empty object and arrive
@@ -45,6 +57,16 @@ export class BaseProxy implements Disposable, AsyncDisposable {
   readonly #token: Token;
   readonly #connection: ProxyConnection;
   #released = false;
+  /** Registered with the finalizer (a proxy that owns a reference). */
+  #watched = false;
+
+  static {
+    watch = (proxy) => {
+      if (proxy.#watched || proxy.#released) return;
+      proxy.#watched = true;
+      finalizer.register(proxy, { connection: proxy.#connection, id: proxy.#token.id }, proxy);
+    };
+  }
 
   /**
    * Adopts the reference the server already took for this proxy (R2): constructing a proxy
@@ -54,7 +76,8 @@ export class BaseProxy implements Disposable, AsyncDisposable {
     this.#token = token;
     this.#connection = connection;
     Object.defineProperty(this, NOT_CLONEABLE_KEY, { value: notCloneable, enumerable: true });
-    finalizer.register(this, { connection, id: token.id }, this);
+    // A borrowed proxy owns no reference until it is kept (then watchCollection() is called).
+    if (connection.ownsReferences !== false) watch(this);
   }
 
   /** The token of the hosted object: manager, id, typeid, exposed methods. */
@@ -95,7 +118,7 @@ export class BaseProxy implements Disposable, AsyncDisposable {
   [Symbol.dispose](): void {
     if (this.#released) return;
     this.#released = true;
-    finalizer.unregister(this);
+    if (this.#watched) finalizer.unregister(this);
     if (!this.#connection.closed) this.#connection.release(this.#token.id);
   }
 

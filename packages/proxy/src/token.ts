@@ -46,4 +46,10 @@ export interface ProxyConnection {
   release(id: number): void;
   /** Resolves once every release queued so far has been posted. */
   flushReleases(): Promise<void>;
+  /**
+   * False for a connection whose proxies own no reference (a task's borrowed proxies): they
+   * are not watched for collection unless one takes a reference (see `watchCollection`).
+   * Default true.
+   */
+  readonly ownsReferences?: boolean;
 }
