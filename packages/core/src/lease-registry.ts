@@ -1,4 +1,4 @@
-import { isProxy, toBaseProxy } from '@managers/proxy';
+import { proxyTargetSymbol } from '@managers/proxy';
 
 /** What a borrowed proxy's lease does before the proxy is used, kept, or sent on. */
 export interface LeaseHandle {
@@ -11,12 +11,22 @@ export interface LeaseHandle {
 /** Borrowed proxies' BaseProxy targets → their lease (one entry per proxy: a task makes many). */
 const leases = new WeakMap<object, LeaseHandle>();
 
+/**
+ * The BaseProxy behind `proxy` (an AutoProxy's target), or `proxy` itself. Read through the
+ * cross-copy symbol, with no `instanceof`: a proxy of another copy of @managers/proxy (a dual
+ * ESM/CommonJS install) is simply not in this registry, rather than an error.
+ */
+function registryKey(proxy: object): object {
+  const target = (proxy as { [proxyTargetSymbol]?: unknown })[proxyTargetSymbol];
+  return typeof target === 'object' && target !== null ? target : proxy;
+}
+
 /** Records that `proxy` was borrowed under `lease`. */
 export function setLease(proxy: object, lease: LeaseHandle): void {
-  leases.set(isProxy(proxy) ? toBaseProxy(proxy) : proxy, lease);
+  leases.set(registryKey(proxy), lease);
 }
 
 /** The lease of a borrowed proxy, or undefined for a proxy that owns its reference. */
 export function leaseOf(proxy: object): LeaseHandle | undefined {
-  return leases.get(isProxy(proxy) ? toBaseProxy(proxy) : proxy);
+  return leases.get(registryKey(proxy));
 }

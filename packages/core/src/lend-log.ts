@@ -8,10 +8,14 @@
  * it, with its place in the connection's stream: how many messages the thread had posted on
  * the connection's port before it (`after`; anything queued in the tick is posted first). The
  * server turns each entry into a `lend` (or `direct`) message at that place, as if it had been
- * posted there: when it has read that many messages from the port, when a borrow or a claim
- * names a key it does not know yet, and when a connection closes. So an entry keeps its order
- * with the thread's calls, claims and releases, and a paused connection holds it like any
- * message. A borrow (or a claim) cannot overtake its entry: the value that carries the key
+ * posted there, no earlier, and by the time anything that depends on it is acted on: before
+ * the thread's next message that is not a method call, a create, a `lend`, an `unlend` or a
+ * `reclaim` (those cannot depend on a lend, and leave it withdrawable; a directed handoff
+ * placed before one is taken then), when a borrow or a claim names a key the server does not
+ * know yet (or after one of those messages while a borrow or claim waits), and when a
+ * connection closes. So an entry keeps its order with the thread's claims and releases, and a
+ * paused connection holds it like any message. A borrow (or a claim) cannot overtake its
+ * entry: the value that carries the key
  * leaves the sender after the entry was written, and the log is read through `Atomics` (each
  * entry is published by a store of the write position). A full log, or a remote connection,
  * posts the message instead.
@@ -29,7 +33,8 @@
  * compare-and-exchange on each side: the server turns `1` into `3` (taken) before it acts on
  * the lend, the thread turns `1` into `4` (withdrawn), and whichever comes second sees the
  * other's mark. A withdrawn entry is skipped; its key is reported, so that a late borrow of it
- * is refused at once.
+ * is refused at once. Whatever a read finds (lends, directed handoffs, withdrawn keys) is acted
+ * on after the read: acting may resume a borrower whose held messages read this log again.
  */
 
 const WRITE = 0;
@@ -199,22 +204,37 @@ export class LendLogReader {
     take: (key: string, ids: number[], directed?: DirectedTo) => void,
     withdrawn: (key: string) => void = () => undefined,
   ): string | undefined {
-    return this.#readEntries(upTo, take, withdrawn);
+    return this.#readEntries(upTo, true, take, withdrawn);
   }
 
   /**
    * Frees the space of the withdrawn lends at the head of the log (reporting their keys to
-   * `withdrawn`), and reads nothing else: it stops at the first entry that is not withdrawn.
-   * So a thread whose lends are all withdrawn (tasks that did not use their proxies) does not
-   * fill its log, and no lend is taken before it must be.
+   * `withdrawn`), taking no lend: it stops at the first lend not withdrawn, or at the first
+   * entry placed after `upTo` port messages. The directed handoffs met before that are taken
+   * (they cannot be withdrawn, and one nobody claims would otherwise hold the head). So a
+   * thread whose lends are all withdrawn (tasks that did not use their proxies) does not fill
+   * its log, and no lend is taken before it must be.
+   *
+   * Neither callback may read this log (the read position is only final once this returns):
+   * collect what they are given, and act on it after.
    */
-  reclaim(withdrawn: (key: string) => void): string | undefined {
-    return this.#readEntries(-1, undefined, withdrawn);
+  reclaim(
+    upTo: number,
+    take: (key: string, ids: number[], directed: DirectedTo) => void,
+    withdrawn: (key: string) => void,
+  ): string | undefined {
+    return this.#readEntries(
+      upTo,
+      false,
+      take as (key: string, ids: number[], directed?: DirectedTo) => void,
+      withdrawn,
+    );
   }
 
   #readEntries(
     upTo: number,
-    take: ((key: string, ids: number[], directed?: DirectedTo) => void) | undefined,
+    lends: boolean,
+    take: (key: string, ids: number[], directed?: DirectedTo) => void,
     withdrawn: (key: string) => void,
   ): string | undefined {
     if (this.#broken) return undefined;
@@ -247,8 +267,8 @@ export class LendLogReader {
       const after = data.getFloat64(offset);
       if (!Number.isSafeInteger(after) || after < 0) return fail(`a place ${after} in the stream`);
       // Not yet: the messages it comes after have not all been read (a withdrawn lend has no
-      // place left to keep: it is skipped now). A reclaim (no `take`) stops here too.
-      if ((after > upTo || take === undefined) && kind !== WITHDRAWN) return undefined;
+      // place left to keep: it is skipped now). A reclaim stops at a lend too.
+      if ((after > upTo || (kind === LEND && !lends)) && kind !== WITHDRAWN) return undefined;
       // One flat string (a key built a character at a time is a chain of 22 pieces, which a
       // server that remembers 65,536 ended keys would keep at about 700 bytes each).
       const key = String.fromCharCode.apply(
@@ -280,7 +300,7 @@ export class LendLogReader {
       this.#read = at;
       // Published before the lend is acted on: the writer may reuse the space at once.
       Atomics.store(this.#words, READ, at);
-      take!(key, ids, directed);
+      take(key, ids, directed);
     }
     return undefined;
   }

@@ -426,6 +426,33 @@ describe('directed handoffs written in the sender’s lend log (raw)', () => {
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 
+  test("one nobody claims yet is taken at the head by the sender's next call, and the withdrawn lends behind it are freed", async () => {
+    await using raw = new RawServer();
+    const { id, receiver, to, writer } = await loggingOwner(raw);
+    const key = newKey();
+    writer.writeDirect(key, raw.owner.posted, [id], { to, tag: 1 });
+    const places = [0, 1, 2].map(() => writer.write(newKey(), raw.owner.posted, [id]));
+    for (const place of places) expect(writer.cancel(place)).toBe(true);
+    // A method call leaves lends unread, but takes the directed handoff placed before it: one
+    // nobody claims would otherwise hold the log's head, and no withdrawn lend behind it would
+    // ever be freed.
+    expect((await raw.owner.call(id, 'echo', [1])).v).toBe(1);
+    expect(Object.keys(raw.table.holders(id))).toEqual([
+      'main',
+      expect.stringMatching(/^handoff:main>/),
+    ]);
+    const [write, read] = new Int32Array(writer.buffer, 0, 2);
+    expect(read).toBe(write);
+    receiver.send({ t: 'claim', key, ids: [id] });
+    expect((await receiver.call(id, 'echo', [2])).v).toBe(2);
+    expect(raw.table.holders(id)).toEqual({ main: 1, receiver: 1 });
+    receiver.send({ t: 'release', ids: [id] });
+    raw.owner.send({ t: 'release', ids: [id] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(raw.owner.refusals).toEqual([]);
+  });
+
   test('a receiver that closes before it claims drops the references, though its sender posted nothing since (R3)', async () => {
     await using raw = new RawServer();
     const { id, receiver, to, writer } = await loggingOwner(raw);

@@ -12,6 +12,9 @@ import { KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
 
 installRefcountMatchers();
 
+/** A callback that ignores what it is given. */
+function nothing(): void {}
+
 describe('the ring', () => {
   test('entries come back in order across many wrap-arounds; a full ring refuses a write', () => {
     const writer = new LendLogWriter();
@@ -110,7 +113,15 @@ describe('the ring', () => {
     const fourth = writer.write(k4, 0, [4]);
     for (const place of [...places, fourth]) expect(writer.cancel(place)).toBe(true);
     const withdrawn: string[] = [];
-    expect(reader.reclaim((key) => withdrawn.push(key))).toBeUndefined();
+    const directs: string[] = [];
+    expect(
+      reader.reclaim(
+        0,
+        (key) => directs.push(key),
+        (key) => withdrawn.push(key),
+      ),
+    ).toBeUndefined();
+    expect(directs).toEqual([]);
     // Stopped at the third, which is neither taken nor withdrawn: it can still be withdrawn.
     expect(withdrawn).toEqual([k1, k2]);
     expect(reader.pending()).toBe(true);
@@ -123,6 +134,52 @@ describe('the ring', () => {
     expect(taken).toEqual([3]);
     expect(withdrawn).toEqual([k1, k2, k4]);
     expect(writer.cancel(third)).toBe(false);
+  });
+
+  test('a reclaim takes the directed handoffs at the head placed before its message (nobody withdraws them), not later ones', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    const [d1, k1, d2, k2, d3] = [newKey(), newKey(), newKey(), newKey(), newKey()];
+    writer.writeDirect(d1, 0, [1], { to: 5, tag: 1 }); // due: never claimed
+    const first = writer.write(k1, 0, [2]);
+    writer.writeDirect(d2, 1, [3], { to: 5, tag: 1 }); // due once one message was read
+    const second = writer.write(k2, 2, [4]);
+    writer.writeDirect(d3, 2, [5], { to: 5, tag: 1 }); // after the second message
+    expect(writer.cancel(first)).toBe(true);
+    expect(writer.cancel(second)).toBe(true);
+    const directs: [string, number[], number][] = [];
+    const withdrawn: string[] = [];
+    const take = (key: string, ids: number[], directed: { to: number }) =>
+      directs.push([key, ids, directed.to]);
+    reader.reclaim(0, take, (key) => withdrawn.push(key));
+    // d2 is placed after the first message: not yet.
+    expect(directs).toEqual([[d1, [1], 5]]);
+    expect(withdrawn).toEqual([k1]);
+    reader.reclaim(1, take, (key) => withdrawn.push(key));
+    // k2 is withdrawn, skipped wherever it is; d3 waits for the second message.
+    expect(directs).toEqual([
+      [d1, [1], 5],
+      [d2, [3], 5],
+    ]);
+    expect(withdrawn).toEqual([k1, k2]);
+    expect(reader.pending()).toBe(true);
+    reader.reclaim(2, take, (key) => withdrawn.push(key));
+    expect(directs.map(([key]) => key)).toEqual([d1, d2, d3]);
+    expect(reader.pending()).toBe(false);
+  });
+
+  test('withdrawn lends behind a directed handoff nobody claims are freed: the log does not fill', () => {
+    const writer = new LendLogWriter();
+    const reader = new LendLogReader(writer.buffer);
+    writer.writeDirect(newKey(), 0, [1], { to: 5, tag: 1 });
+    // Ten times what the log holds, each lend withdrawn, a reclaim after each (the lender's calls).
+    for (let task = 0; task < 62_000; task++) {
+      const place = writer.write(newKey(), 0, [2]);
+      expect(place).not.toBe(-1);
+      expect(writer.cancel(place)).toBe(true);
+      reader.reclaim(0, nothing, nothing);
+    }
+    expect(reader.pending()).toBe(false);
   });
 
   test('a half-full log asks for a reclaim once, and again only after the reader moved', () => {
@@ -141,11 +198,11 @@ describe('the ring', () => {
     expect(writer.wantsReclaim()).toBe(false); // the reader has not moved
     // The reader frees the first withdrawn entries only: still over half full, so it asks again.
     for (const place of places.slice(0, 10)) writer.cancel(place);
-    reader.reclaim(() => undefined);
+    reader.reclaim(0, nothing, nothing);
     expect(writer.wantsReclaim()).toBe(true);
     expect(writer.wantsReclaim()).toBe(false);
     for (const place of places) writer.cancel(place);
-    reader.reclaim(() => undefined);
+    reader.reclaim(0, nothing, nothing);
     expect(writer.wantsReclaim()).toBe(false); // nearly empty
   });
 
@@ -183,6 +240,64 @@ describe('the ring', () => {
 });
 
 describe('withdrawn lends (raw messages)', () => {
+  test('a withdrawn head skipped before a lender call wakes a borrower whose held borrow reads the same log: the lender stays open', async () => {
+    await using raw = new RawServer();
+    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const [k1, k2] = [newKey(), newKey()];
+    // Both placed after a lender message the server has not received yet.
+    const p1 = writer.write(k1, lender.posted + 1, [a]);
+    writer.write(k2, lender.posted + 1, [a]);
+    pool.send({ t: 'borrow', key: k1 }); // waits: its lend is not readable yet
+    pool.send({ t: 'borrow', key: k2 }); // held behind it
+    const call = pool.call(a, 'echo', [2]);
+    await settle();
+    expect(writer.cancel(p1)).toBe(true);
+    // The lender's call: the reclaim before it skips k1, refusing the waiting borrow; the
+    // pool thread's held borrow of k2 then reads the lender's log.
+    lender.send({ t: 'call', rid: 99, id: a, method: 'echo', args: [1] });
+    expect((await call).v).toBe(2);
+    await settle();
+    expect(pool.refusals).toEqual(['borrow refused: the lease was withdrawn']);
+    expect(lender.refusals).toEqual([]);
+    expect(lender.closed).toBe(false);
+    expect(lender.replies.find((reply) => reply.rid === 99)?.v).toBe(1);
+    pool.send({ t: 'unborrow', key: k2 });
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
+  test('a withdrawn entry met by the read after a call wakes a borrower that reads the same log: the lender stays open', async () => {
+    await using raw = new RawServer();
+    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const other = await raw.connect(raw.owner, 'other-pool');
+    const [k0, k1, k2] = [newKey(), newKey(), newKey()];
+    writer.write(k0, lender.posted + 1, [a]); // in flight: the reclaim stops here
+    const p1 = writer.write(k1, lender.posted + 1, [a]);
+    writer.write(k2, lender.posted + 1, [a]);
+    pool.send({ t: 'borrow', key: k1 });
+    pool.send({ t: 'borrow', key: k2 });
+    const call = pool.call(a, 'echo', [3]);
+    await settle();
+    expect(writer.cancel(p1)).toBe(true);
+    // Someone waits, so the log is read after the call: k0 taken, k1 withdrawn (the waiting
+    // borrow refused, its connection resumed), and the held borrow of k2 reads the same log.
+    expect((await lender.call(a, 'echo', [1])).v).toBe(1);
+    expect((await call).v).toBe(3);
+    await settle();
+    expect(lender.refusals).toEqual([]);
+    expect(lender.closed).toBe(false);
+    other.send({ t: 'borrow', key: k0 });
+    expect((await other.call(a, 'echo', [4])).v).toBe(4);
+    other.send({ t: 'unborrow', key: k0 });
+    pool.send({ t: 'unborrow', key: k2 });
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+  });
+
   test('a lend nobody used is withdrawn: no lease, no trace; a late borrow of it is refused at once', async () => {
     await using raw = new RawServer();
     const { a, lender, pool, writer } = await lenderWithLog(raw);

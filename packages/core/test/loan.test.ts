@@ -1,6 +1,7 @@
 /** lend() and borrow() in one thread: what a pool task receives, without the pool. */
 import { borrow, keepBorrowed, lend, release } from '@managers/core';
 import { installRefcountMatchers } from '@managers/refcount/jest';
+import { leaseOf } from '../src/lease-registry';
 import { KitchenManager } from './fixtures/kitchen';
 import { forceGC, KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
 
@@ -146,4 +147,15 @@ test('a borrowed proxy owns nothing when collected; once kept, collected unrelea
   release(a);
   release(b);
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('a proxy of another copy of @managers/proxy (a dual ESM/CommonJS install) has no lease here, and asking does not throw', () => {
+  // Branded with the cross-copy symbols, but not an instance of this copy's BaseProxy.
+  const foreignTarget = { [Symbol.for('@managers/proxy')]: true };
+  const foreign = {
+    [Symbol.for('@managers/proxy')]: true,
+    [Symbol.for('@managers/proxy-target')]: foreignTarget,
+  };
+  expect(leaseOf(foreign)).toBeUndefined();
+  expect(leaseOf(foreignTarget)).toBeUndefined();
 });

@@ -73,12 +73,12 @@ export class Handoffs {
     private readonly host: HandoffHost,
   ) {}
 
-  /** `spare`: registers a connection for a later handoff. */
   /** How many claims wait for their handoff. */
   get waiting(): number {
     return this.#waiting.size;
   }
 
+  /** `spare`: registers a connection for a later handoff. */
   spare(connection: ServerConnection, key: string, port: MessagePort): void {
     const mine = this.#spares.get(connection);
     if (this.identities.byKey(key) !== undefined) {

@@ -13,7 +13,7 @@ import {
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../message-size';
 import { TypeInfoCache, type Registration } from '../registration';
 import { noteMessage, SyncEndpoint } from '../sync-server';
-import { LEND_LOG_BYTES, LendLogReader } from '../lend-log';
+import { LEND_LOG_BYTES, LendLogReader, type DirectedTo } from '../lend-log';
 import type { Channel } from '../transport/channel';
 import type { NetworkAddress } from '../transport/address';
 import { newConnectionKey } from '../threads';
@@ -225,9 +225,10 @@ export class Server {
       // caller's calls and `unlend`s would otherwise take every lend of the tasks in flight).
       // They are read, still before anything that could depend on them, by the next message
       // that is not one of these, a borrow or claim of their key, or the close.
+      // The head's withdrawn lends still free their space, so that the log does not fill
+      // (and the directed handoffs placed before this message, which nothing withdraws).
+      this.#reclaimLendLog(connection, place);
       connection.received = place + 1;
-      // The head's withdrawn lends still free their space, so that the log does not fill.
-      this.#reclaimLendLog(connection);
       connection.busy = true;
       try {
         return this.#onMessage(connection, message);
@@ -524,18 +525,15 @@ export class Server {
     const log = connection.lendLog;
     if (log === undefined || !log.pending()) return;
     const logged: Record<string, unknown>[] = [];
+    // Withdrawn keys are acted on after the read too: refusing a borrow that waits for one
+    // resumes the borrower, whose held messages (a borrow of another key) may read this log.
+    const withdrawn: string[] = [];
     const problem = log.drain(
       upTo,
-      (key, ids, directed) =>
-        logged.push(
-          directed === undefined
-            ? { t: 'lend', key, ids }
-            : { t: 'direct', key, ids, to: directed.to, tag: directed.tag },
-        ),
-      (key) => this.#leases.withdrawn(key),
+      (key, ids, directed) => logged.push(loggedMessage(key, ids, directed)),
+      (key) => withdrawn.push(key),
     );
-    if (logged.length === 1) this.#onMessage(connection, logged[0]);
-    else if (logged.length > 1) this.#onMessage(connection, { t: 'batch', m: logged });
+    this.#actOnLogged(connection, logged, withdrawn);
     if (problem !== undefined && !closing) {
       // Only a thread that wrote past the format gets here: its later lends would be lost.
       this.#lendLogs.delete(connection);
@@ -549,11 +547,32 @@ export class Server {
     return this.#leases.waiting + this.#handoffs.waiting > 0;
   }
 
-  /** Skips the withdrawn lends at the head of the connection's log (lend-log.ts `reclaim`). */
-  #reclaimLendLog(connection: ServerConnection): void {
+  /** The lends and directed handoffs read from a log, then the withdrawn keys, in that order. */
+  #actOnLogged(
+    connection: ServerConnection,
+    logged: Record<string, unknown>[],
+    withdrawn: readonly string[],
+  ): void {
+    if (logged.length === 1) this.#onMessage(connection, logged[0]);
+    else if (logged.length > 1) this.#onMessage(connection, { t: 'batch', m: logged });
+    for (const key of withdrawn) this.#leases.withdrawn(key);
+  }
+
+  /**
+   * Skips the withdrawn lends at the head of the connection's log, and takes the directed
+   * handoffs there placed before its first `upTo` messages (lend-log.ts `reclaim`).
+   */
+  #reclaimLendLog(connection: ServerConnection, upTo: number): void {
     const log = connection.lendLog;
     if (log === undefined || !log.pending()) return;
-    const problem = log.reclaim((key) => this.#leases.withdrawn(key));
+    const logged: Record<string, unknown>[] = [];
+    const withdrawn: string[] = [];
+    const problem = log.reclaim(
+      upTo,
+      (key, ids, directed) => logged.push(loggedMessage(key, ids, directed)),
+      (key) => withdrawn.push(key),
+    );
+    this.#actOnLogged(connection, logged, withdrawn);
     if (problem !== undefined) {
       this.#lendLogs.delete(connection);
       this.#refuse(connection, `${problem}: closing the connection`);
@@ -623,6 +642,17 @@ function leavesLendsUnreadOne(message: unknown): boolean {
   const { t, method } = message as { t?: unknown; method?: unknown };
   if (t === 'call') return typeof method === 'string' && !method.startsWith('#');
   return t === 'create' || t === 'unlend' || t === 'lend' || t === 'reclaim';
+}
+
+/** The message a lend log's entry stands for: a `lend`, or a `direct` with its receiver. */
+function loggedMessage(
+  key: string,
+  ids: number[],
+  directed: DirectedTo | undefined,
+): Record<string, unknown> {
+  return directed === undefined
+    ? { t: 'lend', key, ids }
+    : { t: 'direct', key, ids, to: directed.to, tag: directed.tag };
 }
 
 /** True for a `lendlog` registration (checked in full when it is taken). */
