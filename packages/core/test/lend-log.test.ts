@@ -298,6 +298,30 @@ describe('withdrawn lends (raw messages)', () => {
     expect(raw.table.numberOfObjects()).toBe(0);
   });
 
+  test('a refcount view from another connection shows the leases of lends its lender left unread by its calls', async () => {
+    await using raw = new RawServer();
+    const { a, lender, writer } = await lenderWithLog(raw);
+    const key = newKey();
+    writer.write(key, lender.posted, [a]);
+    // The lender's call leaves the lend unread (it can still be withdrawn) ...
+    expect((await lender.call(a, 'echo', [1])).v).toBe(1);
+    expect(raw.table.holders(a)).toEqual({ lender: 1, main: 1 });
+    // ... but a table view from elsewhere reads it first, as it reads what other ports brought.
+    const entries = (await raw.owner.call(0, '#debug')).v as { id: number; refcount: number }[];
+    expect(entries).toEqual([expect.objectContaining({ id: a, refcount: 3 })]);
+    expect(Object.keys(raw.table.holders(a))).toEqual([
+      'main',
+      'lender',
+      expect.stringMatching(/^lease:lender>/),
+    ]);
+    lender.send({ t: 'unlend', key });
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(lender.refusals).toEqual([]);
+  });
+
   test('a lend nobody used is withdrawn: no lease, no trace; a late borrow of it is refused at once', async () => {
     await using raw = new RawServer();
     const { a, lender, pool, writer } = await lenderWithLog(raw);

@@ -327,12 +327,15 @@ export class Server {
    * may wait on its port while this view is read. The answer waits for the end of this turn of
    * the event loop and one more, which read every port that has a message; this connection's
    * later messages wait with it (held, as during a claim), so the answer shows none of them.
+   * The lends other connections logged before the messages read from them are taken then too
+   * (their lenders' calls may have left them unread), so the view shows their leases.
    */
   #viewAfterOthers(connection: ServerConnection, message: CallRequest): void {
     connection.pause(message.method);
     setImmediate(() =>
       setImmediate(() => {
         if (connection.closed) return;
+        this.#readLendLogs();
         this.#dispatcher.call(connection, message);
         if (connection.resume()) this.#replay(connection);
       }),
