@@ -12,6 +12,8 @@ import type { Context } from './context';
 
 /** Tasks in flight at once. */
 const IN_FLIGHT = 1000;
+/** Tasks a pool thread runs at once in the last two rows (`concurrentTasksPerWorker`). */
+const CONCURRENT_TASKS = 8;
 
 /** Runs `ops` tasks, at most IN_FLIGHT at a time. */
 async function runConcurrently(ops: number, runOne: (item: number) => Promise<unknown>) {
@@ -44,6 +46,12 @@ export async function poolTasks(ctx: Context): Promise<Section> {
   };
   const plain = new Piscina(options);
   const managed = new ManagedPool(options);
+  // The same pools with several tasks per thread at once (Piscina's concurrentTasksPerWorker):
+  // not a target, shown because a pool thread that runs one task at a time posts each of its
+  // calls alone, where the caller's calls in `plainThenCall` leave in batches.
+  const concurrentOptions = { ...options, concurrentTasksPerWorker: CONCURRENT_TASKS };
+  const plainConcurrent = new Piscina(concurrentOptions);
+  const managedConcurrent = new ManagedPool(concurrentOptions);
   const counter = await ctx.manager.Counter();
   const cpu = new CpuLedger();
   try {
@@ -80,6 +88,23 @@ export async function poolTasks(ctx: Context): Promise<Section> {
             runConcurrently(ops, (item) => managed.run({ counter, item }, { name: 'call' })),
           ),
         },
+        {
+          name: 'plainThenCallConcurrent',
+          minOps: 200,
+          run: (ops) =>
+            runConcurrently(ops, async (item) => {
+              await plainConcurrent.run({ item }, { name: 'plain' });
+              await counter.ping();
+            }),
+        },
+        {
+          name: 'callConcurrent',
+          minOps: 200,
+          run: (ops) =>
+            runConcurrently(ops, (item) =>
+              managedConcurrent.run({ counter, item }, { name: 'call' }),
+            ),
+        },
       ],
       ctx.measure,
     );
@@ -106,6 +131,18 @@ export async function poolTasks(ctx: Context): Promise<Section> {
         'plain + call',
         1.3,
       ),
+      timeRow(
+        `plain task, then counter.ping(), ${CONCURRENT_TASKS} tasks per thread at once`,
+        v.plainThenCallConcurrent!.nsPerOp,
+        1,
+        `plain + call, ${CONCURRENT_TASKS} per thread`,
+      ),
+      timeRow(
+        `ManagedPool task calling counter.ping(), ${CONCURRENT_TASKS} tasks per thread at once`,
+        v.callConcurrent!.nsPerOp,
+        result.timeRatio('callConcurrent', 'plainThenCallConcurrent'),
+        `plain + call, ${CONCURRENT_TASKS} per thread`,
+      ),
     );
     const cpuOf = (name: string) => {
       const figures = cpu.perOp(name);
@@ -127,5 +164,7 @@ export async function poolTasks(ctx: Context): Promise<Section> {
     counter[Symbol.dispose]();
     await plain.destroy();
     await managed.destroy();
+    await plainConcurrent.destroy();
+    await managedConcurrent.destroy();
   }
 }
