@@ -96,6 +96,39 @@ describe('ManagedPool', () => {
     expect(await manager.numberOfObjects()).toBe(0);
   });
 
+  test('pool threads running 8 tasks at once (concurrentTasksPerWorker) keep every lease and reference exact', async () => {
+    await using manager = await startManager(100_000);
+    await using pool = new ManagedPool({
+      filename: TASKS,
+      minThreads: 2,
+      maxThreads: 2,
+      concurrentTasksPerWorker: 8,
+    });
+    const counter = await manager.Counter();
+    const list = await manager.List();
+    const mag = await manager.Magnifier(3);
+    const runs: Promise<number>[] = [];
+    for (let item = 0; item < 1000; item++) {
+      runs.push(
+        item % 5 === 0
+          ? pool.run({ mag, x: item }, { name: 'scale' }).then((scaled: number) => scaled / 3)
+          : pool.run({ counter, list, item }),
+      );
+    }
+    expect(await Promise.all(runs)).toEqual([...Array(1000).keys()]);
+    expect(await counter.value()).toBe(800);
+    expect(await list.length()).toBe(800);
+    await holdersBecome(manager, counter.token.id, { main: 1 });
+    await holdersBecome(manager, list.token.id, { main: 1 });
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    expect((await manager.trace()).filter((event) => event.op === 'reject')).toEqual([]);
+    release(counter);
+    release(list);
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
   test('a proxy created in a task and returned works in the main thread, counted once', async () => {
     await using manager = await startManager();
     await using pool = new ManagedPool({ filename: TASKS, maxThreads: 1 });
