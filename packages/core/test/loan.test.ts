@@ -159,3 +159,41 @@ test('a proxy of another copy of @managers/proxy (a dual ESM/CommonJS install) h
   expect(leaseOf(foreign)).toBeUndefined();
   expect(leaseOf(foreignTarget)).toBeUndefined();
 });
+
+/** The holders of `id`, as JSON (for pollUntil). */
+async function holdersOf(
+  manager: { entries(): Promise<{ id: number; holders: object }[]> },
+  id: number,
+): Promise<string> {
+  return JSON.stringify((await manager.entries()).find((entry) => entry.id === id)?.holders);
+}
+
+test('keepBorrowed() of a borrowed proxy released already takes nothing (nothing would give it back)', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const loan = lend({ a });
+  const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
+  release(received.value.a); // local: a borrowed proxy owns nothing
+  keepBorrowed(received.value.a);
+  loan.end(received.finish());
+  (received as { value: unknown }).value = undefined;
+  await forceGC();
+  expect(await pollUntil(() => holdersOf(manager, a.token.id), '{"main":1}')).toBe('{"main":1}');
+  release(a);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('keepBorrowed() twice on one proxy takes one reference, which its release gives back', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const loan = lend({ a });
+  const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
+  keepBorrowed(received.value.a);
+  keepBorrowed(received.value.a);
+  loan.end(received.finish());
+  expect(await pollUntil(() => holdersOf(manager, a.token.id), '{"main":2}')).toBe('{"main":2}');
+  release(received.value.a);
+  expect(await pollUntil(() => holdersOf(manager, a.token.id), '{"main":1}')).toBe('{"main":1}');
+  release(a);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});

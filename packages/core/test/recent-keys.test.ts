@@ -25,10 +25,51 @@ describe('RecentKeys (the server bounded memory of ended leases and spent handof
     expect(keys.delete('a')).toBe(true);
     expect(keys.delete('a')).toBe(false);
     expect(keys.has('a')).toBe(false);
-    // 'a' still holds the oldest place: 'c' takes it, and 'b' stays.
     keys.add('c');
     expect(keys.has('b')).toBe(true);
     expect(keys.has('c')).toBe(true);
+  });
+
+  it('a deleted key frees its place: the older keys stay', () => {
+    const keys = new RecentKeys(2);
+    keys.add('a');
+    keys.add('b');
+    keys.delete('b');
+    keys.add('c');
+    expect(keys.has('a')).toBe(true);
+    expect(keys.has('c')).toBe(true);
+    expect(keys.size).toBe(2);
+  });
+
+  it('a key added again after its delete counts from then, not from its first place', () => {
+    const keys = new RecentKeys(3);
+    keys.add('a');
+    keys.delete('a');
+    keys.add('a');
+    keys.add('b');
+    keys.add('c');
+    expect(['a', 'b', 'c'].map((key) => keys.has(key))).toEqual([true, true, true]);
+    keys.add('d'); // 'a' is the oldest now
+    expect(keys.has('a')).toBe(false);
+    expect(['b', 'c', 'd'].map((key) => keys.has(key))).toEqual([true, true, true]);
+  });
+
+  it('keeps the newest max keys with deletes mixed in, over many times max additions', () => {
+    const max = 100;
+    const keys = new RecentKeys(max);
+    const model: string[] = []; // the old Set-based memory, oldest first
+    for (let index = 0; index < 50 * max; index++) {
+      const key = `key-${index}`;
+      keys.add(key);
+      model.push(key);
+      if (model.length > max) model.shift();
+      if (index % 3 === 0) {
+        const victim = model.splice(index % model.length, 1)[0]!;
+        expect(keys.delete(victim)).toBe(true);
+      }
+    }
+    expect(keys.size).toBe(model.length);
+    for (const key of model) expect(keys.has(key)).toBe(true);
   });
 
   it('keeps exactly the newest max keys over many times max additions', () => {

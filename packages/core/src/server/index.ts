@@ -335,7 +335,11 @@ export class Server {
     setImmediate(() =>
       setImmediate(() => {
         if (connection.closed) return;
-        this.#readLendLogs();
+        // Not a paused one's: its lends would only wait with its held messages, no longer
+        // withdrawable, and the view would not show them anyway.
+        for (const lender of this.#lendLogs)
+          if (!lender.closed && !lender.busy && lender.held === undefined)
+            this.#readLendLog(lender, lender.received);
         this.#dispatcher.call(connection, message);
         if (connection.resume()) this.#replay(connection);
       }),
