@@ -386,9 +386,6 @@ export function borrow<T = unknown>(value: unknown): Borrowed<T> {
   };
 }
 
-/** Borrowed proxies kept already (each owns one reference, however often it is kept). */
-const keptProxies = new WeakSet<BaseProxy>();
-
 /**
  * Keeps a borrowed proxy past the end of its task: this thread takes a reference of its own
  * (the proxy then releases it as any proxy does). Does nothing for a proxy that owns one, one
@@ -398,10 +395,8 @@ export function keepBorrowed(proxy: object): void {
   const lease = leaseOf(proxy);
   if (lease === undefined) return;
   const target = toBaseProxy(proxy);
-  // A released proxy would never give the reference back; a second keep would take a second.
-  if (target.released || keptProxies.has(target)) return;
-  keptProxies.add(target);
-  lease.keep(target.token.id);
-  // It owns a reference now: collected unreleased, it gives it back.
-  watchCollection(target);
+  // Watched from now on, it gives the reference back when collected unreleased. Not for one
+  // kept already (a second keep would take a second reference) or released (nothing would
+  // give it back).
+  if (watchCollection(target)) lease.keep(target.token.id);
 }

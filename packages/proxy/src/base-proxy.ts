@@ -23,16 +23,17 @@ const finalizer = new FinalizationRegistry<HeldReference>((held) => {
   if (!held.connection.closed) held.connection.release(held.id);
 });
 
-let watch: (proxy: BaseProxy) => void;
+let watch: (proxy: BaseProxy) => boolean;
 
 /**
  * Makes a proxy whose connection said it owns no reference (`ownsReferences: false`, a
  * borrowed proxy) give one back when it is collected unreleased, as every other proxy does:
- * for a borrowed proxy that took a reference of its own. Does nothing for a proxy watched
- * already or released. Package-internal (used by @managers/core).
+ * for a borrowed proxy that takes a reference of its own. Returns false, doing nothing, for a
+ * proxy watched already (it owns its one reference) or released. Package-internal (used by
+ * @managers/core's `keepBorrowed`).
  */
-export function watchCollection(proxy: BaseProxy): void {
-  watch(proxy);
+export function watchCollection(proxy: BaseProxy): boolean {
+  return watch(proxy);
 }
 
 /**
@@ -62,9 +63,10 @@ export class BaseProxy implements Disposable, AsyncDisposable {
 
   static {
     watch = (proxy) => {
-      if (proxy.#watched || proxy.#released) return;
+      if (proxy.#watched || proxy.#released) return false;
       proxy.#watched = true;
       finalizer.register(proxy, { connection: proxy.#connection, id: proxy.#token.id }, proxy);
+      return true;
     };
   }
 
