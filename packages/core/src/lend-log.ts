@@ -220,15 +220,10 @@ export class LendLogReader {
    */
   reclaim(
     upTo: number,
-    take: (key: string, ids: number[], directed: DirectedTo) => void,
+    take: (key: string, ids: number[], directed?: DirectedTo) => void,
     withdrawn: (key: string) => void,
   ): string | undefined {
-    return this.#readEntries(
-      upTo,
-      false,
-      take as (key: string, ids: number[], directed?: DirectedTo) => void,
-      withdrawn,
-    );
+    return this.#readEntries(upTo, false, take, withdrawn);
   }
 
   #readEntries(

@@ -149,8 +149,8 @@ describe('the ring', () => {
     expect(writer.cancel(second)).toBe(true);
     const directs: [string, number[], number][] = [];
     const withdrawn: string[] = [];
-    const take = (key: string, ids: number[], directed: { to: number }) =>
-      directs.push([key, ids, directed.to]);
+    const take = (key: string, ids: number[], directed?: { to: number }) =>
+      directs.push([key, ids, directed!.to]);
     reader.reclaim(0, take, (key) => withdrawn.push(key));
     // d2 is placed after the first message: not yet.
     expect(directs).toEqual([[d1, [1], 5]]);
@@ -320,6 +320,22 @@ describe('withdrawn lends (raw messages)', () => {
     await settle();
     expect(raw.table.numberOfObjects()).toBe(0);
     expect(lender.refusals).toEqual([]);
+  });
+
+  test('a refcount view leaves the lends of a connection paused for a claim unread: they stay withdrawable', async () => {
+    await using raw = new RawServer();
+    const { a, lender, writer } = await lenderWithLog(raw);
+    lender.send({ t: 'claim', key: newKey() }); // waits: no handoff has that key yet
+    await settle();
+    // Placed after the claim, written once the server paused the connection for it.
+    const place = writer.write(newKey(), lender.posted, [a]);
+    const entries = (await raw.owner.call(0, '#debug')).v as { id: number; refcount: number }[];
+    expect(entries).toEqual([expect.objectContaining({ id: a, refcount: 2 })]);
+    expect(writer.cancel(place)).toBe(true);
+    lender.close();
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    expect(raw.table.numberOfObjects()).toBe(0);
   });
 
   test('a lend nobody used is withdrawn: no lease, no trace; a late borrow of it is refused at once', async () => {

@@ -227,7 +227,7 @@ export class Server {
       // that is not one of these, a borrow or claim of their key, or the close.
       // The head's withdrawn lends still free their space, so that the log does not fill
       // (and the directed handoffs placed before this message, which nothing withdraws).
-      this.#reclaimLendLog(connection, place);
+      this.#readLendLog(connection, place, 'reclaim');
       connection.received = place + 1;
       connection.busy = true;
       try {
@@ -335,11 +335,7 @@ export class Server {
     setImmediate(() =>
       setImmediate(() => {
         if (connection.closed) return;
-        // Not a paused one's: its lends would only wait with its held messages, no longer
-        // withdrawable, and the view would not show them anyway.
-        for (const lender of this.#lendLogs)
-          if (!lender.closed && !lender.busy && lender.held === undefined)
-            this.#readLendLog(lender, lender.received);
+        this.#readLendLogs(false);
         this.#dispatcher.call(connection, message);
         if (connection.resume()) this.#replay(connection);
       }),
@@ -524,24 +520,30 @@ export class Server {
   /**
    * Acts on the lends and directed handoffs a connection logged after at most `upTo` of its
    * port messages, in order, as one batch of `lend` and `direct` messages in their place (held
-   * like any while the connection waits). The log is read first and acted on after, so acting on
-   * an entry (which may resume a waiting borrower or claimer, which may read logs) never reads
-   * this log again mid-way.
+   * like any while the connection waits), then on the keys of the withdrawn lends it skipped.
+   * The log is read first and acted on after, so acting on an entry (which may resume a waiting
+   * borrower or claimer, or refuse one, whose held messages may read logs) never reads this log
+   * again mid-way. A `'reclaim'` takes no lend (lend-log.ts `reclaim`): it frees the withdrawn
+   * entries at the head and takes the directed handoffs there. `'closing'`: the connection is
+   * closing already, and a log that breaks the format does not close it again.
    */
-  #readLendLog(connection: ServerConnection, upTo: number, closing = false): void {
+  #readLendLog(
+    connection: ServerConnection,
+    upTo: number,
+    how: 'drain' | 'reclaim' | 'closing' = 'drain',
+  ): void {
     const log = connection.lendLog;
     if (log === undefined || !log.pending()) return;
-    const logged: Record<string, unknown>[] = [];
-    // Withdrawn keys are acted on after the read too: refusing a borrow that waits for one
-    // resumes the borrower, whose held messages (a borrow of another key) may read this log.
-    const withdrawn: string[] = [];
-    const problem = log.drain(
-      upTo,
-      (key, ids, directed) => logged.push(loggedMessage(key, ids, directed)),
-      (key) => withdrawn.push(key),
-    );
-    this.#actOnLogged(connection, logged, withdrawn);
-    if (problem !== undefined && !closing) {
+    let logged: Record<string, unknown>[] | undefined;
+    let withdrawn: string[] | undefined;
+    const take = (key: string, ids: number[], directed?: DirectedTo) =>
+      (logged ??= []).push(loggedMessage(key, ids, directed));
+    const skip = (key: string) => (withdrawn ??= []).push(key);
+    const problem = how === 'reclaim' ? log.reclaim(upTo, take, skip) : log.drain(upTo, take, skip);
+    if (logged?.length === 1) this.#onMessage(connection, logged[0]);
+    else if (logged !== undefined) this.#onMessage(connection, { t: 'batch', m: logged });
+    if (withdrawn !== undefined) for (const key of withdrawn) this.#leases.withdrawn(key);
+    if (problem !== undefined && how !== 'closing') {
       // Only a thread that wrote past the format gets here: its later lends would be lost.
       this.#lendLogs.delete(connection);
       this.#refuse(connection, `${problem}: closing the connection`);
@@ -554,46 +556,15 @@ export class Server {
     return this.#leases.waiting + this.#handoffs.waiting > 0;
   }
 
-  /** The lends and directed handoffs read from a log, then the withdrawn keys, in that order. */
-  #actOnLogged(
-    connection: ServerConnection,
-    logged: Record<string, unknown>[],
-    withdrawn: readonly string[],
-  ): void {
-    if (logged.length === 1) this.#onMessage(connection, logged[0]);
-    else if (logged.length > 1) this.#onMessage(connection, { t: 'batch', m: logged });
-    for (const key of withdrawn) this.#leases.withdrawn(key);
-  }
-
-  /**
-   * Skips the withdrawn lends at the head of the connection's log, and takes the directed
-   * handoffs there placed before its first `upTo` messages (lend-log.ts `reclaim`).
-   */
-  #reclaimLendLog(connection: ServerConnection, upTo: number): void {
-    const log = connection.lendLog;
-    if (log === undefined || !log.pending()) return;
-    const logged: Record<string, unknown>[] = [];
-    const withdrawn: string[] = [];
-    const problem = log.reclaim(
-      upTo,
-      (key, ids, directed) => logged.push(loggedMessage(key, ids, directed)),
-      (key) => withdrawn.push(key),
-    );
-    this.#actOnLogged(connection, logged, withdrawn);
-    if (problem !== undefined) {
-      this.#lendLogs.delete(connection);
-      this.#refuse(connection, `${problem}: closing the connection`);
-      this.#close(connection);
-    }
-  }
-
   /**
    * Reads the lend logs of the connections not being read right now (a borrow names a key no
-   * lend brought yet): a busy one reads its own when its current message is done.
+   * lend brought yet): a busy one reads its own when its current message is done. With
+   * `pausedToo` false, not those of connections paused for a claim either (a refcount view:
+   * their lends would only wait with their held messages, no longer withdrawable).
    */
-  #readLendLogs(): void {
+  #readLendLogs(pausedToo = true): void {
     for (const connection of this.#lendLogs)
-      if (!connection.closed && !connection.busy)
+      if (!connection.closed && !connection.busy && (pausedToo || connection.held === undefined))
         this.#readLendLog(connection, connection.received);
   }
 
@@ -602,7 +573,7 @@ export class Server {
     // Its last lends count (a borrow may wait for one), even those placed after messages lost
     // with the port; the lender's close then ends the leases nobody borrowed.
     this.#lendLogs.delete(connection);
-    this.#readLendLog(connection, Infinity, true);
+    this.#readLendLog(connection, Infinity, 'closing');
     // Directed handoffs to this connection may wait unread in their senders' logs: read now,
     // they are tied to its life and dropped with it (R4), not kept on the export lease.
     this.#readLendLogs();
