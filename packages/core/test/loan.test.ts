@@ -1,11 +1,25 @@
 /** lend() and borrow() in one thread: what a pool task receives, without the pool. */
-import { borrow, keepBorrowed, lend, release } from '@managers/core';
+import { borrow, keepBorrowed, lend, release, type Borrowed, type Loan } from '@managers/core';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { leaseOf } from '../src/lease-registry';
 import { KitchenManager } from './fixtures/kitchen';
 import { forceGC, KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
 
 installRefcountMatchers();
+
+/** The holders of `id`, as JSON (for pollUntil). */
+async function holdersOf(
+  manager: { entries(): Promise<{ id: number; holders: object }[]> },
+  id: number,
+): Promise<string> {
+  return JSON.stringify((await manager.entries()).find((entry) => entry.id === id)?.holders);
+}
+
+/** `value` lent by this thread and borrowed back through a MessageChannel (a pool task, without the pool). */
+async function lendAndBorrow<R>(value: object): Promise<{ loan: Loan; received: Borrowed<R> }> {
+  const loan = lend(value);
+  return { loan, received: borrow<R>(await roundTrip(loan.value, loan.transferList)) };
+}
 
 test('a value handed off whole (it carries a handle) is borrowed whole: one handoff, no refusal', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
@@ -16,10 +30,11 @@ test('a value handed off whole (it carries a handle) is borrowed whole: one hand
   process.on('warning', onWarning);
   try {
     // With a handle inside, lend() hands everything off through one spare connection.
-    const loan = lend({ handle: manager.handle(), a, b });
-    const received = borrow<{ a: typeof a; b: typeof b }>(
-      await roundTrip(loan.value, loan.transferList),
-    );
+    const { loan, received } = await lendAndBorrow<{ a: typeof a; b: typeof b }>({
+      handle: manager.handle(),
+      a,
+      b,
+    });
     expect(await received.value.a.echo('a')).toBe('a');
     expect(await received.value.b.echo('b')).toBe('b');
     // One claim of the one handoff: nothing refused, no connection paused for a second claim.
@@ -44,8 +59,7 @@ test('a value handed off whole (it carries a handle) is borrowed whole: one hand
 test('lent proxies are used under the lease and give nothing back of their own', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
-  const loan = lend({ a });
-  const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
+  const { loan, received } = await lendAndBorrow<{ a: typeof a }>({ a });
   expect(await received.value.a.echo(1)).toBe(1);
   release(received.value.a); // local: a lent proxy owns no reference
   const borrowed = received.finish(); // gives the lease back
@@ -66,8 +80,7 @@ async function leaseHolders(manager: { entries(): Promise<{ holders: object }[]>
 test('a lease used only by answered calls is handed back: ended once, by the lender or by the late give-back, nothing refused', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
-  const loan = lend({ a });
-  const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
+  const { loan, received } = await lendAndBorrow<{ a: typeof a }>({ a });
   expect(await received.value.a.inc()).toBe(1);
   expect(await received.value.a.inc()).toBe(2);
   const report = received.handBack();
@@ -122,28 +135,19 @@ test('a borrowed proxy owns nothing when collected; once kept, collected unrelea
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
   const b = await manager.Toolbox();
-  const loan = lend({ a, b });
-  const received = borrow<{ a: typeof a; b: typeof b }>(
-    await roundTrip(loan.value, loan.transferList),
-  );
+  const { loan, received } = await lendAndBorrow<{ a: typeof a; b: typeof b }>({ a, b });
   // b is kept: this thread takes a reference of its own, besides the caller's.
   keepBorrowed(received.value.b);
   expect(await received.value.b.echo('b')).toBe('b');
   const borrowed = received.finish();
   loan.end(borrowed);
   expect(await pollUntil(async () => (await leaseHolders(manager)).length, 0)).toBe(0);
-  const holdersOfB = async () =>
-    (await manager.entries()).find((entry) => entry.id === b.token.id)!.holders;
-  expect(await holdersOfB()).toEqual({ main: 2 });
+  expect(await holdersOf(manager, b.token.id)).toBe('{"main":2}');
   // Both borrowed proxies become garbage, unreleased: only the kept one had a reference.
   (received as { value: unknown }).value = undefined;
   await forceGC();
-  expect(await pollUntil(async () => JSON.stringify(await holdersOfB()), '{"main":1}')).toBe(
-    '{"main":1}',
-  );
-  expect((await manager.entries()).find((entry) => entry.id === a.token.id)!.holders).toEqual({
-    main: 1,
-  });
+  expect(await pollUntil(() => holdersOf(manager, b.token.id), '{"main":1}')).toBe('{"main":1}');
+  expect(await holdersOf(manager, a.token.id)).toBe('{"main":1}');
   release(a);
   release(b);
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
@@ -160,19 +164,10 @@ test('a proxy of another copy of @managers/proxy (a dual ESM/CommonJS install) h
   expect(leaseOf(foreignTarget)).toBeUndefined();
 });
 
-/** The holders of `id`, as JSON (for pollUntil). */
-async function holdersOf(
-  manager: { entries(): Promise<{ id: number; holders: object }[]> },
-  id: number,
-): Promise<string> {
-  return JSON.stringify((await manager.entries()).find((entry) => entry.id === id)?.holders);
-}
-
 test('keepBorrowed() of a borrowed proxy released already takes nothing (nothing would give it back)', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
-  const loan = lend({ a });
-  const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
+  const { loan, received } = await lendAndBorrow<{ a: typeof a }>({ a });
   release(received.value.a); // local: a borrowed proxy owns nothing
   keepBorrowed(received.value.a);
   loan.end(received.finish());
@@ -186,8 +181,7 @@ test('keepBorrowed() of a borrowed proxy released already takes nothing (nothing
 test('keepBorrowed() twice on one proxy takes one reference, which its release gives back', async () => {
   await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
   const a = await manager.Toolbox();
-  const loan = lend({ a });
-  const received = borrow<{ a: typeof a }>(await roundTrip(loan.value, loan.transferList));
+  const { loan, received } = await lendAndBorrow<{ a: typeof a }>({ a });
   keepBorrowed(received.value.a);
   keepBorrowed(received.value.a);
   loan.end(received.finish());
