@@ -54,6 +54,14 @@ export async function poolTasks(ctx: Context): Promise<Section> {
   const managedConcurrent = new ManagedPool(concurrentOptions);
   const counter = await ctx.manager.Counter();
   const cpu = new CpuLedger();
+  /** A plain task on `pool`, then one call from the caller. */
+  const plainThenCall = (pool: Piscina) => async (item: number) => {
+    await pool.run({ item }, { name: 'plain' });
+    await counter.ping();
+  };
+  /** A ManagedPool task on `pool` carrying the counter, calling it once there. */
+  const call = (pool: ManagedPool) => (item: number) =>
+    pool.run({ counter, item }, { name: 'call' });
   try {
     const result = await interleave(
       [
@@ -74,36 +82,22 @@ export async function poolTasks(ctx: Context): Promise<Section> {
         {
           name: 'plainThenCall',
           minOps: 200,
-          run: cpu.wrap('plainThenCall', (ops) =>
-            runConcurrently(ops, async (item) => {
-              await plain.run({ item }, { name: 'plain' });
-              await counter.ping();
-            }),
-          ),
+          run: cpu.wrap('plainThenCall', (ops) => runConcurrently(ops, plainThenCall(plain))),
         },
         {
           name: 'call',
           minOps: 200,
-          run: cpu.wrap('call', (ops) =>
-            runConcurrently(ops, (item) => managed.run({ counter, item }, { name: 'call' })),
-          ),
+          run: cpu.wrap('call', (ops) => runConcurrently(ops, call(managed))),
         },
         {
           name: 'plainThenCallConcurrent',
           minOps: 200,
-          run: (ops) =>
-            runConcurrently(ops, async (item) => {
-              await plainConcurrent.run({ item }, { name: 'plain' });
-              await counter.ping();
-            }),
+          run: (ops) => runConcurrently(ops, plainThenCall(plainConcurrent)),
         },
         {
           name: 'callConcurrent',
           minOps: 200,
-          run: (ops) =>
-            runConcurrently(ops, (item) =>
-              managedConcurrent.run({ counter, item }, { name: 'call' }),
-            ),
+          run: (ops) => runConcurrently(ops, call(managedConcurrent)),
         },
       ],
       ctx.measure,
