@@ -355,7 +355,9 @@ export class ClientConnection implements ProxyConnection {
    * was posted. Throws if the connection is closed.
    */
   lend(key: string, ids: readonly number[]): number {
-    return this.#logOrPost({ t: 'lend', key, ids }, (log, after) => log.write(key, after, ids));
+    const place = this.#logged((log, after) => log.write(key, after, ids));
+    if (place === -1) this.#enqueue({ t: 'lend', key, ids }, NO_TRANSFER);
+    return place;
   }
 
   /**
@@ -373,16 +375,15 @@ export class ClientConnection implements ProxyConnection {
    * when its receiver claims it; posted when it cannot be. Throws if the connection is closed.
    */
   direct(key: string, ids: readonly number[], directed: DirectedTo): void {
-    this.#logOrPost({ t: 'direct', key, ids, to: directed.to, tag: directed.tag }, (log, after) =>
-      log.writeDirect(key, after, ids, directed) ? 0 : -1,
-    );
+    if (this.#logged((log, after) => (log.writeDirect(key, after, ids, directed) ? 0 : -1)) === -1)
+      this.#enqueue({ t: 'direct', key, ids, to: directed.to, tag: directed.tag }, NO_TRANSFER);
   }
 
-  /** Writes an entry in the lend log, or posts `message`: returns what `write` did, -1 when posted. */
-  #logOrPost(
-    message: OutgoingMessage,
-    write: (log: LendLogWriter, after: number) => number,
-  ): number {
+  /**
+   * Writes an entry in the lend log: returns what `write` did, or -1 when it cannot be written
+   * (a remote connection, a full log: then post the message instead). Throws if closed.
+   */
+  #logged(write: (log: LendLogWriter, after: number) => number): number {
     if (this.#closeError !== undefined) throw this.#closeError;
     if (!this.remote) {
       if (this.#lendLog === undefined) {
@@ -397,12 +398,10 @@ export class ClientConnection implements ProxyConnection {
       // this thread holds once the entry has taken its references.
       if (this.#flushScheduled) this.#flush();
       const place = write(this.#lendLog, this.#posted);
-      if (place !== -1) {
-        if (this.#lendLog.wantsReclaim()) this.#enqueue({ t: 'reclaim' }, NO_TRANSFER);
-        return place;
-      }
+      if (place !== -1 && this.#lendLog.wantsReclaim())
+        this.#enqueue({ t: 'reclaim' }, NO_TRANSFER);
+      return place;
     }
-    this.#enqueue(message, NO_TRANSFER);
     return -1;
   }
 

@@ -1,4 +1,4 @@
-import { proxyTargetSymbol } from '@managers/proxy';
+import { connectionOf, proxyTargetSymbol } from '@managers/proxy';
 
 /** What a borrowed proxy's lease does before the proxy is used, kept, or sent on. */
 export interface LeaseHandle {
@@ -8,25 +8,25 @@ export interface LeaseHandle {
   keep(id: number): void;
 }
 
-/** Borrowed proxies' BaseProxy targets → their lease (one entry per proxy: a task makes many). */
-const leases = new WeakMap<object, LeaseHandle>();
+/** Brands a lease's connection (LeaseHandle), which is the connection its proxies call through. */
+export const leaseSymbol = Symbol('@managers/core/lease');
 
 /**
  * The BaseProxy behind `proxy` (an AutoProxy's target), or `proxy` itself. Read through the
  * cross-copy symbol, with no `instanceof`: a proxy of another copy of @managers/proxy (a dual
- * ESM/CommonJS install) is simply not in this registry, rather than an error.
+ * ESM/CommonJS install) is simply not borrowed here, rather than an error.
  */
-function registryKey(proxy: object): object {
+function targetOf(proxy: object): object {
   const target = (proxy as { [proxyTargetSymbol]?: unknown })[proxyTargetSymbol];
   return typeof target === 'object' && target !== null ? target : proxy;
 }
 
-/** Records that `proxy` was borrowed under `lease`. */
-export function setLease(proxy: object, lease: LeaseHandle): void {
-  leases.set(registryKey(proxy), lease);
-}
-
-/** The lease of a borrowed proxy, or undefined for a proxy that owns its reference. */
+/**
+ * The lease of a borrowed proxy (the connection it was made with, when that is a lease), or
+ * undefined for a proxy that owns its reference. No table: a task makes proxies by the
+ * thousand, and a WeakMap entry per proxy costs the garbage collector more than the proxy.
+ */
 export function leaseOf(proxy: object): LeaseHandle | undefined {
-  return leases.get(registryKey(proxy));
+  const connection = connectionOf(targetOf(proxy)) as Partial<Record<symbol, unknown>> | undefined;
+  return connection?.[leaseSymbol] === true ? (connection as unknown as LeaseHandle) : undefined;
 }

@@ -30,7 +30,7 @@ import {
   ManagerHandle,
   sendingConnection,
 } from './handoff';
-import { leaseOf, setLease, type LeaseHandle } from './lease-registry';
+import { leaseOf, leaseSymbol, type LeaseHandle } from './lease-registry';
 import { connectionFor, newConnectionKey } from './threads';
 
 /** The envelope of a lent proxy: its lease key, and a spare port for a thread with no connection. */
@@ -113,31 +113,32 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     };
   }
   const wantsPort = options.ports ?? false;
-  const spares = new Map<string, { key: string; port: MessagePort }>();
-  const remotes = new Map<string, RemoteSettings>();
+  // Made only for a receiver that may have no connection (most tasks need neither).
+  let spares: Map<string, { key: string; port: MessagePort }> | undefined;
+  let remotes: Map<string, RemoteSettings> | undefined;
   for (const [managerId, lease] of leases) {
     lease.place = lease.connection.lend(lease.key, lease.ids);
     if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(managerId))) {
       const remote = lease.connection.remoteSettings;
       if (remote !== undefined) {
         // A remote manager: no port reaches it; the receiver connects as this thread did.
-        remotes.set(managerId, remote);
+        (remotes ??= new Map()).set(managerId, remote);
         continue;
       }
       // A connection for a receiver that has none: a spare funded with no ids.
       const spare = lease.connection.takeSpare();
       lease.connection.post({ t: 'handoff', key: spare.key, ids: [] });
-      spares.set(managerId, spare);
+      (spares ??= new Map()).set(managerId, spare);
       transferList.push(spare.port);
     }
   }
   const withPorts =
-    spares.size === 0 && remotes.size === 0
+    spares === undefined && remotes === undefined
       ? encoded
       : decodeValue(encoded, (envelope) => {
-          const spare = spares.get(envelope.token.manager);
+          const spare = spares?.get(envelope.token.manager);
           if (spare !== undefined) return { ...envelope, key: spare.key, port: spare.port };
-          const remote = remotes.get(envelope.token.manager);
+          const remote = remotes?.get(envelope.token.manager);
           return remote === undefined ? envelope : { ...envelope, remote };
         });
   let ended = false;
@@ -151,7 +152,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
         ? borrowedOrReport
         : { borrowed: borrowedOrReport, returned: returnedKeys };
       // A port that left with the task is detached: closing it does nothing.
-      for (const spare of spares.values()) spare.port.close();
+      if (spares !== undefined) for (const spare of spares.values()) spare.port.close();
       for (const lease of leases.values()) {
         if (lease.connection.closed || borrowed.includes(lease.key)) continue;
         // A lease nobody used, still unread in the lend log, is withdrawn there: the server
@@ -175,6 +176,8 @@ function isLeaseReport(value: unknown): value is LeaseReport {
 
 /** The proxies of one lease in the borrowing thread: calls go through this thread's connection. */
 class LeaseConnection implements ProxyConnection, LeaseHandle {
+  /** What leaseOf() recognises a lease's proxies by. */
+  readonly [leaseSymbol] = true;
   /** Its proxies own no reference: no finalizer unless one is kept (keepBorrowed). */
   readonly ownsReferences = false;
   #borrowed = false;
@@ -367,9 +370,7 @@ export function borrow<T = unknown>(value: unknown): Borrowed<T> {
     } else if (envelope.port !== undefined && leaseConnection.connection.key !== envelope.key) {
       envelope.port.close();
     }
-    const proxy = leaseConnection.connection.proxyFor(envelope.token, leaseConnection);
-    setLease(proxy, leaseConnection);
-    return proxy;
+    return leaseConnection.connection.proxyFor(envelope.token, leaseConnection);
   }) as T;
   const finish = (handBack: boolean): LeaseReport => {
     const report: LeaseReport = { borrowed: [], returned: [] };

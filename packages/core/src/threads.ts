@@ -36,22 +36,27 @@ export function threadLabel(): string {
 }
 
 /**
- * A connection key: 128 random bits. A key is a capability (whoever knows it can claim the
- * references of a handoff, or name a connection), so it is never predictable and never shown.
+ * A connection key: 132 random bits (22 base64url characters). A key is a capability (whoever
+ * knows it can claim the references of a handoff, or name a connection), so it is never
+ * predictable and never shown.
  */
 export function newConnectionKey(): string {
-  // One call to the random source per 256 keys: a call costs as much as a whole handoff.
-  if (keyOffset === KEY_POOL.length) {
+  // One call to the random source and one encoding per 256 keys: each costs as much as a whole
+  // handoff. 18 bytes are 24 characters, so each key is cut from whole characters: 22 of them,
+  // 6 random bits each.
+  if (keyOffset === KEYS_PER_POOL) {
     randomFillSync(KEY_POOL);
+    keyChars = KEY_POOL.toString('base64url');
     keyOffset = 0;
   }
-  const key = KEY_POOL.toString('base64url', keyOffset, keyOffset + 16);
-  keyOffset += 16;
-  return key;
+  const start = keyOffset++ * 24;
+  return keyChars.substring(start, start + 22);
 }
 
-const KEY_POOL = Buffer.alloc(16 * 256);
-let keyOffset = KEY_POOL.length;
+const KEYS_PER_POOL = 256;
+const KEY_POOL = Buffer.alloc(18 * KEYS_PER_POOL);
+let keyChars = '';
+let keyOffset = KEYS_PER_POOL;
 
 /** The managers this thread has an open connection to. */
 export function connectedManagers(): string[] {

@@ -121,7 +121,7 @@ export function defineTask<A = any, R = unknown>(
     } catch (error) {
       failure = error;
     }
-    if (owned.length > 0) await releaseAll(owned);
+    if (owned.length > 0) releaseAll(owned);
     // Borrowed leases go back after everything the task posted (its calls, the handoffs of
     // its result, the keeps of retained proxies), on the same connection; a lease used only
     // by calls, all answered, goes back through the caller (handBack): one message fewer.
@@ -159,9 +159,13 @@ export function defineTask<A = any, R = unknown>(
   return managedTask;
 }
 
-async function releaseAll(proxies: readonly BaseProxy[]): Promise<void> {
-  const releasing: Promise<void>[] = [];
+/**
+ * Releases `proxies` (but the retained ones). Nothing to await: a borrowed proxy's release is
+ * local, and a release that is a message leaves before the result does, since every post of
+ * this thread (Piscina's, of the result) first posts its pending releases (the post guard of
+ * @managers/core).
+ */
+function releaseAll(proxies: readonly BaseProxy[]): void {
   for (const proxy of new Set(proxies))
-    if (!retained.has(proxy) && !proxy.released) releasing.push(proxy[Symbol.asyncDispose]());
-  await Promise.all(releasing);
+    if (!retained.has(proxy) && !proxy.released) proxy[Symbol.dispose]();
 }

@@ -74,13 +74,26 @@ const handlers = new Map<string, ProxyHandler<BaseProxy>>();
  */
 const MAX_SHARED_HANDLERS = 256;
 
+/** The exposed list of the last handler looked up, and that handler (most proxies a thread makes in a row share a list). */
+let lastExposed: readonly string[] = [];
+let lastHandler: ProxyHandler<BaseProxy> | undefined;
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
+}
+
 function sharedHandler(exposed: readonly string[]): ProxyHandler<BaseProxy> {
+  if (lastHandler !== undefined && sameNames(exposed, lastExposed)) return lastHandler;
   const key = exposed.join('\0');
   let handler = handlers.get(key);
   if (handler === undefined) {
     handler = makeHandler(exposedSet(exposed), undefined);
     if (handlers.size < MAX_SHARED_HANDLERS) handlers.set(key, handler);
   }
+  lastExposed = exposed;
+  lastHandler = handler;
   return handler;
 }
 

@@ -24,6 +24,16 @@ const finalizer = new FinalizationRegistry<HeldReference>((held) => {
 });
 
 let watch: (proxy: BaseProxy) => boolean;
+let connectionOfProxy: (proxy: object) => ProxyConnection | undefined;
+
+/**
+ * The connection `proxy` calls through: for a BaseProxy of this copy of the package, the one
+ * it was made with; undefined for anything else (a proxy of another copy, any other object).
+ * Package-internal (used by @managers/core to find a borrowed proxy's lease).
+ */
+export function connectionOf(proxy: object): ProxyConnection | undefined {
+  return connectionOfProxy(proxy);
+}
 
 /**
  * Makes a proxy whose connection said it owns no reference (`ownsReferences: false`, a
@@ -68,6 +78,7 @@ export class BaseProxy implements Disposable, AsyncDisposable {
       finalizer.register(proxy, { connection: proxy.#connection, id: proxy.#token.id }, proxy);
       return true;
     };
+    connectionOfProxy = (proxy) => (#connection in proxy ? proxy.#connection : undefined);
   }
 
   /**
@@ -77,7 +88,9 @@ export class BaseProxy implements Disposable, AsyncDisposable {
   constructor(token: Token, connection: ProxyConnection) {
     this.#token = token;
     this.#connection = connection;
-    Object.defineProperty(this, NOT_CLONEABLE_KEY, { value: notCloneable, enumerable: true });
+    // A plain assignment, not defineProperty: every proxy then takes the same fast shape
+    // transition (a task makes proxies by the thousand).
+    (this as unknown as Record<string, unknown>)[NOT_CLONEABLE_KEY] = notCloneable;
     // A borrowed proxy owns no reference until it is kept (then watchCollection() is called).
     if (connection.ownsReferences !== false) watch(this);
   }

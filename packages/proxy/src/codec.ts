@@ -128,6 +128,11 @@ export function encodeValue(
   encodeCustom?: EncodeCustom,
 ): unknown {
   if (typeof value !== 'object' || value === null || isFlat(value)) return value;
+  // A manager handle is a class instance that reads as a plain object: it takes the full walk.
+  const shallow = isEncodable(value)
+    ? NOT_SHALLOW
+    : replaceShallow(value, isProxy, (item) => encodeProxy(toBaseProxy(item)));
+  if (shallow !== NOT_SHALLOW) return shallow;
   if (!needsWalk(value)) return value;
   return rebuild(value, new Map(), (item) => {
     if (isProxy(item)) return encodeProxy(toBaseProxy(item));
@@ -188,6 +193,8 @@ function hasEnvelope(value: unknown): boolean {
 /** Turns every envelope inside a received value back into a proxy (through `decodeProxy`). */
 export function decodeValue(value: unknown, decodeProxy: DecodeProxy): unknown {
   if (typeof value !== 'object' || value === null || isFlat(value)) return value;
+  const shallow = replaceShallow(value, isEnvelope, (item) => decodeProxy(item as ProxyEnvelope));
+  if (shallow !== NOT_SHALLOW) return shallow;
   if (!hasEnvelope(value)) return value;
   return rebuild(value, new Map(), (item) =>
     isEnvelope(item) ? decodeProxy(item as ProxyEnvelope) : undefined,
@@ -201,6 +208,48 @@ export function forEachEnvelope(value: unknown, visit: (envelope: ProxyEnvelope)
     visit(item);
     return Visit.Skip;
   });
+}
+
+/** What {@link replaceShallow} returns for a value it leaves to the full walk. */
+const NOT_SHALLOW: unique symbol = Symbol('not shallow');
+/** Larger objects take the full walk (the check for a repeated leaf is quadratic). */
+const MAX_SHALLOW_KEYS = 16;
+
+/**
+ * The hot path of a task or a message, `{ proxy, item }`: a plain object whose own values are
+ * primitives or leaves that `isLeaf` picks (proxies, envelopes), none twice. Returns the
+ * object itself when it holds no leaf, a copy with each leaf replaced when it does, and
+ * NOT_SHALLOW for anything else (the full walk then handles it: nested containers, a leaf
+ * met twice, ports and buffers, an own `__proto__` key). It replaces leaves in the order the
+ * full walk would.
+ */
+function replaceShallow(
+  value: object,
+  isLeaf: (item: object) => boolean,
+  replace: (item: object) => unknown,
+): unknown {
+  if (Array.isArray(value) || isLeaf(value) || tag(value) !== '[object Object]') return NOT_SHALLOW;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length > MAX_SHALLOW_KEYS) return NOT_SHALLOW;
+  let leaves = 0;
+  for (let index = 0; index < keys.length; index++) {
+    if (keys[index] === '__proto__') return NOT_SHALLOW;
+    const item = record[keys[index]!];
+    if (typeof item !== 'object' || item === null) continue;
+    if (!isLeaf(item)) return NOT_SHALLOW;
+    // The same leaf under two keys stays one (the full walk keeps shared references).
+    for (let earlier = 0; earlier < index; earlier++)
+      if (record[keys[earlier]!] === item) return NOT_SHALLOW;
+    leaves++;
+  }
+  if (leaves === 0) return value;
+  const copy: Record<string, unknown> = {};
+  for (const key of keys) {
+    const item = record[key];
+    copy[key] = typeof item === 'object' && item !== null ? replace(item) : item;
+  }
+  return copy;
 }
 
 /**

@@ -1,5 +1,5 @@
 import '@managers/refcount/polyfill';
-export { BaseProxy, NOT_CLONEABLE_KEY, watchCollection } from './base-proxy';
+export { BaseProxy, NOT_CLONEABLE_KEY, connectionOf, watchCollection } from './base-proxy';
 export { createAutoProxy, withCallOptions } from './auto-proxy';
 export { proxyOfClass } from './through-proxy';
 export {
