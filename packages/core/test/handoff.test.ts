@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { discard, encode, postMessage, release, type BaseProxy } from '@managers/core';
+import { decode, discard, encode, postMessage, release, type BaseProxy } from '@managers/core';
 import { MagManager } from './fixtures/magnifier';
 import { KitchenManager } from './fixtures/kitchen';
 import { Agent } from './fixtures/agent';
@@ -190,6 +190,30 @@ describe('proxies across threads', () => {
     expect(await manager.numberOfObjects()).toBe(2);
     await agent.run({ cmd: 'release', slot });
     await agent.run({ cmd: 'release', slot: slot! + 1 });
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+});
+
+describe('decode', () => {
+  test('a received value decoded a second time is refused, and the first decode keeps its reference', async () => {
+    await using manager = await start();
+    const mag = await manager.Magnifier(2);
+    const encoded = encode({ mag });
+    const { port1, port2 } = new MessageChannel();
+    port1.postMessage(encoded.value, encoded.transferList);
+    const [received] = (await once(port2, 'message')) as [unknown];
+    port1.close();
+    port2.close();
+    const first = decode<{ mag: BaseProxy & { scale(x: number): Promise<number> } }>(received);
+    expect(() => decode(received)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_BAD_MESSAGE',
+        message: expect.stringMatching(/decoded already/),
+      }),
+    );
+    expect(await first.mag.scale(3)).toBe(6);
+    release(first.mag);
+    release(mag);
     await eventually(async () => (await manager.numberOfObjects()) === 0);
   });
 });

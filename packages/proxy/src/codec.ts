@@ -216,9 +216,10 @@ const NOT_SHALLOW: unique symbol = Symbol('not shallow');
 const MAX_SHALLOW_KEYS = 16;
 
 /**
- * The hot path of a task or a message, `{ proxy, item }`: a plain object whose own values are
- * primitives or leaves that `isLeaf` picks (proxies, envelopes), none twice. Returns the
- * object itself when it holds no leaf, a copy with each leaf replaced when it does, and
+ * The hot path of a task or a message, `{ proxy, item }` or a proxy alone: a leaf that `isLeaf`
+ * picks (a proxy, an envelope), or a plain object whose own values are primitives or such
+ * leaves, none twice. Returns the leaf replaced, the object itself when it holds no leaf, a
+ * copy with each leaf replaced when it does, and
  * NOT_SHALLOW for anything else (the full walk then handles it: nested containers, a leaf
  * met twice, ports and buffers, an own `__proto__` key). It replaces leaves in the order the
  * full walk would.
@@ -228,7 +229,9 @@ function replaceShallow(
   isLeaf: (item: object) => boolean,
   replace: (item: object) => unknown,
 ): unknown {
-  if (Array.isArray(value) || isLeaf(value) || tag(value) !== '[object Object]') return NOT_SHALLOW;
+  // A value that is itself a leaf (a proxy sent alone, a handoff's envelope): replaced whole.
+  if (isLeaf(value)) return replace(value);
+  if (Array.isArray(value) || tag(value) !== '[object Object]') return NOT_SHALLOW;
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   if (keys.length > MAX_SHALLOW_KEYS) return NOT_SHALLOW;
