@@ -201,6 +201,8 @@ function encodeFor<T>(
   value: T,
   targetOf: ((connection: ClientConnection) => DirectTarget) | undefined,
 ): Encoded<T> {
+  // A number, a string, null: nothing to hand off (most results of tasks).
+  if (typeof value !== 'object' || value === null) return { value, transferList: [] };
   const transferList: TransferListItem[] = [];
   const handoffs = new Map<string, Handoff>();
   const handoffFor = (managerId: string, what: object) => {
@@ -327,6 +329,8 @@ export function adoptPort(port: MessagePort, managerId: string, key: string): Cl
  * their ports). Decoding the same message twice is an error.
  */
 export function decode<T = unknown>(value: unknown): T {
+  // A number, a string, null: nothing to take up (most results of calls and tasks).
+  if (typeof value !== 'object' || value === null) return value as T;
   const connections = new Map<string, ClientConnection>();
   // Claims are posted once the whole value is decoded, in the order their keys came, each with
   // the ids of the proxies made from it (what the server ignores the releases of if it refuses

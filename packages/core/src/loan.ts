@@ -9,7 +9,6 @@ import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   decodeValue,
   encodeValue,
-  forEachEnvelope,
   PROXY_ENVELOPE_KEY,
   toBaseProxy,
   watchCollection,
@@ -319,59 +318,19 @@ export interface Borrowed<T> {
  * handoff are decoded as {@link decode} does.
  */
 export function borrow<T = unknown>(value: unknown): Borrowed<T> {
-  // lend() lends every proxy of a value or hands them all off (a value with handles): a value
-  // without a lent proxy is decoded as a whole, so that its envelopes share their handoffs.
-  let lent = false;
-  forEachEnvelope(value, (envelope) => {
-    if (typeof (envelope as Partial<LoanEnvelope>).lease === 'string') lent = true;
-  });
-  if (!lent)
-    return {
-      value: decode<T>(value),
-      finish: () => [],
-      handBack: () => ({ borrowed: [], returned: [] }),
-    };
+  // lend() lends every proxy of a value or hands them all off (a value with handles). So the
+  // first envelope met decides: a lent proxy, or else the value is decoded as a whole, so that
+  // its envelopes share their handoffs. One walk: a value with no envelope comes back as it is.
   const leases = new Map<string, LeaseConnection>();
-  const decoded = decodeValue(value, (envelope) => {
-    const lease = (envelope as Partial<LoanEnvelope>).lease;
-    if (typeof lease !== 'string') {
-      throw createManagerError(
-        ErrorCode.BadMessage,
-        'a value mixes lent proxies with other envelopes: lend() never makes one',
-      );
-    }
-    const managerId = envelope.token.manager;
-    let leaseConnection = leases.get(lease);
-    if (leaseConnection === undefined) {
-      let connection = connectionFor(managerId);
-      const remote = (envelope as { remote?: RemoteSettings }).remote;
-      if (connection === undefined && remote !== undefined) {
-        // A remote manager's lease: connect as the lender did (calls wait for the socket).
-        connection = connectLater(managerId, remote);
-      } else if (
-        connection === undefined &&
-        envelope.port !== undefined &&
-        envelope.key !== undefined
-      ) {
-        connection = adoptPort(envelope.port, managerId, envelope.key);
-      } else if (envelope.port !== undefined && connection?.key !== envelope.key) {
-        // This thread has a connection: the spare is not needed (the server closes it).
-        envelope.port.close();
-      }
-      if (connection === undefined) {
-        throw createManagerError(
-          ErrorCode.NotConnected,
-          `a lent proxy (${envelope.token.typeid} id ${envelope.token.id}) reached a thread with no connection to its manager`,
-          { details: { manager: managerId } },
-        );
-      }
-      leaseConnection = new LeaseConnection(connection, lease);
-      leases.set(lease, leaseConnection);
-    } else if (envelope.port !== undefined && leaseConnection.connection.key !== envelope.key) {
-      envelope.port.close();
-    }
-    return leaseConnection.connection.proxyFor(envelope.token, leaseConnection);
-  }) as T;
+  let decoded: T;
+  try {
+    decoded = decodeValue(value, (envelope) => lentProxy(envelope, leases)) as T;
+  } catch (error) {
+    if (error !== HANDED_OFF) throw error;
+    return { value: decode<T>(value), finish: finishNothing, handBack: handBackNothing };
+  }
+  if (leases.size === 0)
+    return { value: decoded, finish: finishNothing, handBack: handBackNothing };
   const finish = (handBack: boolean): LeaseReport => {
     const report: LeaseReport = { borrowed: [], returned: [] };
     for (const [key, leaseConnection] of leases) {
@@ -385,6 +344,60 @@ export function borrow<T = unknown>(value: unknown): Borrowed<T> {
     finish: () => finish(false).borrowed,
     handBack: () => finish(true),
   };
+}
+
+/** Thrown by {@link lentProxy} at a first envelope that is not lent: the value is handed off whole. */
+const HANDED_OFF = Symbol('handed off');
+
+function finishNothing(): string[] {
+  return [];
+}
+
+function handBackNothing(): LeaseReport {
+  return { borrowed: [], returned: [] };
+}
+
+/** The proxy a lent envelope becomes, under its lease (made on first use, kept in `leases`). */
+function lentProxy(envelope: ProxyEnvelope, leases: Map<string, LeaseConnection>): BaseProxy {
+  const lease = (envelope as Partial<LoanEnvelope>).lease;
+  if (typeof lease !== 'string') {
+    if (leases.size === 0) throw HANDED_OFF;
+    throw createManagerError(
+      ErrorCode.BadMessage,
+      'a value mixes lent proxies with other envelopes: lend() never makes one',
+    );
+  }
+  const managerId = envelope.token.manager;
+  let leaseConnection = leases.get(lease);
+  if (leaseConnection === undefined) {
+    let connection = connectionFor(managerId);
+    const remote = (envelope as { remote?: RemoteSettings }).remote;
+    if (connection === undefined && remote !== undefined) {
+      // A remote manager's lease: connect as the lender did (calls wait for the socket).
+      connection = connectLater(managerId, remote);
+    } else if (
+      connection === undefined &&
+      envelope.port !== undefined &&
+      envelope.key !== undefined
+    ) {
+      connection = adoptPort(envelope.port, managerId, envelope.key);
+    } else if (envelope.port !== undefined && connection?.key !== envelope.key) {
+      // This thread has a connection: the spare is not needed (the server closes it).
+      envelope.port.close();
+    }
+    if (connection === undefined) {
+      throw createManagerError(
+        ErrorCode.NotConnected,
+        `a lent proxy (${envelope.token.typeid} id ${envelope.token.id}) reached a thread with no connection to its manager`,
+        { details: { manager: managerId } },
+      );
+    }
+    leaseConnection = new LeaseConnection(connection, lease);
+    leases.set(lease, leaseConnection);
+  } else if (envelope.port !== undefined && leaseConnection.connection.key !== envelope.key) {
+    envelope.port.close();
+  }
+  return leaseConnection.connection.proxyFor(envelope.token, leaseConnection);
 }
 
 /**

@@ -109,14 +109,17 @@ export function defineTask<A = any, R = unknown>(
     try {
       borrowed = borrow<A>(raw);
       const task = borrowed.value;
-      if (autoRelease) owned = proxiesIn(task);
+      if (autoRelease && typeof task === 'object' && task !== null) owned = proxiesIn(task);
       const result = unwrapTransferable(await fn(task));
       const encoded = encode(result.value);
       if (autoRelease && typeof result.value === 'object' && result.value !== null)
         owned.push(...proxiesIn(result.value));
       outcome = {
         value: encoded.value,
-        transferList: uniqueTransferList([...result.transferList, ...encoded.transferList]),
+        transferList:
+          result.transferList.length === 0
+            ? encoded.transferList
+            : uniqueTransferList([...result.transferList, ...encoded.transferList]),
       };
     } catch (error) {
       failure = error;
