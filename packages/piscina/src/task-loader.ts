@@ -71,8 +71,7 @@ async function initialize(file: string, raw: unknown): Promise<unknown> {
 }
 
 function withInitializer(file: string, handler: Handler): Handler {
-  return async (raw) => {
-    if (typeof raw !== 'object' || raw === null || !(POOL_INIT_KEY in raw)) return handler(raw);
+  const initialized = async (raw: object): Promise<unknown> => {
     let task: unknown;
     try {
       task = await initialize(file, raw);
@@ -82,6 +81,11 @@ function withInitializer(file: string, handler: Handler): Handler {
     }
     return handler(task);
   };
+  // Not an async function itself: a task with no initializer costs no promise of its own.
+  return (raw) =>
+    typeof raw !== 'object' || raw === null || !(POOL_INIT_KEY in raw)
+      ? handler(raw)
+      : initialized(raw);
 }
 
 async function loadHandler(key: string): Promise<Handler> {
