@@ -134,7 +134,7 @@ const directedMark = Symbol('@managers/core/directed');
 
 /** The directed handoffs recorded on an encoded value (see {@link discard}). */
 interface WithDirected {
-  [directedMark]?: { connection: ClientConnection; key: string }[];
+  readonly [directedMark]?: { connection: ClientConnection; key: string }[];
 }
 
 /**
@@ -306,6 +306,10 @@ function encodeFor<T>(
 
 /** Marks an envelope decoded (its own object, in the thread that received it). */
 const decodedMark = Symbol('@managers/core/decoded');
+/** Decoded envelopes that cannot carry the mark (a frozen received value: rare). */
+const decodedFrozen = new WeakSet<object>();
+/** Directed handoff lists discarded already that could not be emptied (deep-frozen: rare). */
+const discardedFrozen = new WeakSet<object>();
 
 /**
  * Makes the handoff port `port` (with its connection `key`) this thread's connection to
@@ -383,16 +387,19 @@ function decodeEnvelopes<T>(
   claims: ReadonlyMap<string, Claim>,
 ): T {
   return decodeValue(value, (envelope) => {
-    if ((envelope as unknown as Record<symbol, unknown>)[decodedMark] === true) {
+    if (
+      (envelope as unknown as Record<symbol, unknown>)[decodedMark] === true ||
+      decodedFrozen.has(envelope)
+    ) {
       throw createManagerError(
         ErrorCode.BadMessage,
         'this message was decoded already: each received value can be decoded once',
       );
     }
-    // A frozen value cannot be marked: decoding it twice is then refused by the server (a
-    // handoff is claimed once), not here.
+    // A frozen received value cannot be marked: its envelopes go in a WeakSet instead (rare).
     if (Object.isExtensible(envelope))
       (envelope as unknown as Record<symbol, unknown>)[decodedMark] = true;
+    else decodedFrozen.add(envelope);
     if ((envelope as unknown as HandleEnvelope)[HANDLE_ENVELOPE_KEY] === 1) {
       const handle = envelope as unknown as HandleEnvelope;
       checkHandoff(handle, `a handle of manager ${handle.name}`);
@@ -433,9 +440,13 @@ export function discard(encoded: Encoded): void {
     )
       item.close();
   }
-  const directed = (encoded as WithDirected)[directedMark];
-  if (directed === undefined) return;
-  (encoded as WithDirected)[directedMark] = undefined;
+  // Emptied, not unset: an Encoded the caller froze keeps the (shallow) array mutable. One
+  // frozen too (a deep freeze) is remembered instead.
+  const list = (encoded as WithDirected)[directedMark];
+  if (list === undefined || list.length === 0 || discardedFrozen.has(list)) return;
+  let directed = list;
+  if (Object.isFrozen(list)) discardedFrozen.add(list);
+  else directed = list.splice(0);
   // A recall of a directed handoff the receiver claimed already does nothing.
   for (const { connection, key } of directed)
     if (!connection.closed) connection.post({ t: 'recall', key });

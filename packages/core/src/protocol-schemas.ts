@@ -11,7 +11,7 @@ import { z } from 'zod';
 const rid = z.number().int().nonnegative();
 const objectId = z.number().int().nonnegative();
 const args = z.array(z.unknown());
-/** A connection key: a secret of 128 random bits (base64url), never shown by the server. */
+/** A connection key: a secret of 132 random bits (base64url), never shown by the server. */
 const connectionKey = z
   .string()
   .regex(/^[A-Za-z0-9_-]{22,64}$/, 'a connection key is 22 to 64 base64url characters');

@@ -33,7 +33,7 @@ const isIndex = (value: unknown): boolean => Number.isSafeInteger(value) && (val
 const isPositive = (value: unknown): boolean =>
   Number.isSafeInteger(value) && (value as number) > 0;
 const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
-/** A connection key: a secret of 128 random bits (base64url), never shown by the server. */
+/** A connection key: a secret of 132 random bits (base64url), never shown by the server. */
 const KEY = /^[A-Za-z0-9_-]{22,64}$/;
 const isKey = (value: unknown): boolean => typeof value === 'string' && KEY.test(value);
 

@@ -78,7 +78,10 @@ export class BaseProxy implements Disposable, AsyncDisposable {
       finalizer.register(proxy, { connection: proxy.#connection, id: proxy.#token.id }, proxy);
       return true;
     };
-    connectionOfProxy = (proxy) => (#connection in proxy ? proxy.#connection : undefined);
+    connectionOfProxy = (proxy) =>
+      typeof proxy === 'object' && proxy !== null && #connection in proxy
+        ? proxy.#connection
+        : undefined;
   }
 
   /**

@@ -235,22 +235,24 @@ function replaceShallow(
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   if (keys.length > MAX_SHALLOW_KEYS) return NOT_SHALLOW;
+  // Each value is read once (an own getter runs once) and the copy holds what was checked.
+  const items: unknown[] = new Array(keys.length);
   let leaves = 0;
   for (let index = 0; index < keys.length; index++) {
     if (keys[index] === '__proto__') return NOT_SHALLOW;
-    const item = record[keys[index]!];
+    const item = (items[index] = record[keys[index]!]);
     if (typeof item !== 'object' || item === null) continue;
     if (!isLeaf(item)) return NOT_SHALLOW;
     // The same leaf under two keys stays one (the full walk keeps shared references).
     for (let earlier = 0; earlier < index; earlier++)
-      if (record[keys[earlier]!] === item) return NOT_SHALLOW;
+      if (items[earlier] === item) return NOT_SHALLOW;
     leaves++;
   }
   if (leaves === 0) return value;
   const copy: Record<string, unknown> = {};
-  for (const key of keys) {
-    const item = record[key];
-    copy[key] = typeof item === 'object' && item !== null ? replace(item) : item;
+  for (let index = 0; index < keys.length; index++) {
+    const item = items[index];
+    copy[keys[index]!] = typeof item === 'object' && item !== null ? replace(item) : item;
   }
   return copy;
 }
