@@ -299,17 +299,33 @@ function encodeFor<T>(
   }
   const result: Encoded<T> = { value: encoded as T, transferList };
   // Not enumerable: a spread copy of the result does not carry them.
-  if (directed.length)
-    Object.defineProperty(result, directedMark, { value: directed, writable: true });
+  if (directed.length) Object.defineProperty(result, directedMark, { value: directed });
   return result;
 }
 
 /** Marks an envelope decoded (its own object, in the thread that received it). */
 const decodedMark = Symbol('@managers/core/decoded');
-/** Decoded envelopes that cannot carry the mark (a frozen received value: rare). */
-const decodedFrozen = new WeakSet<object>();
-/** Directed handoff lists discarded already that could not be emptied (deep-frozen: rare). */
-const discardedFrozen = new WeakSet<object>();
+/** Marks the directed handoffs of an encoded value recalled (by {@link discard}). */
+const discardedMark = Symbol('@managers/core/discarded');
+/** Objects {@link markOnce} could not mark (frozen by the application: rare). */
+const markedFrozen = new WeakMap<object, Set<symbol>>();
+
+/**
+ * Marks `object` with `mark`: false when it was marked already. A symbol property on the
+ * object, or for a frozen one an entry on the side.
+ */
+function markOnce(object: object, mark: symbol): boolean {
+  if ((object as Record<symbol, unknown>)[mark] === true) return false;
+  if (Object.isExtensible(object)) {
+    (object as Record<symbol, unknown>)[mark] = true;
+    return true;
+  }
+  let marks = markedFrozen.get(object);
+  if (marks?.has(mark)) return false;
+  if (marks === undefined) markedFrozen.set(object, (marks = new Set()));
+  marks.add(mark);
+  return true;
+}
 
 /**
  * Makes the handoff port `port` (with its connection `key`) this thread's connection to
@@ -387,19 +403,12 @@ function decodeEnvelopes<T>(
   claims: ReadonlyMap<string, Claim>,
 ): T {
   return decodeValue(value, (envelope) => {
-    if (
-      (envelope as unknown as Record<symbol, unknown>)[decodedMark] === true ||
-      decodedFrozen.has(envelope)
-    ) {
+    if (!markOnce(envelope, decodedMark)) {
       throw createManagerError(
         ErrorCode.BadMessage,
         'this message was decoded already: each received value can be decoded once',
       );
     }
-    // A frozen received value cannot be marked: its envelopes go in a WeakSet instead (rare).
-    if (Object.isExtensible(envelope))
-      (envelope as unknown as Record<symbol, unknown>)[decodedMark] = true;
-    else decodedFrozen.add(envelope);
     if ((envelope as unknown as HandleEnvelope)[HANDLE_ENVELOPE_KEY] === 1) {
       const handle = envelope as unknown as HandleEnvelope;
       checkHandoff(handle, `a handle of manager ${handle.name}`);
@@ -440,13 +449,10 @@ export function discard(encoded: Encoded): void {
     )
       item.close();
   }
-  // Emptied, not unset: an Encoded the caller froze keeps the (shallow) array mutable. One
-  // frozen too (a deep freeze) is remembered instead.
-  const list = (encoded as WithDirected)[directedMark];
-  if (list === undefined || list.length === 0 || discardedFrozen.has(list)) return;
-  let directed = list;
-  if (Object.isFrozen(list)) discardedFrozen.add(list);
-  else directed = list.splice(0);
+  // Once: a second discard recalls nothing more (the list is marked, not the Encoded, which
+  // the caller may have frozen).
+  const directed = (encoded as WithDirected)[directedMark];
+  if (directed === undefined || !markOnce(directed, discardedMark)) return;
   // A recall of a directed handoff the receiver claimed already does nothing.
   for (const { connection, key } of directed)
     if (!connection.closed) connection.post({ t: 'recall', key });

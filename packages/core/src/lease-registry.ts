@@ -1,4 +1,4 @@
-import { connectionOf, proxyTargetSymbol } from '@managers/proxy';
+import { connectionOf } from '@managers/proxy';
 
 /** What a borrowed proxy's lease does before the proxy is used, kept, or sent on. */
 export interface LeaseHandle {
@@ -12,21 +12,11 @@ export interface LeaseHandle {
 export const leaseSymbol = Symbol('@managers/core/lease');
 
 /**
- * The BaseProxy behind `proxy` (an AutoProxy's target), or `proxy` itself. Read through the
- * cross-copy symbol, with no `instanceof`: a proxy of another copy of @managers/proxy (a dual
- * ESM/CommonJS install) is simply not borrowed here, rather than an error.
- */
-function targetOf(proxy: object): object {
-  const target = (proxy as { [proxyTargetSymbol]?: unknown })[proxyTargetSymbol];
-  return typeof target === 'object' && target !== null ? target : proxy;
-}
-
-/**
  * The lease of a borrowed proxy (the connection it was made with, when that is a lease), or
  * undefined for a proxy that owns its reference. No table: a task makes proxies by the
  * thousand, and a WeakMap entry per proxy costs the garbage collector more than the proxy.
  */
-export function leaseOf(proxy: object): LeaseHandle | undefined {
-  const connection = connectionOf(targetOf(proxy)) as Partial<Record<symbol, unknown>> | undefined;
+export function leaseOf(proxy: unknown): LeaseHandle | undefined {
+  const connection = connectionOf(proxy) as Partial<Record<symbol, unknown>> | undefined;
   return connection?.[leaseSymbol] === true ? (connection as unknown as LeaseHandle) : undefined;
 }

@@ -110,7 +110,7 @@ describe('discard() of a frozen encoded value with a directed handoff recalls it
       let threw: unknown;
       try {
         discard(frozen);
-        discard(frozen); // a second discard recalls nothing more
+        discard(frozen); // a second discard does no harm
       } catch (error) {
         threw = error;
       }

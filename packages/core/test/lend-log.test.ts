@@ -242,7 +242,7 @@ describe('the ring', () => {
 describe('withdrawn lends (raw messages)', () => {
   test('a withdrawn head skipped before a lender call wakes a borrower whose held borrow reads the same log: the lender stays open', async () => {
     await using raw = new RawServer();
-    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const { a, lender, pool, writer, releaseA } = await lenderWithLog(raw);
     const [k1, k2] = [newKey(), newKey()];
     // Both placed after a lender message the server has not received yet.
     const p1 = writer.write(k1, lender.posted + 1, [a]);
@@ -262,15 +262,12 @@ describe('withdrawn lends (raw messages)', () => {
     expect(lender.closed).toBe(false);
     expect(lender.replies.find((reply) => reply.rid === 99)?.v).toBe(1);
     pool.send({ t: 'unborrow', key: k2 });
-    lender.send({ t: 'release', ids: [a] });
-    raw.owner.send({ t: 'release', ids: [a] });
-    await settle();
-    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(await releaseA()).toBe(0);
   });
 
   test('a withdrawn entry met by the read after a call wakes a borrower that reads the same log: the lender stays open', async () => {
     await using raw = new RawServer();
-    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const { a, lender, pool, writer, releaseA } = await lenderWithLog(raw);
     const other = await raw.connect(raw.owner, 'other-pool');
     const [k0, k1, k2] = [newKey(), newKey(), newKey()];
     writer.write(k0, lender.posted + 1, [a]); // in flight: the reclaim stops here
@@ -292,15 +289,12 @@ describe('withdrawn lends (raw messages)', () => {
     expect((await other.call(a, 'echo', [4])).v).toBe(4);
     other.send({ t: 'unborrow', key: k0 });
     pool.send({ t: 'unborrow', key: k2 });
-    lender.send({ t: 'release', ids: [a] });
-    raw.owner.send({ t: 'release', ids: [a] });
-    await settle();
-    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(await releaseA()).toBe(0);
   });
 
   test('a refcount view from another connection shows the leases of lends its lender left unread by its calls', async () => {
     await using raw = new RawServer();
-    const { a, lender, writer } = await lenderWithLog(raw);
+    const { a, lender, writer, releaseA } = await lenderWithLog(raw);
     const key = newKey();
     writer.write(key, lender.posted, [a]);
     // The lender's call leaves the lend unread (it can still be withdrawn) ...
@@ -315,10 +309,7 @@ describe('withdrawn lends (raw messages)', () => {
       expect.stringMatching(/^lease:lender>/),
     ]);
     lender.send({ t: 'unlend', key });
-    lender.send({ t: 'release', ids: [a] });
-    raw.owner.send({ t: 'release', ids: [a] });
-    await settle();
-    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(await releaseA()).toBe(0);
     expect(lender.refusals).toEqual([]);
   });
 
@@ -340,7 +331,7 @@ describe('withdrawn lends (raw messages)', () => {
 
   test('a lend nobody used is withdrawn: no lease, no trace; a late borrow of it is refused at once', async () => {
     await using raw = new RawServer();
-    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const { a, lender, pool, writer, releaseA } = await lenderWithLog(raw);
     const key = newKey();
     const place = writer.write(key, lender.posted, [a]);
     // The lender's calls and creates leave it unread, so that it can still be withdrawn.
@@ -357,16 +348,13 @@ describe('withdrawn lends (raw messages)', () => {
     await settle();
     expect(pool.refusals).toEqual(['borrow refused: no such lease']);
     expect(Date.now() - started).toBeLessThan(1000);
-    lender.send({ t: 'release', ids: [a] });
-    raw.owner.send({ t: 'release', ids: [a] });
-    await settle();
-    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(await releaseA()).toBe(0);
     expect(lender.refusals).toEqual([]);
   });
 
   test('a borrow waiting for a lend that is then withdrawn is refused at once, and its connection goes on', async () => {
     await using raw = new RawServer();
-    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const { a, lender, pool, writer, releaseA } = await lenderWithLog(raw);
     const key = newKey();
     // Placed after a lender message not posted yet: the borrow waits for it.
     const place = writer.write(key, lender.posted + 1, [a]);
@@ -379,10 +367,7 @@ describe('withdrawn lends (raw messages)', () => {
     const c = await pool.create('Toolbox');
     expect((await pool.call(c, 'echo', [2])).v).toBe(2);
     pool.send({ t: 'release', ids: [c] });
-    lender.send({ t: 'release', ids: [a] });
-    raw.owner.send({ t: 'release', ids: [a] });
-    await settle();
-    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(await releaseA()).toBe(0);
   });
 
   test('a release by the lender reads its lends first: they can no longer be withdrawn, and keep the objects', async () => {
@@ -406,7 +391,7 @@ describe('withdrawn lends (raw messages)', () => {
 
   test('a borrow waiting for a lend placed after a lender call is woken by that call', async () => {
     await using raw = new RawServer();
-    const { a, lender, pool, writer } = await lenderWithLog(raw);
+    const { a, lender, pool, writer, releaseA } = await lenderWithLog(raw);
     const key = newKey();
     writer.write(key, lender.posted + 1, [a]);
     pool.send({ t: 'borrow', key });
@@ -416,22 +401,29 @@ describe('withdrawn lends (raw messages)', () => {
     expect((await lender.call(a, 'echo', [5])).v).toBe(5);
     expect((await call).v).toBe(4);
     pool.send({ t: 'unborrow', key });
-    lender.send({ t: 'release', ids: [a] });
-    raw.owner.send({ t: 'release', ids: [a] });
-    await settle();
-    expect(raw.table.numberOfObjects()).toBe(0);
+    expect(await releaseA()).toBe(0);
     expect(pool.refusals).toEqual([]);
   });
 });
 
-/** A Toolbox `a`, a lender connection holding it with its lend log registered, a pool thread. */
+/**
+ * A Toolbox `a`, a lender connection holding it with its lend log registered, a pool thread,
+ * and the end of a test: `releaseA()` releases the lender's and the owner's references to `a`
+ * and resolves with the number of objects left once the server is idle.
+ */
 async function lenderWithLog(raw: RawServer) {
   const a = await raw.owner.create('Toolbox');
   const lender = await raw.connect(raw.owner, 'lender', [a]);
   const pool = await raw.connect(raw.owner, 'pool-thread');
   const writer = registerLendLog(lender);
   await settle();
-  return { a, lender, pool, writer };
+  const releaseA = async (): Promise<number> => {
+    lender.send({ t: 'release', ids: [a] });
+    raw.owner.send({ t: 'release', ids: [a] });
+    await settle();
+    return raw.table.numberOfObjects();
+  };
+  return { a, lender, pool, writer, releaseA };
 }
 
 describe('on the server (raw messages)', () => {

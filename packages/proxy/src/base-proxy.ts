@@ -27,12 +27,16 @@ let watch: (proxy: BaseProxy) => boolean;
 let connectionOfProxy: (proxy: object) => ProxyConnection | undefined;
 
 /**
- * The connection `proxy` calls through: for a BaseProxy of this copy of the package, the one
- * it was made with; undefined for anything else (a proxy of another copy, any other object).
- * Package-internal (used by @managers/core to find a borrowed proxy's lease).
+ * The connection `proxy` calls through: for a proxy of this copy of the package (a BaseProxy,
+ * or an AutoProxy or view of one), the one it was made with; undefined for anything else (a
+ * proxy of another copy, any other value). Its target is read through the cross-copy symbol,
+ * with no `instanceof`. Package-internal (used by @managers/core to find a borrowed proxy's
+ * lease).
  */
-export function connectionOf(proxy: object): ProxyConnection | undefined {
-  return connectionOfProxy(proxy);
+export function connectionOf(proxy: unknown): ProxyConnection | undefined {
+  if (typeof proxy !== 'object' || proxy === null) return undefined;
+  const target = (proxy as { [proxyTargetSymbol]?: unknown })[proxyTargetSymbol];
+  return connectionOfProxy(typeof target === 'object' && target !== null ? target : proxy);
 }
 
 /**
@@ -78,10 +82,7 @@ export class BaseProxy implements Disposable, AsyncDisposable {
       finalizer.register(proxy, { connection: proxy.#connection, id: proxy.#token.id }, proxy);
       return true;
     };
-    connectionOfProxy = (proxy) =>
-      typeof proxy === 'object' && proxy !== null && #connection in proxy
-        ? proxy.#connection
-        : undefined;
+    connectionOfProxy = (proxy) => (#connection in proxy ? proxy.#connection : undefined);
   }
 
   /**

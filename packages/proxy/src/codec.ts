@@ -219,10 +219,9 @@ const MAX_SHALLOW_KEYS = 16;
  * The hot path of a task or a message, `{ proxy, item }` or a proxy alone: a leaf that `isLeaf`
  * picks (a proxy, an envelope), or a plain object whose own values are primitives or such
  * leaves, none twice. Returns the leaf replaced, the object itself when it holds no leaf, a
- * copy with each leaf replaced when it does, and
- * NOT_SHALLOW for anything else (the full walk then handles it: nested containers, a leaf
- * met twice, ports and buffers, an own `__proto__` key). It replaces leaves in the order the
- * full walk would.
+ * copy with each leaf replaced when it does, and NOT_SHALLOW for anything else (the full walk
+ * then handles it: nested containers, a leaf met twice, ports and buffers, an own `__proto__`
+ * key). It replaces leaves in the order the full walk would, reading each value once.
  */
 function replaceShallow(
   value: object,
@@ -235,7 +234,7 @@ function replaceShallow(
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   if (keys.length > MAX_SHALLOW_KEYS) return NOT_SHALLOW;
-  // Each value is read once (an own getter runs once) and the copy holds what was checked.
+  // Read once (an own getter runs once): the copy holds what was checked.
   const items: unknown[] = new Array(keys.length);
   let leaves = 0;
   for (let index = 0; index < keys.length; index++) {
