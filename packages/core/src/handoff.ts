@@ -415,6 +415,12 @@ function decodeEnvelopes<T>(
       connectionOf(handle.managerId, handle);
       return new ManagerHandle(handle.managerId, handle.name);
     }
+    if (typeof (envelope as { lease?: unknown }).lease === 'string') {
+      throw createManagerError(
+        ErrorCode.BadMessage,
+        'this value was made by lend(): receive it with borrow(), not decode()',
+      );
+    }
     const handoff = envelope as unknown as RemoteHandoff;
     checkHandoff(handoff, `a proxy envelope for ${envelope.token.typeid} id ${envelope.token.id}`);
     const connection = connectionOf(envelope.token.manager, handoff);

@@ -32,9 +32,79 @@ import {
 import { leaseOf, leaseSymbol, type LeaseHandle } from './lease-registry';
 import { connectionFor, newConnectionKey } from './threads';
 
-/** The envelope of a lent proxy: its lease key, and a spare port for a thread with no connection. */
-interface LoanEnvelope extends ProxyEnvelope {
+/**
+ * The envelope of a lent proxy: its token as JSON text, its lease key, and a spare port for a
+ * thread with no connection. The token travels as text because a string is cheaper to clone
+ * than the object (its exposed list, its method map) for both threads, and the borrowing
+ * thread keeps one parsed token per text instead of one per task.
+ */
+interface LoanEnvelope {
+  readonly [PROXY_ENVELOPE_KEY]: 1;
+  readonly token: string;
   readonly lease: string;
+  readonly key?: string;
+  readonly port?: MessagePort;
+  readonly remote?: RemoteSettings;
+}
+
+/** The JSON text of each token lent from this thread (tokens live as long as their proxies). */
+const tokenTexts = new WeakMap<Token, string>();
+
+function tokenText(token: Token): string {
+  let text = tokenTexts.get(token);
+  if (text === undefined) tokenTexts.set(token, (text = JSON.stringify(token)));
+  return text;
+}
+
+/** Tokens received in lent envelopes, by text: one frozen token per hosted object. */
+const receivedTokens = new Map<string, Token>();
+/** Past this many texts the memory starts again (a thread that borrows many objects). */
+const MAX_RECEIVED_TOKENS = 1024;
+
+/** The token a lent envelope carries as text (checked, frozen, and kept for the next task). */
+function receivedToken(text: unknown): Token {
+  if (typeof text !== 'string') throw badLentToken();
+  let token = receivedTokens.get(text);
+  if (token !== undefined) return token;
+  let parsed: Partial<Record<keyof Token, unknown>>;
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch (error) {
+    throw badLentToken(error);
+  }
+  const { manager, id, typeid, exposed, methodToTypeid, proxytype } = parsed ?? {};
+  if (
+    typeof manager !== 'string' ||
+    !Number.isSafeInteger(id) ||
+    typeof typeid !== 'string' ||
+    !Array.isArray(exposed) ||
+    !exposed.every((name) => typeof name === 'string') ||
+    typeof methodToTypeid !== 'object' ||
+    methodToTypeid === null ||
+    !Object.values(methodToTypeid).every((name) => typeof name === 'string') ||
+    (proxytype !== undefined && typeof proxytype !== 'string')
+  ) {
+    throw badLentToken();
+  }
+  token = Object.freeze({
+    manager,
+    id: id as number,
+    typeid,
+    exposed: Object.freeze(exposed as string[]),
+    methodToTypeid: Object.freeze(methodToTypeid as Record<string, string>),
+    ...(proxytype === undefined ? {} : { proxytype }),
+  });
+  if (receivedTokens.size >= MAX_RECEIVED_TOKENS) receivedTokens.clear();
+  receivedTokens.set(text, token);
+  return token;
+}
+
+function badLentToken(cause?: unknown): Error {
+  return createManagerError(
+    ErrorCode.BadMessage,
+    'a lent proxy envelope carries no valid token (lend() makes one from a live proxy)',
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** A value ready to be posted as a task whose proxies are lent, not handed off. */
@@ -67,10 +137,8 @@ export interface LendOptions {
  * Values that carry manager handles are encoded with {@link encode} instead (handles need ports).
  */
 export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
-  const leases = new Map<
-    string,
-    { key: string; ids: number[]; connection: ClientConnection; place: number }
-  >();
+  // Most tasks lend the proxies of one manager: an array searched in place, not a Map.
+  const leases: Lease[] = [];
   let hasHandle = false;
   const transferList: TransferListItem[] = [];
   const encoded = encodeValue(
@@ -78,19 +146,20 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     (proxy: BaseProxy): ProxyEnvelope => {
       checkSendable(proxy);
       const managerId = proxy.token.manager;
-      let lease = leases.get(managerId);
+      let lease: Lease | undefined;
+      for (const each of leases) if (each.managerId === managerId) lease = each;
       if (lease === undefined) {
         const connection = sendingConnection(managerId, proxy);
-        lease = { key: newConnectionKey(), ids: [], connection, place: -1 };
-        leases.set(managerId, lease);
+        lease = { managerId, key: newConnectionKey(), ids: [], connection, place: -1 };
+        leases.push(lease);
       }
       lease.ids.push(proxy.token.id);
       const envelope: LoanEnvelope = {
         [PROXY_ENVELOPE_KEY]: 1,
-        token: proxy.token,
+        token: tokenText(proxy.token),
         lease: lease.key,
       };
-      return envelope;
+      return envelope as unknown as ProxyEnvelope;
     },
     transferList,
     (custom) => {
@@ -98,7 +167,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
       return null;
     },
   );
-  if (leases.size === 0 && !hasHandle) {
+  if (leases.length === 0 && !hasHandle) {
     // Nothing to lend (no proxy in the value): nothing to end either.
     return { value: encoded as T, transferList, end: endNothing };
   }
@@ -113,21 +182,22 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   }
   const wantsPort = options.ports ?? false;
   // Made only for a receiver that may have no connection (most tasks need neither).
+  // By lease key (one lease per manager).
   let spares: Map<string, { key: string; port: MessagePort }> | undefined;
   let remotes: Map<string, RemoteSettings> | undefined;
-  for (const [managerId, lease] of leases) {
+  for (const lease of leases) {
     lease.place = lease.connection.lend(lease.key, lease.ids);
-    if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(managerId))) {
+    if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(lease.managerId))) {
       const remote = lease.connection.remoteSettings;
       if (remote !== undefined) {
         // A remote manager: no port reaches it; the receiver connects as this thread did.
-        (remotes ??= new Map()).set(managerId, remote);
+        (remotes ??= new Map()).set(lease.key, remote);
         continue;
       }
       // A connection for a receiver that has none: a spare funded with no ids.
       const spare = lease.connection.takeSpare();
       lease.connection.post({ t: 'handoff', key: spare.key, ids: [] });
-      (spares ??= new Map()).set(managerId, spare);
+      (spares ??= new Map()).set(lease.key, spare);
       transferList.push(spare.port);
     }
   }
@@ -135,9 +205,10 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     spares === undefined && remotes === undefined
       ? encoded
       : decodeValue(encoded, (envelope) => {
-          const spare = spares?.get(envelope.token.manager);
+          const lease = (envelope as unknown as LoanEnvelope).lease;
+          const spare = spares?.get(lease);
           if (spare !== undefined) return { ...envelope, key: spare.key, port: spare.port };
-          const remote = remotes?.get(envelope.token.manager);
+          const remote = remotes?.get(lease);
           return remote === undefined ? envelope : { ...envelope, remote };
         });
   let ended = false;
@@ -147,12 +218,12 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     end(borrowedOrReport?: readonly string[] | LeaseReport, returnedKeys?: readonly string[]) {
       if (ended) return;
       ended = true;
-      const { borrowed = [], returned = [] } = isLeaseReport(borrowedOrReport)
+      const { borrowed = NO_KEYS, returned = NO_KEYS } = isLeaseReport(borrowedOrReport)
         ? borrowedOrReport
         : { borrowed: borrowedOrReport, returned: returnedKeys };
       // A port that left with the task is detached: closing it does nothing.
       if (spares !== undefined) for (const spare of spares.values()) spare.port.close();
-      for (const lease of leases.values()) {
+      for (const lease of leases) {
         if (lease.connection.closed || borrowed.includes(lease.key)) continue;
         // A lease nobody used, still unread in the lend log, is withdrawn there: the server
         // never makes it, so there is nothing to end (no message, no wake-up).
@@ -166,6 +237,17 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
     },
   };
 }
+
+/** One manager's part of a loan: its lease key, the ids lent, and its place in the lend log. */
+interface Lease {
+  readonly managerId: string;
+  readonly key: string;
+  readonly ids: number[];
+  readonly connection: ClientConnection;
+  place: number;
+}
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
 
 function endNothing(): void {}
 
@@ -358,8 +440,9 @@ function handBackNothing(): LeaseReport {
 }
 
 /** The proxy a lent envelope becomes, under its lease (made on first use, kept in `leases`). */
-function lentProxy(envelope: ProxyEnvelope, leases: Map<string, LeaseConnection>): BaseProxy {
-  const lease = (envelope as Partial<LoanEnvelope>).lease;
+function lentProxy(received: ProxyEnvelope, leases: Map<string, LeaseConnection>): BaseProxy {
+  const envelope = received as unknown as Partial<LoanEnvelope>;
+  const lease = envelope.lease;
   if (typeof lease !== 'string') {
     if (leases.size === 0) throw HANDED_OFF;
     throw createManagerError(
@@ -367,11 +450,12 @@ function lentProxy(envelope: ProxyEnvelope, leases: Map<string, LeaseConnection>
       'a value mixes lent proxies with other envelopes: lend() never makes one',
     );
   }
-  const managerId = envelope.token.manager;
+  const token = receivedToken(envelope.token);
+  const managerId = token.manager;
   let leaseConnection = leases.get(lease);
   if (leaseConnection === undefined) {
     let connection = connectionFor(managerId);
-    const remote = (envelope as { remote?: RemoteSettings }).remote;
+    const remote = envelope.remote;
     if (connection === undefined && remote !== undefined) {
       // A remote manager's lease: connect as the lender did (calls wait for the socket).
       connection = connectLater(managerId, remote);
@@ -388,7 +472,7 @@ function lentProxy(envelope: ProxyEnvelope, leases: Map<string, LeaseConnection>
     if (connection === undefined) {
       throw createManagerError(
         ErrorCode.NotConnected,
-        `a lent proxy (${envelope.token.typeid} id ${envelope.token.id}) reached a thread with no connection to its manager`,
+        `a lent proxy (${token.typeid} id ${token.id}) reached a thread with no connection to its manager`,
         { details: { manager: managerId } },
       );
     }
@@ -397,7 +481,7 @@ function lentProxy(envelope: ProxyEnvelope, leases: Map<string, LeaseConnection>
   } else if (envelope.port !== undefined && leaseConnection.connection.key !== envelope.key) {
     envelope.port.close();
   }
-  return leaseConnection.connection.proxyFor(envelope.token, leaseConnection);
+  return leaseConnection.connection.proxyFor(token, leaseConnection);
 }
 
 /**

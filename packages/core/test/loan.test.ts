@@ -1,5 +1,13 @@
 /** lend() and borrow() in one thread: what a pool task receives, without the pool. */
-import { borrow, keepBorrowed, lend, release, type Borrowed, type Loan } from '@managers/core';
+import {
+  borrow,
+  decode,
+  keepBorrowed,
+  lend,
+  release,
+  type Borrowed,
+  type Loan,
+} from '@managers/core';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { leaseOf } from '../src/lease-registry';
 import { KitchenManager } from './fixtures/kitchen';
@@ -188,6 +196,66 @@ test('keepBorrowed() twice on one proxy takes one reference, which its release g
   expect(await pollUntil(() => holdersOf(manager, a.token.id), '{"main":2}')).toBe('{"main":2}');
   release(received.value.a);
   expect(await pollUntil(() => holdersOf(manager, a.token.id), '{"main":1}')).toBe('{"main":1}');
+  release(a);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('a lent proxy carries its token as text: the borrowing thread keeps one frozen token per object, equal to the lender’s', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const first = await lendAndBorrow<{ a: typeof a }>({ a });
+  const second = await lendAndBorrow<{ a: typeof a }>({ a });
+  const lent = first.loan.value as unknown as { a: Record<string, unknown> };
+  expect(typeof lent.a['token']).toBe('string');
+  const token = first.received.value.a.token;
+  expect(token).toEqual(a.token);
+  expect(Object.isFrozen(token) && Object.isFrozen(token.exposed)).toBe(true);
+  // Two tasks, one parsed token: a borrowed proxy per task, not a token per task.
+  expect(second.received.value.a.token).toBe(token);
+  expect(await second.received.value.a.echo('x')).toBe('x');
+  first.loan.end(first.received.handBack());
+  second.loan.end(second.received.handBack());
+  release(a);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('a lent envelope with a broken token is refused by borrow() with ERR_BAD_MESSAGE, and the loan still ends cleanly', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const loan = lend({ a });
+  const lent = loan.value as unknown as { a: Record<string, unknown> };
+  for (const token of [
+    '{"manager":"m","id":"1","typeid":"Toolbox","exposed":[],"methodToTypeid":{}}',
+    'not json',
+    42,
+  ]) {
+    const forged = { a: { ...lent.a, token } };
+    expect(() => borrow(forged)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_BAD_MESSAGE',
+        message: expect.stringContaining('no valid token'),
+      }),
+    );
+  }
+  loan.end();
+  expect(await a.echo('still served')).toBe('still served');
+  release(a);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('decode() of a value made by lend() says to use borrow(), and takes nothing', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const loan = lend({ a });
+  const received = await roundTrip(loan.value, loan.transferList);
+  expect(() => decode(received)).toThrow(
+    expect.objectContaining({
+      code: 'ERR_BAD_MESSAGE',
+      message: expect.stringContaining('receive it with borrow()'),
+    }),
+  );
+  loan.end();
+  expect((await manager.entries()).map((entry) => entry.holders)).toEqual([{ main: 1 }]);
   release(a);
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
 });

@@ -94,33 +94,63 @@ export async function runTask<R = unknown>(
   return runWith(pool, (value, runOptions) => pool.run(value, runOptions), task, options);
 }
 
-/** Per pool: which of its threads are connected to which manager (reported by their tasks). */
-const connectedThreads = new WeakMap<object, Map<string, Set<number>>>();
+/** What a pool's tasks reported: which of its threads are connected to which manager. */
+interface PoolConnections {
+  readonly threadsByManager: Map<string, Set<number>>;
+  /**
+   * Managers every thread of the pool has reported a connection to, so that a task needs no
+   * port for them and the check costs no walk of the pool's threads. Kept only for a pool that
+   * says when it starts a thread (Piscina's `workerCreate`), which empties it.
+   */
+  readonly allConnected: Set<string> | undefined;
+}
 
-function recordReport(pool: object, report: TaskReport | undefined): void {
+interface PoolLike {
+  readonly threads?: readonly { threadId: number }[];
+  on?(event: 'workerCreate', listener: () => void): unknown;
+}
+
+const poolConnections = new WeakMap<object, PoolConnections>();
+
+function connectionsOf(pool: PoolLike): PoolConnections {
+  let connections = poolConnections.get(pool);
+  if (connections === undefined) {
+    const watched = typeof pool.on === 'function';
+    connections = {
+      threadsByManager: new Map(),
+      allConnected: watched ? new Set() : undefined,
+    };
+    const allConnected = connections.allConnected;
+    if (watched) pool.on!('workerCreate', () => allConnected!.clear());
+    poolConnections.set(pool, connections);
+  }
+  return connections;
+}
+
+function recordReport(pool: PoolLike, report: TaskReport | undefined): void {
   if (report === undefined) return;
-  let byManager = connectedThreads.get(pool);
-  if (byManager === undefined) connectedThreads.set(pool, (byManager = new Map()));
+  const { threadsByManager } = connectionsOf(pool);
   for (const managerId of report.managers) {
-    let threads = byManager.get(managerId);
-    if (threads === undefined) byManager.set(managerId, (threads = new Set()));
+    let threads = threadsByManager.get(managerId);
+    if (threads === undefined) threadsByManager.set(managerId, (threads = new Set()));
     threads.add(report.thread);
   }
 }
 
 /** True when some thread of `pool` has not reported a connection to `managerId` yet. */
-function needsPort(
-  pool: { threads?: readonly { threadId: number }[] },
-  managerId: string,
-): boolean {
+function needsPort(pool: PoolLike, managerId: string): boolean {
+  const connections = connectionsOf(pool);
+  if (connections.allConnected?.has(managerId) === true) return false;
   const threads = pool.threads ?? [];
-  const connected = connectedThreads.get(pool)?.get(managerId);
+  const connected = connections.threadsByManager.get(managerId);
   if (connected === undefined || threads.length === 0) return true;
-  return threads.some((thread) => !connected.has(thread.threadId));
+  if (threads.some((thread) => !connected.has(thread.threadId))) return true;
+  connections.allConnected?.add(managerId);
+  return false;
 }
 
 async function runWith<R>(
-  pool: { threads?: readonly { threadId: number }[] },
+  pool: PoolLike,
   run: (task: unknown, options: PiscinaRunOptions) => Promise<unknown>,
   task: unknown,
   options: PiscinaRunOptions,
