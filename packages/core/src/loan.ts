@@ -263,7 +263,7 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
   readonly ownsReferences = false;
   #borrowed = false;
   /** References kept from this lease (a retained or returned proxy), per id. */
-  readonly #kept = new Map<number, number>();
+  #kept: Map<number, number> | undefined;
   /** Calls made through this lease not settled yet. */
   #unsettled = 0;
   /** A call through this lease was answered with a value (so the server has read the borrow). */
@@ -308,7 +308,8 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
     this.ensureBorrowed();
     if (this.connection.closed) return;
     this.connection.post({ t: 'keep', key: this.key, id });
-    this.#kept.set(id, (this.#kept.get(id) ?? 0) + 1);
+    const kept = (this.#kept ??= new Map());
+    kept.set(id, (kept.get(id) ?? 0) + 1);
   }
 
   call(
@@ -323,25 +324,25 @@ class LeaseConnection implements ProxyConnection, LeaseHandle {
     this.#unsettled++;
     // Watched on the side: the caller gets the promise that BaseProxy chains on `reply`, so a
     // rejection it leaves unhandled is still reported.
-    reply.then(this.#answeredCall, this.#failedCall);
+    reply.then(
+      () => this.#settled(true),
+      () => this.#settled(false),
+    );
     return reply;
   }
 
-  readonly #answeredCall = () => {
+  // Made per call, not per lease: most leases (a task that does not call) never need them.
+  #settled(answered: boolean): void {
     this.#unsettled--;
-    this.#answered = true;
-  };
-
-  readonly #failedCall = () => {
-    this.#unsettled--;
-  };
+    if (answered) this.#answered = true;
+  }
 
   /** A borrowed proxy owns no reference: releasing it is local, unless it was kept. */
   release(id: number): void {
-    const kept = this.#kept.get(id);
+    const kept = this.#kept?.get(id);
     if (kept === undefined) return;
-    if (kept === 1) this.#kept.delete(id);
-    else this.#kept.set(id, kept - 1);
+    if (kept === 1) this.#kept!.delete(id);
+    else this.#kept!.set(id, kept - 1);
     this.connection.release(id);
   }
 

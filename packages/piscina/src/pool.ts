@@ -7,6 +7,7 @@ import {
   lend,
   typeScriptExecArgv,
   type FileSpecifier,
+  type LendOptions,
 } from '@managers/core';
 import { createManagerError, ErrorCode, isManagerError } from '@managers/refcount';
 import { taskFilePath } from './entry';
@@ -103,7 +104,12 @@ interface PoolConnections {
    * says when it starts a thread (Piscina's `workerCreate`), which empties it.
    */
   readonly allConnected: Set<string> | undefined;
+  /** The options of this pool's `lend()`s: a port only for threads not connected yet. */
+  readonly lendOptions: LendOptions;
 }
+
+/** The options of a task sent again with a port for every manager (see runWith). */
+const WITH_PORTS: LendOptions = { ports: true };
 
 interface PoolLike {
   readonly threads?: readonly { threadId: number }[];
@@ -119,6 +125,7 @@ function connectionsOf(pool: PoolLike): PoolConnections {
     connections = {
       threadsByManager: new Map(),
       allConnected: watched ? new Set() : undefined,
+      lendOptions: { ports: (managerId) => needsPort(pool, managerId) },
     };
     const allConnected = connections.allConnected;
     if (watched) pool.on!('workerCreate', () => allConnected!.clear());
@@ -159,9 +166,7 @@ async function runWith<R>(
   const unwrapped = unwrapTransferable(task);
   // The task's proxies are lent for its duration (no port, no claim, no reference of the pool
   // thread's own), with a port added only for threads not yet connected to their manager.
-  const loan = lend(unwrapped.value, {
-    ports: forcePorts ? true : (managerId) => needsPort(pool, managerId),
-  });
+  const loan = lend(unwrapped.value, forcePorts ? WITH_PORTS : connectionsOf(pool).lendOptions);
   const given = (options.transferList as readonly never[] | undefined) ?? [];
   const runOptions =
     given.length + unwrapped.transferList.length + loan.transferList.length === 0

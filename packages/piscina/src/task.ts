@@ -130,31 +130,30 @@ export function defineTask<A = any, R = unknown>(
     // by calls, all answered, goes back through the caller (handBack): one message fewer.
     const leases = borrowed?.handBack();
     const managers = connectedManagers();
-    const managersKey = managers.join(' ');
-    const report: TaskReport = {
+    const managersKey = managers.length === 1 ? managers[0]! : managers.join(' ');
+    const report = (): TaskReport => ({
       borrowed: leases?.borrowed ?? [],
       ...(leases === undefined || leases.returned.length === 0
         ? {}
         : { returned: leases.returned }),
       thread: threadId,
       managers,
-    };
+    });
     if (outcome === undefined) {
       // Piscina posts errors by structured clone, which keeps only name, message and stack:
       // send an envelope instead, rebuilt by the pool with its code and cause chain.
       reportedManagers = managersKey;
-      throw { [TASK_ERROR_KEY]: toErrorEnvelope(failure), [TASK_REPORT_KEY]: report };
+      throw { [TASK_ERROR_KEY]: toErrorEnvelope(failure), [TASK_REPORT_KEY]: report() };
     }
     // A result goes back bare when there is nothing new to report: no lease to end, and the
     // managers this thread is connected to were reported already (a pool thread serves one
     // pool, which remembers them). A value that would read as a report is always wrapped.
     const news =
-      report.borrowed.length > 0 ||
-      report.returned !== undefined ||
+      (leases !== undefined && (leases.borrowed.length > 0 || leases.returned.length > 0)) ||
       managersKey !== reportedManagers ||
       reportOf(outcome.value) !== undefined;
     reportedManagers = managersKey;
-    const reported = news ? { [TASK_REPORT_KEY]: report, value: outcome.value } : outcome.value;
+    const reported = news ? { [TASK_REPORT_KEY]: report(), value: outcome.value } : outcome.value;
     if (outcome.transferList.length === 0) return reported;
     return Piscina.move(new EncodedResult(reported, outcome.transferList) as never);
   };

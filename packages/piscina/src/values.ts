@@ -63,6 +63,9 @@ function isPiscinaTransferable(value: unknown): value is PiscinaTransferable {
   );
 }
 
+/** The transfer list of a value that is not a Piscina transferable (shared: never written to). */
+const NO_TRANSFER = Object.freeze([]) as unknown as TransferListItem[];
+
 /**
  * Unwraps a value given with `Piscina.move()` (or any object of Piscina's transferable
  * protocol) into its value and transfer list, so that the codec can walk the value itself.
@@ -72,7 +75,7 @@ export function unwrapTransferable(value: unknown): {
   value: unknown;
   transferList: TransferListItem[];
 } {
-  if (!isPiscinaTransferable(value)) return { value, transferList: [] };
+  if (!isPiscinaTransferable(value)) return { value, transferList: NO_TRANSFER };
   const items = value[transferableSymbol];
   return {
     value: value[valueSymbol],
