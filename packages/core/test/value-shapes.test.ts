@@ -3,6 +3,7 @@
  * through its shallow path: what it sends must be what the full walk would send.
  */
 import { borrow, decode, encode, lend, release, type BaseProxy } from '@managers/core';
+import { forEachProxy, toBaseProxy } from '@managers/proxy';
 import { KitchenManager } from './fixtures/kitchen';
 import { KITCHEN_MODULE, pollUntil, roundTrip } from './helpers';
 
@@ -65,5 +66,33 @@ test('an own "__proto__" key holding a proxy stays a property on both sides', as
   expect(String(Object.getOwnPropertyDescriptor(decoded, '__proto__')?.value)).toContain('Toolbox');
   release(Object.getOwnPropertyDescriptor(decoded, '__proto__')?.value as BaseProxy);
   release(toolbox);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('forEachProxy visits each proxy of a task once, on its shallow path and on the full walk', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const first = await manager.Toolbox();
+  const second = await manager.Toolbox();
+  const visited = (value: unknown): BaseProxy[] => {
+    const proxies: BaseProxy[] = [];
+    forEachProxy(value, (proxy) => proxies.push(proxy));
+    return proxies;
+  };
+  // A proxy alone, and primitives (nothing to visit).
+  expect(visited(first)).toEqual([toBaseProxy(first)]);
+  expect(visited(7)).toEqual([]);
+  expect(visited({ item: 7, name: 'x' })).toEqual([]);
+  // The shape of most tasks: the same proxy under two keys is visited once, in key order.
+  expect(visited({ a: second, item: 1, b: first, c: second })).toEqual([
+    toBaseProxy(second),
+    toBaseProxy(first),
+  ]);
+  // A nested value takes the full walk, with the same answer.
+  expect(visited({ a: second, nested: [first, second], b: first })).toEqual([
+    toBaseProxy(second),
+    toBaseProxy(first),
+  ]);
+  release(first);
+  release(second);
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
 });

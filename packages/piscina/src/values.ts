@@ -90,7 +90,19 @@ export function uniqueTransferList(items: readonly TransferListItem[]): Transfer
 
 /** The proxies inside `value`, found where `encode()` finds them (each BaseProxy once). */
 export function proxiesIn(value: unknown): BaseProxy[] {
-  const found = new Set<BaseProxy>();
-  forEachProxy(value, (proxy) => found.add(proxy));
-  return [...found];
+  const found: BaseProxy[] = [];
+  // Two proxies of one BaseProxy (an AutoProxy and its withCallOptions view) count once: a
+  // search of the list for the few of most tasks, a Set past them.
+  let seen: Set<BaseProxy> | undefined;
+  forEachProxy(value, (proxy) => {
+    if (seen === undefined && found.length < 16) {
+      if (!found.includes(proxy)) found.push(proxy);
+      return;
+    }
+    seen ??= new Set(found);
+    if (seen.has(proxy)) return;
+    seen.add(proxy);
+    found.push(proxy);
+  });
+  return found;
 }

@@ -319,6 +319,9 @@ function rebuild(
  * release the proxies a disposed object held (R6).
  */
 export function forEachProxy(value: unknown, visit: (proxy: BaseProxy) => void): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (isProxy(value)) return visit(toBaseProxy(value));
+  if (forEachShallowProxy(value, visit)) return;
   walkValue(value, (item) => {
     if (isProxy(item)) {
       visit(toBaseProxy(item));
@@ -326,6 +329,30 @@ export function forEachProxy(value: unknown, visit: (proxy: BaseProxy) => void):
     }
     return item instanceof MessagePort ? Visit.Skip : Visit.Descend;
   });
+}
+
+/**
+ * {@link forEachProxy} for the shape of most tasks, a plain object whose own values are
+ * primitives or proxies (`{ proxy, item }`): visits its proxies without the walk's bookkeeping,
+ * each once. Returns false, having visited nothing, for any other value (the walk handles it).
+ */
+function forEachShallowProxy(value: object, visit: (proxy: BaseProxy) => void): boolean {
+  if (Array.isArray(value) || tag(value) !== '[object Object]') return false;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length > MAX_SHALLOW_KEYS) return false;
+  // Read once, then visited: nothing is visited unless the whole object is shallow.
+  const items = new Array<unknown>(keys.length);
+  for (let index = 0; index < keys.length; index++) {
+    const item = (items[index] = record[keys[index]!]);
+    if (typeof item === 'object' && item !== null && !isProxy(item)) return false;
+  }
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index];
+    if (typeof item !== 'object' || item === null || items.indexOf(item) < index) continue;
+    visit(toBaseProxy(item));
+  }
+  return true;
 }
 
 /**
