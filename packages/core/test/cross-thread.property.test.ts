@@ -119,9 +119,11 @@ test(`refcounts stay exact across threads (${RUNS} random sequences)`, async () 
               const [from, slot] = [...object.slots][b % object.slots.size]!.split(':').map(Number);
               const to = (from! + 1 + (b % (AGENTS - 1))) % AGENTS;
               const { port1, port2 } = new MessageChannel();
-              const received = agents[to]!.run({ cmd: 'receive', port: port2 }, [port2]);
-              await agents[from!]!.run({ cmd: 'forward', slot, port: port1 }, [port1]);
-              object.slots.add(`${to}:${((await received) as number) - 1}`);
+              const [slots] = await Promise.all([
+                agents[to]!.run({ cmd: 'receive', port: port2 }, [port2]),
+                agents[from!]!.run({ cmd: 'forward', slot, port: port1 }, [port1]),
+              ]);
+              object.slots.add(`${to}:${(slots as number) - 1}`);
               break;
             }
             case 'release': {

@@ -82,7 +82,7 @@ describe('proxies across threads', () => {
     const mag = await manager.Magnifier(3);
     await agent.hold(mag);
     expect(await refcountOf(manager, mag.token.id)).toBe(2);
-    void agent.run({ cmd: 'exit' });
+    void agent.run({ cmd: 'exit' }).catch(() => undefined);
     await agent.exited;
     // Both clocks are epoch-based (performance.timeOrigin + now()), so they compare across threads.
     const exitedAt = performance.timeOrigin + performance.now();
