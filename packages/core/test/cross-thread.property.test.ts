@@ -6,15 +6,11 @@
  * still referenced was disposed, and once everything is released the table is empty.
  */
 import { MessageChannel } from 'node:worker_threads';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import fc from 'fast-check';
 import { release, tokenOf, type BaseProxy } from '@managers/core';
 import { ContainerManager } from './fixtures/containers';
 import { Agent } from './fixtures/agent';
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+import { collectUntil } from './helpers';
 
 type Kind = 'List' | 'Dict';
 interface ModelObject {
@@ -231,18 +227,10 @@ test(`refcounts stay exact across threads (${RUNS} random sequences)`, async () 
               ),
             );
           const want = expected();
-          let got = await actual();
           // Releases by the finalizer, by a terminated thread's closed port and by a disposed
           // dict reach the server in their own time: wait for them (by the clock, since a slow
           // machine's gc() and thread switches make any count of rounds short).
-          for (
-            const until = Date.now() + SETTLE_MS;
-            !sameCounts(got, want) && Date.now() < until;
-          ) {
-            gc();
-            await new Promise((resolve) => setTimeout(resolve, 5));
-            got = await actual();
-          }
+          const got = await collectUntil(actual, (counts) => sameCounts(counts, want), SETTLE_MS);
           expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
         } finally {
           // Release everything (also after a failure, so the next run starts clean): the table
@@ -258,11 +246,11 @@ test(`refcounts stay exact across threads (${RUNS} random sequences)`, async () 
             }
             object.slots.clear();
           }
-          const count = () => within('clean-up, counting objects', manager.numberOfObjects());
-          for (const until = Date.now() + SETTLE_MS; (await count()) > 0 && Date.now() < until;) {
-            gc();
-            await new Promise((resolve) => setTimeout(resolve, 5));
-          }
+          await collectUntil(
+            () => within('clean-up, counting objects', manager.numberOfObjects()),
+            (count) => count === 0,
+            SETTLE_MS,
+          );
         }
         expect(await within('reading the table', manager.entries())).toEqual([]);
       }),

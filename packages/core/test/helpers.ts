@@ -42,6 +42,26 @@ export async function pollUntil<T>(read: () => Promise<T>, expected: T, ms = 300
   return value;
 }
 
+/**
+ * Polls `read` until `done(value)` or `ms` pass, collecting garbage before each new read (so
+ * that a proxy dropped without release gives its reference back meanwhile); returns the last
+ * value read.
+ */
+export async function collectUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  ms: number,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await forceGC(1);
+    await sleep(5);
+    value = await read();
+  }
+  return value;
+}
+
 /** Awaits `promise`, expecting it to reject; returns the rejection (fails the test otherwise). */
 export async function rejection(promise: Promise<unknown>): Promise<{
   name: string;
