@@ -42,9 +42,10 @@ interface LoanEnvelope {
   readonly [PROXY_ENVELOPE_KEY]: 1;
   readonly token: string;
   readonly lease: string;
-  readonly key?: string;
-  readonly port?: MessagePort;
-  readonly remote?: RemoteSettings;
+  /** Set (with `port` or `remote`) by `Loan.addPorts()`, before the value is posted. */
+  key?: string;
+  port?: MessagePort;
+  remote?: RemoteSettings;
 }
 
 /** The JSON text of each token lent from this thread (tokens live as long as their proxies). */
@@ -119,6 +120,16 @@ export interface Loan<T = unknown> {
   end(borrowed?: readonly string[], returned?: readonly string[]): void;
   /** The same, given the task thread's {@link LeaseReport} as `handBack()` made it. */
   end(report: LeaseReport): void;
+  /**
+   * Adds to the loan's envelopes, in place, a connection for a receiving thread that may have
+   * none: per manager for which `needs(managerId)` is true (and that has none yet), a spare
+   * port (or, for a manager in another process, its address). Returns the ports, which must go
+   * in the transfer list of the message that carries {@link Loan.value}. For a sender that
+   * learns which thread gets the value only when it posts it (a pool's load balancer): before
+   * the value is posted, never after. A closed connection gets nothing (the receiver then
+   * fails the task with `ERR_NOT_CONNECTED`, as it does for a missing port).
+   */
+  addPorts(needs: (managerId: string) => boolean): TransferListItem[];
 }
 
 /** Options of {@link lend}. */
@@ -150,7 +161,15 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
       for (const each of leases) if (each.managerId === managerId) lease = each;
       if (lease === undefined) {
         const connection = sendingConnection(managerId, proxy);
-        lease = { managerId, key: newConnectionKey(), ids: [], connection, place: -1 };
+        lease = {
+          managerId,
+          key: newConnectionKey(),
+          ids: [],
+          envelopes: [],
+          connection,
+          place: -1,
+          connects: false,
+        };
         leases.push(lease);
       }
       lease.ids.push(proxy.token.id);
@@ -159,6 +178,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
         token: tokenText(proxy.token),
         lease: lease.key,
       };
+      lease.envelopes.push(envelope);
       return envelope as unknown as ProxyEnvelope;
     },
     transferList,
@@ -169,7 +189,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
   );
   if (leases.length === 0 && !hasHandle) {
     // Nothing to lend (no proxy in the value): nothing to end either.
-    return { value: encoded as T, transferList, end: endNothing };
+    return { value: encoded as T, transferList, end: endNothing, addPorts: noPorts };
   }
   if (hasHandle) {
     const handedOff = encode(value);
@@ -178,43 +198,46 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
       transferList: handedOff.transferList,
       // Ports that left are detached (closing them does nothing); the others give back.
       end: () => discard(handedOff),
+      // A handoff carries a port per manager already.
+      addPorts: noPorts,
     };
   }
-  const wantsPort = options.ports ?? false;
-  // Made only for a receiver that may have no connection (most tasks need neither).
-  // By lease key (one lease per manager).
-  let spares: Map<string, { key: string; port: MessagePort }> | undefined;
-  let remotes: Map<string, RemoteSettings> | undefined;
-  for (const lease of leases) {
-    lease.place = lease.connection.lend(lease.key, lease.ids);
-    if (wantsPort === true || (typeof wantsPort === 'function' && wantsPort(lease.managerId))) {
+  for (const lease of leases) lease.place = lease.connection.lend(lease.key, lease.ids);
+  /** Spare ports given to the envelopes, closed at the end if they never left. */
+  let spares: MessagePort[] | undefined;
+  let ended = false;
+  const addPorts = (needs: (managerId: string) => boolean): TransferListItem[] => {
+    const ports: TransferListItem[] = [];
+    if (ended) return ports;
+    for (const lease of leases) {
+      if (lease.connects || lease.connection.closed || !needs(lease.managerId)) continue;
+      lease.connects = true;
       const remote = lease.connection.remoteSettings;
       if (remote !== undefined) {
         // A remote manager: no port reaches it; the receiver connects as this thread did.
-        (remotes ??= new Map()).set(lease.key, remote);
+        for (const envelope of lease.envelopes) envelope.remote = remote;
         continue;
       }
       // A connection for a receiver that has none: a spare funded with no ids.
       const spare = lease.connection.takeSpare();
       lease.connection.post({ t: 'handoff', key: spare.key, ids: [] });
-      (spares ??= new Map()).set(lease.key, spare);
-      transferList.push(spare.port);
+      (spares ??= []).push(spare.port);
+      for (const envelope of lease.envelopes) {
+        envelope.key = spare.key;
+        envelope.port = spare.port;
+      }
+      ports.push(spare.port);
     }
+    return ports;
+  };
+  const wantsPort = options.ports ?? false;
+  if (wantsPort !== false) {
+    transferList.push(...addPorts(wantsPort === true ? everyManager : wantsPort));
   }
-  const withPorts =
-    spares === undefined && remotes === undefined
-      ? encoded
-      : decodeValue(encoded, (envelope) => {
-          const lease = (envelope as unknown as LoanEnvelope).lease;
-          const spare = spares?.get(lease);
-          if (spare !== undefined) return { ...envelope, key: spare.key, port: spare.port };
-          const remote = remotes?.get(lease);
-          return remote === undefined ? envelope : { ...envelope, remote };
-        });
-  let ended = false;
   return {
-    value: withPorts as T,
+    value: encoded as T,
     transferList,
+    addPorts,
     end(borrowedOrReport?: readonly string[] | LeaseReport, returnedKeys?: readonly string[]) {
       if (ended) return;
       ended = true;
@@ -222,7 +245,7 @@ export function lend<T>(value: T, options: LendOptions = {}): Loan<T> {
         ? borrowedOrReport
         : { borrowed: borrowedOrReport, returned: returnedKeys };
       // A port that left with the task is detached: closing it does nothing.
-      if (spares !== undefined) for (const spare of spares.values()) spare.port.close();
+      if (spares !== undefined) for (const port of spares) port.close();
       for (const lease of leases) {
         if (lease.connection.closed || borrowed.includes(lease.key)) continue;
         // A lease nobody used, still unread in the lend log, is withdrawn there: the server
@@ -243,13 +266,25 @@ interface Lease {
   readonly managerId: string;
   readonly key: string;
   readonly ids: number[];
+  /** The envelopes of its proxies in the lent value (a port is added to them all). */
+  readonly envelopes: LoanEnvelope[];
   readonly connection: ClientConnection;
   place: number;
+  /** True once its envelopes carry a way to connect (a spare port, or a remote address). */
+  connects: boolean;
 }
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
 
 function endNothing(): void {}
+
+function noPorts(): TransferListItem[] {
+  return [];
+}
+
+function everyManager(): boolean {
+  return true;
+}
 
 function isLeaseReport(value: unknown): value is LeaseReport {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

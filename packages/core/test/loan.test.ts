@@ -259,3 +259,34 @@ test('decode() of a value made by lend() says to use borrow(), and takes nothing
   release(a);
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
 });
+
+test('addPorts() gives the envelopes of each manager one spare port, once, and only where asked', async () => {
+  await using manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const a = await manager.Toolbox();
+  const loan = lend({ first: a, again: a });
+  type Envelope = { port?: unknown; key?: string };
+  const envelopes = () => Object.values(loan.value as Record<string, Envelope>);
+  expect(loan.transferList).toEqual([]);
+  expect(envelopes().map((envelope) => envelope.port)).toEqual([undefined, undefined]);
+  // Not asked for this manager: nothing added.
+  expect(loan.addPorts(() => false)).toEqual([]);
+  const asked: string[] = [];
+  const ports = loan.addPorts((managerId) => (asked.push(managerId), true));
+  expect(asked).toEqual([a.token.manager]);
+  expect(ports).toHaveLength(1);
+  // Both envelopes of the lease carry the same spare, and a second call adds nothing.
+  expect(envelopes().map((envelope) => envelope.port)).toEqual([ports[0], ports[0]]);
+  expect(new Set(envelopes().map((envelope) => envelope.key)).size).toBe(1);
+  expect(loan.addPorts(() => true)).toEqual([]);
+  // Posted with its port, the value is borrowed as any lent value (this thread has a
+  // connection already, so the spare is closed, and the server drops it).
+  const received = borrow<{ first: typeof a; again: typeof a }>(
+    await roundTrip(loan.value, [...loan.transferList, ...ports]),
+  );
+  expect(await received.value.first.echo('x')).toBe('x');
+  loan.end(received.finish());
+  expect(loan.addPorts(() => true)).toEqual([]);
+  release(a);
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  expect((await manager.trace()).filter((event) => event.op === 'reject')).toEqual([]);
+});

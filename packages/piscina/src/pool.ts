@@ -10,6 +10,7 @@ import {
   type LendOptions,
 } from '@managers/core';
 import { createManagerError, ErrorCode, isManagerError } from '@managers/refcount';
+import { DispatchPorts, type Dispatch } from './dispatch-ports';
 import { taskFilePath } from './entry';
 import { TASK_LOADER_FILE, taskKey } from './task-key';
 import {
@@ -110,6 +111,8 @@ interface PoolConnections {
 
 /** The options of a task sent again with a port for every manager (see runWith). */
 const WITH_PORTS: LendOptions = { ports: true };
+/** The options of a ManagedPool task: ports come when Piscina picks its thread. */
+const NO_PORTS: LendOptions = { ports: false };
 
 interface PoolLike {
   readonly threads?: readonly { threadId: number }[];
@@ -162,26 +165,42 @@ async function runWith<R>(
   task: unknown,
   options: PiscinaRunOptions,
   forcePorts = false,
+  dispatchPorts?: DispatchPorts,
 ): Promise<R> {
   const unwrapped = unwrapTransferable(task);
   // The task's proxies are lent for its duration (no port, no claim, no reference of the pool
-  // thread's own), with a port added only for threads not yet connected to their manager.
-  const loan = lend(unwrapped.value, forcePorts ? WITH_PORTS : connectionsOf(pool).lendOptions);
+  // thread's own), with a port added only for threads not yet connected to their manager:
+  // for a ManagedPool, when Piscina picks the thread (dispatch-ports.ts); for another pool,
+  // now, if any of its threads has not reported a connection.
+  const atDispatch = dispatchPorts !== undefined && !forcePorts;
+  const loan = lend(
+    unwrapped.value,
+    forcePorts ? WITH_PORTS : atDispatch ? NO_PORTS : connectionsOf(pool).lendOptions,
+  );
   const given = (options.transferList as readonly never[] | undefined) ?? [];
-  const runOptions =
+  const transferList =
     given.length + unwrapped.transferList.length + loan.transferList.length === 0
+      ? undefined
+      : uniqueTransferList([...given, ...unwrapped.transferList, ...loan.transferList]);
+  // A value lend() left as it was holds no proxy: no port can be needed where it goes. The
+  // balancer adds the ports to the very list Piscina posts.
+  const dispatch: Dispatch | undefined =
+    atDispatch && loan.value !== unwrapped.value
+      ? { loan, transferList: transferList ?? [] }
+      : undefined;
+  const runOptions =
+    dispatch === undefined && transferList === undefined
       ? options
       : {
           ...options,
-          transferList: uniqueTransferList([
-            ...given,
-            ...unwrapped.transferList,
-            ...loan.transferList,
-          ]) as PiscinaRunOptions['transferList'],
+          transferList: (dispatch?.transferList ??
+            transferList) as PiscinaRunOptions['transferList'],
         };
   let result: unknown;
   try {
-    result = await run(loan.value, runOptions);
+    result = await (dispatch === undefined
+      ? run(loan.value, runOptions)
+      : dispatchPorts!.submit(dispatch, () => run(loan.value, runOptions)));
   } catch (error) {
     const report = reportOf(error);
     recordReport(pool, report);
@@ -198,8 +217,10 @@ async function runWith<R>(
     // A thread that was not connected yet got the task without a port (it started after the
     // check): send it again with one.
     if (!forcePorts && isManagerError(rebuilt, ErrorCode.NotConnected))
-      return runWith<R>(pool, run, task, options, true);
+      return runWith<R>(pool, run, task, options, true, dispatchPorts);
     throw rebuilt;
+  } finally {
+    if (dispatch !== undefined) dispatchPorts!.settled(dispatch);
   }
   const report = reportOf(result);
   recordReport(pool, report);
@@ -232,23 +253,30 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
   readonly #defaultName: string;
   /** Loader keys of the task file's exports, by export name. */
   readonly #keys = new Map<string, string>();
+  /** Gives a task's proxies a port when the thread Piscina picks has no connection yet. */
+  readonly #dispatchPorts: DispatchPorts;
 
   constructor(options: ManagedPoolOptions = {}) {
     const settings = managedPoolOptions(options);
     const taskFile = settings.filename;
     const defaultName = options.name ?? 'default';
+    const dispatchPorts = new DispatchPorts();
     super(
-      typeof taskFile === 'string'
-        ? {
-            ...settings,
-            filename: TASK_LOADER_FILE,
-            name: taskKey(taskFile, defaultName),
-            execArgv:
-              settings.execArgv ??
-              (isTypeScriptFile(TASK_LOADER_FILE) ? typeScriptExecArgv(taskFile) : undefined),
-          }
-        : settings,
+      dispatchPorts.wrap(
+        typeof taskFile === 'string'
+          ? {
+              ...settings,
+              filename: TASK_LOADER_FILE,
+              name: taskKey(taskFile, defaultName),
+              execArgv:
+                settings.execArgv ??
+                (isTypeScriptFile(TASK_LOADER_FILE) ? typeScriptExecArgv(taskFile) : undefined),
+            }
+          : settings,
+      ),
     );
+    dispatchPorts.threadsByManager = connectionsOf(this).threadsByManager;
+    this.#dispatchPorts = dispatchPorts;
     this.#taskFile = taskFile;
     this.#defaultName = defaultName;
   }
@@ -264,6 +292,8 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
       (value, runOptions) => super.run(value as T, runOptions),
       task,
       this.#route(options),
+      false,
+      this.#dispatchPorts,
     );
   }
 

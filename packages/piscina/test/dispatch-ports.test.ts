@@ -1,0 +1,129 @@
+/**
+ * A ManagedPool sends a spare port with a task only when the thread Piscina gives it to has no
+ * connection to the task's manager yet: a burst of tasks on a cold pool makes a port per
+ * thread, not one per task.
+ */
+import { MessagePort } from 'node:worker_threads';
+import { ArrayTaskQueue } from 'piscina';
+import { release } from '@managers/core';
+import { ManagedPool } from '@managers/piscina';
+import { startManager } from './fixtures/managers';
+import { eventually, holdersBecome, TASKS } from './helpers';
+
+/**
+ * Counts the Piscina task messages posted with a MessagePort in their transfer list (a task
+ * carrying a spare port), until disposed.
+ */
+function countTasksWithPorts(): { readonly count: number } & Disposable {
+  const spy = jest.spyOn(MessagePort.prototype, 'postMessage');
+  return {
+    get count() {
+      return spy.mock.calls.filter(
+        ([message, transfer]) =>
+          typeof message === 'object' &&
+          message !== null &&
+          'task' in message &&
+          Array.isArray(transfer) &&
+          transfer.some((item) => item instanceof MessagePort),
+      ).length;
+    },
+    [Symbol.dispose]: () => spy.mockRestore(),
+  };
+}
+
+/** `count` tasks `{ mag, x }` at once, checked. */
+async function scaleAll(pool: ManagedPool, mag: object, count: number): Promise<void> {
+  const results = await Promise.all(
+    Array.from({ length: count }, (_, x) => pool.run({ mag, x }, { name: 'scale' })),
+  );
+  expect(results).toEqual(Array.from({ length: count }, (_, x) => 3 * x));
+}
+
+describe('ManagedPool: ports go only to threads with no connection yet', () => {
+  test('300 tasks at once on a cold pool of 2 threads: a port with the first task of each thread', async () => {
+    await using manager = await startManager(10_000);
+    await using pool = new ManagedPool({ filename: TASKS, minThreads: 2, maxThreads: 2 });
+    const mag = await manager.Magnifier(3);
+    {
+      using tasksWithPorts = countTasksWithPorts();
+      await scaleAll(pool, mag, 300);
+      expect(tasksWithPorts.count).toBeGreaterThanOrEqual(1);
+      expect(tasksWithPorts.count).toBeLessThanOrEqual(2);
+    }
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    expect((await manager.trace()).filter((event) => event.op === 'reject')).toEqual([]);
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('eight tasks per thread at once: at most one port per task a thread gets before its first report', async () => {
+    await using manager = await startManager(10_000);
+    await using pool = new ManagedPool({
+      filename: TASKS,
+      minThreads: 2,
+      maxThreads: 2,
+      concurrentTasksPerWorker: 8,
+    });
+    const mag = await manager.Magnifier(3);
+    {
+      using tasksWithPorts = countTasksWithPorts();
+      await scaleAll(pool, mag, 300);
+      expect(tasksWithPorts.count).toBeGreaterThanOrEqual(1);
+      expect(tasksWithPorts.count).toBeLessThanOrEqual(16);
+    }
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('a thread that replaces one that exited gets its port with the first task it is given', async () => {
+    await using manager = await startManager(10_000);
+    await using pool = new ManagedPool({ filename: TASKS, minThreads: 1, maxThreads: 1 });
+    const mag = await manager.Magnifier(3);
+    await scaleAll(pool, mag, 10);
+    await expect(pool.run({ mag }, { name: 'exit' })).rejects.toThrow(/exit/i);
+    {
+      // The tasks were lent with no port (the pool's only thread had reported a connection);
+      // the new thread gets one with its first task, when Piscina hands it over.
+      using tasksWithPorts = countTasksWithPorts();
+      await scaleAll(pool, mag, 100);
+      expect(tasksWithPorts.count).toBe(1);
+    }
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test("the pool's own loadBalancer and taskQueue are still the ones used", async () => {
+    await using manager = await startManager(10_000);
+    let balanced = 0;
+    const taskQueue = new ArrayTaskQueue();
+    const push = jest.spyOn(taskQueue, 'push');
+    await using pool = new ManagedPool({
+      filename: TASKS,
+      minThreads: 2,
+      maxThreads: 2,
+      taskQueue,
+      // The last idle thread, or none (the task waits in the queue).
+      loadBalancer: (_task, workers) => {
+        balanced++;
+        return [...workers].reverse().find((worker) => worker.currentUsage === 0) ?? null;
+      },
+    });
+    const mag = await manager.Magnifier(3);
+    {
+      using tasksWithPorts = countTasksWithPorts();
+      await scaleAll(pool, mag, 200);
+      expect(tasksWithPorts.count).toBeLessThanOrEqual(2);
+    }
+    expect(balanced).toBeGreaterThanOrEqual(200);
+    expect(push).toHaveBeenCalled();
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+});
