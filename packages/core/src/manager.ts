@@ -41,6 +41,7 @@ import type { ServerReference } from './references';
 import { check, validateOptions, type OptionCheck } from './options';
 import { toFilePath, workerEntry, type FileSpecifier } from './worker-file';
 import { connectRemote, type RemoteConnectOptions } from './remote';
+import { refuseStartWhileLoadingRegistry } from './registry-module';
 import { describeAddress } from './transport/address';
 import {
   checkAddress,
@@ -364,6 +365,7 @@ class ManagerImpl {
       );
     }
     validateOptions(options, startOptionChecks);
+    refuseStartWhileLoadingRegistry();
     if (options.module === undefined) {
       throw createManagerError(
         ErrorCode.InvalidOption,

@@ -7,6 +7,44 @@ import { createManagerError, ErrorCode } from '@managers/refcount';
 
 let loaded: { readonly path: string; readonly exports: Record<string, unknown> } | undefined;
 
+/**
+ * Set on `globalThis` while a server worker loads its registry module: shared by every copy of
+ * this package in the thread (an ES module and a CommonJS copy), so that a `start()` the module
+ * makes at its top level is refused by whichever copy it imported.
+ */
+const loadingSymbol = Symbol.for('@managers/core/loading-registry-module');
+
+/** Runs `load` (the server worker's import of its registry module `path`) marked as loading. */
+export async function loadingRegistryModule<T>(path: string, load: () => Promise<T>): Promise<T> {
+  const global = globalThis as Record<symbol, unknown>;
+  global[loadingSymbol] = path;
+  try {
+    return await load();
+  } finally {
+    delete global[loadingSymbol];
+  }
+}
+
+/**
+ * Throws when called while a server worker loads its registry module: a module that starts a
+ * manager at its top level (`start({ module: import.meta.url })` in the app's own file) would
+ * make each server worker start another, one inside the other, without end. Python refuses
+ * the same mistake ("An attempt has been made to start a new process before the current
+ * process has finished its bootstrapping phase").
+ */
+export function refuseStartWhileLoadingRegistry(): void {
+  const path = (globalThis as Record<symbol, unknown>)[loadingSymbol];
+  if (path === undefined) return;
+  throw createManagerError(
+    ErrorCode.StartFailed,
+    `start() was called while a manager's server worker was loading its registry module ${String(path)}: ` +
+      'that module starts a manager when it is imported, so every server would start another. ' +
+      "Start the manager from a module the registry does not run (your app's entry), or guard the call " +
+      "with `if (isMainThread)` from 'node:worker_threads'",
+    { details: { module: String(path) } },
+  );
+}
+
 /** Records the module the server worker loaded (called once, by the server worker's entry). */
 export function setRegistryModule(path: string, exports: Record<string, unknown>): void {
   loaded = { path, exports };

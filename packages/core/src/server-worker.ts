@@ -10,7 +10,7 @@ import { decode } from './handoff';
 import { loadModule } from './load-module';
 import { isManagerClass, registrySymbol, type ManagerImpl } from './manager';
 import { PROTOCOL_VERSION, type ControlToServer, type ServerWorkerData } from './protocol';
-import { setRegistryModule } from './registry-module';
+import { loadingRegistryModule, setRegistryModule } from './registry-module';
 import { Server } from './server/index';
 import { installSyncExitHooks } from './sync-server';
 import { authkeyBytes } from './transport/auth';
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       `protocol version mismatch: caller ${data.version}, server ${PROTOCOL_VERSION}`,
     );
   }
-  const exports = await loadModule(data.module);
+  const exports = await loadingRegistryModule(data.module, () => loadModule(data.module));
   setRegistryModule(data.module, exports);
   const managerClass = findManagerClass(exports);
   if (data.initializer !== undefined) {
