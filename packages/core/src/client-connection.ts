@@ -114,6 +114,12 @@ export class ClientConnection implements ProxyConnection {
   remoteSettings: RemoteSettings | undefined;
   /** Managers of this thread made by `connect({ address })` that share this connection. */
   remoteUsers = 0;
+  /**
+   * True when a `connect({ address })` of this thread opened this connection: the last such
+   * manager to disconnect closes it. A connection the thread had already (the owner's, or one
+   * made for proxies it received) is shared by `connect()` but never closed by `disconnect()`.
+   */
+  openedByConnect = false;
   /** Claims waiting to know they were not refused (importProxy): key → reject. */
   readonly #claimWaiters = new Map<string, (error: unknown) => void>();
   readonly #pending = new Map<number, Pending>();

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 import { createManagerError, ErrorCode, withCallerStack } from '@managers/refcount';
 import { isProxy, type BaseProxy, type Remote, type Token } from '@managers/proxy';
@@ -6,6 +7,7 @@ import { knownProxyType } from './registration';
 import { connectRemote, remoteConnectOptionChecks } from './remote';
 import { connectionFor } from './threads';
 import type { NetworkAddress, TlsSettings } from './transport/address';
+import { authkeyBytes } from './transport/auth';
 import { DEFAULT_EXPORT_LEASE } from './transport/limits';
 import { check, validateOptions } from './options';
 
@@ -159,6 +161,20 @@ export async function importProxy<T = Remote<unknown>>(
     validateOptions(options, importOptionChecks, 'importProxy(): ');
     const data = checkExported(exported);
     let connection = connectionFor(data.manager);
+    const knownKey = connection?.remoteSettings?.authkey;
+    if (
+      options.authkey !== undefined &&
+      knownKey !== undefined &&
+      !sameAuthkey(options.authkey, knownKey)
+    ) {
+      // The connection this thread would reuse proved another key: refused, as a new socket
+      // with this key would be.
+      throw createManagerError(
+        ErrorCode.Authentication,
+        `importProxy(): options.authkey is not the key of manager ${data.name} (this thread's connection to it authenticated with another)`,
+        { details: { option: 'authkey' } },
+      );
+    }
     if (connection === undefined) {
       const address = options.address ?? data.address;
       if (address === undefined || options.authkey === undefined) {
@@ -208,4 +224,11 @@ export async function importProxy<T = Remote<unknown>>(
   } catch (error) {
     throw withCallerStack(error);
   }
+}
+
+/** True when two authkeys are the same bytes (compared in constant time, over their digests). */
+function sameAuthkey(given: string | Uint8Array, known: string | Uint8Array): boolean {
+  const digest = (key: string | Uint8Array) =>
+    createHash('sha256').update(authkeyBytes(key)).digest();
+  return timingSafeEqual(digest(given), digest(known));
 }

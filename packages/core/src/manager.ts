@@ -275,6 +275,7 @@ class ManagerImpl {
       manager.#address = handle.address;
       manager.#remote = true;
       connection.remoteUsers++;
+      if (created) connection.openedByConnect = true;
       return manager;
     }
     if (!(handle instanceof ManagerHandle)) {
@@ -727,13 +728,15 @@ class ManagerImpl {
    * server. The socket closes once every such manager of this thread (they share it) has
    * disconnected; then the proxies of this thread for that server stop working
    * (`ERR_MANAGER_CLOSED`) and the server releases their references. Releases made before are
-   * sent first. Does nothing for other managers, or a second time.
+   * sent first. A connection this thread had before its first `connect()` (the owner's own, when
+   * a process connects to the manager it started) is shared and left open. Does nothing for
+   * other managers, or a second time.
    */
   async disconnect(): Promise<void> {
     if (!this.#remote || this.#connection === undefined) return;
     this.#remote = false;
     const connection = this.#connection;
-    if (--connection.remoteUsers > 0 || connection.closed) return;
+    if (--connection.remoteUsers > 0 || connection.closed || !connection.openedByConnect) return;
     await connection.flushReleases();
     connection.close('disconnected');
   }

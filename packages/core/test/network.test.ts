@@ -512,6 +512,23 @@ describe('a manager other processes connect to', () => {
     await expect(manager).toHaveNoLiveObjects();
   });
 
+  test('connect() to the manager this thread started shares the owner’s connection, and disconnect() leaves it open', async () => {
+    await using manager = await startListening();
+    const own = await manager.Toolbox();
+    const remote = await KitchenManager.connect({ address: manager.address!, authkey: AUTHKEY });
+    const made = await remote.Toolbox();
+    expect(await made.echo('remote')).toBe('remote');
+    await remote.disconnect();
+    // The owner's manager and proxies go on; so do the ones made through the shared connection.
+    expect(manager.closed).toBe(false);
+    expect(await own.echo('owner')).toBe('owner');
+    expect(await made.echo('still')).toBe('still');
+    made[Symbol.dispose]();
+    own[Symbol.dispose]();
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
   test('a client sends within the server’s maxMessageSize: a larger call is refused there, the connection goes on', async () => {
     await using manager = await startListening(LOOPBACK, { maxMessageSize: 10_000 });
     await using child = await Child.start();
@@ -559,6 +576,20 @@ describe('proxies between processes: exportProxy / importProxy', () => {
     const box = await importProxy<{ count(): Promise<number> }>(again.exported);
     expect(await box.count()).toBe(5);
     release(box);
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    await expect(manager).toHaveNoLiveObjects();
+  });
+
+  test('importProxy() with a wrong authkey is refused even when this thread is connected already', async () => {
+    await using manager = await startListening();
+    await using child = await Child.start();
+    await child.run('connect', { address: manager.address, authkey: AUTHKEY });
+    const { exported } = await child.run('export');
+    const wrong = await child.run('import', { exported, authkey: 'not-the-key' });
+    expect(wrong.error).toMatchObject({ code: 'ERR_AUTHENTICATION' });
+    expect(wrong.error.message).toMatch(/options\.authkey is not the key of manager/);
+    // Refused before the claim: the export is still there for the right key.
+    expect((await child.run('import', { exported, authkey: AUTHKEY })).count).toBe(5);
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
     await expect(manager).toHaveNoLiveObjects();
   });
