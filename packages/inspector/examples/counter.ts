@@ -21,6 +21,7 @@ export class Counter {
 export const CounterManager = BaseManager.register('Counter', { callable: Counter });
 
 async function main(): Promise<void> {
+  // In an ES module (no __filename there): { module: import.meta.url }.
   await using manager = await CounterManager.start({ module: __filename });
   await using inspector = await startInspector(manager); // 127.0.0.1, a free port
   console.log(`open ${inspector.url} (Ctrl-C to stop)`);

@@ -40,24 +40,31 @@ export interface RefcountMatcherContext {
 
 type MaybePromise<T> = T | Promise<T>;
 
+/**
+ * The matchers {@link installRefcountMatchers} adds, for a matcher interface returning `R`:
+ * jest's global `expect` gets them below; an `expect` imported from `@jest/globals` gets them
+ * from a `declare module 'expect'` of yours (see the README).
+ */
+export interface RefcountMatchers<R> {
+  /**
+   * The received table (manager, proxy…) has `refcount` references to `id` (0 when `id`
+   * is not in the table). Returns a promise when the snapshot is asynchronous: `await` it.
+   */
+  toHaveRefcount(id: RefcountId, refcount: number): R;
+  /** The received proxy's object has `refcount` references. */
+  toHaveRefcount(refcount: number): R;
+  /** The received table has no live entries. */
+  toHaveNoLiveObjects(): R;
+  /** The received table's trace holds these partial events, in this order (others may come between). */
+  toHaveTraced(expected: readonly TracePattern[]): R;
+}
+
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace jest {
     // The type parameters must match @types/jest's declaration exactly.
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unused-vars
-    interface Matchers<R, T = {}> {
-      /**
-       * The received table (manager, proxy…) has `refcount` references to `id` (0 when `id`
-       * is not in the table). Returns a promise when the snapshot is asynchronous: `await` it.
-       */
-      toHaveRefcount(id: RefcountId, refcount: number): R;
-      /** The received proxy's object has `refcount` references. */
-      toHaveRefcount(refcount: number): R;
-      /** The received table has no live entries. */
-      toHaveNoLiveObjects(): R;
-      /** The received table's trace holds these partial events, in this order (others may come between). */
-      toHaveTraced(expected: readonly TracePattern[]): R;
-    }
+    interface Matchers<R, T = {}> extends RefcountMatchers<R> {}
   }
 }
 
