@@ -156,7 +156,7 @@ const Registered = BaseManager.register('Map', {
     exposed: QUEUE,
   })
   .register('JoinableQueue', {
-    callable: (maxsize?: number) => new Queue(maxsize),
+    callable: (maxsize?: number) => new Queue(maxsize, 'JoinableQueue'),
     proxytype: QueueProxy,
     exposed: QUEUE,
   })

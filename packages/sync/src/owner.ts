@@ -8,8 +8,18 @@
  */
 import { threadId } from 'node:worker_threads';
 
+/**
+ * The key that marks a call context. A plain proxy (an AutoProxy, in a thread that did not
+ * load this package) sends the caller's own first argument where the context goes: the
+ * server takes only an object carrying this key as a context, so that `put({ job: 1 })` is
+ * refused rather than misread. A string key on a plain object, as structured cloning keeps
+ * it (it drops a symbol key and a class's prototype).
+ */
+export const CALL_CONTEXT = '@managers/sync/call-context';
+
 /** What an owner-aware call sends as its first argument. */
 export interface CallContext {
+  readonly [CALL_CONTEXT]: 1;
   /** An id of this call, for `cancel(wait)`; the server scopes it to the caller's connection. */
   readonly wait: string;
 }
@@ -26,5 +36,5 @@ const state: WaitState = ((globalThis as Record<symbol, unknown>)[stateKey] ??= 
 
 /** The context of one owner-aware call. */
 export function callContext(): CallContext {
-  return { wait: `${threadId}#${state.next++}` };
+  return { [CALL_CONTEXT]: 1, wait: `${threadId}#${state.next++}` };
 }

@@ -1,5 +1,5 @@
 import { getValue, remoteRepr } from '@managers/core';
-import { SyncErrorCode } from '@managers/sync';
+import { SyncErrorCode, type SyncManager } from '@managers/sync';
 import { Agent } from './fixtures/agent';
 import { pollUntil, rejection, syncManager } from './helpers';
 
@@ -322,6 +322,104 @@ describe('refused calls, List.index bounds, big lists, Value.add', () => {
       );
       expect(await q.add(2 as never)).toBe(7n); // an integer number is taken
       expect(await q.add(3n)).toBe(10n);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+});
+
+describe('one proxy stored in two slots (Python: `l *= 2`, `l.extend([p, p])`, `d.update({a: p, b: p})`)', () => {
+  type EventProxy = Awaited<ReturnType<SyncManager['Event']>>;
+  /** The reference count of `proxy`'s object (undefined once it is gone). */
+  const refcount = async (manager: SyncManager, proxy: EventProxy) =>
+    (await manager.entries()).find((entry) => entry.id === proxy.token.id)?.refcount;
+
+  /** A List holding `event` twice, stored as Python's `l *= 2`, `l.extend([p, p])` or `list([p, p])` store it. */
+  async function twice(manager: SyncManager, event: EventProxy, how: string) {
+    if (how === 'List([p, p])') return manager.List([event, event]);
+    const l = await manager.List<EventProxy>();
+    if (how === 'extend([p, p])') await l.extend([event, event]);
+    else {
+      await l.append(event);
+      await l.repeat(2);
+    }
+    return l;
+  }
+
+  test.each(['repeat(2)', 'extend([p, p])', 'List([p, p])'])(
+    'after %s, List.pop() / pop(0) of one copy keeps the other; each popped copy is the caller’s own',
+    async (how) => {
+      await using manager = await syncManager();
+      {
+        let l: Awaited<ReturnType<typeof twice>>;
+        {
+          await using event = await manager.Event();
+          await event.set();
+          l = await twice(manager, event, how);
+        }
+        await using _list = l;
+        {
+          await using popped = await l.pop();
+          expect(await popped.isSet()).toBe(true);
+        }
+        await using kept = await l.get(0);
+        expect(await kept.isSet()).toBe(true);
+        expect(await pollUntil(() => refcount(manager, kept), 2)).toBe(2); // the list's + `kept`
+        {
+          await using last = await l.pop(0);
+          expect(await last.isSet()).toBe(true);
+        }
+        expect(await l.length()).toBe(0);
+        expect(await pollUntil(() => refcount(manager, kept), 1)).toBe(1); // `kept` only
+      }
+      expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+    },
+  );
+
+  test('Map.pop and Map.popitem of one key keep the value stored under the other', async () => {
+    await using manager = await syncManager();
+    {
+      await using v = await manager.Value('i', 7);
+      await using d = await manager.Map<string, typeof v>();
+      await d.update([
+        ['a', v],
+        ['b', v],
+        ['c', v],
+      ]);
+      await using fromDict = await manager.Map<string, typeof v>({ x: v, y: v });
+      {
+        await using popped = await d.pop('a');
+        expect(await popped.get()).toBe(7);
+        const [key, item] = await d.popitem();
+        expect(key).toBe('c');
+        expect(await item.get()).toBe(7);
+        item[Symbol.dispose]();
+        await using fromDictPopped = await fromDict.pop('x');
+        expect(await fromDictPopped.get()).toBe(7);
+      }
+      await using b = await d.getItem('b');
+      expect(await b.get()).toBe(7);
+      await using y = await fromDict.getItem('y');
+      expect(await y.get()).toBe(7);
+      // `v`, `b` and `y`, and one for each map
+      expect(await pollUntil(() => refcount(manager, v as never), 5)).toBe(5);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('Namespace.set and Namespace.delete of one name keep the value stored under the other', async () => {
+    await using manager = await syncManager();
+    {
+      await using event = await manager.Event();
+      await using ns = await manager.Namespace<Record<string, unknown>>({
+        a: event,
+        b: event,
+        c: event,
+      });
+      await ns.delete('a');
+      await ns.set('b', 1);
+      await using c = (await ns.get('c')) as EventProxy;
+      expect(await c.isSet()).toBe(false);
+      expect(await pollUntil(() => refcount(manager, event), 3)).toBe(3); // `event`, `c`, the namespace
     }
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   });

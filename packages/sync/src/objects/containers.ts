@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { currentCall } from '@managers/core';
 import { isProxy, tokenOf } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
-import { handOut, releaseDropped, releaseLater, releaseNow } from './owners';
+import { InFlight, releaseDropped, releaseLater, releaseNow } from './owners';
 import { KeyInterner, keyOf, keyText, type MapKey, type Slot } from './map-keys';
 import { checkSequence, resolveSlice, sliceIndices, sliceSizeError } from './slices';
 
@@ -32,6 +32,8 @@ export class SharedMap {
   /** Values by slot (a primitive key, or the interned stand-in of a composite key). */
   readonly data = new Map<Slot, unknown>();
   readonly #keys = new KeyInterner();
+  /** Popped values not yet confirmed by their callers (they may share proxies with `data`). */
+  readonly #inFlight = new InFlight();
   #disposed = false;
 
   constructor(entries?: Iterable<readonly [unknown, unknown]> | Record<string, unknown> | null) {
@@ -58,7 +60,7 @@ export class SharedMap {
     const slot = this.#slotFor(key, value);
     const old = this.data.get(slot);
     this.data.set(slot, value);
-    if (old !== value) releaseDropped([old], [...this.data.values()]);
+    if (old !== value) releaseDropped([old], [...this.data.values()], this.#inFlight.values());
   }
 
   has(key: unknown): boolean {
@@ -70,7 +72,7 @@ export class SharedMap {
     if (!this.data.has(slot as Slot)) return false;
     const old = this.data.get(slot as Slot);
     this.#remove(slot as Slot);
-    releaseDropped([old], [...this.data.values()]);
+    releaseDropped([old], [...this.data.values()], this.#inFlight.values());
     return true;
   }
 
@@ -109,7 +111,7 @@ export class SharedMap {
     const values = [...this.data.values()];
     this.data.clear();
     this.#keys.clear();
-    releaseNow(values);
+    releaseDropped(values, this.#inFlight.values());
   }
 
   update(entries: Iterable<readonly [unknown, unknown]> | Record<string, unknown>): void {
@@ -147,7 +149,12 @@ export class SharedMap {
     const value = this.data.get(slot as Slot);
     this.#remove(slot as Slot);
     const original = keyOf(slot as Slot);
-    handOut(call, value, () => this.#giveBack(original, value));
+    this.#inFlight.handOut(
+      call,
+      value,
+      () => [...this.data.values()],
+      () => this.#giveBack(original, value),
+    );
     return value;
   }
 
@@ -156,7 +163,9 @@ export class SharedMap {
    * key was set again meanwhile (the newer value wins, as a later `set` would have).
    */
   #giveBack(key: MapKey, value: unknown): void {
-    if (this.#disposed || this.data.has(this.#keys.find(key) as Slot)) releaseNow(value);
+    if (this.#disposed) releaseNow(value);
+    else if (this.data.has(this.#keys.find(key) as Slot))
+      releaseDropped([value], [...this.data.values()], this.#inFlight.values());
     else this.data.set(this.#keys.intern(key), value);
   }
 
@@ -169,7 +178,12 @@ export class SharedMap {
     const value = this.data.get(last);
     this.#remove(last);
     const key = keyOf(last);
-    handOut(call, value, () => this.#giveBack(key, value));
+    this.#inFlight.handOut(
+      call,
+      value,
+      () => [...this.data.values()],
+      () => this.#giveBack(key, value),
+    );
     return [key, value];
   }
 
@@ -262,6 +276,8 @@ function spliceMany(array: unknown[], start: number, count: number, items: unkno
 /** Python's list. */
 export class SharedList {
   readonly data: unknown[];
+  /** Popped values not yet confirmed by their callers (they may share proxies with `data`). */
+  readonly #inFlight = new InFlight();
   #disposed = false;
 
   constructor(items?: Iterable<unknown> | null) {
@@ -289,12 +305,12 @@ export class SharedList {
     const i = checkIndexFor(value, this.data.length, index, 'list assignment index');
     const old = this.data[i];
     this.data[i] = value;
-    releaseDropped([old], this.data);
+    releaseDropped([old], this.data, this.#inFlight.values());
   }
 
   delete(index: number): void {
     const removed = this.data.splice(checkIndex(this.data.length, index, 'list deletion index'), 1);
-    releaseDropped(removed, this.data);
+    releaseDropped(removed, this.data, this.#inFlight.values());
   }
 
   pop(index: number = -1): unknown {
@@ -303,10 +319,15 @@ export class SharedList {
     const at = checkIndex(this.data.length, index, 'pop index');
     const [value] = this.data.splice(at, 1);
     // A value whose reply did not reach its caller goes back where it was (or at the end).
-    handOut(call, value, () => {
-      if (this.#disposed) releaseNow(value);
-      else this.data.splice(Math.min(at, this.data.length), 0, value);
-    });
+    this.#inFlight.handOut(
+      call,
+      value,
+      () => this.data,
+      () => {
+        if (this.#disposed) releaseNow(value);
+        else this.data.splice(Math.min(at, this.data.length), 0, value);
+      },
+    );
     return value;
   }
 
@@ -314,7 +335,7 @@ export class SharedList {
     const i = this.data.findIndex((item) => sameValue(item, value));
     releaseNow(value);
     if (i < 0) throw syncError(SyncErrorCode.ValueNotFound, 'list.remove(x): x not in list');
-    releaseDropped(this.data.splice(i, 1), this.data);
+    releaseDropped(this.data.splice(i, 1), this.data, this.#inFlight.values());
   }
 
   /** Python's `lst.index(x, start, stop)`: the bounds as a slice's (negative from the end). */
@@ -385,7 +406,7 @@ export class SharedList {
       removed = indices.map((i) => this.data[i]);
       indices.forEach((i, k) => (this.data[i] = items[k]));
     }
-    releaseDropped(removed, this.data);
+    releaseDropped(removed, this.data, this.#inFlight.values());
   }
 
   /** Python's `del lst[start:stop:step]`; the removed proxies are released. */
@@ -404,7 +425,7 @@ export class SharedList {
       }
       this.data.length = to;
     }
-    releaseDropped(removed, this.data);
+    releaseDropped(removed, this.data, this.#inFlight.values());
   }
 
   reverse(): void {
@@ -445,7 +466,7 @@ export class SharedList {
   }
 
   clear(): void {
-    releaseNow(this.data.splice(0));
+    releaseDropped(this.data.splice(0), this.#inFlight.values());
   }
 
   /** A copy as a JS array (proxies inside come back as the caller's own counted proxies). */
@@ -491,7 +512,7 @@ export class Namespace {
     }
     const old = this.attributes.get(name);
     this.attributes.set(name, value);
-    if (old !== value) releaseNow(old);
+    if (old !== value) releaseDropped([old], [...this.attributes.values()]);
   }
 
   delete(name: string): void {
@@ -502,7 +523,7 @@ export class Namespace {
     }
     const old = this.attributes.get(name);
     this.attributes.delete(name);
-    releaseNow(old);
+    releaseDropped([old], [...this.attributes.values()]);
   }
 
   has(name: string): boolean {

@@ -157,14 +157,14 @@ export class Lock {
     blocking?: boolean,
     timeout?: number | null,
   ): boolean | Promise<boolean> {
-    const who = callOwner(context);
+    const who = callOwner(context, this.core.what, 'acquire', blocking, timeout);
     const options = acquireArgs(blocking, timeout, `${this.core.what}.acquire()`);
     return this.core.acquire(who, options.blocking, options.timeout);
   }
 
   /** A Lock may be released by any thread (as in Python); an RLock only by its owner. */
   release(context: unknown): void {
-    const who = callOwner(context);
+    const who = callOwner(context, this.core.what, 'release');
     this.core.release(who.owner, !this.core.reentrant);
   }
 
@@ -174,7 +174,7 @@ export class Lock {
 
   /** True when the calling thread holds the lock. */
   owned(context: unknown): boolean {
-    return this.core.owns(callOwner(context).owner);
+    return this.core.owns(callOwner(context, this.core.what, 'owned').owner);
   }
 
   /** How many times the lock was released because its holder thread died. */
@@ -234,8 +234,9 @@ export class Semaphore implements OwnerWatcher {
     blocking?: boolean,
     timeout?: number | null,
   ): boolean | Promise<boolean> {
-    const who = callOwner(context);
-    const options = acquireArgs(blocking, timeout, 'Semaphore.acquire()');
+    const typeid = this.bounded ? 'BoundedSemaphore' : 'Semaphore';
+    const who = callOwner(context, typeid, 'acquire', blocking, timeout);
+    const options = acquireArgs(blocking, timeout, `${typeid}.acquire()`);
     if (this.#waiters.length === 0 && this.#value > 0) {
       this.#value--;
       return true;
@@ -311,7 +312,7 @@ export class Event implements OwnerWatcher {
   }
 
   wait(context: unknown, timeout?: number | null): boolean | Promise<boolean> {
-    const who = callOwner(context);
+    const who = callOwner(context, 'Event', 'wait', timeout);
     const ms = checkTimeout(timeout, 'Event.wait()');
     if (this.#flag) return true;
     watchOwner(who.owner, this);
@@ -381,17 +382,17 @@ export class Condition implements OwnerWatcher {
     blocking?: boolean,
     timeout?: number | null,
   ): boolean | Promise<boolean> {
-    const who = callOwner(context);
+    const who = callOwner(context, 'Condition', 'acquire', blocking, timeout);
     const options = acquireArgs(blocking, timeout, 'Condition.acquire()');
     return this.core.acquire(who, options.blocking, options.timeout);
   }
 
   release(context: unknown): void {
-    this.core.release(callOwner(context).owner, !this.core.reentrant);
+    this.core.release(callOwner(context, 'Condition', 'release').owner, !this.core.reentrant);
   }
 
   async wait(context: unknown, timeout?: number | null): Promise<boolean> {
-    const who = callOwner(context);
+    const who = callOwner(context, 'Condition', 'wait', timeout);
     const ms = checkTimeout(timeout, 'Condition.wait()');
     if (!this.core.owns(who.owner)) {
       throw syncError(SyncErrorCode.NotHeld, 'cannot wait on un-acquired lock');
@@ -421,14 +422,18 @@ export class Condition implements OwnerWatcher {
   }
 
   notify(context: unknown, n: number = 1): void {
-    if (!this.core.owns(callOwner(context).owner)) {
-      throw syncError(SyncErrorCode.NotHeld, 'cannot notify on un-acquired lock');
-    }
-    for (const waiter of this.#waiters.list().slice(0, Math.max(0, n))) waiter.resolve(true);
+    this.#notify(callOwner(context, 'Condition', 'notify', n), n);
   }
 
   notifyAll(context: unknown): void {
-    this.notify(context, Number.MAX_SAFE_INTEGER);
+    this.#notify(callOwner(context, 'Condition', 'notifyAll'), Number.MAX_SAFE_INTEGER);
+  }
+
+  #notify(who: CallOwner, n: number): void {
+    if (!this.core.owns(who.owner)) {
+      throw syncError(SyncErrorCode.NotHeld, 'cannot notify on un-acquired lock');
+    }
+    for (const waiter of this.#waiters.list().slice(0, Math.max(0, n))) waiter.resolve(true);
   }
 
   /** Cancels the caller's own wait `wait` (another caller's waits are out of reach). */
@@ -529,7 +534,7 @@ export class Barrier implements OwnerWatcher {
   }
 
   wait(context: unknown, timeout?: number | null): number | Promise<number> {
-    const who = callOwner(context);
+    const who = callOwner(context, 'Barrier', 'wait', timeout);
     const ms = timeout === undefined ? this.#timeout : checkTimeout(timeout, 'Barrier.wait()');
     return this.#enter(who, ms);
   }

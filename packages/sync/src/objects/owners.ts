@@ -3,8 +3,9 @@
  * and who to tell when a caller's connection closes. Module state of the server worker.
  */
 import { currentCall, type Caller, type CallContext } from '@managers/core';
-import { forEachProxy, type BaseProxy } from '@managers/proxy';
+import { forEachProxy, isProxy, type BaseProxy } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
+import { CALL_CONTEXT } from '../owner';
 
 /** Something that holds locks or waiters for callers and must forget one whose connection closed. */
 export interface OwnerWatcher {
@@ -41,28 +42,52 @@ export interface CallOwner {
 }
 
 /**
- * Validates the context a proxy sent as the first argument and names the caller. The owner is
- * the connection the call came on (`currentCall().caller`): an `owner` or `port` in the context
- * (sent by older clients, or forged) is ignored. Must run in the synchronous part of a hosted
- * method. Throws `ERR_OWNER_DEAD` for a connection already closed (a call that was in flight
- * when its thread died), `ERR_INVALID_OPTION` for a malformed context.
+ * Validates the context a proxy sent as the first argument of `typeid.method()` and names the
+ * caller. The owner is the connection the call came on (`currentCall().caller`): an `owner`
+ * or `port` in the context (sent by older clients, or forged) is ignored. Must run in the
+ * synchronous part of a hosted method. Throws `ERR_OWNER_DEAD` for a connection already
+ * closed (a call that was in flight when its thread died), `ERR_INVALID_OPTION` for a first
+ * argument that is not a context (the call of a plain proxy, whose first argument is the
+ * caller's own): the proxies in `context` and `carried` (the other arguments) are released,
+ * as nothing stores them.
  */
-export function callOwner(context: unknown): CallOwner {
-  const ctx = context as { wait?: unknown; port?: unknown } | null;
-  if (typeof ctx !== 'object' || ctx === null) {
+export function callOwner(
+  context: unknown,
+  typeid: string,
+  method: string,
+  ...carried: unknown[]
+): CallOwner {
+  if (!isCallContext(context)) {
+    releaseNow([context, ...carried]);
     throw syncError(
       SyncErrorCode.InvalidOption,
-      'this method takes a call context as its first argument: call it through its @managers/sync proxy (or asSyncProxy(proxy))',
+      `${typeid}.${method}() needs the call context a @managers/sync proxy sends first, got ${describeContext(context)}: through a plain proxy (an AutoProxy, what decode() gives in a thread that did not import @managers/sync) its arguments would be misread. Wrap the proxy with asSyncProxy(proxy), or import '@managers/sync' in that thread`,
+      { typeid, method },
     );
   }
   // An older client's liveness port: not used (liveness is the connection's), closed so that
   // it holds nothing.
-  const port = ctx.port as { close?: () => void; postMessage?: unknown } | undefined;
+  const port = (context as { port?: unknown }).port as
+    { close?: () => void; postMessage?: unknown } | undefined;
   if (typeof port?.close === 'function' && typeof port.postMessage === 'function') port.close();
   const call = currentCall();
   const owner = call?.caller ?? SERVER_CALLER;
   checkAlive(owner);
-  return { owner, wait: typeof ctx.wait === 'string' ? ctx.wait : undefined, call };
+  return { owner, wait: typeof context.wait === 'string' ? context.wait : undefined, call };
+}
+
+function isCallContext(value: unknown): value is { [CALL_CONTEXT]: 1; wait?: unknown } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)[CALL_CONTEXT] === 1
+  );
+}
+
+function describeContext(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (isProxy(value)) return 'a proxy';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** The caller of the call being served (the server for calls of server-side proxies). */
@@ -171,8 +196,7 @@ export class WaitList<T> {
         },
       };
       if (timeout !== null && timeout !== undefined && Number.isFinite(timeout)) {
-        waiter.timer = setTimeout(() => waiter.end('timeout'), Math.max(0, timeout));
-        waiter.timer.unref?.();
+        armTimeout(waiter, Math.max(0, timeout));
       }
       this.#waiters.push(waiter);
     });
@@ -218,6 +242,22 @@ export class WaitList<T> {
   }
 }
 
+/**
+ * The longest delay Node's setTimeout takes: a longer one fires after 1 ms (with a
+ * TimeoutOverflowWarning).
+ */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** Ends `waiter` with 'timeout' after `ms`, in timers of at most {@link MAX_TIMER_DELAY} ms (unref'd). */
+function armTimeout(waiter: Waiter<never>, ms: number): void {
+  const delay = Math.min(ms, MAX_TIMER_DELAY);
+  waiter.timer = setTimeout(() => {
+    if (ms > delay) armTimeout(waiter, ms - delay);
+    else waiter.end('timeout');
+  }, delay);
+  waiter.timer.unref?.();
+}
+
 /** The error a wait that ended without success rejects with (timeouts are handled by callers). */
 export function waitError(why: WaitEnd, what: string): Error {
   switch (why) {
@@ -261,21 +301,71 @@ export function handOut(call: CallContext | undefined, value: unknown, giveBack:
   if (proxies) call.onDelivered(() => releaseNow(value));
 }
 
+/**
+ * The values a container handed out (`pop`, `popitem`) whose delivery is not confirmed yet.
+ * One proxy sent twice in one call (`extend([p, p])`, `update([[a, p], [b, p]])`, `l *= 2`)
+ * is one server-side proxy stored in two slots: a popped copy may share it with a slot still
+ * stored, or with another copy in flight. So a delivered value's proxies are released only if
+ * neither holds them, and the container's own releases ({@link releaseDropped}) count what
+ * is in flight as still held (a value given back must come back alive).
+ */
+export class InFlight {
+  readonly #entries = new Set<{ readonly value: unknown }>();
+
+  /** The values in flight. */
+  values(): unknown[] {
+    return [...this.#entries].map((entry) => entry.value);
+  }
+
+  /**
+   * {@link handOut} for a container: `stored` reads the values it still holds. Delivered, the
+   * value's proxies are released unless stored or in flight again; not delivered, `giveBack`
+   * puts it back, its proxies alive.
+   */
+  handOut(
+    call: CallContext | undefined,
+    value: unknown,
+    stored: () => readonly unknown[],
+    giveBack: () => void,
+  ): void {
+    let proxies = false;
+    forEachProxy(value, () => (proxies = true));
+    if (!proxies) return handOut(call, value, giveBack);
+    const entry = { value };
+    this.#entries.add(entry);
+    const release = () => {
+      this.#entries.delete(entry);
+      releaseDropped([value], stored(), this.values());
+    };
+    // A call of a server-side proxy: released once the reply has been encoded.
+    if (call === undefined) return void setImmediate(release);
+    call.onUndelivered(() => {
+      this.#entries.delete(entry);
+      giveBack();
+    });
+    call.onDelivered(release);
+  }
+}
+
 /** Releases the server-side proxies inside `value` now (the value was dropped). */
 export function releaseNow(value: unknown): void {
   forEachProxy(value, (proxy) => proxy[Symbol.dispose]());
 }
 
 /**
- * Releases the server-side proxies inside `removed` that are not also inside `remaining`. One
- * proxy sent twice in one call (`extend([p, p])`) arrives as one server-side proxy stored
- * twice: removing one copy must not release the other.
+ * Releases the server-side proxies inside `removed` that are not also inside `remaining` (the
+ * values a container still holds: stored, and in flight). One proxy sent twice in one call
+ * (`extend([p, p])`) arrives as one server-side proxy stored twice: removing one copy must not
+ * release the other.
  */
-export function releaseDropped(removed: readonly unknown[], remaining: readonly unknown[]): void {
+export function releaseDropped(
+  removed: readonly unknown[],
+  ...remaining: (readonly unknown[])[]
+): void {
   const proxies = new Set<BaseProxy>();
   forEachProxy(removed, (proxy) => proxies.add(proxy));
   if (proxies.size === 0) return;
-  forEachProxy(remaining, (proxy) => proxies.delete(proxy));
+  for (const values of remaining) forEachProxy(values, (proxy) => proxies.delete(proxy));
   for (const proxy of proxies) proxy[Symbol.dispose]();
 }
 

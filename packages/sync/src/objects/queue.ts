@@ -18,6 +18,7 @@ import {
   waitError,
   WaitList,
   watchOwner,
+  type CallOwner,
   type OwnerWatcher,
   type Waiter,
 } from './owners';
@@ -42,7 +43,11 @@ export class Queue implements OwnerWatcher {
   readonly #putters = new WaitList<void>();
   readonly #joiners = new WaitList<boolean>();
 
-  constructor(maxsize: number = 0) {
+  constructor(
+    maxsize: number = 0,
+    /** `Queue` or `JoinableQueue` (for errors). */
+    readonly typeid: string = 'Queue',
+  ) {
     if (!Number.isInteger(maxsize)) {
       throw syncError(
         SyncErrorCode.InvalidOption,
@@ -67,7 +72,20 @@ export class Queue implements OwnerWatcher {
     block?: boolean,
     timeout?: number | null,
   ): void | Promise<void> {
-    const who = callOwner(context);
+    const who = callOwner(context, this.typeid, 'put', item, block, timeout);
+    return this.#put(who, item, block, timeout);
+  }
+
+  putNowait(context: unknown, item: unknown): void | Promise<void> {
+    return this.#put(callOwner(context, this.typeid, 'putNowait', item), item, false);
+  }
+
+  #put(
+    who: CallOwner,
+    item: unknown,
+    block?: boolean,
+    timeout?: number | null,
+  ): void | Promise<void> {
     const ms = checkTimeout(timeout, 'Queue.put()');
     try {
       this.#checkOpen('Queue.put()');
@@ -99,10 +117,6 @@ export class Queue implements OwnerWatcher {
       },
       item,
     );
-  }
-
-  putNowait(context: unknown, item: unknown): void | Promise<void> {
-    return this.put(context, item, false);
   }
 
   #enqueue(item: unknown): void {
@@ -165,8 +179,15 @@ export class Queue implements OwnerWatcher {
     return { item: this.items.shift(), order: this.#order.shift()! };
   }
 
-  async get(context: unknown, block?: boolean, timeout?: number | null): Promise<unknown> {
-    const who = callOwner(context);
+  get(context: unknown, block?: boolean, timeout?: number | null): Promise<unknown> {
+    return this.#get(callOwner(context, this.typeid, 'get', block, timeout), block, timeout);
+  }
+
+  getNowait(context: unknown): Promise<unknown> {
+    return this.#get(callOwner(context, this.typeid, 'getNowait'), false);
+  }
+
+  async #get(who: CallOwner, block?: boolean, timeout?: number | null): Promise<unknown> {
     const ms = checkTimeout(timeout, 'Queue.get()');
     let taken = this.#take();
     this.#admit();
@@ -189,10 +210,6 @@ export class Queue implements OwnerWatcher {
     return item;
   }
 
-  getNowait(context: unknown): Promise<unknown> {
-    return this.get(context, false);
-  }
-
   taskDone(): void {
     if (this.#unfinished <= 0)
       throw syncError(SyncErrorCode.TaskDone, 'task_done() called too many times');
@@ -201,7 +218,7 @@ export class Queue implements OwnerWatcher {
 
   /** Waits until every item put was marked done; false after `timeout` ms. */
   join(context: unknown, timeout?: number | null): boolean | Promise<boolean> {
-    const who = callOwner(context);
+    const who = callOwner(context, this.typeid, 'join', timeout);
     const ms = checkTimeout(timeout, 'Queue.join()');
     if (this.#unfinished === 0) return true;
     watchOwner(who.owner, this);
