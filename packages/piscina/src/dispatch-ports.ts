@@ -22,7 +22,8 @@ type QueuedTask = Parameters<TaskQueue['push']>[0];
 export interface Dispatch {
   readonly loan: Loan;
   readonly transferList: TransferListItem[];
-  taskId?: number;
+  /** Piscina's id of the task, once known (-1 before). */
+  taskId: number;
 }
 
 /**
@@ -46,12 +47,23 @@ function leastBusy(maximumUsage: number): LoadBalancer {
   };
 }
 
+/** Where a queued task (Piscina's TaskInfo, as the task queue sees it) keeps its dispatch. */
+const dispatchSymbol = Symbol('@managers/piscina/dispatch');
+
+/** A task as the task queue holds it (Piscina's TaskInfo). */
+type HeldTask = QueuedTask & { readonly taskId?: unknown; [dispatchSymbol]?: Dispatch };
+
 /** The per-pool part: wraps the pool's load balancer and task queue (see the top of the file). */
 export class DispatchPorts {
   /** The task `run()` is handing to Piscina right now. */
   #submitting: Dispatch | undefined;
-  /** Tasks Piscina holds (queued, or offered to a busy balancer), by task id. */
-  readonly #byTaskId = new Map<number, Dispatch>();
+  /** The task the queue gave Piscina last: the one Piscina offers the balancer next. */
+  #shifted: HeldTask | null = null;
+  /**
+   * Tasks Piscina keeps aside from the queue (an abortable task no thread could take: its
+   * `skipQueue`), by task id. The others stay in the queue, carrying their dispatch.
+   */
+  readonly #aside = new Map<number, Dispatch>();
   /**
    * The threads known to have a connection, per manager id: reported by their tasks, or sent
    * a port here (a thread reads its tasks in order, so the next one finds the connection made;
@@ -59,6 +71,8 @@ export class DispatchPorts {
    * pool exists.
    */
   threadsByManager = new Map<string, Set<number>>();
+  /** Per thread: true for a manager it has no connection to (and from then on counts it as connected). */
+  readonly #needsPort = new Map<number, (managerId: string) => boolean>();
 
   /** The pool's options with this pool's balancer and task queue around the given ones. */
   wrap(options: PiscinaOptions): PiscinaOptions {
@@ -67,11 +81,11 @@ export class DispatchPorts {
     return { ...options, loadBalancer: this.#balancer(balancer), taskQueue: this.#queue(queue) };
   }
 
-  /** Runs `run` (Piscina's `run()` of `dispatch`'s task). */
-  submit<T>(dispatch: Dispatch, run: () => T): T {
+  /** Runs `run(value, options)` (Piscina's `run()` of `dispatch`'s task). */
+  submit<V, O, T>(dispatch: Dispatch, run: (value: V, options: O) => T, value: V, options: O): T {
     this.#submitting = dispatch;
     try {
-      return run();
+      return run(value, options);
     } finally {
       this.#submitting = undefined;
     }
@@ -79,36 +93,54 @@ export class DispatchPorts {
 
   /** The task settled (or was never posted): forget it. */
   settled(dispatch: Dispatch): void {
-    if (dispatch.taskId !== undefined) this.#byTaskId.delete(dispatch.taskId);
+    if (this.#aside.size !== 0) this.#aside.delete(dispatch.taskId);
   }
 
-  #find(taskId: number): Dispatch | undefined {
+  #needsPortOn(thread: number): (managerId: string) => boolean {
+    let needs = this.#needsPort.get(thread);
+    if (needs === undefined) {
+      needs = (managerId) => {
+        let threads = this.threadsByManager.get(managerId);
+        if (threads?.has(thread) === true) return false;
+        if (threads === undefined) this.threadsByManager.set(managerId, (threads = new Set()));
+        threads.add(thread);
+        return true;
+      };
+      this.#needsPort.set(thread, needs);
+    }
+    return needs;
+  }
+
+  /** The dispatch of the task Piscina offers the balancer (`taskId`), if it has one. */
+  #dispatchOf(taskId: number): Dispatch | undefined {
+    // Synchronously inside run(): this task (it was not queued).
     const submitting = this.#submitting;
-    if (submitting === undefined) return this.#byTaskId.get(taskId);
-    this.#submitting = undefined;
-    submitting.taskId = taskId;
-    this.#byTaskId.set(taskId, submitting);
-    return submitting;
+    if (submitting !== undefined) {
+      submitting.taskId = taskId;
+      return submitting;
+    }
+    const shifted = this.#shifted;
+    this.#shifted = null;
+    if (shifted !== null && shifted.taskId === taskId) return shifted[dispatchSymbol];
+    return this.#aside.size === 0 ? undefined : this.#aside.get(taskId);
   }
 
   #balancer(inner: LoadBalancer): LoadBalancer {
     return (task, workers) => {
       const candidate = inner(task, workers);
-      const dispatch = this.#find(task.taskId);
-      if (dispatch === undefined || candidate === null || typeof candidate.id !== 'number') {
+      const dispatch = this.#dispatchOf(task.taskId);
+      if (dispatch === undefined) return candidate;
+      if (candidate === null || typeof candidate.id !== 'number') {
+        // Not posted now. Back in the queue, the task carries its dispatch (`#submitting`, left
+        // set, reaches it in push); an abortable one goes aside, out of the queue's sight.
+        if (task.isAbortable) this.#aside.set(task.taskId, dispatch);
         return candidate;
       }
       // Piscina posts the task to `candidate` now, with this transfer list.
-      this.#byTaskId.delete(task.taskId);
-      const thread = candidate.id;
+      this.#submitting = undefined;
+      if (this.#aside.size !== 0) this.#aside.delete(task.taskId);
       try {
-        const ports = dispatch.loan.addPorts((managerId) => {
-          let threads = this.threadsByManager.get(managerId);
-          if (threads?.has(thread) === true) return false;
-          if (threads === undefined) this.threadsByManager.set(managerId, (threads = new Set()));
-          threads.add(thread);
-          return true;
-        });
+        const ports = dispatch.loan.addPorts(this.#needsPortOn(candidate.id));
         for (const port of ports) dispatch.transferList.push(port);
       } catch {
         // No port (the connection closed meanwhile): the thread fails the task with
@@ -124,11 +156,16 @@ export class DispatchPorts {
         return inner.size;
       },
       push: (task: QueuedTask) => {
-        const taskId = (task as { taskId?: unknown }).taskId;
-        if (this.#submitting !== undefined && typeof taskId === 'number') this.#find(taskId);
+        const submitting = this.#submitting;
+        if (submitting !== undefined) {
+          const held = task as HeldTask;
+          if (typeof held.taskId === 'number') submitting.taskId = held.taskId;
+          held[dispatchSymbol] = submitting;
+          this.#submitting = undefined;
+        }
         inner.push(task);
       },
-      shift: () => inner.shift(),
+      shift: () => (this.#shifted = inner.shift() as HeldTask | null),
       remove: (task: QueuedTask) => inner.remove(task),
     };
     if (typeof inner.unshift === 'function') {

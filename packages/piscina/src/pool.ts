@@ -186,7 +186,7 @@ async function runWith<R>(
   // balancer adds the ports to the very list Piscina posts.
   const dispatch: Dispatch | undefined =
     atDispatch && loan.value !== unwrapped.value
-      ? { loan, transferList: transferList ?? [] }
+      ? { loan, transferList: transferList ?? [], taskId: -1 }
       : undefined;
   const runOptions =
     dispatch === undefined && transferList === undefined
@@ -200,7 +200,7 @@ async function runWith<R>(
   try {
     result = await (dispatch === undefined
       ? run(loan.value, runOptions)
-      : dispatchPorts!.submit(dispatch, () => run(loan.value, runOptions)));
+      : dispatchPorts!.submit(dispatch, run, loan.value, runOptions));
   } catch (error) {
     const report = reportOf(error);
     recordReport(pool, report);

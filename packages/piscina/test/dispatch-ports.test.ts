@@ -11,21 +11,24 @@ import { startManager } from './fixtures/managers';
 import { eventually, holdersBecome, TASKS } from './helpers';
 
 /**
- * Counts the Piscina task messages posted with a MessagePort in their transfer list (a task
- * carrying a spare port), until disposed.
+ * Counts the Piscina task messages posted (`posted`), and those with a MessagePort in their
+ * transfer list (`count`: a task carrying a spare port), until disposed.
  */
-function countTasksWithPorts(): { readonly count: number } & Disposable {
+function countTasksWithPorts(): { readonly count: number; readonly posted: number } & Disposable {
   const spy = jest.spyOn(MessagePort.prototype, 'postMessage');
+  const tasks = () =>
+    spy.mock.calls.filter(
+      ([message]) => typeof message === 'object' && message !== null && 'task' in message,
+    );
   return {
     get count() {
-      return spy.mock.calls.filter(
-        ([message, transfer]) =>
-          typeof message === 'object' &&
-          message !== null &&
-          'task' in message &&
-          Array.isArray(transfer) &&
-          transfer.some((item) => item instanceof MessagePort),
+      return tasks().filter(
+        ([, transfer]) =>
+          Array.isArray(transfer) && transfer.some((item) => item instanceof MessagePort),
       ).length;
+    },
+    get posted() {
+      return tasks().length;
     },
     [Symbol.dispose]: () => spy.mockRestore(),
   };
@@ -47,6 +50,7 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
     {
       using tasksWithPorts = countTasksWithPorts();
       await scaleAll(pool, mag, 300);
+      expect(tasksWithPorts.posted).toBe(300);
       expect(tasksWithPorts.count).toBeGreaterThanOrEqual(1);
       expect(tasksWithPorts.count).toBeLessThanOrEqual(2);
     }
@@ -91,6 +95,30 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
       await scaleAll(pool, mag, 100);
       expect(tasksWithPorts.count).toBe(1);
     }
+    await holdersBecome(manager, mag.token.id, { main: 1 });
+    release(mag);
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('abortable tasks waiting aside (Piscina keeps them out of its queue) get their port from the thread that replaces a dead one', async () => {
+    await using manager = await startManager(10_000);
+    await using pool = new ManagedPool({ filename: TASKS, minThreads: 1, maxThreads: 1 });
+    const mag = await manager.Magnifier(3);
+    await scaleAll(pool, mag, 5);
+    // The only thread is taken by a task that ends it; tasks with a signal wait aside meanwhile,
+    // and the thread that replaces it (no connection yet) takes them from there.
+    const exiting = pool.run({ mag }, { name: 'exit' });
+    using tasksWithPorts = countTasksWithPorts();
+    const signal = new AbortController().signal;
+    const runs = Array.from({ length: 20 }, (_, x) =>
+      pool.run({ mag, x }, { name: 'scale', signal }),
+    );
+    await expect(exiting).rejects.toThrow(/exit/i);
+    expect(await Promise.all(runs)).toEqual(Array.from({ length: 20 }, (_, x) => 3 * x));
+    // A task that reached the new thread without the port it needed would have been sent again.
+    expect(tasksWithPorts.posted).toBe(20);
+    expect(tasksWithPorts.count).toBe(1);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
     await eventually(async () => (await manager.numberOfObjects()) === 0);
