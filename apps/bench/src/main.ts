@@ -7,7 +7,7 @@
  *
  * --quick  every workload briefly (a CI smoke test: asserts nothing about speed)
  * --pin    re-runs itself under `taskset -c 0` when taskset exists
- * --only   runs only the listed workloads (1, 2, 3, 4, 4b, 5, 6, 7, 8, 9, 10)
+ * --only   runs only the listed workloads (1, 2, 3, 4, 4b, 4c, 5, 6, 7, 8, 9, 10)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -32,6 +32,7 @@ import { handoff } from './workloads/handoff';
 import { mapOpsWorkload } from './workloads/map';
 import { memory } from './workloads/memory';
 import { poolTasks } from './workloads/pool';
+import { poolBurst } from './workloads/pool-burst';
 import { syncCall } from './workloads/sync-call';
 import { crossProcess } from './workloads/sockets';
 import { pythonSection, runPython, type PythonResult } from './workloads/python';
@@ -162,6 +163,7 @@ async function main(): Promise<number> {
       ['3', 'create + release', () => createRelease(ctx, pythonFigures)],
       ['4', 'handoff', () => handoff(ctx)],
       ['4b', 'pool task carrying a proxy', () => poolTasks(ctx)],
+      ['4c', 'a burst of tasks on a new pool', () => poolBurst(ctx)],
       ['5', '16 MiB ArrayBuffer', () => bigBuffer(ctx)],
       ['6', 'Map set/get', () => mapOpsWorkload(ctx, pythonFigures)],
       ['7', 'memory', () => memory(ctx)],
