@@ -7,6 +7,7 @@ import {
 } from 'node:worker_threads';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
+  connectionOf,
   decodeValue,
   encodableSymbol,
   encodeValue,
@@ -85,6 +86,15 @@ const handoffPortMark = Symbol('@managers/core/handoff-port');
  */
 export function checkSendable(proxy: BaseProxy): void {
   if (proxy.released) {
+    const connection = connectionOf(proxy);
+    if (connection instanceof ClientConnection && connection.closed) {
+      // Released because its manager closed: say so, as a call on it would.
+      throw createManagerError(
+        ErrorCode.ManagerClosed,
+        `cannot send ${String(proxy)}: manager ${connection.managerName || connection.managerId} is closed`,
+        { details: { typeid: proxy.token.typeid, id: proxy.token.id } },
+      );
+    }
     throw createManagerError(
       ErrorCode.ProxyReleased,
       `cannot send ${String(proxy)}: the proxy was released`,

@@ -80,7 +80,8 @@ function explainCloneError(error: unknown, value: unknown): unknown {
     ErrorCode.ProxyNotEncoded,
     `${found} was posted as it is (in raw workerData or a raw postMessage), which cannot carry a proxy: ` +
       'use createWorker(file, { workerData }), postMessage(target, value) or encode(value) from @managers/core, ' +
-      'which hand the proxy off to the receiving thread (decode() it there)',
+      'which hand the proxy off to the receiving thread (decode() it there); for a Piscina pool, ManagedPool ' +
+      '(or runTask(pool, task)) from @managers/piscina',
     { cause: error, details: { proxy: found } },
   );
 }

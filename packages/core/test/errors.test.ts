@@ -1,5 +1,12 @@
 /** Errors: hosted errors keep name/message/code/cause, server errors have codes, and nothing breaks the connection. */
-import { callMethod, release, tokenOf, withCallOptions, type BaseProxy } from '@managers/core';
+import {
+  callMethod,
+  encode,
+  release,
+  tokenOf,
+  withCallOptions,
+  type BaseProxy,
+} from '@managers/core';
 import { KitchenManager } from './fixtures/kitchen';
 import { KITCHEN_MODULE, pollUntil, rejection } from './helpers';
 
@@ -174,6 +181,28 @@ test('a call on a released proxy → ERR_PROXY_RELEASED without a round trip', a
   expect(await other.echo(5)).toBe(5);
   release(other);
   expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('sending a proxy whose manager was shut down → ERR_MANAGER_CLOSED naming the manager, not ERR_PROXY_RELEASED', async () => {
+  const manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const toolbox = await manager.Toolbox();
+  expect(await manager.numberOfObjects()).toBe(1);
+  await manager.shutdown();
+  expect(toolbox.released).toBe(true);
+  let thrown: (Error & { code?: string }) | undefined;
+  try {
+    encode({ toolbox });
+  } catch (error) {
+    thrown = error as Error & { code?: string };
+  }
+  expect(thrown?.code).toBe('ERR_MANAGER_CLOSED');
+  expect(thrown?.message).toMatch(/cannot send .*: manager .* is closed/);
+  // A proxy released by its holder still says so.
+  await using other = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const released = await other.Toolbox();
+  release(released);
+  expect(() => encode({ released })).toThrow(/the proxy was released/);
+  expect(await other.numberOfObjects()).toBe(0);
 });
 
 describe('timeout and AbortSignal', () => {
