@@ -707,7 +707,14 @@ class ManagerImpl {
     }
     const worker = this.#worker;
     if (this.#state === 'closed' || worker === undefined) {
+      // Closed already: its server worker exits, or was told to. Its port may also have
+      // closed while the worker goes on (not by a crash): tell it to stop, then make sure.
+      if (worker === undefined) return;
+      worker.postMessage({ t: 'shutdown' });
+      worker.ref();
+      const timer = setTimeout(() => void worker.terminate(), 10_000);
       await this.#exited;
+      clearTimeout(timer);
       return;
     }
     this.#state = 'closed';

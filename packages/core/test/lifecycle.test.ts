@@ -2,6 +2,7 @@
 import { BaseManager, type StartOptions } from '@managers/core';
 import { KitchenManager } from './fixtures/kitchen';
 import { KITCHEN_MODULE, rejection, sleep } from './helpers';
+import { connectionFor } from '../src/threads';
 
 describe('start() options', () => {
   test.each([
@@ -228,6 +229,21 @@ test('a manager made by connect() is closed, and its whenClosed resolves, when i
   const closed = await connected.whenClosed;
   expect(closed.reason).toBe('the manager was shut down');
   expect(connected.closed).toBe(true);
+});
+
+test('shutdown() settles when the owner’s connection closed while its server worker goes on', async () => {
+  const manager = await KitchenManager.start({ module: KITCHEN_MODULE });
+  const toolbox = await manager.Toolbox();
+  // Not a crash: the port closed, the worker still runs (as a disconnect() of a connect()
+  // sharing the owner's connection once did).
+  connectionFor(manager.managerId)!.close('closed by the test');
+  expect(manager.closed).toBe(true);
+  expect((await rejection(toolbox.echo(1))).code).toBe('ERR_MANAGER_CLOSED');
+  const started = Date.now();
+  await manager.shutdown();
+  expect(Date.now() - started).toBeLessThan(5_000);
+  // Its references went with the connection: nothing is left to leak.
+  await manager.shutdown();
 });
 
 test('start() with a module that exports another manager class fails, naming options.module', async () => {
