@@ -24,6 +24,8 @@ export interface Dispatch {
   readonly transferList: TransferListItem[];
   /** Piscina's id of the task, once known (-1 before). */
   taskId: number;
+  /** The threads this task was given a port for, with the manager's id (see `unposted`). */
+  sentTo?: { readonly managerId: string; readonly thread: number }[];
 }
 
 /**
@@ -65,17 +67,28 @@ export class DispatchPorts {
    */
   readonly #aside = new Map<number, Dispatch>();
   /**
-   * The threads known to have a connection, per manager id: reported by their tasks, or sent
-   * a port here (a thread reads its tasks in order, so the next one finds the connection made;
-   * if not, that task fails with ERR_NOT_CONNECTED and is sent again with a port). Set once the
-   * pool exists.
+   * The threads whose tasks reported a connection, per manager id (the pool's record, shared:
+   * set once the pool exists).
    */
   threadsByManager = new Map<string, Set<number>>();
-  /** Per thread: true for a manager it has no connection to (and from then on counts it as connected). */
+  /**
+   * The threads sent a port and not yet reported, per manager id. With one task per thread at a
+   * time, such a thread has made its connection before it reads its next task (the port's task
+   * borrows first), so it needs no other port. With several at once it may not have: a task
+   * whose export is not loaded yet waits for the import while a later one starts (Piscina's
+   * worker awaits each task's handler), so each of its tasks gets a port until one reports.
+   */
+  readonly #sentPort = new Map<string, Set<number>>();
+  /** `concurrentTasksPerWorker` is 1 (see `#sentPort`). */
+  #oneTaskAtATime = true;
+  /** Per thread: true for a manager that thread needs a port for (reused, not made per task). */
   readonly #needsPort = new Map<number, (managerId: string) => boolean>();
+  /** The dispatch `addPorts` is adding ports to (its `sentTo` records them). */
+  #adding: Dispatch | undefined;
 
   /** The pool's options with this pool's balancer and task queue around the given ones. */
   wrap(options: PiscinaOptions): PiscinaOptions {
+    this.#oneTaskAtATime = (options.concurrentTasksPerWorker ?? 1) <= 1;
     const balancer = options.loadBalancer ?? leastBusy(options.concurrentTasksPerWorker ?? 1);
     const queue = options.taskQueue ?? new FixedQueue();
     return { ...options, loadBalancer: this.#balancer(balancer), taskQueue: this.#queue(queue) };
@@ -94,16 +107,41 @@ export class DispatchPorts {
   /** The task settled (or was never posted): forget it. */
   settled(dispatch: Dispatch): void {
     if (this.#aside.size !== 0) this.#aside.delete(dispatch.taskId);
+    if (this.#shifted?.[dispatchSymbol] === dispatch) this.#shifted = null;
+  }
+
+  /**
+   * The task failed without reaching its thread (Piscina could not post it: a value structured
+   * clone refuses): the threads it was given a port for did not get one.
+   */
+  unposted(dispatch: Dispatch): void {
+    for (const { managerId, thread } of dispatch.sentTo ?? []) {
+      this.#sentPort.get(managerId)?.delete(thread);
+    }
+  }
+
+  /** Forgets the threads that are gone (`live`: the pool's threads now). */
+  prune(live: ReadonlySet<number>): void {
+    for (const records of [this.threadsByManager, this.#sentPort]) {
+      for (const [managerId, threads] of records) {
+        for (const thread of threads) if (!live.has(thread)) threads.delete(thread);
+        if (threads.size === 0) records.delete(managerId);
+      }
+    }
+    for (const thread of this.#needsPort.keys())
+      if (!live.has(thread)) this.#needsPort.delete(thread);
   }
 
   #needsPortOn(thread: number): (managerId: string) => boolean {
     let needs = this.#needsPort.get(thread);
     if (needs === undefined) {
       needs = (managerId) => {
-        let threads = this.threadsByManager.get(managerId);
-        if (threads?.has(thread) === true) return false;
-        if (threads === undefined) this.threadsByManager.set(managerId, (threads = new Set()));
-        threads.add(thread);
+        if (this.threadsByManager.get(managerId)?.has(thread) === true) return false;
+        let sent = this.#sentPort.get(managerId);
+        if (this.#oneTaskAtATime && sent?.has(thread) === true) return false;
+        if (sent === undefined) this.#sentPort.set(managerId, (sent = new Set()));
+        sent.add(thread);
+        (this.#adding!.sentTo ??= []).push({ managerId, thread });
         return true;
       };
       this.#needsPort.set(thread, needs);
@@ -130,24 +168,38 @@ export class DispatchPorts {
       const candidate = inner(task, workers);
       const dispatch = this.#dispatchOf(task.taskId);
       if (dispatch === undefined) return candidate;
-      if (candidate === null || typeof candidate.id !== 'number') {
+      // Piscina posts the task only to one of its own threads (a balancer may answer otherwise).
+      if (candidate === null || !workers.includes(candidate)) {
         // Not posted now. Back in the queue, the task carries its dispatch (`#submitting`, left
-        // set, reaches it in push); an abortable one goes aside, out of the queue's sight.
+        // set, reaches it in push or unshift); an abortable one goes aside, out of the queue's sight.
         if (task.isAbortable) this.#aside.set(task.taskId, dispatch);
         return candidate;
       }
       // Piscina posts the task to `candidate` now, with this transfer list.
       this.#submitting = undefined;
       if (this.#aside.size !== 0) this.#aside.delete(task.taskId);
+      this.#adding = dispatch;
       try {
         const ports = dispatch.loan.addPorts(this.#needsPortOn(candidate.id));
         for (const port of ports) dispatch.transferList.push(port);
       } catch {
         // No port (the connection closed meanwhile): the thread fails the task with
         // ERR_NOT_CONNECTED, and the pool sends it again with one (runWith).
+      } finally {
+        this.#adding = undefined;
       }
       return candidate;
     };
+  }
+
+  /** A task Piscina puts (back) in the queue: the one `run()` hands over now takes its dispatch. */
+  #held(task: QueuedTask): void {
+    const submitting = this.#submitting;
+    if (submitting === undefined) return;
+    const held = task as HeldTask;
+    if (typeof held.taskId === 'number') submitting.taskId = held.taskId;
+    held[dispatchSymbol] = submitting;
+    this.#submitting = undefined;
   }
 
   #queue(inner: TaskQueue): TaskQueue {
@@ -156,20 +208,17 @@ export class DispatchPorts {
         return inner.size;
       },
       push: (task: QueuedTask) => {
-        const submitting = this.#submitting;
-        if (submitting !== undefined) {
-          const held = task as HeldTask;
-          if (typeof held.taskId === 'number') submitting.taskId = held.taskId;
-          held[dispatchSymbol] = submitting;
-          this.#submitting = undefined;
-        }
+        this.#held(task);
         inner.push(task);
       },
       shift: () => (this.#shifted = inner.shift() as HeldTask | null),
       remove: (task: QueuedTask) => inner.remove(task),
     };
     if (typeof inner.unshift === 'function') {
-      queue.unshift = (task: QueuedTask) => inner.unshift!(task);
+      queue.unshift = (task: QueuedTask) => {
+        this.#held(task);
+        inner.unshift!(task);
+      };
     }
     return queue;
   }

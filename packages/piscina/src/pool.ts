@@ -204,6 +204,8 @@ async function runWith<R>(
   } catch (error) {
     const report = reportOf(error);
     recordReport(pool, report);
+    // No report: the task did not run on a thread that goes on (not posted, or its thread died).
+    if (dispatch !== undefined && report === undefined) dispatchPorts!.unposted(dispatch);
     // Leases the task did not borrow end now (a task that never left borrowed nothing).
     loan.end(report?.borrowed, report?.returned);
     const envelope =
@@ -276,6 +278,10 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
       ),
     );
     dispatchPorts.threadsByManager = connectionsOf(this).threadsByManager;
+    // Threads come and go (idleTimeout, crashes): their records go with them.
+    this.on('workerCreate', () =>
+      dispatchPorts.prune(new Set(this.threads.map((thread) => thread.threadId))),
+    );
     this.#dispatchPorts = dispatchPorts;
     this.#taskFile = taskFile;
     this.#defaultName = defaultName;
