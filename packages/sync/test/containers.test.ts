@@ -424,3 +424,164 @@ describe('one proxy stored in two slots (Python: `l *= 2`, `l.extend([p, p])`, `
     expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
   });
 });
+
+describe('Python parity: Map.update arguments, List.sort order, refused stores release at once', () => {
+  test("Map.update('ab'), update(5), update(null) and Map('ab') are refused naming the call, as Python's dict refuses them", async () => {
+    await using manager = await syncManager();
+    {
+      await using d = await manager.Map<any, any>({ k: 1 });
+      // Python: d.update('ab') → ValueError: dictionary update sequence element #0 has length 1; 2 is required
+      const text = await rejection(d.update('ab' as never));
+      expect(text.code).toBe(SyncErrorCode.InvalidOption);
+      expect(text.message).toBe(
+        "Map.update(): element #0 of the sequence is string 'a', not a [key, value] pair",
+      );
+      // Python: d.update(5) → TypeError: 'int' object is not iterable; d.update(None) → TypeError
+      const number = await rejection(d.update(5 as never));
+      expect(number.code).toBe(SyncErrorCode.InvalidOption);
+      expect(number.message).toBe(
+        'Map.update() takes a Map, an object or an iterable of [key, value] pairs, got number 5',
+      );
+      const none = await rejection(d.update(null as never));
+      expect(none.code).toBe(SyncErrorCode.InvalidOption);
+      expect(none.message).toBe(
+        'Map.update() takes a Map, an object or an iterable of [key, value] pairs, got null',
+      );
+      const triple = await rejection(
+        d.update([
+          ['a', 1],
+          [1, 2, 3],
+        ] as never),
+      );
+      expect(triple.message).toBe(
+        'Map.update(): element #1 of the sequence is an array of length 3, not a [key, value] pair',
+      );
+      // Python: dict('ab') → ValueError, dict(None) → TypeError
+      const made = await rejection(manager.Map('ab' as never));
+      expect(made.code).toBe(SyncErrorCode.InvalidOption);
+      expect(made.message).toBe(
+        "Map(): element #0 of the sequence is string 'a', not a [key, value] pair",
+      );
+      expect((await rejection(manager.Map(null as never))).message).toBe(
+        'Map() takes a Map, an object or an iterable of [key, value] pairs, got null',
+      );
+      expect([...(await d.copy())]).toEqual([['k', 1]]); // nothing stored by the refusals
+      // The documented forms: an object, a Map, pairs, a Set or a generator of pairs; '' is
+      // an empty sequence (Python: d.update('') changes nothing).
+      await d.update({ o: 1 });
+      await d.update(new Map([['m', 2]]));
+      await d.update([['p', 3]]);
+      await d.update(new Set([['s', 4] as const]));
+      await d.update(
+        (function* () {
+          yield ['g', 5] as const;
+        })(),
+      );
+      await d.update('' as never);
+      expect(Object.fromEntries(await d.copy())).toEqual({ k: 1, o: 1, m: 2, p: 3, s: 4, g: 5 });
+      await using fromSet = await manager.Map(new Set([['a', 1] as const]));
+      expect(await fromSet.entries()).toEqual([['a', 1]]);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('List.sort orders strings by code point, as Python (emoji after U+FF5E), with lone surrogates', async () => {
+    await using manager = await syncManager();
+    {
+      // Python: sorted(['😀', '～']) == ['～', '😀']
+      await using l = await manager.List(['😀', '～']);
+      await l.sort();
+      expect(await l.copy()).toEqual(['～', '😀']);
+      await l.sort({ reverse: true });
+      expect(await l.copy()).toEqual(['😀', '～']);
+      // Python: sorted(['😀', '～', '\ud800', '\ue000', '\uffff', '\U00010000'])
+      //   == ['\ud800', '\ue000', '～', '\uffff', '\U00010000', '😀']
+      await using odd = await manager.List(['😀', '～', '\ud800', '\ue000', '\uffff', '\u{10000}']);
+      await odd.sort();
+      expect(await odd.copy()).toEqual(['\ud800', '\ue000', '～', '\uffff', '\u{10000}', '😀']);
+      // Random strings against a code point reference.
+      const units = [0x61, 0x7a, 0xd7ff, 0xd83d, 0xde00, 0xdc00, 0xe000, 0xff5e, 0xffff];
+      let seed = 7;
+      const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+      const words = Array.from({ length: 300 }, () =>
+        String.fromCharCode(
+          ...Array.from({ length: next() % 5 }, () => units[next() % units.length]!),
+        ),
+      );
+      const points = (word: string) => Array.from(word, (char) => char.codePointAt(0)!);
+      const reference = [...words].sort((a, b) => {
+        const [x, y] = [points(a), points(b)];
+        for (let i = 0; i < Math.min(x.length, y.length); i++)
+          if (x[i] !== y[i]) return x[i]! - y[i]!;
+        return x.length - y.length;
+      });
+      await using many = await manager.List(words);
+      await many.sort();
+      expect(await many.copy()).toEqual(reference);
+      // Namespace keys are listed in the same order (Python's repr sorts them).
+      await using ns = await manager.Namespace({ '😀': 1, '～': 2 });
+      expect(await ns.keys()).toEqual(['～', '😀']);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('List.sort orders numbers, bigints and booleans together, as Python sorts int, float and bool', async () => {
+    await using manager = await syncManager();
+    {
+      // Python: sorted([True, 0.5, 2**70, False, 1]) == [False, 0.5, True, 1, 2**70]
+      await using l = await manager.List<unknown>([true, 0.5, 2n ** 70n, false, 1]);
+      await l.sort();
+      expect(await l.copy()).toEqual([false, 0.5, true, 1, 2n ** 70n]);
+      await l.sort({ reverse: true });
+      expect(await l.copy()).toEqual([2n ** 70n, true, 1, 0.5, false]);
+      // Still refused: numbers with strings, objects (Python: TypeError).
+      await l.append('x');
+      const mixed = await rejection(l.sort());
+      expect(mixed.code).toBe(SyncErrorCode.InvalidOption);
+      expect(mixed.message).toBe(
+        'sort(): cannot order values of types bigint, boolean, number, string',
+      );
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test('a refused Value.set(proxy), Value/Array store or Condition(nonLockProxy) releases the proxy at once', async () => {
+    await using manager = await syncManager();
+    {
+      await using v = await manager.Value('i', 1);
+      await using a = await manager.Array('i', 2);
+      const refused: Record<string, (proxy: object) => Promise<unknown>> = {
+        'Value.set(p)': (p) => v.set(p as never),
+        'Value.add(p)': (p) => v.add(p as never),
+        "Value('i', p)": (p) => manager.Value('i', p as never),
+        'Array.set(0, p)': (p) => a.set(0, p as never),
+        'Array.setSlice(…, [p, 1])': (p) => a.setSlice(null, null, [p, 1] as never),
+        "Array('i', [p])": (p) => manager.Array('i', [p] as never),
+        'Condition(conditionProxy)': async () => {
+          const condition = await manager.Condition();
+          try {
+            return await manager.Condition(condition as never);
+          } finally {
+            await condition[Symbol.asyncDispose]();
+          }
+        },
+        'Condition(eventProxy)': (p) => manager.Condition(p as never),
+      };
+      const kept: string[] = [];
+      for (const [name, call] of Object.entries(refused)) {
+        const event = await manager.Event();
+        expect((await rejection(call(event))).code).toBe(SyncErrorCode.InvalidOption);
+        await event[Symbol.asyncDispose]();
+        // Released at once, not by the server's collection of unreachable proxies (seconds later).
+        // (v, a, and one Event per call that kept its reference)
+        const expected = 2 + kept.length;
+        if ((await pollUntil(() => manager.numberOfObjects(), expected, 500)) !== expected)
+          kept.push(name);
+      }
+      expect(kept).toEqual([]);
+      expect(await v.get()).toBe(1);
+      expect(await a.toArray()).toEqual([0, 0]);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+});

@@ -163,6 +163,63 @@ describe('Barrier (16_barrier.py)', () => {
   });
 });
 
+describe('Barrier waits: cancellation and the default timeout', () => {
+  test('a Barrier wait cancelled through its signal rejects with ERR_ABORTED and breaks the barrier: the other parties get ERR_BROKEN_BARRIER', async () => {
+    await using manager = await syncManager();
+    {
+      await using barrier = await manager.Barrier(3);
+      await using other = new Agent(barrier);
+      await other.start('other', 0, 'wait');
+      const controller = new AbortController();
+      const cancelled = barrier.wait({ signal: controller.signal });
+      expect(await pollUntil(() => barrier.nWaiting(), 2)).toBe(2);
+      controller.abort();
+      // As Queue.get / Lock.acquire / Condition.wait cancelled through their signal.
+      expect(await rejection(cancelled)).toMatchObject({
+        code: SyncErrorCode.Aborted,
+        message: 'Barrier.wait() was aborted',
+      });
+      expect(await other.outcome('other')).toMatchObject({
+        ok: false,
+        error: { code: SyncErrorCode.BrokenBarrier, message: 'the barrier is broken' },
+      });
+      expect(await barrier.broken()).toBe(true);
+      await barrier.reset();
+      // Aborted before it was sent: nothing reached the barrier, it stays whole.
+      const early = await rejection(barrier.wait({ signal: AbortSignal.abort() }));
+      expect(early.code).toBe(SyncErrorCode.Aborted);
+      expect(await barrier.broken()).toBe(false);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+
+  test("Barrier.wait({ timeout: null }) uses the barrier's default timeout, as Python's wait(timeout=None)", async () => {
+    await using manager = await syncManager();
+    {
+      // Python: Barrier(2, timeout=0.05).wait(timeout=None) raises BrokenBarrierError after 50 ms.
+      await using barrier = await manager.Barrier(2, 50);
+      const started = Date.now();
+      const broken = await rejection(barrier.wait({ timeout: null }));
+      expect(broken.code).toBe(SyncErrorCode.BrokenBarrier);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(await barrier.broken()).toBe(true);
+      await barrier.reset();
+      // An explicit timeout still overrides the default; Infinity waits until the trip.
+      const forever = barrier.wait({ timeout: Infinity });
+      await sleep(150);
+      expect(await barrier.nWaiting()).toBe(1);
+      expect((await Promise.all([forever, barrier.wait()])).sort()).toEqual([0, 1]);
+      // Other waits keep Python's None = forever: an Event wait with timeout null is still waiting.
+      await using event = await manager.Event();
+      const waiting = event.wait({ timeout: null });
+      await sleep(100);
+      await event.set();
+      expect(await waiting).toBe(true);
+    }
+    expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+  });
+});
+
 describe('dead threads', () => {
   test('a thread that dies holding a Lock: the lock is released and handed to the next waiter', async () => {
     await using manager = await syncManager();

@@ -36,8 +36,9 @@ export class SharedMap {
   readonly #inFlight = new InFlight();
   #disposed = false;
 
-  constructor(entries?: Iterable<readonly [unknown, unknown]> | Record<string, unknown> | null) {
-    if (entries !== undefined && entries !== null) this.update(entries);
+  /** `entries` as `update()` takes them; null is refused (Python's `dict(None)`: TypeError). */
+  constructor(entries?: Iterable<readonly [unknown, unknown]> | Record<string, unknown>) {
+    if (entries !== undefined) this.#update(entries, 'Map()');
   }
 
   get(key: unknown, ...fallback: unknown[]): unknown {
@@ -114,28 +115,27 @@ export class SharedMap {
     releaseDropped(values, this.#inFlight.values());
   }
 
-  update(entries: Iterable<readonly [unknown, unknown]> | Record<string, unknown>): void {
-    const list =
-      Object.prototype.toString.call(entries) === '[object Map]' || Array.isArray(entries)
-        ? [...(entries as Iterable<readonly [unknown, unknown]>)]
-        : Object.entries(entries as Record<string, unknown>);
+  /**
+   * Python's `d.update(other)`: a Map, a plain object, or an iterable of [key, value] pairs
+   * (undefined: nothing, as `update()`). Anything else is refused, as Python refuses
+   * `update('ab')` (ValueError), `update(5)` and `update(None)` (TypeError).
+   */
+  update(entries?: Iterable<readonly [unknown, unknown]> | Record<string, unknown>): void {
+    if (entries !== undefined) this.#update(entries, 'Map.update()');
+  }
+
+  #update(entries: unknown, what: string): void {
     // Every pair is checked before any is stored: a refused update stores nothing and
     // releases the proxies it carried.
+    let list: unknown[];
     try {
-      for (const pair of list) {
-        if (!Array.isArray(pair) || pair.length !== 2) {
-          throw syncError(
-            SyncErrorCode.InvalidOption,
-            'update() takes a Map, an object, or an array of [key, value] pairs',
-          );
-        }
-        this.#keys.find(pair[0]);
-      }
+      list = updatePairs(entries, what);
+      for (const pair of list) this.#keys.find((pair as unknown[])[0]);
     } catch (error) {
-      releaseNow(list);
+      releaseNow(entries);
       throw error;
     }
-    for (const pair of list) this.set(pair[0], pair[1]);
+    for (const pair of list) this.set((pair as unknown[])[0], (pair as unknown[])[1]);
   }
 
   pop(key: unknown, ...fallback: unknown[]): unknown {
@@ -212,6 +212,52 @@ export class SharedMap {
   }
 }
 
+/**
+ * The [key, value] pairs of `entries` for `what` (`Map()` or `Map.update()`): a Map's entries,
+ * a plain object's own entries, or the elements of an iterable, each an array of two.
+ */
+function updatePairs(entries: unknown, what: string): unknown[] {
+  const expected = 'a Map, an object or an iterable of [key, value] pairs';
+  let list: unknown[];
+  if (Object.prototype.toString.call(entries) === '[object Map]') {
+    list = [...(entries as Map<unknown, unknown>)];
+  } else if (isProxy(entries)) {
+    throw syncError(SyncErrorCode.InvalidOption, `${what} takes ${expected}, got a proxy`);
+  } else if (
+    typeof entries === 'string' ||
+    (typeof entries === 'object' &&
+      entries !== null &&
+      typeof (entries as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function')
+  ) {
+    list = [...(entries as Iterable<unknown>)];
+  } else if (isPlainObject(entries)) {
+    list = Object.entries(entries);
+  } else {
+    // Python: TypeError: 'int' object is not iterable / 'NoneType' object is not iterable.
+    throw syncError(
+      SyncErrorCode.InvalidOption,
+      `${what} takes ${expected}, got ${describe(entries)}`,
+    );
+  }
+  list.forEach((pair, index) => {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      // Python: ValueError: dictionary update sequence element #0 has length 1; 2 is required.
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `${what}: element #${index} of the sequence is ${Array.isArray(pair) ? `an array of length ${pair.length}` : describe(pair)}, not a [key, value] pair`,
+        { index },
+      );
+    }
+  });
+  return list;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 function keyNotFound(key: unknown): Error {
   return syncError(SyncErrorCode.KeyNotFound, `key not found: ${keyText(key)}`, {
     key: typeof key === 'string' ? key : keyText(key),
@@ -271,6 +317,38 @@ function spliceMany(array: unknown[], start: number, count: number, items: unkno
   for (const item of items) array.push(item);
   for (const item of tail) array.push(item);
   return removed;
+}
+
+/** Types Python orders together (int, float, bool): JS compares them across types exactly. */
+const NUMERIC_KINDS = new Set(['number', 'bigint', 'boolean']);
+
+function compareNumeric(a: number | bigint | boolean, b: number | bigint | boolean): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Orders strings by code point, as Python compares str (JS's `<` compares UTF-16 code units:
+ * '\u{1F600}' < '\uFF5E' there, the other way round in Python). Lone surrogates count as the
+ * code points they are, as in Python.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const common = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < common && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === common) return a.length < b.length ? -1 : 1;
+  // Differing in the low half of a pair: compare from its high half (the whole code point).
+  if (i > 0 && isHighSurrogate(a.charCodeAt(i - 1)) && (isLow(a, i) || isLow(b, i))) i--;
+  return a.codePointAt(i)! < b.codePointAt(i)! ? -1 : 1;
+}
+
+function isHighSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdbff;
+}
+
+function isLow(text: string, at: number): boolean {
+  const unit = text.charCodeAt(at);
+  return unit >= 0xdc00 && unit <= 0xdfff;
 }
 
 /** Python's list. */
@@ -432,25 +510,25 @@ export class SharedList {
     this.data.reverse();
   }
 
-  /** Sorts numbers numerically, strings by code unit, mixed types are an error (as Python). */
+  /**
+   * Python's `lst.sort()`: numbers, bigints and booleans together (Python's int, float and
+   * bool), or strings by code point (as Python compares str); other or mixed types are an
+   * error (Python's TypeError).
+   */
   sort(reverse: boolean = false): void {
     const kinds = new Set(this.data.map((item) => typeof item));
-    if (
-      kinds.size > 1 ||
-      (kinds.size === 1 && !['number', 'string', 'bigint'].some((k) => kinds.has(k as never)))
-    ) {
+    const numeric = [...kinds].every((kind) => NUMERIC_KINDS.has(kind));
+    if (!numeric && !(kinds.size === 1 && kinds.has('string'))) {
       throw syncError(
         SyncErrorCode.InvalidOption,
         `sort(): cannot order values of types ${[...kinds].join(', ')}`,
       );
     }
-    // Descending by the inverted order, not by reversing afterwards: equal items (0 and -0)
-    // keep their order either way, as Python's stable sort(reverse=True) keeps it.
+    // Descending by the inverted order, not by reversing afterwards: equal items (0 and -0,
+    // 1 and true) keep their order either way, as Python's stable sort(reverse=True) keeps it.
     const direction = reverse ? -1 : 1;
-    this.data.sort(
-      (a, b) =>
-        direction * ((a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0),
-    );
+    const compare = numeric ? compareNumeric : compareCodePoints;
+    this.data.sort((a, b) => direction * compare(a as never, b as never));
   }
 
   /** Python's `lst *= n`. */
@@ -531,18 +609,16 @@ export class Namespace {
   }
 
   keys(): string[] {
-    return [...this.attributes.keys()].sort();
+    return [...this.attributes.keys()].sort(compareCodePoints);
   }
 
   toObject(): Record<string, unknown> {
-    return Object.fromEntries(
-      [...this.attributes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    );
+    return Object.fromEntries([...this.attributes].sort(([a], [b]) => compareCodePoints(a, b)));
   }
 
   toString(): string {
     const parts = [...this.attributes]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .sort(([a], [b]) => compareCodePoints(a, b))
       .map(([name, value]) => `${name}=${isProxy(value) ? String(value) : JSON.stringify(value)}`);
     return `Namespace(${parts.join(', ')})`;
   }
@@ -660,7 +736,12 @@ function outElements(
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'string' ? `string '${value}'` : `${typeof value} ${String(value)}`;
+  if (typeof value === 'string') return `string '${value}'`;
+  if (value === null) return 'null';
+  if (isProxy(value)) return 'a proxy';
+  if (typeof value === 'object')
+    return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  return `${typeof value} ${String(value)}`;
 }
 
 function isBytes(value: unknown): value is Uint8Array {
@@ -683,20 +764,33 @@ function charText(bytes: number[]): string {
   return `b'${body}'`;
 }
 
+/**
+ * Runs `check` for a call carrying `carried`: if it throws, the proxies inside `carried` (a
+ * value refused, so not stored) are released at once, as every refused store releases them.
+ */
+function releasingOnError<T>(carried: unknown, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    releaseNow(carried);
+    throw error;
+  }
+}
+
 /** Python's `Value(typecode, value)`; unlike Python the value is checked against the typecode. */
 export class Value {
   readonly #typecode: Typecode;
   #value: number | bigint;
 
   constructor(typecode: string, ...value: unknown[]) {
-    this.#typecode = checkTypecode(typecode);
+    this.#typecode = releasingOnError(value, () => checkTypecode(typecode));
     if (value.length === 0) {
       throw syncError(
         SyncErrorCode.InvalidOption,
         `Value('${typecode}'): missing the initial value`,
       );
     }
-    this.#value = checkElement(this.#typecode, value[0]);
+    this.#value = releasingOnError(value, () => checkElement(this.#typecode, value[0]));
   }
 
   get(): number | bigint | Uint8Array {
@@ -704,7 +798,7 @@ export class Value {
   }
 
   set(value: unknown): void {
-    this.#value = checkElement(this.#typecode, value);
+    this.#value = releasingOnError(value, () => checkElement(this.#typecode, value));
   }
 
   /** Adds `delta` in one call (atomic: no lost updates, unlike `set(await get() + 1)`); returns the new value. */
@@ -718,6 +812,7 @@ export class Value {
         ? integral
         : typeof delta === 'number' && (integral ? Number.isInteger(delta) : true);
     if (!valid) {
+      releaseNow(delta);
       throw syncError(
         SyncErrorCode.InvalidOption,
         `add(delta): typecode '${this.#typecode}' takes ${integral ? 'an integer' : 'a number'} delta, got ${describe(delta)}`,
@@ -747,31 +842,37 @@ export class SharedArray {
   readonly #data: Typed;
 
   constructor(typecode: string, init: number | Iterable<unknown>) {
-    this.#typecode = checkTypecode(typecode);
-    const Ctor = TYPECODES[this.#typecode];
-    if (typeof init === 'number') {
-      if (!Number.isInteger(init) || init < 0) {
+    // A refused init releases the proxies it carried (nothing stores them).
+    try {
+      this.#typecode = checkTypecode(typecode);
+      const Ctor = TYPECODES[this.#typecode];
+      if (typeof init === 'number') {
+        if (!Number.isInteger(init) || init < 0) {
+          throw syncError(
+            SyncErrorCode.InvalidOption,
+            `Array('${typecode}', n): n must be an integer >= 0`,
+          );
+        }
+        this.#data = new Ctor(init);
+        return;
+      }
+      if (
+        init === null ||
+        init === undefined ||
+        typeof (init as Iterable<unknown>)[Symbol.iterator] !== 'function'
+      ) {
         throw syncError(
           SyncErrorCode.InvalidOption,
-          `Array('${typecode}', n): n must be an integer >= 0`,
+          `Array('${typecode}', init): init must be a length or a sequence`,
         );
       }
-      this.#data = new Ctor(init);
-      return;
+      const values = [...init].map((value) => checkElement(this.#typecode, value));
+      this.#data = new Ctor(values.length);
+      values.forEach((value, i) => ((this.#data as unknown as (number | bigint)[])[i] = value));
+    } catch (error) {
+      releaseNow(init);
+      throw error;
     }
-    if (
-      init === null ||
-      init === undefined ||
-      typeof (init as Iterable<unknown>)[Symbol.iterator] !== 'function'
-    ) {
-      throw syncError(
-        SyncErrorCode.InvalidOption,
-        `Array('${typecode}', init): init must be a length or a sequence`,
-      );
-    }
-    const values = [...init].map((value) => checkElement(this.#typecode, value));
-    this.#data = new Ctor(values.length);
-    values.forEach((value, i) => ((this.#data as unknown as (number | bigint)[])[i] = value));
   }
 
   length(): number {
@@ -786,8 +887,10 @@ export class SharedArray {
   }
 
   set(index: number, value: unknown): void {
-    const i = checkIndex(this.#data.length, index, 'array assignment index');
-    (this.#data as unknown as (number | bigint)[])[i] = checkElement(this.#typecode, value);
+    const i = checkIndexFor(value, this.#data.length, index, 'array assignment index');
+    (this.#data as unknown as (number | bigint)[])[i] = releasingOnError(value, () =>
+      checkElement(this.#typecode, value),
+    );
   }
 
   slice(start?: number, end?: number): (number | bigint)[] | Uint8Array {
@@ -818,14 +921,18 @@ export class SharedArray {
     values: unknown,
     step?: number | null,
   ): void {
-    const items =
-      this.#typecode === 'c' && isBytes(values) ? [...values] : checkSequence(values, 'setSlice()');
-    const slice = resolveSlice(this.#data.length, start, stop, step, 'setSlice()');
-    if (items.length !== slice.count) {
-      const note = slice.step === 1 ? ' (an Array has a fixed length)' : '';
-      throw sliceSizeError('setSlice()', items.length, slice.count, slice.step !== 1, note);
-    }
-    const converted = items.map((value) => checkElement(this.#typecode, value));
+    const { slice, converted } = releasingOnError(values, () => {
+      const items =
+        this.#typecode === 'c' && isBytes(values)
+          ? [...values]
+          : checkSequence(values, 'setSlice()');
+      const slice = resolveSlice(this.#data.length, start, stop, step, 'setSlice()');
+      if (items.length !== slice.count) {
+        const note = slice.step === 1 ? ' (an Array has a fixed length)' : '';
+        throw sliceSizeError('setSlice()', items.length, slice.count, slice.step !== 1, note);
+      }
+      return { slice, converted: items.map((value) => checkElement(this.#typecode, value)) };
+    });
     const data = this.#data as unknown as (number | bigint)[];
     sliceIndices(slice).forEach((i, k) => (data[i] = converted[k]!));
   }

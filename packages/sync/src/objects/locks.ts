@@ -362,6 +362,8 @@ export class Condition implements OwnerWatcher {
     try {
       key = await callMethod(lock, 'syncKey');
     } catch (error) {
+      // Refused: the proxy this call carried is released at once (nothing keeps it).
+      releaseNow(lock);
       throw syncError(
         SyncErrorCode.InvalidOption,
         `Condition(lock): lock must be a Lock or RLock proxy of this manager (${(error as Error).message})`,
@@ -369,6 +371,7 @@ export class Condition implements OwnerWatcher {
     }
     const found = typeof key === 'string' ? lockRegistry.get(key)?.deref() : undefined;
     if (found === undefined) {
+      releaseNow(lock);
       throw syncError(
         SyncErrorCode.InvalidOption,
         'Condition(lock): lock must be a Lock or RLock proxy of this manager',
@@ -514,6 +517,8 @@ export class Barrier implements OwnerWatcher {
   #generation = 0;
   /** While the action of a trip runs: later arrivals wait for it (Python's "draining" state). */
   #tripping: Promise<unknown> | undefined;
+  /** While {@link Barrier.#break} ends the waiters (they get ERR_BROKEN_BARRIER). */
+  #breaking = false;
   readonly #waiters = new WaitList<number>();
 
   constructor(parties: number, options?: number | null | BarrierOptions) {
@@ -533,9 +538,16 @@ export class Barrier implements OwnerWatcher {
     this.#actionArgs = settings.actionArgs ?? [];
   }
 
+  /**
+   * Python's `wait(timeout=None)`: a timeout of null or undefined is the barrier's default
+   * (Python's None), not "forever" as for the other waits; Infinity waits forever.
+   */
   wait(context: unknown, timeout?: number | null): number | Promise<number> {
     const who = callOwner(context, 'Barrier', 'wait', timeout);
-    const ms = timeout === undefined ? this.#timeout : checkTimeout(timeout, 'Barrier.wait()');
+    const ms =
+      timeout === undefined || timeout === null
+        ? this.#timeout
+        : checkTimeout(timeout, 'Barrier.wait()');
     return this.#enter(who, ms);
   }
 
@@ -579,8 +591,13 @@ export class Barrier implements OwnerWatcher {
     watchOwner(who.owner, this);
     return this.#waiters.add(who, ms, (why, reject) => {
       if (why === 'dead' || why === 'disposed') return reject(waitError(why, 'Barrier.wait()'));
-      // A timeout or an abandoned wait breaks the barrier, as in Python.
-      reject(brokenBarrier());
+      // Ended by a break (a timeout, an abort, a reset, another caller's cancelled wait):
+      // Python's BrokenBarrierError.
+      if (this.#breaking) return reject(brokenBarrier());
+      // A timeout or a wait cancelled through its signal breaks the barrier, as Python's
+      // timeout does: the others get ERR_BROKEN_BARRIER; the cancelled caller gets
+      // ERR_ABORTED, as every wait cancelled through its signal does.
+      reject(why === 'aborted' ? waitError(why, 'Barrier.wait()') : brokenBarrier());
       this.#break();
     });
   }
@@ -588,7 +605,12 @@ export class Barrier implements OwnerWatcher {
   #break(): void {
     this.#broken = true;
     this.#generation++;
-    this.#waiters.endAll('aborted');
+    this.#breaking = true;
+    try {
+      this.#waiters.endAll('aborted');
+    } finally {
+      this.#breaking = false;
+    }
   }
 
   /**

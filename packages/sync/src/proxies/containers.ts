@@ -43,8 +43,13 @@ export class MapProxy<K extends MapKey = MapKey, V = unknown> extends SyncProxy 
   clear(): Promise<void> {
     return this.call('clear');
   }
+  /**
+   * Python's `d.update(other)`: a Map, a plain object, or an iterable of [key, value] pairs
+   * (a generator too: it is read here). Anything else (`'ab'`, `5`, `null`) rejects with
+   * `ERR_INVALID_OPTION`, as Python's ValueError/TypeError, and stores nothing.
+   */
   update(entries: Iterable<readonly [K, V]> | Record<string, V>): Promise<void> {
-    return this.call('update', entries instanceof Map ? [...entries] : entries);
+    return this.call('update', isLocalIterable(entries) ? [...entries] : entries);
   }
   pop(key: K, ...fallback: [V?]): Promise<V> {
     return this.call('pop', key, ...fallback);
@@ -63,6 +68,17 @@ export class MapProxy<K extends MapKey = MapKey, V = unknown> extends SyncProxy 
   async *[Symbol.asyncIterator](): AsyncGenerator<K> {
     yield* await this.keys();
   }
+}
+
+/** An iterable to read here (a Map, a generator): not an array, a string or a proxy, sent as they are. */
+function isLocalIterable(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof SyncProxy) &&
+    typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function'
+  );
 }
 
 /** Proxy of a shared List. */

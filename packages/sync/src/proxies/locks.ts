@@ -117,7 +117,12 @@ export class EventProxy extends SyncProxy {
 
 /** Proxy of a Barrier. */
 export class BarrierProxy extends SyncProxy {
-  /** Waits for all parties; resolves with this caller's arrival index (0 … parties-1); `ERR_BROKEN_BARRIER` when broken. */
+  /**
+   * Waits for all parties; resolves with this caller's arrival index (0 … parties-1);
+   * `ERR_BROKEN_BARRIER` when broken. `timeout` omitted or null: the barrier's default (as
+   * Python's `wait(timeout=None)`); `Infinity`: forever. Cancelled through `signal`, it rejects
+   * with `ERR_ABORTED` and breaks the barrier (the other parties get `ERR_BROKEN_BARRIER`).
+   */
   wait(options: WaitOptions = {}): Promise<number> {
     return options.timeout === undefined
       ? this.waitCall('wait', options.signal)
