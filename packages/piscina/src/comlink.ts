@@ -1,5 +1,6 @@
 import '@managers/refcount/polyfill';
-import * as Comlink from 'comlink';
+import type * as Comlink from 'comlink';
+import { createManagerError, ErrorCode } from '@managers/refcount';
 import { decode, encode, isProxy } from '@managers/core';
 import { encodableSymbol } from '@managers/proxy';
 
@@ -23,7 +24,7 @@ export interface ComlinkLike {
  *
  * `comlink` is the Comlink module to install into (default: the one this package resolves).
  */
-export function installComlinkTransferHandler(comlink: ComlinkLike = Comlink): void {
+export function installComlinkTransferHandler(comlink: ComlinkLike = defaultComlink()): void {
   comlink.transferHandlers.set(COMLINK_HANDLER_NAME, {
     canHandle: (value: unknown): value is unknown =>
       isProxy(value) ||
@@ -39,6 +40,20 @@ export function installComlinkTransferHandler(comlink: ComlinkLike = Comlink): v
 }
 
 /** Removes the handler {@link installComlinkTransferHandler} installed. */
-export function uninstallComlinkTransferHandler(comlink: ComlinkLike = Comlink): void {
+export function uninstallComlinkTransferHandler(comlink: ComlinkLike = defaultComlink()): void {
   comlink.transferHandlers.delete(COMLINK_HANDLER_NAME);
+}
+
+/** The Comlink module this package resolves (an optional peer dependency), loaded when first needed. */
+function defaultComlink(): ComlinkLike {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('comlink') as ComlinkLike;
+  } catch (error) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      "@managers/piscina/comlink needs the 'comlink' package (an optional peer dependency): npm install comlink, or pass your Comlink module",
+      { cause: error, details: { option: 'comlink' } },
+    );
+  }
 }

@@ -86,3 +86,28 @@ describe('the Comlink transfer handler', () => {
     expect(await manager.numberOfObjects()).toBe(0);
   });
 });
+
+test('without comlink installed, the subpath loads and installing the handler says what to install', () => {
+  jest.isolateModules(() => {
+    jest.doMock('comlink', () => {
+      throw new Error("Cannot find module 'comlink'");
+    });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const subpath =
+      require('@managers/piscina/comlink') as typeof import('@managers/piscina/comlink');
+    let thrown: (Error & { code?: string }) | undefined;
+    try {
+      subpath.installComlinkTransferHandler();
+    } catch (error) {
+      thrown = error as Error & { code?: string };
+    }
+    expect(thrown?.code).toBe('ERR_INVALID_OPTION');
+    expect(thrown?.message).toContain("needs the 'comlink' package");
+    expect(thrown?.message).toContain('npm install comlink');
+    // A Comlink module passed in is used as it is.
+    const transferHandlers = new Map();
+    subpath.installComlinkTransferHandler({ transferHandlers });
+    expect(transferHandlers.has(subpath.COMLINK_HANDLER_NAME)).toBe(true);
+    jest.dontMock('comlink');
+  });
+});
