@@ -486,6 +486,9 @@ export function postMessage(
     discard(encoded);
     throw error;
   }
+  // A Worker that has exited drops what is posted to it, without a word and without
+  // transferring its ports: give the references back (its threadId is -1 from then on).
+  if (target instanceof Worker && target.threadId === -1) discard(encoded);
 }
 
 /**
@@ -510,7 +513,9 @@ export function createWorker(filename: string | URL, options: WorkerOptions = {}
       eval: start.eval ?? options.eval,
       execArgv: start.execArgv ?? options.execArgv,
       workerData: encoded.value,
-      transferList: [...(options.transferList ?? []), ...encoded.transferList],
+      // A port given in workerData may be in the caller's transferList too (a plain Worker
+      // needs it there): listed once.
+      transferList: [...new Set([...(options.transferList ?? []), ...encoded.transferList])],
     });
     for (const [connection, target] of targets) connection.targets.bind(worker, target);
     return worker;

@@ -1,6 +1,15 @@
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { decode, discard, encode, postMessage, release, type BaseProxy } from '@managers/core';
+import { join } from 'node:path';
+import {
+  createWorker,
+  decode,
+  discard,
+  encode,
+  postMessage,
+  release,
+  type BaseProxy,
+} from '@managers/core';
 import { MagManager } from './fixtures/magnifier';
 import { KitchenManager } from './fixtures/kitchen';
 import { Agent } from './fixtures/agent';
@@ -134,6 +143,49 @@ describe('proxies across threads', () => {
     mag[Symbol.dispose]();
     await once(worker, 'exit');
     await eventually(async () => (await manager.numberOfObjects()) === 0);
+  });
+
+  test('postMessage() to a worker that has exited takes nothing (Node drops the message)', async () => {
+    await using manager = await start();
+    const mag = await manager.Magnifier(5);
+    const id = mag.token.id;
+    // A plain Worker, and one that had read a proxy (its connection gone with it: the next
+    // posts would be directed ones).
+    const plain = new Worker('process.exit(0)', { eval: true });
+    await once(plain, 'exit');
+    const reader = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.once('message', () => process.exit(0));`,
+      { eval: true },
+    );
+    postMessage(reader, { mag });
+    await once(reader, 'exit');
+    for (const worker of [plain, reader]) for (let i = 0; i < 3; i++) postMessage(worker, { mag });
+    // Only main's own reference is left, and releasing it disposes the object.
+    await eventually(async () => (await refcountOf(manager, id)) === 1);
+    expect((await manager.entries()).find((entry) => entry.id === id)?.holders).toEqual({
+      main: 1,
+    });
+    mag[Symbol.dispose]();
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('createWorker(): a port in workerData may also be in the transferList, as a plain Worker needs', async () => {
+    await using manager = await start();
+    const mag = await manager.Magnifier(3);
+    const { port1, port2 } = new MessageChannel();
+    const worker = createWorker(join(__dirname, 'fixtures', 'echo-port-worker.ts'), {
+      workerData: { mag, port: port2 },
+      transferList: [port2],
+    });
+    const [answer] = (await once(port1, 'message')) as [number];
+    expect(answer).toBe(6);
+    port1.close();
+    await once(worker, 'exit');
+    mag[Symbol.dispose]();
+    await eventually(async () => (await manager.numberOfObjects()) === 0);
+    expect(await manager.numberOfObjects()).toBe(0);
   });
 
   test('a proxy sent back from a worker works in the main thread, counted once (surplus port adopted)', async () => {
