@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { createWorker, type BaseProxy } from '@managers/core';
+import { createWorker, withCallOptions, type BaseProxy } from '@managers/core';
 import { SyncErrorCode } from '@managers/sync';
 import { pollUntil, rejection, syncManager } from './helpers';
 
@@ -81,7 +81,7 @@ test('in a thread that did not import @managers/sync, queue.put({ job }) and loc
     expect(result.proxy).toMatch(/^<AutoProxy\[Queue\]/);
     expect(result.put).toMatchObject({ code: SyncErrorCode.InvalidOption });
     expect(result.put!.message).toMatch(
-      /^Queue\.put\(\) needs the call context a @managers\/sync proxy sends first, got an object: .*asSyncProxy\(proxy\), or import '@managers\/sync' in that thread$/,
+      /^Queue\.put\(\) needs the call context a @managers\/sync proxy sends first, got an object: .*asSyncProxy\(proxy\), or import '@managers\/sync' in that thread; instead of withCallOptions\(\), give the method its own options/,
     );
     expect(result.acquire).toMatchObject({ code: SyncErrorCode.InvalidOption });
     expect(result.acquire!.message).toMatch(/^Lock\.acquire\(\) needs the call context/);
@@ -89,6 +89,23 @@ test('in a thread that did not import @managers/sync, queue.put({ job }) and loc
     expect(await queue.qsize()).toBe(0);
     expect(await map.get('from')).toBe('worker');
     await lock.release();
+  }
+  expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
+});
+
+test('withCallOptions() of a Queue: its owner-aware methods are refused naming the method’s own options; plain ones work', async () => {
+  await using manager = await syncManager();
+  {
+    await using queue = await manager.Queue();
+    await queue.put('item');
+    const timed = withCallOptions(queue, { timeout: 1000 });
+    const refused = await rejection(timed.get());
+    expect(refused.code).toBe(SyncErrorCode.InvalidOption);
+    expect(refused.message).toContain(
+      'instead of withCallOptions(), give the method its own options',
+    );
+    expect(await timed.qsize()).toBe(1); // a plain method goes through
+    expect(await queue.get({ timeout: 1000 })).toBe('item'); // the way to time a wait
   }
   expect(await pollUntil(() => manager.numberOfObjects(), 0)).toBe(0);
 });

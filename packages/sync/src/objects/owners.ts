@@ -61,7 +61,7 @@ export function callOwner(
     releaseNow([context, ...carried]);
     throw syncError(
       SyncErrorCode.InvalidOption,
-      `${typeid}.${method}() needs the call context a @managers/sync proxy sends first, got ${describeContext(context)}: through a plain proxy (an AutoProxy, what decode() gives in a thread that did not import @managers/sync) its arguments would be misread. Wrap the proxy with asSyncProxy(proxy), or import '@managers/sync' in that thread`,
+      `${typeid}.${method}() needs the call context a @managers/sync proxy sends first, got ${describeContext(context)}: through a plain proxy (an AutoProxy, what decode() gives in a thread that did not import @managers/sync, or a withCallOptions() wrapper) its arguments would be misread. Wrap the proxy with asSyncProxy(proxy), or import '@managers/sync' in that thread; instead of withCallOptions(), give the method its own options (get({ timeout, signal }), acquire({ signal }))`,
       { typeid, method },
     );
   }
