@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { currentCall } from '@managers/core';
 import { isProxy, tokenOf } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
-import { InFlight, releaseDropped, releaseLater, releaseNow } from './owners';
+import { Holdings, releaseDropped, releaseLater, releaseNow } from './owners';
 import { KeyInterner, keyOf, keyText, type MapKey, type Slot } from './map-keys';
 import { checkSequence, resolveSlice, sliceIndices, sliceSizeError } from './slices';
 
@@ -32,8 +32,8 @@ export class SharedMap {
   /** Values by slot (a primitive key, or the interned stand-in of a composite key). */
   readonly data = new Map<Slot, unknown>();
   readonly #keys = new KeyInterner();
-  /** Popped values not yet confirmed by their callers (they may share proxies with `data`). */
-  readonly #inFlight = new InFlight();
+  /** What this map holds (stored, and popped but not yet delivered), for its releases. */
+  readonly #holdings = new Holdings(() => [...this.data.values()]);
   #disposed = false;
 
   /** `entries` as `update()` takes them; null is refused (Python's `dict(None)`: TypeError). */
@@ -61,7 +61,7 @@ export class SharedMap {
     const slot = this.#slotFor(key, value);
     const old = this.data.get(slot);
     this.data.set(slot, value);
-    if (old !== value) releaseDropped([old], [...this.data.values()], this.#inFlight.values());
+    if (old !== value) this.#holdings.release([old]);
   }
 
   has(key: unknown): boolean {
@@ -73,7 +73,7 @@ export class SharedMap {
     if (!this.data.has(slot as Slot)) return false;
     const old = this.data.get(slot as Slot);
     this.#remove(slot as Slot);
-    releaseDropped([old], [...this.data.values()], this.#inFlight.values());
+    this.#holdings.release([old]);
     return true;
   }
 
@@ -112,7 +112,7 @@ export class SharedMap {
     const values = [...this.data.values()];
     this.data.clear();
     this.#keys.clear();
-    releaseDropped(values, this.#inFlight.values());
+    this.#holdings.release(values);
   }
 
   /**
@@ -149,12 +149,7 @@ export class SharedMap {
     const value = this.data.get(slot as Slot);
     this.#remove(slot as Slot);
     const original = keyOf(slot as Slot);
-    this.#inFlight.handOut(
-      call,
-      value,
-      () => [...this.data.values()],
-      () => this.#giveBack(original, value),
-    );
+    this.#holdings.handOut(call, value, () => this.#giveBack(original, value));
     return value;
   }
 
@@ -164,8 +159,7 @@ export class SharedMap {
    */
   #giveBack(key: MapKey, value: unknown): void {
     if (this.#disposed) releaseNow(value);
-    else if (this.data.has(this.#keys.find(key) as Slot))
-      releaseDropped([value], [...this.data.values()], this.#inFlight.values());
+    else if (this.data.has(this.#keys.find(key) as Slot)) this.#holdings.release([value]);
     else this.data.set(this.#keys.intern(key), value);
   }
 
@@ -178,12 +172,7 @@ export class SharedMap {
     const value = this.data.get(last);
     this.#remove(last);
     const key = keyOf(last);
-    this.#inFlight.handOut(
-      call,
-      value,
-      () => [...this.data.values()],
-      () => this.#giveBack(key, value),
-    );
+    this.#holdings.handOut(call, value, () => this.#giveBack(key, value));
     return [key, value];
   }
 
@@ -354,8 +343,8 @@ function isLow(text: string, at: number): boolean {
 /** Python's list. */
 export class SharedList {
   readonly data: unknown[];
-  /** Popped values not yet confirmed by their callers (they may share proxies with `data`). */
-  readonly #inFlight = new InFlight();
+  /** What this list holds (stored, and popped but not yet delivered), for its releases. */
+  readonly #holdings = new Holdings(() => this.data);
   #disposed = false;
 
   constructor(items?: Iterable<unknown> | null) {
@@ -383,12 +372,12 @@ export class SharedList {
     const i = checkIndexFor(value, this.data.length, index, 'list assignment index');
     const old = this.data[i];
     this.data[i] = value;
-    releaseDropped([old], this.data, this.#inFlight.values());
+    this.#holdings.release([old]);
   }
 
   delete(index: number): void {
     const removed = this.data.splice(checkIndex(this.data.length, index, 'list deletion index'), 1);
-    releaseDropped(removed, this.data, this.#inFlight.values());
+    this.#holdings.release(removed);
   }
 
   pop(index: number = -1): unknown {
@@ -397,15 +386,10 @@ export class SharedList {
     const at = checkIndex(this.data.length, index, 'pop index');
     const [value] = this.data.splice(at, 1);
     // A value whose reply did not reach its caller goes back where it was (or at the end).
-    this.#inFlight.handOut(
-      call,
-      value,
-      () => this.data,
-      () => {
-        if (this.#disposed) releaseNow(value);
-        else this.data.splice(Math.min(at, this.data.length), 0, value);
-      },
-    );
+    this.#holdings.handOut(call, value, () => {
+      if (this.#disposed) releaseNow(value);
+      else this.data.splice(Math.min(at, this.data.length), 0, value);
+    });
     return value;
   }
 
@@ -413,7 +397,7 @@ export class SharedList {
     const i = this.data.findIndex((item) => sameValue(item, value));
     releaseNow(value);
     if (i < 0) throw syncError(SyncErrorCode.ValueNotFound, 'list.remove(x): x not in list');
-    releaseDropped(this.data.splice(i, 1), this.data, this.#inFlight.values());
+    this.#holdings.release(this.data.splice(i, 1));
   }
 
   /** Python's `lst.index(x, start, stop)`: the bounds as a slice's (negative from the end). */
@@ -484,7 +468,7 @@ export class SharedList {
       removed = indices.map((i) => this.data[i]);
       indices.forEach((i, k) => (this.data[i] = items[k]));
     }
-    releaseDropped(removed, this.data, this.#inFlight.values());
+    this.#holdings.release(removed);
   }
 
   /** Python's `del lst[start:stop:step]`; the removed proxies are released. */
@@ -503,7 +487,7 @@ export class SharedList {
       }
       this.data.length = to;
     }
-    releaseDropped(removed, this.data, this.#inFlight.values());
+    this.#holdings.release(removed);
   }
 
   reverse(): void {
@@ -544,7 +528,7 @@ export class SharedList {
   }
 
   clear(): void {
-    releaseDropped(this.data.splice(0), this.#inFlight.values());
+    this.#holdings.release(this.data.splice(0));
   }
 
   /** A copy as a JS array (proxies inside come back as the caller's own counted proxies). */
@@ -590,7 +574,7 @@ export class Namespace {
     }
     const old = this.attributes.get(name);
     this.attributes.set(name, value);
-    if (old !== value) releaseDropped([old], [...this.attributes.values()]);
+    if (old !== value) releaseDropped([old], () => [...this.attributes.values()]);
   }
 
   delete(name: string): void {
@@ -601,7 +585,7 @@ export class Namespace {
     }
     const old = this.attributes.get(name);
     this.attributes.delete(name);
-    releaseDropped([old], [...this.attributes.values()]);
+    releaseDropped([old], () => [...this.attributes.values()]);
   }
 
   has(name: string): boolean {

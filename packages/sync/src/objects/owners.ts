@@ -302,32 +302,33 @@ export function handOut(call: CallContext | undefined, value: unknown, giveBack:
 }
 
 /**
- * The values a container handed out (`pop`, `popitem`) whose delivery is not confirmed yet.
- * One proxy sent twice in one call (`extend([p, p])`, `update([[a, p], [b, p]])`, `l *= 2`)
- * is one server-side proxy stored in two slots: a popped copy may share it with a slot still
- * stored, or with another copy in flight. So a delivered value's proxies are released only if
- * neither holds them, and the container's own releases ({@link releaseDropped}) count what
- * is in flight as still held (a value given back must come back alive).
+ * What a container holds, for its releases: the values it stores (`stored`, read only when a
+ * release has proxies to decide on) and the values it handed out (`pop`, `popitem`) whose
+ * delivery is not confirmed yet. One proxy sent twice in one call (`extend([p, p])`,
+ * `update([[a, p], [b, p]])`, `l *= 2`) is one server-side proxy stored in two slots: a value
+ * removed or popped may share it with a slot still stored, or with another copy in flight. So
+ * a proxy is released only when neither holds it, and a value given back comes back alive.
  */
-export class InFlight {
+export class Holdings {
   readonly #entries = new Set<{ readonly value: unknown }>();
+  readonly #stored: () => readonly unknown[];
+  /** The values held: stored, and in flight (nested: a walk finds the proxies in both). */
+  readonly #held = (): unknown[] => [this.#stored(), ...[...this.#entries].map((e) => e.value)];
 
-  /** The values in flight. */
-  values(): unknown[] {
-    return [...this.#entries].map((entry) => entry.value);
+  constructor(stored: () => readonly unknown[]) {
+    this.#stored = stored;
+  }
+
+  /** Releases the proxies in `removed` (taken out of the container) that it no longer holds. */
+  release(removed: readonly unknown[]): void {
+    releaseDropped(removed, this.#held);
   }
 
   /**
-   * {@link handOut} for a container: `stored` reads the values it still holds. Delivered, the
-   * value's proxies are released unless stored or in flight again; not delivered, `giveBack`
-   * puts it back, its proxies alive.
+   * {@link handOut} for a container. Delivered, the value's proxies are released unless
+   * stored or in flight again; not delivered, `giveBack` puts it back, its proxies alive.
    */
-  handOut(
-    call: CallContext | undefined,
-    value: unknown,
-    stored: () => readonly unknown[],
-    giveBack: () => void,
-  ): void {
+  handOut(call: CallContext | undefined, value: unknown, giveBack: () => void): void {
     let proxies = false;
     forEachProxy(value, () => (proxies = true));
     if (!proxies) return handOut(call, value, giveBack);
@@ -335,7 +336,7 @@ export class InFlight {
     this.#entries.add(entry);
     const release = () => {
       this.#entries.delete(entry);
-      releaseDropped([value], stored(), this.values());
+      this.release([value]);
     };
     // A call of a server-side proxy: released once the reply has been encoded.
     if (call === undefined) return void setImmediate(release);
@@ -353,19 +354,19 @@ export function releaseNow(value: unknown): void {
 }
 
 /**
- * Releases the server-side proxies inside `removed` that are not also inside `remaining` (the
- * values a container still holds: stored, and in flight). One proxy sent twice in one call
- * (`extend([p, p])`) arrives as one server-side proxy stored twice: removing one copy must not
- * release the other.
+ * Releases the server-side proxies inside `removed` that are not also inside `remaining()` (what
+ * the container still holds, read only if `removed` has proxies: a store of plain values costs
+ * no walk of the container). One proxy sent twice in one call (`extend([p, p])`) arrives as one
+ * server-side proxy stored twice: removing one copy must not release the other.
  */
 export function releaseDropped(
   removed: readonly unknown[],
-  ...remaining: (readonly unknown[])[]
+  remaining: () => readonly unknown[],
 ): void {
   const proxies = new Set<BaseProxy>();
   forEachProxy(removed, (proxy) => proxies.add(proxy));
   if (proxies.size === 0) return;
-  for (const values of remaining) forEachProxy(values, (proxy) => proxies.delete(proxy));
+  forEachProxy(remaining(), (proxy) => proxies.delete(proxy));
   for (const proxy of proxies) proxy[Symbol.dispose]();
 }
 
