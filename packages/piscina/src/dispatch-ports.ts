@@ -5,9 +5,10 @@
  * reported a connection would otherwise make a port per task (10,000 tasks: 10,000 ports, the
  * first task starting only once all were made).
  *
- * Piscina's balancer sees a task's `taskId`, not its value. A task is tied to its id while
- * `run()` hands it to Piscina: synchronously, Piscina either queues it (the task queue's
- * `push`) or offers it to the balancer; either sees the id first.
+ * Piscina's balancer sees a task's id, not its value. A task meets its dispatch while `run()`
+ * hands it to Piscina (`submit`): synchronously, Piscina either offers it to the balancer or
+ * puts it in the task queue, where it carries its dispatch on Piscina's own task record; the
+ * balancer then gets it as the task the queue just gave, or (one Piscina kept aside) by id.
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { FixedQueue } from 'piscina';
@@ -81,10 +82,20 @@ export class DispatchPorts {
   readonly #sentPort = new Map<string, Set<number>>();
   /** `concurrentTasksPerWorker` is 1 (see `#sentPort`). */
   #oneTaskAtATime = true;
-  /** Per thread: true for a manager that thread needs a port for (reused, not made per task). */
-  readonly #needsPort = new Map<number, (managerId: string) => boolean>();
-  /** The dispatch `addPorts` is adding ports to (its `sentTo` records them). */
+  /** The dispatch `addPorts` is adding ports to (its `sentTo` records them), and its thread. */
   #adding: Dispatch | undefined;
+  #thread = -1;
+  /** True when `#thread` needs a port for `managerId` (from then on it counts as sent one). */
+  readonly #needsPort = (managerId: string): boolean => {
+    const thread = this.#thread;
+    if (this.threadsByManager.get(managerId)?.has(thread) === true) return false;
+    let sent = this.#sentPort.get(managerId);
+    if (this.#oneTaskAtATime && sent?.has(thread) === true) return false;
+    if (sent === undefined) this.#sentPort.set(managerId, (sent = new Set()));
+    sent.add(thread);
+    (this.#adding!.sentTo ??= []).push({ managerId, thread });
+    return true;
+  };
 
   /** The pool's options with this pool's balancer and task queue around the given ones. */
   wrap(options: PiscinaOptions): PiscinaOptions {
@@ -122,31 +133,7 @@ export class DispatchPorts {
 
   /** Forgets the threads that are gone (`live`: the pool's threads now). */
   prune(live: ReadonlySet<number>): void {
-    for (const records of [this.threadsByManager, this.#sentPort]) {
-      for (const [managerId, threads] of records) {
-        for (const thread of threads) if (!live.has(thread)) threads.delete(thread);
-        if (threads.size === 0) records.delete(managerId);
-      }
-    }
-    for (const thread of this.#needsPort.keys())
-      if (!live.has(thread)) this.#needsPort.delete(thread);
-  }
-
-  #needsPortOn(thread: number): (managerId: string) => boolean {
-    let needs = this.#needsPort.get(thread);
-    if (needs === undefined) {
-      needs = (managerId) => {
-        if (this.threadsByManager.get(managerId)?.has(thread) === true) return false;
-        let sent = this.#sentPort.get(managerId);
-        if (this.#oneTaskAtATime && sent?.has(thread) === true) return false;
-        if (sent === undefined) this.#sentPort.set(managerId, (sent = new Set()));
-        sent.add(thread);
-        (this.#adding!.sentTo ??= []).push({ managerId, thread });
-        return true;
-      };
-      this.#needsPort.set(thread, needs);
-    }
-    return needs;
+    keepThreads(this.#sentPort, live);
   }
 
   /** The dispatch of the task Piscina offers the balancer (`taskId`), if it has one. */
@@ -179,8 +166,9 @@ export class DispatchPorts {
       this.#submitting = undefined;
       if (this.#aside.size !== 0) this.#aside.delete(task.taskId);
       this.#adding = dispatch;
+      this.#thread = candidate.id;
       try {
-        const ports = dispatch.loan.addPorts(this.#needsPortOn(candidate.id));
+        const ports = dispatch.loan.addPorts(this.#needsPort);
         for (const port of ports) dispatch.transferList.push(port);
       } catch {
         // No port (the connection closed meanwhile): the thread fails the task with
@@ -221,5 +209,13 @@ export class DispatchPorts {
       };
     }
     return queue;
+  }
+}
+
+/** Drops from `records` (thread ids per manager id) the threads not in `live`. */
+export function keepThreads(records: Map<string, Set<number>>, live: ReadonlySet<number>): void {
+  for (const [managerId, threads] of records) {
+    for (const thread of threads) if (!live.has(thread)) threads.delete(thread);
+    if (threads.size === 0) records.delete(managerId);
   }
 }

@@ -10,7 +10,7 @@ import {
   type LendOptions,
 } from '@managers/core';
 import { createManagerError, ErrorCode, isManagerError } from '@managers/refcount';
-import { DispatchPorts, type Dispatch } from './dispatch-ports';
+import { DispatchPorts, keepThreads, type Dispatch } from './dispatch-ports';
 import { taskFilePath } from './entry';
 import { TASK_LOADER_FILE, taskKey } from './task-key';
 import {
@@ -130,11 +130,22 @@ function connectionsOf(pool: PoolLike): PoolConnections {
       allConnected: watched ? new Set() : undefined,
       lendOptions: { ports: (managerId) => needsPort(pool, managerId) },
     };
-    const allConnected = connections.allConnected;
-    if (watched) pool.on!('workerCreate', () => allConnected!.clear());
+    const { allConnected, threadsByManager } = connections;
+    // A new thread is not connected; threads gone take their records with them.
+    if (watched) {
+      pool.on!('workerCreate', () => {
+        allConnected!.clear();
+        keepThreads(threadsByManager, liveThreads(pool));
+      });
+    }
     poolConnections.set(pool, connections);
   }
   return connections;
+}
+
+/** The ids of `pool`'s threads now. */
+function liveThreads(pool: PoolLike): Set<number> {
+  return new Set((pool.threads ?? []).map((thread) => thread.threadId));
 }
 
 function recordReport(pool: PoolLike, report: TaskReport | undefined): void {
@@ -178,24 +189,22 @@ async function runWith<R>(
     forcePorts ? WITH_PORTS : atDispatch ? NO_PORTS : connectionsOf(pool).lendOptions,
   );
   const given = (options.transferList as readonly never[] | undefined) ?? [];
+  // A value lend() left as it was holds no proxy: no port can be needed where it goes.
+  const atThread = atDispatch && loan.value !== unwrapped.value;
+  // The balancer adds ports to this very list, which Piscina posts.
   const transferList =
-    given.length + unwrapped.transferList.length + loan.transferList.length === 0
-      ? undefined
-      : uniqueTransferList([...given, ...unwrapped.transferList, ...loan.transferList]);
-  // A value lend() left as it was holds no proxy: no port can be needed where it goes. The
-  // balancer adds the ports to the very list Piscina posts.
-  const dispatch: Dispatch | undefined =
-    atDispatch && loan.value !== unwrapped.value
-      ? { loan, transferList: transferList ?? [], taskId: -1 }
-      : undefined;
+    given.length + unwrapped.transferList.length + loan.transferList.length !== 0
+      ? uniqueTransferList([...given, ...unwrapped.transferList, ...loan.transferList])
+      : atThread
+        ? []
+        : undefined;
+  const dispatch: Dispatch | undefined = atThread
+    ? { loan, transferList: transferList!, taskId: -1 }
+    : undefined;
   const runOptions =
-    dispatch === undefined && transferList === undefined
+    transferList === undefined
       ? options
-      : {
-          ...options,
-          transferList: (dispatch?.transferList ??
-            transferList) as PiscinaRunOptions['transferList'],
-        };
+      : { ...options, transferList: transferList as PiscinaRunOptions['transferList'] };
   let result: unknown;
   try {
     result = await (dispatch === undefined
@@ -278,10 +287,7 @@ export class ManagedPool<T = any, R = any> extends Piscina<T, R> {
       ),
     );
     dispatchPorts.threadsByManager = connectionsOf(this).threadsByManager;
-    // Threads come and go (idleTimeout, crashes): their records go with them.
-    this.on('workerCreate', () =>
-      dispatchPorts.prune(new Set(this.threads.map((thread) => thread.threadId))),
-    );
+    this.on('workerCreate', () => dispatchPorts.prune(liveThreads(this)));
     this.#dispatchPorts = dispatchPorts;
     this.#taskFile = taskFile;
     this.#defaultName = defaultName;
