@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 import { createManagerError, ErrorCode, withCallerStack } from '@managers/refcount';
 import { isProxy, type BaseProxy, type Remote, type Token } from '@managers/proxy';
@@ -7,7 +6,7 @@ import { knownProxyType } from './registration';
 import { connectRemote, remoteConnectOptionChecks } from './remote';
 import { connectionFor } from './threads';
 import type { NetworkAddress, TlsSettings } from './transport/address';
-import { authkeyBytes } from './transport/auth';
+import { sameAuthkey } from './transport/auth';
 import { DEFAULT_EXPORT_LEASE } from './transport/limits';
 import { check, validateOptions } from './options';
 
@@ -224,11 +223,4 @@ export async function importProxy<T = Remote<unknown>>(
   } catch (error) {
     throw withCallerStack(error);
   }
-}
-
-/** True when two authkeys are the same bytes (compared in constant time, over their digests). */
-function sameAuthkey(given: string | Uint8Array, known: string | Uint8Array): boolean {
-  const digest = (key: string | Uint8Array) =>
-    createHash('sha256').update(authkeyBytes(key)).digest();
-  return timingSafeEqual(digest(given), digest(known));
 }

@@ -706,28 +706,26 @@ class ManagerImpl {
       return;
     }
     const worker = this.#worker;
-    if (this.#state === 'closed' || worker === undefined) {
-      // Closed already: its server worker exits, or was told to. Its port may also have
-      // closed while the worker goes on (not by a crash): tell it to stop, then make sure.
-      if (worker === undefined) return;
-      worker.postMessage({ t: 'shutdown' });
-      worker.ref();
-      const timer = setTimeout(() => void worker.terminate(), 10_000);
-      await this.#exited;
-      clearTimeout(timer);
-      return;
-    }
+    if (worker === undefined) return;
+    // Closed already: its server worker exits, or was told to. Its port may also have closed
+    // while the worker goes on (not by a crash): it is told to stop all the same.
+    if (this.#state === 'closed') return this.#stopWorker(worker);
     this.#state = 'closed';
     this.#closeReason = 'the manager was shut down';
     await this.#connection?.flushReleases();
     if (this.#connection) this.#connection.expectedCloseReason = this.#closeReason;
+    await this.#stopWorker(worker);
+    this.#connection?.close(this.#closeReason);
+    this.#resolveClosed?.({ reason: this.#closeReason });
+  }
+
+  /** Tells the server worker to shut down and waits for its exit (terminated after 10 s). */
+  async #stopWorker(worker: Worker): Promise<void> {
     worker.postMessage({ t: 'shutdown' });
     worker.ref();
     const timer = setTimeout(() => void worker.terminate(), 10_000);
     await this.#exited;
     clearTimeout(timer);
-    this.#connection?.close(this.#closeReason);
-    this.#resolveClosed?.({ reason: this.#closeReason });
   }
 
   /**

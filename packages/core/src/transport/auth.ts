@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -34,6 +34,13 @@ export class HandshakeError extends Error {
 /** The authkey as bytes: a string is taken as UTF-8. */
 export function authkeyBytes(authkey: string | Uint8Array): Buffer {
   return typeof authkey === 'string' ? Buffer.from(authkey, 'utf8') : Buffer.from(authkey);
+}
+
+/** True when two authkeys are the same bytes (compared in constant time, over their digests). */
+export function sameAuthkey(given: string | Uint8Array, known: string | Uint8Array): boolean {
+  const hash = (key: string | Uint8Array) =>
+    createHash('sha256').update(authkeyBytes(key)).digest();
+  return timingSafeEqual(hash(given), hash(known));
 }
 
 function digest(authkey: Buffer, role: string, first: Buffer, second: Buffer): Buffer {
