@@ -5,12 +5,12 @@
  * round makes fresh pools, so this is not an `interleave()` of chunks: rounds alternate the
  * variants and the figures are medians over rounds.
  */
-import { extname, join } from 'node:path';
 import Piscina from 'piscina';
 import { ManagedPool } from '@managers/piscina';
 import { median } from '../measure';
 import { timeRow, type Section } from '../report';
 import type { Context } from './context';
+import { poolTaskOptions } from './pool';
 
 /** Tasks per burst (all submitted at once). */
 const BURST = 10_000;
@@ -27,19 +27,7 @@ export async function poolBurst(ctx: Context): Promise<Section> {
   };
   const burst = ctx.quick ? QUICK_BURST : BURST;
   const rounds = ctx.quick ? 1 : 5;
-  const extension = extname(__filename);
-  const filename = join(__dirname, '..', 'workers', `pool-task${extension}`);
-  const execArgv =
-    extension === '.ts'
-      ? ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')]
-      : undefined;
-  const options = {
-    filename,
-    minThreads: 2,
-    maxThreads: 2,
-    atomics: 'disabled' as const,
-    execArgv,
-  };
+  const options = poolTaskOptions();
   const counter = await ctx.manager.Counter();
   const items = Array.from({ length: burst }, (_, item) => item);
   /** ns per task of one burst of `run` on a pool `make()` returns, warmed by `warm`. */

@@ -15,6 +15,24 @@ const IN_FLIGHT = 1000;
 /** Tasks a pool thread runs at once in the last two rows (`concurrentTasksPerWorker`). */
 const CONCURRENT_TASKS = 8;
 
+/**
+ * The options of the pools of workloads 4b and 4c, plain Piscina and ManagedPool alike: the
+ * task file workers/pool-task (from sources through tsx), 2 threads, `atomics: 'disabled'`.
+ */
+export function poolTaskOptions() {
+  const extension = extname(__filename);
+  return {
+    filename: join(__dirname, '..', 'workers', `pool-task${extension}`),
+    minThreads: 2,
+    maxThreads: 2,
+    atomics: 'disabled' as const,
+    execArgv:
+      extension === '.ts'
+        ? ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')]
+        : undefined,
+  };
+}
+
 /** Runs `ops` tasks, at most IN_FLIGHT at a time. */
 async function runConcurrently(ops: number, runOne: (item: number) => Promise<unknown>) {
   let next = 0;
@@ -31,19 +49,7 @@ export async function poolTasks(ctx: Context): Promise<Section> {
     rows: [],
     notes: [],
   };
-  const extension = extname(__filename);
-  const filename = join(__dirname, '..', 'workers', `pool-task${extension}`);
-  const execArgv =
-    extension === '.ts'
-      ? ['--conditions=@managers/source', '--require', require.resolve('tsx/cjs')]
-      : undefined;
-  const options = {
-    filename,
-    minThreads: 2,
-    maxThreads: 2,
-    atomics: 'disabled' as const,
-    execArgv,
-  };
+  const options = poolTaskOptions();
   const plain = new Piscina(options);
   const managed = new ManagedPool(options);
   // The same pools with several tasks per thread at once (Piscina's concurrentTasksPerWorker):
