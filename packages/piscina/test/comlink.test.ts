@@ -10,7 +10,7 @@ import {
 } from '@managers/piscina/comlink';
 import { startManager } from './fixtures/managers';
 import type { ComlinkApi } from './fixtures/comlink-worker';
-import { eventually, holdersBecome, holdersOf, threadOf } from './helpers';
+import { holdersBecome, holdersOf, tableBecomesEmpty, threadOf } from './helpers';
 
 function startComlinkWorker(): {
   worker: Worker;
@@ -52,8 +52,7 @@ describe('the Comlink transfer handler', () => {
     await holdersBecome(manager, id, { [thread]: 1 });
     expect(await second.remote.scaleHeld(5)).toBe(15);
     await second.remote.releaseHeld();
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('a proxy returned by a Comlink call arrives as a manager proxy, counted once', async () => {
@@ -66,8 +65,7 @@ describe('the Comlink transfer handler', () => {
     expect(await mag.scale(2)).toBe(8);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('without the handler, Comlink cannot send a proxy at all', async () => {
@@ -82,8 +80,7 @@ describe('the Comlink transfer handler', () => {
       cause: { name: 'DataCloneError' },
     });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 });
 

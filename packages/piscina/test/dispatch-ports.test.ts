@@ -8,7 +8,7 @@ import { ArrayTaskQueue } from 'piscina';
 import { release } from '@managers/core';
 import { ManagedPool } from '@managers/piscina';
 import { startManager } from './fixtures/managers';
-import { eventually, holdersBecome, TASKS } from './helpers';
+import { holdersBecome, tableBecomesEmpty, TASKS } from './helpers';
 
 /**
  * Counts the Piscina task messages posted (`posted`), and those with a MessagePort in their
@@ -57,8 +57,7 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
     await holdersBecome(manager, mag.token.id, { main: 1 });
     expect((await manager.trace()).filter((event) => event.op === 'reject')).toEqual([]);
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('eight tasks per thread at once: a port with each task a thread gets before its first report', async () => {
@@ -82,8 +81,7 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
     }
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('a thread that replaces one that exited gets its port with the first task it is given', async () => {
@@ -101,8 +99,7 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
     }
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('abortable tasks waiting aside (Piscina keeps them out of its queue) get their port from the thread that replaces a dead one', async () => {
@@ -125,8 +122,7 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
     expect(tasksWithPorts.count).toBe(1);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('stricterFIFO: a task Piscina puts back at the head of its queue keeps its port', async () => {
@@ -151,8 +147,7 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
     expect(tasksWithPorts.count).toBe(1);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('a task Piscina could not post (a value it cannot clone) leaves its thread still needing a port', async () => {
@@ -169,8 +164,7 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
     expect(tasksWithPorts.posted).toBe(2);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test("the pool's own loadBalancer and taskQueue are still the ones used", async () => {
@@ -199,7 +193,6 @@ describe('ManagedPool: ports go only to threads with no connection yet', () => {
     expect(push).toHaveBeenCalled();
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 });

@@ -48,3 +48,11 @@ export async function threadOf(manager: PoolManagerInstance, id: number): Promis
   });
   return holder!;
 }
+
+/** Waits until the manager's object table is empty, and asserts it is (the end of a test). */
+export async function tableBecomesEmpty(manager: {
+  numberOfObjects(): Promise<number>;
+}): Promise<void> {
+  await eventually(async () => (await manager.numberOfObjects()) === 0);
+  expect(await manager.numberOfObjects()).toBe(0);
+}

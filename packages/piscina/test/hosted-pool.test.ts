@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createWorker, release, typeScriptExecArgv } from '@managers/core';
 import type { PoolProxy } from '@managers/piscina';
 import { startHostingManager } from './fixtures/hosting-managers';
-import { eventually, holdersBecome, TASKS } from './helpers';
+import { holdersBecome, tableBecomesEmpty, TASKS } from './helpers';
 
 async function rejection(
   promise: Promise<unknown>,
@@ -48,8 +48,7 @@ describe('manager.Pool() (CPython test_pool: a pool hosted by the manager)', () 
       await holdersBecome(manager, list.token.id, { main: 1 });
       await holdersBecome(manager, pool.token.id, { main: 1 });
     }
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('test_pool: a task returns a proxy it created; task errors keep their code; close()', async () => {
@@ -80,8 +79,7 @@ describe('manager.Pool() (CPython test_pool: a pool hosted by the manager)', () 
       expect(closed.code).toBe('ERR_MANAGER_CLOSED');
       expect(closed.message).toBe('the pool is closed');
     }
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('bad options name the option; a released pool proxy cannot run', async () => {
@@ -105,8 +103,7 @@ describe('manager.Pool() (CPython test_pool: a pool hosted by the manager)', () 
     const released = await rejection(pool.run({}));
     expect(released.code).toBe('ERR_PROXY_RELEASED');
     // The pool went with its last proxy (its threads ended).
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('test_pool_initializer: the initializer runs once in each pool thread, before its first task', async () => {
@@ -161,7 +158,6 @@ describe('manager.Pool() (CPython test_pool: a pool hosted by the manager)', () 
         (await rejection(manager.Pool({ filename: TASKS, initializer: 3 } as never))).message,
       ).toBe('options.initializer must be the name of a function the task file exports');
     }
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 });

@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { installRefcountMatchers } from '@managers/refcount/jest';
 import { PoolManager } from './fixtures/managers';
-import { eventually } from './helpers';
+import { eventually, tableBecomesEmpty } from './helpers';
 
 installRefcountMatchers();
 
@@ -61,8 +61,7 @@ test('a lender whose socket closes while its task runs: the task finishes and it
     expect(report.error).toBeUndefined();
     expect(report.value).toBe(2);
     // The pool thread is still connected: the lease did not wait for it to end.
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
     child.send('finish');
     expect(await next()).toBe('done');
     await expect(manager).toHaveNoLiveObjects();

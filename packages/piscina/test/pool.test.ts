@@ -1,7 +1,7 @@
 import { getValue, release, transfer } from '@managers/core';
 import { ManagedPool } from '@managers/piscina';
 import { startManager } from './fixtures/managers';
-import { eventually, holdersBecome, TASKS } from './helpers';
+import { eventually, holdersBecome, tableBecomesEmpty, TASKS } from './helpers';
 
 describe('ManagedPool', () => {
   test('a caller that blocks right after run() (Atomics.wait on its task) does not hold the task back', async () => {
@@ -92,8 +92,7 @@ describe('ManagedPool', () => {
 
     release(counter);
     release(list);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('pool threads running 8 tasks at once (concurrentTasksPerWorker) keep every lease and reference exact', async () => {
@@ -125,8 +124,7 @@ describe('ManagedPool', () => {
     release(counter);
     release(list);
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('a proxy created in a task and returned works in the main thread, counted once', async () => {
@@ -143,8 +141,7 @@ describe('ManagedPool', () => {
     expect(await pool.run({ mag, x: 4 }, { name: 'scale' })).toBe(20);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('a 16 MiB buffer marked with transfer() moves into the task; an unmarked one is copied', async () => {
@@ -170,7 +167,6 @@ describe('ManagedPool', () => {
     expect(result.back[0]).toBe(7);
     await holdersBecome(manager, counter.token.id, { main: 1 });
     release(counter);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 });

@@ -1,7 +1,14 @@
 import { release } from '@managers/core';
 import { ManagedPool } from '@managers/piscina';
 import { startManager } from './fixtures/managers';
-import { eventually, holdersBecome, holdersOf, TASKS, threadOf } from './helpers';
+import {
+  eventually,
+  holdersBecome,
+  holdersOf,
+  tableBecomesEmpty,
+  TASKS,
+  threadOf,
+} from './helpers';
 
 /** Settles `promise` and returns its rejection (undefined if it resolved). */
 function rejectionOf(
@@ -37,8 +44,7 @@ describe('pool threads come and go: what they held is released (R4)', () => {
       expect(causes.some((cause) => /connection closed: thread-/.test(cause))).toBe(true);
       expect(await mag.scale(4)).toBe(8);
       release(mag);
-      await eventually(async () => (await manager.numberOfObjects()) === 0);
-      expect(await manager.numberOfObjects()).toBe(0);
+      await tableBecomesEmpty(manager);
     } finally {
       await pool.destroy();
     }
@@ -55,8 +61,7 @@ describe('pool threads come and go: what they held is released (R4)', () => {
     expect(await pool.run({ mag, x: 5 }, { name: 'scale' })).toBe(15);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('idle timeout: a retired thread gives back the proxies it kept', async () => {
@@ -74,8 +79,7 @@ describe('pool threads come and go: what they held is released (R4)', () => {
     await eventually(async () => pool.threads.length === 0, 5000);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('resourceLimits: a thread out of memory gives back its references', async () => {
@@ -90,8 +94,7 @@ describe('pool threads come and go: what they held is released (R4)', () => {
     expect(error?.code).toBe('ERR_WORKER_OUT_OF_MEMORY');
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('a task that throws releases what it received; its error keeps name, message and code', async () => {
@@ -105,8 +108,7 @@ describe('pool threads come and go: what they held is released (R4)', () => {
     expect(String((error as { remoteStack?: string })?.remoteStack)).toMatch(/tasks\.ts/);
     await holdersBecome(manager, mag.token.id, { main: 1 });
     release(mag);
-    await eventually(async () => (await manager.numberOfObjects()) === 0);
-    expect(await manager.numberOfObjects()).toBe(0);
+    await tableBecomesEmpty(manager);
   });
 
   test('a task aborted while queued is never posted: the references taken for it are dropped', async () => {
@@ -137,8 +139,7 @@ describe('pool threads come and go: what they held is released (R4)', () => {
       await busy;
       await holdersBecome(manager, mag.token.id, { main: 1 });
       release(mag);
-      await eventually(async () => (await manager.numberOfObjects()) === 0);
-      expect(await manager.numberOfObjects()).toBe(0);
+      await tableBecomesEmpty(manager);
     } finally {
       await pool.destroy();
     }

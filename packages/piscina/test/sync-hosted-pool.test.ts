@@ -1,7 +1,7 @@
 /** registerPool(SyncManager): Python's `SyncManager().Pool()`. */
 import { join } from 'node:path';
 import { SyncPoolManager } from './fixtures/sync-pool-managers';
-import { eventually } from './helpers';
+import { tableBecomesEmpty } from './helpers';
 
 const MODULE = join(__dirname, 'fixtures', 'sync-pool-managers.ts');
 const TASKS = join(__dirname, 'fixtures', 'sync-pool-tasks.ts');
@@ -16,8 +16,7 @@ test('test_pool: a SyncManager with registerPool hosts a pool whose tasks use th
     expect(await pool.map(items.map((item) => ({ list, item })))).toEqual(items.map((x) => x * x));
     expect((await list.copy()).sort((a, b) => a - b)).toEqual(items);
   }
-  await eventually(async () => (await manager.numberOfObjects()) === 0);
-  expect(await manager.numberOfObjects()).toBe(0);
+  await tableBecomesEmpty(manager);
 });
 
 test('TestInitializers.test_pool_initializer: Pool(1, initializer, (ns,)) increments ns.test once', async () => {
@@ -36,6 +35,5 @@ test('TestInitializers.test_pool_initializer: Pool(1, initializer, (ns,)) increm
     await pool.close();
     expect(await ns.get('test')).toBe(1);
   }
-  await eventually(async () => (await manager.numberOfObjects()) === 0);
-  expect(await manager.numberOfObjects()).toBe(0);
+  await tableBecomesEmpty(manager);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { release } from '@managers/core';
 import { ManagedPool } from '@managers/piscina';
 import { startManager } from './fixtures/managers';
-import { eventually } from './helpers';
+import { tableBecomesEmpty } from './helpers';
 
 const SYNC_TASKS = join(__dirname, 'fixtures', 'sync-tasks.ts');
 
@@ -19,6 +19,5 @@ test('a pool task calls a managed object synchronously; the task releases what i
   expect(new Set(results).size).toBe(20);
   expect(await counter.value()).toBe(1000);
   release(counter);
-  await eventually(async () => (await manager.numberOfObjects()) === 0);
-  expect(await manager.numberOfObjects()).toBe(0);
+  await tableBecomesEmpty(manager);
 });
