@@ -2,11 +2,13 @@
 # Proves the published artefacts, not the workspace: packs every package (`pnpm pack`, which
 # runs its prepack build), installs the tarballs with npm into a copy of each example under a
 # temporary directory outside the workspace, type-checks the TypeScript example (nodenext and
-# bundler, skipLibCheck off), then runs every example on each given Node binary and compares
-# its output with the example's expected.txt.
+# bundler, skipLibCheck off; with its own @types/node and with the newest major), then runs
+# every example on each given Node binary and compares its output with the example's
+# expected.txt.
 # Usage: [EXAMPLES=name] .ci/examples.sh NODE_BINARY...   (exit code non-zero on any failure)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+NEWEST_TYPES_NODE=26.6.11
 root=$PWD
 work=$(mktemp -d "${TMPDIR:-/tmp}/managers-examples.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -38,6 +40,19 @@ for example in examples/${EXAMPLES:-*}/; do
       (cd "$copy" && node node_modules/typescript/bin/tsc -p "$config") ||
         fail "$name: tsc -p $(basename "$config")"
     done
+    # Again with the newest @types/node major (its names change: TransferListItem is gone in 26),
+    # then back to the example's own.
+    echo "--- $name: type-check with @types/node@$NEWEST_TYPES_NODE"
+    if (cd "$copy" && npm install --no-save --no-audit --no-fund --loglevel=error "@types/node@$NEWEST_TYPES_NODE"); then
+      for config in "$copy"/tsconfig*.json; do
+        (cd "$copy" && node node_modules/typescript/bin/tsc -p "$config") ||
+          fail "$name: tsc -p $(basename "$config") with @types/node@$NEWEST_TYPES_NODE"
+      done
+      (cd "$copy" && npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/*.tgz) ||
+        fail "$name: npm install (back to its own @types/node)"
+    else
+      fail "$name: npm install @types/node@$NEWEST_TYPES_NODE"
+    fi
   fi
   for node in "$@"; do
     node=$(command -v "$node" || echo "$node")

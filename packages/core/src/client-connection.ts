@@ -1,4 +1,5 @@
-import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { isRemoteChannel, type Channel } from './transport/channel';
 import { newConnectionKey } from './threads';
 import { createManagerError, ErrorCode, type ManagerError } from '@managers/refcount';

@@ -1,10 +1,5 @@
-import {
-  MessagePort,
-  parentPort,
-  Worker,
-  type TransferListItem,
-  type WorkerOptions,
-} from 'node:worker_threads';
+import { MessagePort, parentPort, Worker, type WorkerOptions } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   connectionOf,

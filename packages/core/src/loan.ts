@@ -4,7 +4,8 @@
  * has a connection to the manager uses them with no port, no claim and no reference of its
  * own. See docs/protocol.md, "Borrowed references".
  */
-import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   decodeValue,

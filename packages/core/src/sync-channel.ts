@@ -9,12 +9,8 @@
  * and reads the reply with `receiveMessageOnPort`. Replies to async calls still go to the
  * connection port and are handled when the thread's event loop runs again.
  */
-import {
-  MessageChannel,
-  receiveMessageOnPort,
-  type MessagePort,
-  type TransferListItem,
-} from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { availableParallelism } from 'node:os';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { encodeValue, forEachEnvelope, type CallOptions, type Token } from '@managers/proxy';

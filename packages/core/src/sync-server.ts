@@ -8,7 +8,8 @@
  * `process.exit()` in a hosted method, an uncaught error) wakes all of its blocked callers
  * with `ERR_MANAGER_CLOSED` on its way out.
  */
-import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { ServerErrors } from './server/errors';
 import type { Reply } from './protocol';
 import {

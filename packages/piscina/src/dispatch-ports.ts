@@ -10,7 +10,7 @@
  * puts it in the task queue, where it carries its dispatch on Piscina's own task record; the
  * balancer then gets it as the task the queue just gave, or (one Piscina kept aside) by id.
  */
-import type { TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { FixedQueue } from 'piscina';
 import type { Loan } from '@managers/core';
 import type { PiscinaOptions } from './pool';

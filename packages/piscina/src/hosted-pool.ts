@@ -9,7 +9,8 @@
  * server thread never holds a reference for a task, and the pool threads connect to the
  * managers of a task's proxies directly, as with a `ManagedPool` of the caller's own.
  */
-import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { toErrorEnvelope } from '@managers/core';
 import { encodeValue, forEachProxy } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';

@@ -1,4 +1,5 @@
-import { threadId, type TransferListItem } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import Piscina from 'piscina';
 import {
   borrow,

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { forEachProxy, type BaseProxy } from '@managers/proxy';
 
 /** The key of the envelope a task's error travels in (its name, message, code, stack and cause). */

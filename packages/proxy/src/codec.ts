@@ -1,4 +1,5 @@
-import { MessagePort, type TransferListItem } from 'node:worker_threads';
+import { MessagePort } from 'node:worker_threads';
+import type { TransferListItem } from './transfer-list';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { isProxy, toBaseProxy } from './functions';
 import type { BaseProxy } from './base-proxy';

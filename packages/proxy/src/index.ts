@@ -27,4 +27,5 @@ export {
 export type { ProxyEnvelope, EncodeProxy, EncodeCustom, DecodeProxy } from './codec';
 export { proxySymbol, proxyTargetSymbol, callOptionsSymbol } from './symbols';
 export type { Token, CallOptions, ProxyConnection } from './token';
+export type { TransferListItem } from './transfer-list';
 export type { Remote, RemoteMethod, PublicMethodNames } from './remote';

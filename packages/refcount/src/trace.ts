@@ -46,7 +46,9 @@ export interface TraceEvent {
 }
 
 /** The diagnostics channel the trace is published on. */
-export const traceChannel = diagnosticsChannel.channel(TRACE_CHANNEL_NAME);
+// Typed by what `channel()` returns: the Channel type is generic in recent @types/node only.
+export const traceChannel: ReturnType<typeof diagnosticsChannel.channel> =
+  diagnosticsChannel.channel(TRACE_CHANNEL_NAME);
 
 /** A fixed-size ring of the most recent trace events. */
 export class TraceBuffer {

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { toErrorEnvelope } from '../error-envelope';
 import { ServerErrors } from './errors';
 import type { Reply } from '../protocol';

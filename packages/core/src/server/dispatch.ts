@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import {
   createManagerError,
   ErrorCode,

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 
 /**
  * The transport under the protocol: one ordered, reliable, message-oriented duplex between a

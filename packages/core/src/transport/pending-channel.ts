@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { remoteChannelSymbol, type Channel } from './channel';
 import { frameOf, type SocketChannel } from './socket-channel';
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { decodePayload, encodeFrame, JSON_KIND } from './codec';
-import type { TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from '@managers/proxy';
 import { remoteChannelSymbol, type Channel } from './channel';
 import { FRAME_HEADER_BYTES, FrameError, FrameReader, HEARTBEAT_FRAME } from './frames';
 
