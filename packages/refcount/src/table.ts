@@ -282,15 +282,9 @@ export class ObjectTable {
   readonly #onDispose: ((object: object, id: number) => void) | undefined;
 
   constructor(options: ObjectTableOptions = {}) {
+    checkTableOptions(options);
     this.name = options.name ?? 'table';
     const size = options.traceBufferSize ?? 0;
-    if (!Number.isInteger(size) || size < 0) {
-      throw createManagerError(
-        ErrorCode.InvalidOption,
-        `options.traceBufferSize must be a non-negative integer, got ${inspect(size)}`,
-        { details: { option: 'traceBufferSize' } },
-      );
-    }
     if (size > 0) this.#buffer = new TraceBuffer(size);
     this.#onTrace = options.onTrace;
     this.#onDispose = options.onDispose;
@@ -300,13 +294,10 @@ export class ObjectTable {
    * Adds `object` under `type` with one reference owned by `holder`, and returns its id.
    * If the object is already in the table, its id is returned and its count grows by one (R7).
    */
-  register(
-    object: object,
-    type: TypeInfo,
-    holder: string,
-    cause = `create ${type.typeid}`,
-  ): number {
+  register(object: object, type: TypeInfo, holder: string, cause?: string): number {
     checkHolder(holder, 'register');
+    checkType(type);
+    cause ??= `create ${type.typeid}`;
     if ((typeof object !== 'object' && typeof object !== 'function') || object === null) {
       throw createManagerError(
         ErrorCode.InvalidOption,
@@ -581,6 +572,13 @@ export class ObjectTable {
    * per object lists its references per holder.
    */
   debugInfo(options: { holders?: boolean } = {}): string {
+    if (typeof options !== 'object' || options === null) {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `debugInfo(options): options must be an object, got ${inspect(options)}`,
+        { details: { option: 'options' } },
+      );
+    }
     return formatDebugInfo(this.entries(), options);
   }
 
@@ -591,6 +589,13 @@ export class ObjectTable {
 
   /** Sets (or, with undefined, removes) the function called with every trace event. */
   setTraceListener(listener: ((event: TraceEvent) => void) | undefined): void {
+    if (listener !== undefined && typeof listener !== 'function') {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `setTraceListener(listener): listener must be a function or undefined, got ${inspect(listener)}`,
+        { details: { option: 'listener' } },
+      );
+    }
     this.#onTrace = listener;
   }
 
@@ -694,6 +699,13 @@ export class ObjectTable {
   }
 
   #unknownId(id: number, holder: string, op: string): Error {
+    if (!Number.isSafeInteger(id) || id < 1) {
+      return createManagerError(
+        ErrorCode.UnknownId,
+        `${op} of id ${inspect(id)} by holder '${holder}': no object has that id (an id is a positive integer, as register() returns)`,
+        { details: { id, holder } },
+      );
+    }
     return createManagerError(
       ErrorCode.UnknownId,
       `${op} of id ${inspect(id)} by holder '${holder}': no object with that id is in table '${this.name}'`,
@@ -868,8 +880,74 @@ export class ObjectTable {
       table: this.name,
     };
     this.#buffer?.push(event);
-    this.#onTrace?.(event);
+    if (this.#onTrace !== undefined) {
+      try {
+        this.#onTrace(event);
+      } catch (error) {
+        // A listener that throws must not leave the operation half done (an entry at zero never
+        // disposed): its error surfaces as diagnostics_channel reports a subscriber's, as an
+        // uncaught exception on the next tick.
+        process.nextTick(() => {
+          throw error;
+        });
+      }
+    }
     if (traceChannel.hasSubscribers) traceChannel.publish(event);
+  }
+}
+
+const TABLE_OPTIONS = ['name', 'traceBufferSize', 'onTrace', 'onDispose'];
+
+/** Checks the options of `new ObjectTable()`: known keys, each of its type. */
+function checkTableOptions(options: unknown): asserts options is ObjectTableOptions {
+  const invalid = (option: string, problem: string): never => {
+    throw createManagerError(ErrorCode.InvalidOption, `new ObjectTable(options): ${problem}`, {
+      details: { option },
+    });
+  };
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    invalid('options', `options must be an object, got ${inspect(options)}`);
+  const given = options as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!TABLE_OPTIONS.includes(key))
+      invalid(key, `unknown option '${key}' (the options are ${TABLE_OPTIONS.join(', ')})`);
+  }
+  const { name, traceBufferSize, onTrace, onDispose } = given;
+  if (name !== undefined && typeof name !== 'string')
+    invalid('name', `options.name must be a string, got ${inspect(name)}`);
+  if (
+    traceBufferSize !== undefined &&
+    (!Number.isInteger(traceBufferSize) || (traceBufferSize as number) < 0)
+  )
+    invalid(
+      'traceBufferSize',
+      `options.traceBufferSize must be a non-negative integer, got ${inspect(traceBufferSize)}`,
+    );
+  if (onTrace !== undefined && typeof onTrace !== 'function')
+    invalid('onTrace', `options.onTrace must be a function, got ${inspect(onTrace)}`);
+  if (onDispose !== undefined && typeof onDispose !== 'function')
+    invalid('onDispose', `options.onDispose must be a function, got ${inspect(onDispose)}`);
+}
+
+/** Checks the type register() hosts an object under (a typeid, its exposed methods). */
+function checkType(type: unknown): asserts type is TypeInfo {
+  const { typeid, exposed, methodToTypeid } = (type ?? {}) as Partial<
+    Record<keyof TypeInfo, unknown>
+  >;
+  if (
+    typeof type !== 'object' ||
+    type === null ||
+    typeof typeid !== 'string' ||
+    typeid === '' ||
+    !Array.isArray(exposed) ||
+    typeof methodToTypeid !== 'object' ||
+    methodToTypeid === null
+  ) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `register(object, type, holder): type must be { typeid: a non-empty string, exposed: an array of method names, methodToTypeid: an object }, got ${inspect(type, { depth: 1 })}`,
+      { details: { option: 'type' } },
+    );
   }
 }
 

@@ -610,29 +610,65 @@ describe('many entries (ids across pages)', () => {
     expect(traced.numberOfObjects()).toBe(0);
   });
 
-  it('a disposal left queued by a throwing trace listener runs at the next decref', () => {
+  it('a trace listener that throws leaves the operation whole; its error is thrown on the next tick', () => {
     const disposed: string[] = [];
-    let throwOnce = true;
+    const failure = new Error('listener failed');
     const traced = new ObjectTable({
       onTrace: (event) => {
-        if (event.op === 'dispose' && throwOnce) {
-          throwOnce = false;
-          throw new Error('listener failed');
-        }
+        if (event.op === 'decref' || event.op === 'dispose') throw failure;
       },
     });
-    const disposable = (name: string) => ({ [Symbol.dispose]: () => disposed.push(name) });
-    traced.register(disposable('x'), T, 'h');
-    traced.register(disposable('y'), T, 'h');
-    const z = traced.register(disposable('z'), T, 'k');
-    traced.incref(z, 'k');
-    expect(() => traced.releaseHolder('h')).toThrow('listener failed');
-    // The first holder keeps a reference: still, the queued disposal of y runs now.
-    traced.decref(z, 'k');
-    expect(disposed).toEqual(['y']);
-    traced.decref(z, 'k');
-    expect(disposed).toEqual(['y', 'z']);
+    const deferred: (() => void)[] = [];
+    const nextTick = jest
+      .spyOn(process, 'nextTick')
+      .mockImplementation(((callback: () => void) => deferred.push(callback)) as never);
+    try {
+      const disposable = (name: string) => ({ [Symbol.dispose]: () => disposed.push(name) });
+      const x = traced.register(disposable('x'), T, 'h');
+      traced.register(disposable('y'), T, 'h');
+      expect(traced.decref(x, 'h')).toBe(0);
+      traced.releaseHolder('h');
+    } finally {
+      nextTick.mockRestore();
+    }
+    // Nothing half done: both objects left the table and were disposed.
+    expect(disposed).toEqual(['x', 'y']);
     expect(traced.numberOfObjects()).toBe(0);
+    traced.assertConsistent();
+    // Each listener error is thrown, on its own, on a later tick (an uncaught exception).
+    expect(deferred.length).toBeGreaterThanOrEqual(3);
+    for (const callback of deferred) expect(callback).toThrow(failure);
+  });
+
+  it('checks its options and the type register() is given, naming the problem', () => {
+    expect(() => new ObjectTable({ traceBuffer: 10 } as never)).toThrow(
+      "new ObjectTable(options): unknown option 'traceBuffer'",
+    );
+    expect(() => new ObjectTable(null as never)).toThrow('options must be an object, got null');
+    expect(() => new ObjectTable({ name: 42 } as never)).toThrow(
+      'options.name must be a string, got 42',
+    );
+    expect(() => new ObjectTable({ onTrace: 'log' } as never)).toThrow(
+      "options.onTrace must be a function, got 'log'",
+    );
+    expect(() => new ObjectTable({ onDispose: 1 } as never)).toThrow(
+      'options.onDispose must be a function, got 1',
+    );
+    expect(() => new ObjectTable({ traceBufferSize: -1 })).toThrow(
+      'options.traceBufferSize must be a non-negative integer, got -1',
+    );
+    expect(() => table.setTraceListener('log' as never)).toThrow(
+      "listener must be a function or undefined, got 'log'",
+    );
+    expect(() => table.register({}, undefined as never, 'main')).toThrow(
+      'register(object, type, holder): type must be',
+    );
+    expect(() => table.register({}, {} as never, 'main')).toThrow('type must be');
+    expect(() => table.debugInfo(null as never)).toThrow('options must be an object');
+    expect(catchManagerError(() => table.incref('1' as never, 'main')).message).toContain(
+      'an id is a positive integer',
+    );
+    expect(table.numberOfObjects()).toBe(0);
   });
 
   it('when the first holder goes, the others keep their counts', () => {
