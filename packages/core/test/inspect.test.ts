@@ -82,3 +82,31 @@ test('references() lists the server-side proxies each hosted object holds, cycle
   release(list);
   await expect(manager).toHaveNoLiveObjects();
 });
+
+test('the matchers refuse a proxy of another manager, and say what to do with a released proxy', async () => {
+  await using first = await MagManager.start({ module: MAGNIFIER_MODULE, name: 'first' });
+  await using second = await MagManager.start({ module: MAGNIFIER_MODULE, name: 'second' });
+  const mine = await first.Mag(2);
+  const theirs = await second.Mag(3);
+  // Both are id 1, each in its own table: the check must not read first's id 1 for theirs.
+  expect(tokenOf(mine).id).toBe(tokenOf(theirs).id);
+  const failure = (promise: unknown) =>
+    (promise as Promise<void>).then(
+      () => 'passed',
+      (error: Error) => error.message,
+    );
+  expect(await failure(expect(first).toHaveRefcount(theirs, 1))).toContain(
+    "the proxy belongs to another manager than the received one ('first')",
+  );
+  await expect(second).toHaveRefcount(theirs, 1);
+  release(theirs);
+  expect(await failure(expect(theirs).toHaveRefcount(0))).toContain(
+    "the received proxy was released, so it cannot read its manager's table",
+  );
+  await expect(second).toHaveRefcount(theirs, 0);
+  await expect(second).toHaveNoLiveObjects();
+  release(mine);
+  await expect(first).toHaveNoLiveObjects();
+  expect(await first.numberOfObjects()).toBe(0);
+  expect(await second.numberOfObjects()).toBe(0);
+});

@@ -3,6 +3,7 @@ import {
   createManagerError,
   ErrorCode,
   inspectSymbol,
+  managerIdSymbol,
   objectIdSymbol,
   withCallerStack,
   type InspectSnapshot,
@@ -150,6 +151,11 @@ export class BaseProxy implements Disposable, AsyncDisposable {
   /** The object's id, for tools and matchers that take a proxy where an id is expected. */
   get [objectIdSymbol](): number {
     return this.#token.id;
+  }
+
+  /** The manager this proxy's object lives in (for the matchers). */
+  get [managerIdSymbol](): string {
+    return this.#token.manager;
   }
 
   /** Marks `this` as a proxy across realms. */

@@ -3,7 +3,7 @@ export { ObjectTable, SERVER_HOLDER, formatDebugInfo, reprOf } from './table';
 export type { TypeInfo, EntryInfo, DebugEntry, ObjectTableOptions } from './table';
 export { TRACE_CHANNEL_NAME, traceChannel, TraceBuffer, formatTrace } from './trace';
 export type { TraceEvent, TraceOp, FormatTraceOptions } from './trace';
-export { inspectSymbol, objectIdSymbol } from './inspect';
+export { inspectSymbol, managerIdSymbol, objectIdSymbol } from './inspect';
 export type { Inspectable, InspectSnapshot } from './inspect';
 export {
   ManagerError,

@@ -12,6 +12,14 @@ export interface InspectSnapshot {
   readonly name: string;
   readonly entries: readonly DebugEntry[];
   readonly trace: readonly TraceEvent[];
+  /**
+   * How many of the table's trace events, before the first one in `trace`, it does not show:
+   * events from before the ring buffer was on, dropped by the ring, or hidden from this caller.
+   * Absent when unknown. A matcher that asserts an event did *not* happen needs it to be 0.
+   */
+  readonly traceMissed?: number;
+  /** The manager whose table this is (absent for a bare ObjectTable). */
+  readonly managerId?: string;
 }
 
 /** Something the matchers can inspect. */
@@ -24,3 +32,6 @@ export interface Inspectable {
  * also take a proxy.
  */
 export const objectIdSymbol: unique symbol = Symbol.for('@managers/object-id');
+
+/** Proxies carry the id of their manager under this symbol (the matchers check it against the table's). */
+export const managerIdSymbol: unique symbol = Symbol.for('@managers/manager-id');

@@ -689,7 +689,21 @@ export class ObjectTable {
 
   /** For the jest matchers: a snapshot of the table and its recent trace. */
   [inspectSymbol](): InspectSnapshot {
-    return { name: this.name, entries: this.entries(), trace: this.trace() };
+    const trace = this.trace();
+    return {
+      name: this.name,
+      entries: this.entries(),
+      trace,
+      traceMissed: this.#seq - trace.length,
+    };
+  }
+
+  /**
+   * The number of trace events the table has made so far, recorded or not (the `seq` of the
+   * last one: events are numbered from 1 whether or not anything records them).
+   */
+  get traceSeq(): number {
+    return this.#seq;
   }
 
   #entry(id: number, holder: string, op: string): Entry {

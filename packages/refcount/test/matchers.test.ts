@@ -130,7 +130,14 @@ describe('toHaveRefcount', () => {
 
   it('throws a clear error for a value that is not inspectable or a bad id', () => {
     expect(failureOf(() => expect({}).toHaveRefcount(1, 1))).toContain('must be inspectable');
-    expect(failureOf(() => expect(table).toHaveRefcount(1))).toContain('a proxy');
+    expect(failureOf(() => expect(table).toHaveRefcount(1))).toContain(
+      'toHaveRefcount(refcount) takes the count of a received proxy',
+    );
+    // The refcount forgotten: said so, not blamed on the received value.
+    const proxy = fakeProxy(table, 1);
+    expect(failureOf(() => expect(table).toHaveRefcount(proxy as never))).toContain(
+      'the expected refcount is missing',
+    );
     expect(failureOf(() => expect(table).toHaveRefcount('x' as unknown as number, 1))).toContain(
       'the id must be',
     );
@@ -170,7 +177,6 @@ describe('toHaveTraced', () => {
       { op: 'decref' },
       { op: 'dispose', refcount: 0 },
     ]);
-    expect(table).toHaveTraced([]);
     // asymmetric matchers work through jest's equals
     expect(table).toHaveTraced([
       { op: 'release-holder', cause: expect.stringContaining('exited'), time: expect.any(Number) },
@@ -207,6 +213,34 @@ describe('toHaveTraced', () => {
     await expect(proxy).not.toHaveTraced([{ op: 'dispose', id }]);
     table.decref(id, 'main');
     await expect(proxy).toHaveTraced([{ op: 'dispose', id }]);
+  });
+
+  it('.not fails when the trace cannot show the events: ring buffer off, or events dropped', () => {
+    const unbuffered = new ObjectTable({ name: 'unbuffered' });
+    const gone = unbuffered.register({}, T, 'main');
+    unbuffered.decref(gone, 'main');
+    expect(
+      failureOf(() => expect(unbuffered).not.toHaveTraced([{ op: 'dispose', id: gone }])),
+    ).toContain('Cannot tell: the trace does not show 3 earlier events of this table');
+    const small = new ObjectTable({ name: 'small', traceBufferSize: 2 });
+    const first = small.register({}, T, 'main');
+    small.decref(first, 'main');
+    small.decref(small.register({}, T, 'main'), 'main');
+    const message = failureOf(() => expect(small).not.toHaveTraced([{ op: 'dispose', id: first }]));
+    expect(message).toContain('does not show 4 earlier events');
+    expect(message).toContain('they left the ring buffer');
+    // The same assertion, positive, says why an event may be missing.
+    expect(failureOf(() => expect(small).toHaveTraced([{ op: 'create', id: first }]))).toContain(
+      'the 4 events before the trace shown are not kept',
+    );
+    // A complete trace answers .not as before.
+    expect(table).not.toHaveTraced([{ op: 'dispose' }]);
+  });
+
+  it('refuses an empty list of events', () => {
+    expect(failureOf(() => expect(table).toHaveTraced([]))).toContain(
+      'expected a non-empty array of partial trace events, got []',
+    );
   });
 
   it('refuses a non-array', () => {

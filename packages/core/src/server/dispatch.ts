@@ -6,6 +6,7 @@ import {
   reprOf,
   SERVER_HOLDER,
   type EntryInfo,
+  type InspectSnapshot,
 } from '@managers/refcount';
 import {
   createAutoProxy,
@@ -134,9 +135,17 @@ export class Dispatcher {
       return connection.replyError(rid, ServerErrors.reservedName(id, method));
     if (method === '#inspect' || method === '#debug') {
       const entries = connection.owner ? table.entries() : this.#ownEntries(connection);
-      const trace = method === '#debug' ? [] : connection.owner ? table.trace() : [];
-      const snapshot = { name: table.name, entries, trace };
-      return connection.queue({ rid, v: method === '#debug' ? snapshot.entries : snapshot });
+      if (method === '#debug') return connection.queue({ rid, v: entries });
+      // Only the owner sees the trace; for anyone else every event is missed.
+      const trace = connection.owner ? table.trace() : [];
+      const snapshot: InspectSnapshot = {
+        name: table.name,
+        entries,
+        trace,
+        traceMissed: table.traceSeq - trace.length,
+        managerId: this.context.managerId,
+      };
+      return connection.queue({ rid, v: snapshot });
     }
     if (method === '#count') return connection.queue({ rid, v: table.numberOfObjects() });
     if (method === '#refs') {

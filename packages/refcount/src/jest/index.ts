@@ -18,13 +18,20 @@
 import '../polyfill';
 import { formatDebugInfo } from '../table';
 import { formatTrace, type TraceEvent } from '../trace';
-import { inspectSymbol, objectIdSymbol, type InspectSnapshot } from '../inspect';
+import { inspectSymbol, managerIdSymbol, objectIdSymbol, type InspectSnapshot } from '../inspect';
 
 /** An object id, or something carrying one under {@link objectIdSymbol} (a proxy). */
 export type RefcountId = number | { readonly [objectIdSymbol]: number };
 
+/** An asymmetric matcher (`expect.any(Number)`, `expect.stringContaining('x')`…). */
+export interface AsymmetricMatcherLike {
+  asymmetricMatch(other: unknown): boolean;
+}
+
 /** A partial trace event: every field given must match (asymmetric matchers allowed). */
-export type TracePattern = { readonly [K in keyof TraceEvent]?: TraceEvent[K] };
+export type TracePattern = {
+  readonly [K in keyof TraceEvent]?: TraceEvent[K] | AsymmetricMatcherLike;
+};
 
 /** What a matcher returns to jest. */
 export interface RefcountMatcherResult {
@@ -125,8 +132,37 @@ function withSnapshot(
   evaluate: (snapshot: InspectSnapshot) => RefcountMatcherResult,
 ): MaybePromise<RefcountMatcherResult> {
   const snapshot = snapshotOf(received, matcher);
-  if (isThenable<InspectSnapshot>(snapshot)) return Promise.resolve(snapshot).then(evaluate);
+  if (isThenable<InspectSnapshot>(snapshot)) {
+    return Promise.resolve(snapshot).then(evaluate, (error: unknown) => {
+      // A released proxy cannot ask its manager any more: say what to do instead.
+      if ((error as { code?: unknown } | null)?.code === 'ERR_PROXY_RELEASED') {
+        throw new TypeError(
+          `${matcher}: the received proxy was released, so it cannot read its manager's table; ` +
+            `pass the manager instead: expect(manager).${matcher === 'toHaveRefcount' ? 'toHaveRefcount(proxy, 0)' : `${matcher}(…)`}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    });
+  }
   return evaluate(snapshot);
+}
+
+/** Throws when `id` is a proxy of another manager than the table's. */
+function checkSameManager(id: unknown, snapshot: InspectSnapshot, matcher: string): void {
+  const proxyManager = isObjectLike(id)
+    ? (id as Record<symbol, unknown>)[managerIdSymbol]
+    : undefined;
+  if (
+    typeof proxyManager === 'string' &&
+    snapshot.managerId !== undefined &&
+    proxyManager !== snapshot.managerId
+  ) {
+    throw new TypeError(
+      `${matcher}: the proxy belongs to another manager than the received one ('${snapshot.name}'): ` +
+        'pass its own manager (or the proxy alone: expect(proxy).toHaveRefcount(n))',
+    );
+  }
 }
 
 function idOf(value: unknown, matcher: string): number {
@@ -183,7 +219,23 @@ function toHaveRefcount(
   const not = this?.isNot === true;
   let id: number;
   let expected: number;
+  const proxy = rest.length === 0 ? received : idOrRefcount;
   if (rest.length === 0) {
+    if (typeof idOrRefcount !== 'number' && idOrRefcount !== undefined) {
+      throw new TypeError(
+        `${matcher}(id, refcount): the expected refcount is missing, got only ${describe(idOrRefcount)} ` +
+          '(expect(manager).toHaveRefcount(proxy, 1), or expect(proxy).toHaveRefcount(1))',
+      );
+    }
+    if (
+      !isObjectLike(received) ||
+      typeof (received as Record<symbol, unknown>)[objectIdSymbol] !== 'number'
+    ) {
+      throw new TypeError(
+        `${matcher}(refcount) takes the count of a received proxy, got ${describe(received)}; ` +
+          'for a table or a manager give the id too: toHaveRefcount(idOrProxy, refcount)',
+      );
+    }
     id = idOf(received, `${matcher}(refcount) on a proxy`);
     expected = checkCount(idOrRefcount, matcher);
   } else {
@@ -191,6 +243,7 @@ function toHaveRefcount(
     expected = checkCount(rest[0], matcher);
   }
   return withSnapshot(received, matcher, (snapshot) => {
+    checkSameManager(proxy, snapshot, matcher);
     const entry = snapshot.entries.find((row) => row.id === id);
     const actual = entry?.refcount ?? 0;
     const pass = actual === expected;
@@ -259,9 +312,9 @@ function toHaveTraced(
   expected: unknown,
 ): MaybePromise<RefcountMatcherResult> {
   const matcher = 'toHaveTraced';
-  if (!Array.isArray(expected) || !expected.every(isObjectLike)) {
+  if (!Array.isArray(expected) || !expected.every(isObjectLike) || expected.length === 0) {
     throw new TypeError(
-      `${matcher}: expected an array of partial trace events, got ${describe(expected)}`,
+      `${matcher}: expected a non-empty array of partial trace events, got ${describe(expected)}`,
     );
   }
   const patterns = expected as TracePattern[];
@@ -279,6 +332,26 @@ function toHaveTraced(
       }
     }
     const pass = next === patterns.length;
+    const missed = snapshot.traceMissed ?? 0;
+    if (not && !pass && missed > 0) {
+      // The events asked about may be among the ones the trace does not show: `.not` cannot
+      // tell, so it fails rather than pass for a reason it cannot know.
+      return {
+        pass: true,
+        message: () =>
+          [
+            `expect(${snapshot.name}).not.toHaveTraced([...${patterns.length} events])`,
+            '',
+            `Cannot tell: the trace does not show ${missed} earlier event${missed === 1 ? '' : 's'} of this table ` +
+              (snapshot.trace.length === 0
+                ? '(its ring buffer is off, or only the thread that started the manager sees it): '
+                : '(they left the ring buffer): ') +
+              'turn the ring buffer on, or make it larger, with the traceBufferSize option.',
+            '',
+            describeSnapshot(snapshot),
+          ].join('\n'),
+      };
+    }
     const list = patterns
       .map((pattern, i) => `  ${i < next ? '✓' : '✗'} ${describePattern(pattern)}`)
       .join('\n');
@@ -291,7 +364,10 @@ function toHaveTraced(
           not
             ? `Expected the trace not to contain these events in order, but it does (at seq ${matchedSeqs.join(', ')}):`
             : `Expected the trace to contain these events in order; matched ${next} of ${patterns.length}, ` +
-              `the first missing is #${next + 1}:`,
+              `the first missing is #${next + 1}` +
+              (missed > 0
+                ? ` (the ${missed} event${missed === 1 ? '' : 's'} before the trace shown ${missed === 1 ? 'is' : 'are'} not kept: see traceBufferSize):`
+                : ':'),
           list,
           '',
           describeSnapshot(snapshot),
