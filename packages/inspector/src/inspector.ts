@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { ServerReference } from '@managers/core';
+import { isProxy, type ServerReference } from '@managers/core';
 import {
   createManagerError,
   ErrorCode,
@@ -85,6 +85,14 @@ export async function startInspector(
   options: InspectorOptions = {},
 ): Promise<Inspector> {
   const settings = parseInspectorOptions(options);
+  if (isProxy(manager)) {
+    // A proxy answers every property with a method: it would pass the check below.
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `startInspector() needs a started manager, got a proxy (${String(manager)}): pass the manager MyManager.start() returned`,
+      { details: { option: 'manager' } },
+    );
+  }
   if (typeof manager?.entries !== 'function' || typeof manager.forwardTrace !== 'function') {
     throw createManagerError(
       ErrorCode.InvalidOption,

@@ -70,12 +70,21 @@ function invalid(option: string, message: string): never {
   });
 }
 
-function count(value: unknown, option: string, fallback: number, min: number): number {
+function count(
+  value: unknown,
+  option: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
-    invalid(option, `must be an integer ≥ ${min}, got ${inspect(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    invalid(option, `must be an integer from ${min} to ${max}, got ${inspect(value)}`);
   return value;
 }
+
+/** The longest delay a timer keeps (2^31 − 1 ms, 24.8 days): longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Validates the options of `startInspector()` (throws a `ManagerError` naming the option). */
 export function parseInspectorOptions(options: unknown): InspectorSettings {
@@ -118,6 +127,7 @@ export function parseInspectorOptions(options: unknown): InspectorSettings {
       'handoffWarningMs',
       INSPECTOR_DEFAULTS.handoffWarningMs,
       0,
+      MAX_TIMER_MS,
     ),
     growthWarningCount: count(
       given.growthWarningCount,

@@ -20,6 +20,20 @@ test('bad options are rejected naming the option; another host needs allowRemote
   expect(await reject({ token: 'short' })).toMatch(/options\.token must be at least 16/);
   expect(await reject({ colour: 'red' })).toMatch(/options\.colour is not an option/);
   expect(await reject({ allowRemote: 'yes' })).toMatch(/options\.allowRemote must be a boolean/);
+  // Past what a timer holds (2^31 - 1 ms): it would fire at once, and over and over.
+  expect(await reject({ handoffWarningMs: 2 ** 31 })).toMatch(
+    /options\.handoffWarningMs must be an integer from 0 to 2147483647/,
+  );
+  // A proxy, not the manager: refused, not a crash (a proxy answers every name with a method).
+  const proxy = await manager.Magnifier(2);
+  const refused = await startInspector(proxy as never).then(
+    () => 'resolved',
+    (error: { code: string; message: string }) => `${error.code}: ${error.message}`,
+  );
+  expect(refused).toMatch(
+    /^ERR_INVALID_OPTION: startInspector\(\) needs a started manager, got a proxy/,
+  );
+  release(proxy);
   await using taken = await startInspector(manager);
   expect(await reject({ port: taken.port })).toMatch(
     new RegExp(
