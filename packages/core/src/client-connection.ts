@@ -1,5 +1,6 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { TransferListItem } from '@managers/proxy';
+import { clearTimer, setTimer, type Timer } from './timer';
 import { isRemoteChannel, type Channel } from './transport/channel';
 import { newConnectionKey } from './threads';
 import { createManagerError, ErrorCode, type ManagerError } from '@managers/refcount';
@@ -43,7 +44,7 @@ interface Pending {
   /** What the call is about (a token, a typeid); words are only made when an error needs them. */
   readonly subject: Subject;
   readonly method: string | undefined;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -547,7 +548,7 @@ export class ClientConnection implements ProxyConnection {
       };
       const timeout = options?.timeout ?? this.#options.timeout;
       if (timeout > 0) {
-        pending.timer = setTimeout(() => {
+        pending.timer = setTimer(() => {
           if (this.#pending.delete(rid)) {
             this.#settle(
               pending,
@@ -833,7 +834,7 @@ export class ClientConnection implements ProxyConnection {
   }
 
   #settle(pending: Pending, value: unknown, ok: boolean): void {
-    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    clearTimer(pending.timer);
     if (pending.onAbort !== undefined)
       pending.signal!.removeEventListener('abort', pending.onAbort);
     if (this.#pending.size === 0 && this.#referenced) {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { createManagerError, ErrorCode, ManagerError } from '@managers/refcount';
 import type { ErrorEnvelope } from './protocol';
 
@@ -20,9 +21,16 @@ export function toErrorEnvelope(
     cause?: unknown;
     details?: unknown;
   };
+  const isError = Object.prototype.toString.call(error) === '[object Error]';
   const envelope: ErrorEnvelope = {
     name: typeof source.name === 'string' ? source.name : 'Error',
-    message: typeof source.message === 'string' ? source.message : safeString(source.message),
+    message:
+      typeof source.message === 'string'
+        ? source.message
+        : isError
+          ? safeString(source.message)
+          : // A thrown plain object (`throw { reason }`): say what it was; its fields follow.
+            `non-error thrown: ${describeThrown(error)}`,
   };
   if (typeof source.code === 'string' || typeof source.code === 'number')
     envelope.code = String(source.code);
@@ -33,6 +41,14 @@ export function toErrorEnvelope(
       : undefined;
   if (ownDetails !== undefined || details !== undefined)
     envelope.details = { ...ownDetails, ...details };
+  const props = ownProperties(source);
+  if (props !== undefined) envelope.props = props;
+  const errors = (source as { errors?: unknown }).errors;
+  if (Array.isArray(errors) && depth < MAX_CAUSE_DEPTH) {
+    envelope.errors = errors
+      .slice(0, MAX_AGGREGATED)
+      .map((each) => toErrorEnvelope(each, undefined, depth + 1));
+  }
   if (source.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
     envelope.cause =
       typeof source.cause === 'object' && source.cause !== null
@@ -65,6 +81,21 @@ export function fromErrorEnvelope(envelope: ErrorEnvelope): RebuiltError {
     envelope.message,
     { cause, details: envelope.details ?? {} },
   ) as RebuiltError & { name: string; remoteStack?: string };
+  if (envelope.props !== undefined) {
+    for (const [key, value] of Object.entries(envelope.props)) {
+      // What the rebuilt error has already (name, message, code, details…) stays as it is.
+      if (!(key in error)) (error as unknown as Record<string, unknown>)[key] = value;
+    }
+  }
+  if (envelope.errors !== undefined) {
+    // As on an AggregateError: own, not enumerable.
+    Object.defineProperty(error, 'errors', {
+      value: envelope.errors.map(fromErrorEnvelope),
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
   if (envelope.name !== 'ManagerError') {
     Object.defineProperty(error, 'name', {
       value: envelope.name,
@@ -87,6 +118,46 @@ export function fromErrorEnvelope(envelope: ErrorEnvelope): RebuiltError {
     error.stack = `${envelope.name}: ${envelope.message}${localFrames}`;
   }
   return error;
+}
+
+/** The envelope's own fields: not copied again among an error's other properties. */
+const ENVELOPE_FIELDS = new Set(['name', 'message', 'code', 'stack', 'cause', 'details', 'errors']);
+/** At most this many errors of an AggregateError cross. */
+const MAX_AGGREGATED = 100;
+
+/**
+ * An error's other own enumerable properties (a system error's errno, syscall and path, a
+ * custom error's fields), each kept if structured clone copies it.
+ */
+function ownProperties(source: object): Record<string, unknown> | undefined {
+  let props: Record<string, unknown> | undefined;
+  let keys: string[];
+  try {
+    keys = Object.keys(source);
+  } catch {
+    return undefined;
+  }
+  for (const key of keys) {
+    if (ENVELOPE_FIELDS.has(key)) continue;
+    try {
+      const value = (source as Record<string, unknown>)[key];
+      if (typeof value === 'function' || typeof value === 'symbol') continue;
+      (props ??= {})[key] = structuredClone(value);
+    } catch {
+      // A getter that throws, or a value structured clone refuses: left out.
+    }
+  }
+  return props;
+}
+
+/** A thrown non-error object, shortly (its fields also travel as properties). */
+function describeThrown(value: object): string {
+  try {
+    const text = inspect(value, { depth: 2, breakLength: Infinity });
+    return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+  } catch {
+    return '<unprintable>';
+  }
 }
 
 function cloneable(value: object): Record<string, unknown> | undefined {

@@ -51,6 +51,7 @@ export {
   isProxy,
   transfer,
   withCallOptions,
+  hostedValueSymbol,
 } from '@managers/proxy';
 export type { Remote, Token, CallOptions } from '@managers/proxy';
 export {

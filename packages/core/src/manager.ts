@@ -51,6 +51,7 @@ import {
   type TlsSettings,
 } from './transport/address';
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT } from './transport/limits';
+import { clearTimer, setTimer } from './timer';
 
 /** Brands manager classes (the server worker looks for one among a module's exports). */
 export const managerClassSymbol: unique symbol = Symbol.for('@managers/manager-class');
@@ -532,7 +533,7 @@ class ManagerImpl {
     return new Promise((resolve, reject) => {
       let lastError: unknown;
       const done = (error?: ManagerError) => {
-        clearTimeout(timer);
+        clearTimer(timer);
         worker.off('message', onMessage);
         worker.off('error', onError);
         worker.off('exit', onExit);
@@ -577,7 +578,7 @@ class ManagerImpl {
             },
           ),
         );
-      const timer = setTimeout(
+      const timer = setTimer(
         () =>
           done(
             createManagerError(

@@ -140,6 +140,10 @@ export interface ErrorEnvelope {
   stack?: string;
   details?: Record<string, unknown>;
   cause?: ErrorEnvelope | { value: string };
+  /** The error's other own enumerable properties that structured clone copies (errno, path…). */
+  props?: Record<string, unknown>;
+  /** An AggregateError's errors. */
+  errors?: ErrorEnvelope[];
 }
 
 /** The token of a new proxy, as the server sends it. */

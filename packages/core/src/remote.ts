@@ -19,6 +19,7 @@ import { PendingChannel } from './transport/pending-channel';
 import { SocketChannel } from './transport/socket-channel';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './message-size';
 import { check, validateOptions, type OptionCheck } from './options';
+import { clearTimer, setTimer } from './timer';
 
 /** Options of `MyManager.connect({ address, authkey })`: a manager in another process. */
 export interface RemoteConnectOptions {
@@ -213,7 +214,7 @@ async function openChannel(
     initial: dialed.rest,
   });
   const welcome = await new Promise<Welcome>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = setTimer(() => {
       channel.destroy('no welcome');
       reject(
         createManagerError(
@@ -223,7 +224,7 @@ async function openChannel(
       );
     }, timeout);
     const onClose = () => {
-      clearTimeout(timer);
+      clearTimer(timer);
       reject(
         createManagerError(
           ErrorCode.ManagerClosed,
@@ -233,7 +234,7 @@ async function openChannel(
     };
     channel.once('close', onClose);
     channel.once('message', (message: unknown) => {
-      clearTimeout(timer);
+      clearTimer(timer);
       channel.off('close', onClose);
       const result = welcomeOf(message);
       if (typeof result === 'string') {

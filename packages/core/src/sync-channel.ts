@@ -181,6 +181,8 @@ class SyncChannel {
   #liveness: Int32Array | undefined;
   /** Whether the next call spins before sleeping: the previous reply came within SYNC_SPIN_MS. */
   #spin = SYNC_SPIN_ALLOWED;
+  /** True once a call timed out: the event loop reads late replies too (see #readWhenIdle). */
+  #readingWhenIdle = false;
 
   constructor(connection: ClientConnection) {
     connection.requireLocal('a synchronous call (syncProxy)');
@@ -189,7 +191,8 @@ class SyncChannel {
     // Registered before the first call, on the same port: the server knows the channel when
     // that call arrives. Posted at once (postNow), so a failure throws here.
     connection.postNow({ t: 'sync', port: port2, buffer }, [port2]);
-    // Read only with receiveMessageOnPort: never started, and never keeps the thread alive.
+    // Read with receiveMessageOnPort (and, after a timeout, by the event loop between calls:
+    // #readWhenIdle); never keeps the thread alive.
     port1.unref();
     this.#connection = connection;
     this.#port = port1;
@@ -265,6 +268,7 @@ class SyncChannel {
       }
       const left = sliced ? deadline - performance.now() : SYNC_SLICE_MS;
       if (left <= 0) {
+        this.#readWhenIdle();
         throw createManagerError(
           ErrorCode.Timeout,
           `${describe(token, method)} timed out after ${timeout} ms`,
@@ -301,6 +305,27 @@ class SyncChannel {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * After a timeout, the late reply may come while no call waits: without a reader until this
+   * thread's next synchronous call, the references it carries (a proxy a method returned) would
+   * stay taken. From the first timeout on, the port is also read by the event loop, which runs
+   * only between synchronous calls, so what it reads is a late reply (or the liveness word).
+   */
+  #readWhenIdle(): void {
+    if (this.#readingWhenIdle) return;
+    this.#readingWhenIdle = true;
+    this.#port.on('message', (message: Reply & { t?: string; buffer?: SharedArrayBuffer }) => {
+      if (message.t === 'live') {
+        setLiveness(this.#connection.managerId, message.buffer!);
+        this.#liveness = state.liveness.get(this.#connection.managerId);
+      } else {
+        this.#dropStale(message);
+      }
+    });
+    // A listener refs the port: it must still never keep the thread alive.
+    this.#port.unref();
   }
 
   /** A reply nobody waits for any more (its call timed out): give back references taken for it. */

@@ -4,6 +4,7 @@ import {
   proxySymbol,
   toBaseProxy,
   callOptionsSymbol,
+  checkCallOptions,
   type BaseProxy,
   type CallOptions,
   type Token,
@@ -176,6 +177,7 @@ function makeHandler(
  */
 export function syncProxy<P extends object>(proxy: P, options?: CallOptions): SyncProxyOf<P> {
   const target = toBaseProxy(proxy);
+  checkCallOptions(options, 'syncProxy(proxy, options)');
   const manager = target.token.manager;
   if (isServerThread(manager)) {
     throw createManagerError(

@@ -3,6 +3,7 @@ import {
   callMethod,
   encode,
   release,
+  syncProxy,
   tokenOf,
   withCallOptions,
   type BaseProxy,
@@ -55,6 +56,32 @@ test('a custom error class keeps its name, code and cause chain', async () => {
   const middle = error.cause as { name: string; message: string; cause?: unknown };
   expect(middle).toMatchObject({ name: 'RangeError', message: 'middle' });
   expect(middle.cause).toMatchObject({ name: 'Error', message: 'root cause' });
+  expect(await toolbox.inc()).toBe(1);
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
+});
+
+test('an error keeps its other own properties, an AggregateError its errors, a thrown object its fields', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const system = (await rejection(toolbox.failReading())) as unknown as Record<string, unknown>;
+  expect(system).toMatchObject({
+    code: 'ENOENT',
+    errno: -2,
+    syscall: 'open',
+    path: '/no/such/file/here',
+  });
+  const aggregate = await rejection(toolbox.failAll());
+  expect(aggregate.name).toBe('AggregateError');
+  expect(aggregate.message).toBe('everything failed');
+  const errors = (aggregate as unknown as { errors: Record<string, unknown>[] }).errors;
+  expect(errors).toHaveLength(2);
+  // A function cannot cross: that property alone is left out.
+  expect(errors[0]).toMatchObject({ message: 'over quota', limit: 10, used: 12 });
+  expect(errors[0]).not.toHaveProperty('retry');
+  expect(errors[1]).toMatchObject({ message: 'non-error thrown: just a string' });
+  const thrown = (await rejection(toolbox.throwObject())) as unknown as Record<string, unknown>;
+  expect(thrown.message).toBe("non-error thrown: { code: 42, reason: 'quota exceeded' }");
+  expect(thrown.reason).toBe('quota exceeded');
   expect(await toolbox.inc()).toBe(1);
   release(toolbox);
   expect(await manager.numberOfObjects()).toBe(0);
@@ -256,6 +283,80 @@ describe('timeout and AbortSignal', () => {
     expect(error.message).toContain('before it was sent');
     expect(await toolbox.count()).toBe(0);
     expect(await toolbox.inc()).toBe(1);
+    release(toolbox);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('a timed-out synchronous call gives back the object its late reply carries, with no later call', async () => {
+    const { manager, toolbox } = await startKitchen();
+    let code: unknown;
+    try {
+      syncProxy(toolbox, { timeout: 30 }).slowBox(150);
+    } catch (error) {
+      code = (error as { code?: unknown }).code;
+    }
+    expect(code).toBe('ERR_TIMEOUT');
+    // No synchronous call follows: the event loop reads the late reply and releases its Box.
+    const disposed = async () =>
+      (await manager.trace()).some((event) => event.op === 'dispose' && event.typeid === 'Box');
+    expect(await pollUntil(disposed, true, 2000)).toBe(true);
+    expect(await manager.numberOfObjects()).toBe(1);
+    release(toolbox);
+    expect(await manager.numberOfObjects()).toBe(0);
+  });
+
+  test('timeout Infinity, or past what setTimeout holds (2^31 ms), means no timeout', async () => {
+    const { manager, toolbox } = await startKitchen();
+    expect(await withCallOptions(toolbox, { timeout: Infinity }).slow(60, 'in time')).toBe(
+      'in time',
+    );
+    expect(await withCallOptions(toolbox, { timeout: 2 ** 31 }).slow(60, 'in time')).toBe(
+      'in time',
+    );
+    expect(syncProxy(toolbox, { timeout: Infinity }).slow(30, 'sync')).toBe('sync');
+    release(toolbox);
+    expect(await manager.numberOfObjects()).toBe(0);
+    await using patient = await KitchenManager.start({
+      module: KITCHEN_MODULE,
+      timeout: Infinity,
+      startTimeout: Infinity,
+    });
+    const other = await patient.Toolbox();
+    expect(await other.slow(60, 'patient')).toBe('patient');
+    release(other);
+    expect(await patient.numberOfObjects()).toBe(0);
+  });
+
+  test('call options are checked, naming the option: withCallOptions, syncProxy, callMethod', async () => {
+    const { manager, toolbox } = await startKitchen();
+    const refused = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return error as { code: string; message: string; details: { option: string } };
+      }
+      throw new Error('expected a throw');
+    };
+    for (const [options, option, text] of [
+      [{ timeout: NaN }, 'timeout', 'options.timeout must be a non-negative number'],
+      [{ timeout: -1 }, 'timeout', 'got -1'],
+      [{ timeout: '10' }, 'timeout', "got '10'"],
+      [{ timout: 10 }, 'timout', "unknown option 'timout' (did you mean 'timeout'?)"],
+      [{ signal: {} }, 'signal', 'options.signal must be an AbortSignal'],
+      [false, 'options', 'options must be an object'],
+    ] as const) {
+      for (const error of [
+        refused(() => withCallOptions(toolbox, options as never)),
+        refused(() => syncProxy(toolbox, options as never)),
+        await rejection(callMethod(toolbox, 'echo', [1], options as never)),
+      ]) {
+        expect(error.code).toBe('ERR_INVALID_OPTION');
+        expect(error.message).toContain(text);
+        expect(error.details?.option).toBe(option);
+      }
+    }
+    // Nothing was sent: the proxy still works.
+    expect(await toolbox.echo('still here')).toBe('still here');
     release(toolbox);
     expect(await manager.numberOfObjects()).toBe(0);
   });

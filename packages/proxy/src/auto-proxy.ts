@@ -3,6 +3,7 @@ import { BaseProxy } from './base-proxy';
 import { toBaseProxy } from './functions';
 import { callOptionsSymbol } from './symbols';
 import type { CallOptions, ProxyConnection, Token } from './token';
+import { checkCallOptions } from './call-options';
 
 /** Names never exposed through an AutoProxy: awaiting a proxy must not see a thenable, and
  * `String(proxy)` must stay local. */
@@ -180,5 +181,6 @@ export function createAutoProxy(token: Token, connection: ProxyConnection): Base
  */
 export function withCallOptions<P extends object>(proxy: P, options: CallOptions): P {
   const target = toBaseProxy(proxy);
+  checkCallOptions(options ?? {}, 'withCallOptions(proxy, options)');
   return new Proxy(target, makeHandler(exposedSet(target.token.exposed), options)) as unknown as P;
 }

@@ -1,5 +1,6 @@
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { BaseProxy } from './base-proxy';
+import { checkCallOptions } from './call-options';
 import { proxySymbol, proxyTargetSymbol } from './symbols';
 import type { CallOptions, Token } from './token';
 
@@ -44,13 +45,18 @@ export function callMethod(
   options?: CallOptions,
 ): Promise<unknown> {
   try {
+    checkCallOptions(options, `callMethod(proxy, '${String(method)}', args, options)`);
     return toBaseProxy(proxy).callMethod(method, args, options);
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
-/** A copy of the hosted object, by structured clone (Python's `_getvalue()`). */
+/**
+ * A copy of the hosted object, by structured clone (Python's `_getvalue()`): what its
+ * `[hostedValueSymbol]()` returns when it defines one (a List's items, a Value's value), else
+ * the object itself (its own enumerable fields; a class instance arrives as a plain object).
+ */
 export function getValue<T = unknown>(proxy: object, options?: CallOptions): Promise<T> {
   return callMethod(proxy, '#getvalue', [], options) as Promise<T>;
 }

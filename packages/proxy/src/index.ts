@@ -25,7 +25,8 @@ export {
   encodableSymbol,
 } from './codec';
 export type { ProxyEnvelope, EncodeProxy, EncodeCustom, DecodeProxy } from './codec';
-export { proxySymbol, proxyTargetSymbol, callOptionsSymbol } from './symbols';
+export { proxySymbol, proxyTargetSymbol, callOptionsSymbol, hostedValueSymbol } from './symbols';
 export type { Token, CallOptions, ProxyConnection } from './token';
 export type { TransferListItem } from './transfer-list';
+export { checkCallOptions } from './call-options';
 export type { Remote, RemoteMethod, PublicMethodNames } from './remote';

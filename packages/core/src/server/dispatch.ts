@@ -32,6 +32,7 @@ import { runAsCall } from './call-context';
 import type { ServerConnection } from './connection';
 import type { RegisteredType, ServerContext } from './context';
 import { ServerErrors } from './errors';
+import { hostedValueOf } from './hosted-value';
 
 /**
  * Creates objects and dispatches calls. Every call names an object through a reference the
@@ -163,7 +164,8 @@ export class Dispatcher {
       return connection.replyError(rid, ServerErrors.notHeld(id, method), { id, method });
     const details = { typeid: entry.typeid, id, method };
     if (method === '#repr') return connection.queue({ rid, v: reprOf(entry.object) });
-    return this.#replyValue(connection, rid, entry.object, details);
+    // '#getvalue': the object's own value when it says what that is.
+    return this.#replyValue(connection, rid, hostedValueOf(entry.object), details);
   }
 
   #ownEntries(connection: ServerConnection) {

@@ -1,6 +1,7 @@
 import { reprOf, SERVER_HOLDER, type ObjectTable } from '@managers/refcount';
 import type { CallOptions, ProxyConnection, Token } from '@managers/proxy';
 import { ServerErrors } from './errors';
+import { hostedValueOf } from './hosted-value';
 
 /**
  * The connection of server-side proxies (proxies stored inside hosted objects): calls run in
@@ -37,7 +38,7 @@ export class LocalConnection implements ProxyConnection {
   ): Promise<unknown> {
     const entry = this.table.get(token.id);
     if (entry === undefined) throw ServerErrors.notHeld(token.id, method);
-    if (method === '#getvalue') return structuredClone(entry.object);
+    if (method === '#getvalue') return structuredClone(hostedValueOf(entry.object));
     if (method === '#repr') return reprOf(entry.object);
     const fn = (entry.object as Record<string, unknown>)[method];
     if (!entry.type.exposed.includes(method) || typeof fn !== 'function') {

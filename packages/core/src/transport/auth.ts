@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { clearTimer, setTimer } from '../timer';
 
 /**
  * Mutual authentication of a socket with a shared authkey, before any protocol byte is read
@@ -62,7 +63,7 @@ function readBytes(
     const chunks: Buffer[] = [];
     let received = 0;
     const finish = (error?: HandshakeError) => {
-      clearTimeout(timer);
+      clearTimer(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
       socket.off('error', onError);
@@ -82,7 +83,7 @@ function readBytes(
     const onClose = () => finish(new HandshakeError(`the socket closed before ${what}`, 'broken'));
     const onError = (error: Error) =>
       finish(new HandshakeError(`the socket failed before ${what}: ${error.message}`, 'broken'));
-    const timer = setTimeout(
+    const timer = setTimer(
       () => finish(new HandshakeError(`${what} did not come within ${timeoutMs} ms`, 'broken')),
       timeoutMs,
     );

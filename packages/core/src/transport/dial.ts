@@ -3,6 +3,7 @@ import { connect as connectTls } from 'node:tls';
 import { authenticateServer } from './auth';
 import type { NetworkAddress, TlsSettings } from './address';
 import { SocketChannel } from './socket-channel';
+import { clearTimer, setTimer } from '../timer';
 
 /** Options of {@link dial}. */
 export interface DialOptions {
@@ -37,13 +38,13 @@ function open(options: DialOptions): Promise<Socket> {
     const tls = options.tls;
     let socket: Socket;
     const connected = () => {
-      clearTimeout(timer);
+      clearTimer(timer);
       socket.off('error', failed);
       socket.on('error', () => undefined);
       resolve(socket);
     };
     const failed = (error: Error) => {
-      clearTimeout(timer);
+      clearTimer(timer);
       socket.destroy();
       reject(error);
     };
@@ -71,7 +72,7 @@ function open(options: DialOptions): Promise<Socket> {
           : connectNet({ host: address.host ?? '127.0.0.1', port: address.port }, connected);
     }
     socket.once('error', failed);
-    const timer = setTimeout(
+    const timer = setTimer(
       () => failed(new Error(`no connection within ${options.timeout} ms`)),
       options.timeout,
     );

@@ -10,6 +10,7 @@ import { createSecureContext, TLSSocket } from 'node:tls';
 import { authenticateClient } from './auth';
 import type { NetworkAddress, TlsSettings } from './address';
 import { SocketChannel } from './socket-channel';
+import { clearTimer, setTimer } from '../timer';
 
 /** Sockets still in their handshake at once, at most: more are closed at once (a flood). */
 const MAX_PENDING_HANDSHAKES = 128;
@@ -61,13 +62,13 @@ export function listen(options: ListenerOptions): Promise<Listener> {
     pending.add(raw);
     raw.once('close', () => pending.delete(raw));
     // One deadline for the whole way in (TLS, then the authkey).
-    const deadline = setTimeout(() => raw.destroy(), options.handshakeTimeout);
-    deadline.unref();
+    const deadline = setTimer(() => raw.destroy(), options.handshakeTimeout);
+    deadline?.unref();
     const authenticate = (socket: Socket) => {
       socket.pause();
       authenticateClient(socket, options.authkey, options.handshakeTimeout).then(
         () => {
-          clearTimeout(deadline);
+          clearTimer(deadline);
           pending.delete(raw);
           if (socket.destroyed) return;
           options.onChannel(
@@ -78,7 +79,7 @@ export function listen(options: ListenerOptions): Promise<Listener> {
           );
         },
         (error: Error) => {
-          clearTimeout(deadline);
+          clearTimer(deadline);
           pending.delete(raw);
           options.onRefused?.(error.message);
           // A refusal was answered (0x00) by the handshake: let it reach the client, then cut.

@@ -5,6 +5,9 @@ import type { TransferListItem } from '@managers/proxy';
 import { remoteChannelSymbol, type Channel } from './channel';
 import { FRAME_HEADER_BYTES, FrameError, FrameReader, HEARTBEAT_FRAME } from './frames';
 
+/** The longest interval setInterval keeps (2^31 − 1 ms); longer ones run every millisecond. */
+const MAX_INTERVAL = 2 ** 31 - 1;
+
 /** Options of a {@link SocketChannel}. */
 export interface SocketChannelOptions {
   /** The largest frame accepted or sent, in bytes: a larger one closes the socket. */
@@ -71,13 +74,20 @@ export class SocketChannel extends EventEmitter implements Channel {
     this.#reader.maxFrameBytes = receive;
   }
 
-  /** Sets how long the peer may stay silent (0: forever); heartbeats go at a quarter of it. */
+  /**
+   * Sets how long the peer may stay silent (0 or Infinity: forever); heartbeats go at a quarter
+   * of it.
+   */
   setHeartbeat(timeout: number): void {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
-    if (!(timeout > 0) || this.#closed) return;
+    // Infinity, like 0, is forever (an interval of Infinity would run every millisecond).
+    if (!(timeout > 0) || timeout === Infinity || this.#closed) return;
     this.#lastReceived = this.#lastBeat = Date.now();
-    this.#heartbeat = setInterval(() => this.#beat(timeout), Math.max(10, timeout / 4));
+    this.#heartbeat = setInterval(
+      () => this.#beat(timeout),
+      Math.min(MAX_INTERVAL, Math.max(10, timeout / 4)),
+    );
     this.#heartbeat.unref();
   }
 

@@ -1,0 +1,73 @@
+import { inspect } from 'node:util';
+import { createManagerError, ErrorCode } from '@managers/refcount';
+import type { CallOptions } from './token';
+
+const CALL_OPTIONS = ['timeout', 'signal'];
+
+/**
+ * Checks per-call options (`withCallOptions`, `syncProxy`, `callMethod`) and throws an
+ * `ERR_INVALID_OPTION` error naming the option: `timeout` a non-negative number of ms (0 and
+ * Infinity: none), `signal` an AbortSignal, nothing else. `where` names the function.
+ */
+export function checkCallOptions(options: unknown, where: string): asserts options is CallOptions {
+  if (options === undefined) return;
+  const invalid = (option: string, problem: string): never => {
+    throw createManagerError(ErrorCode.InvalidOption, `${where}: ${problem}`, {
+      details: { option },
+    });
+  };
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    invalid(
+      'options',
+      `options must be an object such as { timeout: 1000 }, got ${inspect(options)}`,
+    );
+  const given = options as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (CALL_OPTIONS.includes(key)) continue;
+    const suggestion = CALL_OPTIONS.find((name) => closeTo(key, name));
+    invalid(
+      key,
+      `unknown option '${key}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}: the call options are timeout and signal`,
+    );
+  }
+  const { timeout, signal } = given;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0)))
+    invalid(
+      'timeout',
+      `options.timeout must be a non-negative number of milliseconds (0 or Infinity: none), got ${inspect(timeout)}`,
+    );
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof (signal as AbortSignal).addEventListener !== 'function' ||
+      typeof (signal as AbortSignal).aborted !== 'boolean')
+  )
+    invalid(
+      'signal',
+      `options.signal must be an AbortSignal, got ${inspect(signal, { depth: 0 })}`,
+    );
+}
+
+/** True for a likely misspelling: one edit away, or the same letters but one. */
+function closeTo(given: string, name: string): boolean {
+  const a = given.toLowerCase();
+  if (a === name.toLowerCase()) return true;
+  if (Math.abs(a.length - name.length) > 1) return false;
+  let edits = 0;
+  for (let i = 0, j = 0; i < a.length || j < name.length;) {
+    if (a[i] === name[j]) {
+      i++;
+      j++;
+      continue;
+    }
+    if (++edits > 1) return false;
+    if (a.length > name.length) i++;
+    else if (a.length < name.length) j++;
+    else {
+      i++;
+      j++;
+    }
+  }
+  return true;
+}
