@@ -1,6 +1,7 @@
 import { MessagePort, parentPort, Worker, type WorkerOptions } from 'node:worker_threads';
 import type { TransferListItem } from '@managers/proxy';
 import { createManagerError, ErrorCode } from '@managers/refcount';
+import { inspect } from 'node:util';
 import {
   connectionOf,
   decodeValue,
@@ -23,6 +24,7 @@ import {
   threadLabel,
 } from './threads';
 import { userWorkerStart } from './worker-file';
+import { validateOptions } from './options';
 
 /**
  * A manager handle: sent to another thread (inside any value given to {@link encode}), it
@@ -155,8 +157,8 @@ interface WithDirected {
  */
 export function encode<T>(value: T, options?: EncodeOptions): Encoded<T> {
   const target = options?.target;
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw createManagerError(ErrorCode.InvalidOption, 'options must be an object');
+  if (options !== undefined) {
+    validateOptions(options, ENCODE_OPTIONS, 'encode(value, options): ');
   }
   if (target !== undefined && (typeof target !== 'object' || target === null)) {
     throw createManagerError(
@@ -453,6 +455,17 @@ function checkHandoff(handoff: Partial<RemoteHandoff>, what: string): void {
  * it does nothing.
  */
 export function discard(encoded: Encoded): void {
+  if (
+    typeof encoded !== 'object' ||
+    encoded === null ||
+    !Array.isArray((encoded as { transferList?: unknown }).transferList)
+  ) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `discard(encoded): encoded must be what encode() returned ({ value, transferList }), got ${inspect(encoded, { depth: 1 })}`,
+      { details: { option: 'encoded' } },
+    );
+  }
   for (const item of encoded.transferList) {
     if (
       item instanceof MessagePort &&
@@ -474,12 +487,23 @@ export function postMessage(
   target: { postMessage(value: unknown, transferList?: readonly TransferListItem[]): void },
   value: unknown,
 ): void {
+  if (
+    (typeof target !== 'object' && typeof target !== 'function') ||
+    target === null ||
+    typeof (target as { postMessage?: unknown }).postMessage !== 'function'
+  ) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `postMessage(target, value): target must be a Worker, a MessagePort or parentPort, got ${inspect(target, { depth: 0 })}`,
+      { details: { option: 'target' } },
+    );
+  }
   const encoded = encode(value, { target });
   try {
     target.postMessage(encoded.value, encoded.transferList);
   } catch (error) {
     discard(encoded);
-    throw error;
+    throw cloneFailure(error, 'postMessage(target, value)');
   }
   // A Worker that has exited drops what is posted to it, without a word and without
   // transferring its ports: give the references back (its threadId is -1 from then on).
@@ -516,6 +540,26 @@ export function createWorker(filename: string | URL, options: WorkerOptions = {}
     return worker;
   } catch (error) {
     discard(encoded);
-    throw error;
+    throw cloneFailure(error, 'createWorker(filename, { workerData })');
   }
+}
+
+const ENCODE_OPTIONS = {
+  target: (value: unknown) =>
+    typeof value === 'object' && value !== null
+      ? undefined
+      : 'must be the Worker or port the value will be posted on',
+};
+
+/**
+ * A structured-clone failure of a value posted by `where` (a function, a class instance with
+ * private state…) as `ERR_UNSERIALIZABLE`, as a call's arguments get; other errors as they are.
+ */
+function cloneFailure(error: unknown, where: string): unknown {
+  if ((error as { name?: unknown } | null)?.name !== 'DataCloneError') return error;
+  return createManagerError(
+    ErrorCode.Unserializable,
+    `${where}: the value cannot be cloned: ${(error as Error).message}`,
+    { cause: error },
+  );
 }

@@ -626,6 +626,13 @@ class ManagerImpl {
    */
   create(typeid: string, ...args: unknown[]): Promise<BaseProxy> {
     try {
+      if (typeof typeid !== 'string') {
+        throw createManagerError(
+          ErrorCode.InvalidOption,
+          `create(typeid, ...args): typeid must be the string a type was registered under, got ${inspect(typeid, { depth: 0 })}`,
+          { details: { option: 'typeid' } },
+        );
+      }
       return this.#ready()
         .create(typeid, args)
         .then(undefined, withCallerStack) as Promise<BaseProxy>;
@@ -636,6 +643,7 @@ class ManagerImpl {
 
   /** Python's `_debug_info()`; with `holders: true` each object also lists its references per holder. */
   async debugInfo(options: { holders?: boolean } = {}): Promise<string> {
+    validateOptions(options, { holders: check.boolean }, 'debugInfo(options): ');
     return formatDebugInfo(await this.entries(), options);
   }
 
@@ -667,6 +675,13 @@ class ManagerImpl {
    * channel `TRACE_CHANNEL_NAME`. Only the manager that started the server can.
    */
   forwardTrace(enabled = true): void {
+    if (typeof enabled !== 'boolean') {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `forwardTrace(enabled): enabled must be a boolean, got ${inspect(enabled, { depth: 0 })}`,
+        { details: { option: 'enabled' } },
+      );
+    }
     this.#ready();
     if (!this.#owner || this.#worker === undefined) {
       throw createManagerError(

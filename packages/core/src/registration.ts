@@ -61,6 +61,7 @@ const registerOptionChecks: Readonly<Record<string, OptionCheck>> = {
 
 /** Names a typeid cannot take: they would shadow the manager's own members. */
 const RESERVED_TYPEIDS = new Set([
+  '__proto__',
   'create',
   'start',
   'shutdown',

@@ -5,6 +5,7 @@ import {
   toBaseProxy,
   callOptionsSymbol,
   checkCallOptions,
+  isProbedName,
   type BaseProxy,
   type CallOptions,
   type Token,
@@ -130,6 +131,25 @@ function makeHandler(
         const bound = (value as (...args: unknown[]) => unknown).bind(target);
         methods.set(property, bound);
         return bound;
+      }
+      if (
+        value === undefined &&
+        typeof property === 'string' &&
+        !NEVER_EXPOSED.has(property) &&
+        !isProbedName(property) &&
+        !(property in target)
+      ) {
+        // As an AutoProxy does (but throwing: the call is synchronous), instead of
+        // `TypeError: proxy.secret is not a function`.
+        const method = () => {
+          throw createManagerError(
+            ErrorCode.NotExposed,
+            `method '${property}' of typeid '${target.token.typeid}' is not exposed (exposed: ${[...exposed].join(', ') || 'none'})`,
+            { details: { typeid: target.token.typeid, id: target.token.id, method: property } },
+          );
+        };
+        methods.set(property, method);
+        return method;
       }
       return value;
     },

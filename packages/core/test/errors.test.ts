@@ -1,8 +1,12 @@
 /** Errors: hosted errors keep name/message/code/cause, server errors have codes, and nothing breaks the connection. */
+import { MessageChannel } from 'node:worker_threads';
 import {
   callMethod,
+  discard,
   encode,
+  postMessage,
   release,
+  transfer,
   syncProxy,
   tokenOf,
   withCallOptions,
@@ -230,6 +234,66 @@ test('sending a proxy whose manager was shut down → ERR_MANAGER_CLOSED naming 
   release(released);
   expect(() => encode({ released })).toThrow(/the proxy was released/);
   expect(await other.numberOfObjects()).toBe(0);
+});
+
+test('bad arguments to the handoff helpers and manager methods name the problem; nothing leaks', async () => {
+  const { manager, toolbox } = await startKitchen();
+  const thrownBy = (run: () => unknown) => {
+    try {
+      run();
+    } catch (error) {
+      return error as { code: string; message: string };
+    }
+    throw new Error('expected a throw');
+  };
+  expect(thrownBy(() => discard({} as never))).toMatchObject({
+    code: 'ERR_INVALID_OPTION',
+    message: expect.stringContaining('discard(encoded): encoded must be what encode() returned'),
+  });
+  expect(thrownBy(() => transfer(5 as never))).toMatchObject({
+    code: 'ERR_INVALID_OPTION',
+    message: expect.stringContaining('transfer(buffer): buffer must be an ArrayBuffer'),
+  });
+  expect(thrownBy(() => transfer({} as never)).code).toBe('ERR_INVALID_OPTION');
+  expect(thrownBy(() => postMessage({} as never, 1))).toMatchObject({
+    code: 'ERR_INVALID_OPTION',
+    message: expect.stringContaining('target must be a Worker, a MessagePort or parentPort'),
+  });
+  expect(thrownBy(() => encode({ toolbox }, { tagret: 1 } as never))).toMatchObject({
+    code: 'ERR_INVALID_OPTION',
+    message: "encode(value, options): unknown option 'tagret' (did you mean 'target'?)",
+  });
+  // A value structured clone refuses, with a proxy beside it: ERR_UNSERIALIZABLE, and the
+  // reference taken for the proxy is given back.
+  const { port1, port2 } = new MessageChannel();
+  try {
+    expect(thrownBy(() => postMessage(port1, { toolbox, run: () => 1 }))).toMatchObject({
+      code: 'ERR_UNSERIALIZABLE',
+      message: expect.stringContaining('postMessage(target, value): the value cannot be cloned'),
+    });
+  } finally {
+    port1.close();
+    port2.close();
+  }
+  expect((await rejection(manager.create(5 as unknown as 'Toolbox'))).message).toContain(
+    'create(typeid, ...args): typeid must be the string a type was registered under, got 5',
+  );
+  expect((await rejection(manager.debugInfo({ holder: true } as never))).message).toContain(
+    "debugInfo(options): unknown option 'holder' (did you mean 'holders'?)",
+  );
+  expect(thrownBy(() => manager.forwardTrace('yes' as never)).message).toContain(
+    'forwardTrace(enabled): enabled must be a boolean',
+  );
+  expect(thrownBy(() => KitchenManager.register('__proto__', { callable: Object })).code).toBe(
+    'ERR_INVALID_OPTION',
+  );
+  // A synchronous proxy's name that is not exposed: ERR_NOT_EXPOSED, as on the AutoProxy.
+  expect(
+    thrownBy(() => (syncProxy(toolbox) as unknown as { secret(): void }).secret()),
+  ).toMatchObject({ code: 'ERR_NOT_EXPOSED', message: expect.stringContaining("method 'secret'") });
+  expect(await toolbox.echo('still here')).toBe('still here');
+  release(toolbox);
+  expect(await manager.numberOfObjects()).toBe(0);
 });
 
 describe('timeout and AbortSignal', () => {

@@ -38,6 +38,11 @@ const PROBED = new Set([
   '@@__IMMUTABLE_RECORD__@@',
 ]);
 
+/** True for a name libraries probe on any object (jest, React, util.inspect…): never a method. */
+export function isProbedName(name: string): boolean {
+  return PROBED.has(name);
+}
+
 /**
  * What an AutoProxy gives for a method name it does not expose: a function rejecting with
  * `ERR_NOT_EXPOSED` (as the server would), so that `proxy.secret()` says what is wrong instead

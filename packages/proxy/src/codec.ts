@@ -1,3 +1,4 @@
+import { inspect, types } from 'node:util';
 import { MessagePort } from 'node:worker_threads';
 import type { TransferListItem } from './transfer-list';
 import { createManagerError, ErrorCode } from '@managers/refcount';
@@ -43,6 +44,13 @@ const marked = new WeakSet<object>();
  * `byteLength` becomes 0 and reading it gives nothing. Returns `value` for chaining.
  */
 export function transfer<T extends ArrayBufferLike | ArrayBufferView>(value: T): T {
+  if (!types.isArrayBuffer(value) && !ArrayBuffer.isView(value)) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `transfer(buffer): buffer must be an ArrayBuffer or a view of one (a typed array, a Buffer, a DataView), got ${inspect(value, { depth: 0 })}`,
+      { details: { option: 'buffer' } },
+    );
+  }
   marked.add(value);
   return value;
 }
