@@ -59,3 +59,15 @@ export function syncError(
 ): ManagerError {
   return new ManagerError(code, message, details === undefined ? {} : { details });
 }
+
+/**
+ * What `getValue(proxy)` of a synchronization object (a lock, an event, a queue) gives: an
+ * error, as Python's `_getvalue()` cannot pickle one; its state lives in the server only.
+ */
+export function noValueToCopy(typeid: string): ManagerError {
+  return new ManagerError(
+    'ERR_UNSERIALIZABLE' as SyncErrorCode,
+    `getValue(): a ${typeid} has no value to copy (its state lives in the server; Python's _getvalue() cannot pickle one either)`,
+    { details: { typeid } },
+  );
+}

@@ -8,7 +8,14 @@
  * then the data, each slot a multiple of 8 bytes.
  */
 import { SyncErrorCode, syncError } from './errors';
+import { checkOptions, optionChecks, type OptionsSpec } from './options';
 import type { SharedMemoryProxy } from './proxies/shared-memory';
+
+/** `ShareableList.create(manager, items, { name })` (Python's `ShareableList(sequence, name=None)`). */
+const SHAREABLE_LIST_OPTIONS: OptionsSpec = {
+  keys: { name: optionChecks.name },
+  example: "{ name: 'my-list' }",
+};
 
 /** What a ShareableList can hold. */
 export type ShareableItem = number | bigint | boolean | string | Uint8Array | null;
@@ -111,14 +118,19 @@ export class ShareableList implements Disposable, AsyncDisposable, Iterable<Shar
       SharedMemory(spec: { create: true; size: number; name?: string }): Promise<SharedMemoryProxy>;
     },
     items: Iterable<ShareableItem>,
-    options: { readonly name?: string } = {},
+    given?: { readonly name?: string },
   ): Promise<ShareableList> {
+    const options = checkOptions<{ name?: string }>(
+      'ShareableList.create(manager, items, options)',
+      given,
+      SHAREABLE_LIST_OPTIONS,
+    );
     const values = [...items];
     const { size, capacities, kinds } = layout(values);
     const segment = await manager.SharedMemory({
       create: true,
       size,
-      ...(options.name === undefined ? {} : { name: options.name }),
+      ...(options.name === undefined || options.name === null ? {} : { name: options.name }),
     });
     try {
       const list = await ShareableList.open(segment, false);

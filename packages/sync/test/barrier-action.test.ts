@@ -129,11 +129,13 @@ describe('Barrier action (CPython _TestBarrier)', () => {
       /^options\.action: 'noSuchAction' is not a function exported by .*registry-functions\.ts$/,
     );
     const unknown = await rejection(manager.Barrier(2, { action: 'appendTrue', run: 1 } as never));
-    expect(unknown.message).toBe('Barrier(parties, options): unknown option options.run');
+    expect(unknown.message).toBe("Barrier(parties, options): unknown option 'run'");
     const args = await rejection(
       manager.Barrier(2, { action: 'appendTrue', actionArgs: 1 } as never),
     );
-    expect(args.message).toBe('options.actionArgs must be an array');
+    expect(args.message).toBe(
+      'Barrier(parties, options): options.actionArgs must be an array, got 1',
+    );
     // A class is a function to typeof, but calling it without new throws at the trip.
     const klass = await rejection(manager.Barrier(2, { action: 'SyncManager' }));
     expect(klass.code).toBe(SyncErrorCode.InvalidOption);

@@ -124,7 +124,7 @@ describe('copies and nested proxies (17_getvalue.py)', () => {
       const local = await list.copy();
       local.push(99);
       expect(await list.copy()).toEqual([1, 2, 3]);
-      expect(await getValue(list)).toEqual({ data: [1, 2, 3] });
+      expect(await getValue(list)).toEqual([1, 2, 3]);
       expect(await manager.numberOfObjects()).toBe(1);
       await using dict = await manager.Map<string, unknown>();
       {

@@ -55,7 +55,7 @@ describe('SharedMemory, ShareableList and typecode c (CPython _TestSharedMemory,
         "options.name can only be omitted if options.create is true (Python's ValueError)",
       );
       expect((await rejection(manager.SharedMemory({ nmae: 'x' } as never))).message).toBe(
-        'SharedMemory(options): unknown option options.nmae',
+        "SharedMemory(options): unknown option 'nmae' (did you mean 'name'?)",
       );
       // A nameless create gets a random name.
       await using random = await manager.SharedMemory({ create: true, size: 4 });

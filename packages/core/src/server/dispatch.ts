@@ -164,8 +164,15 @@ export class Dispatcher {
       return connection.replyError(rid, ServerErrors.notHeld(id, method), { id, method });
     const details = { typeid: entry.typeid, id, method };
     if (method === '#repr') return connection.queue({ rid, v: reprOf(entry.object) });
-    // '#getvalue': the object's own value when it says what that is.
-    return this.#replyValue(connection, rid, hostedValueOf(entry.object), details);
+    // '#getvalue': the object's own value when it says what that is (a hook that throws
+    // answers with its error).
+    let value: unknown;
+    try {
+      value = hostedValueOf(entry.object);
+    } catch (error) {
+      return connection.replyError(rid, error, details);
+    }
+    return this.#replyValue(connection, rid, value, details);
   }
 
   #ownEntries(connection: ServerConnection) {

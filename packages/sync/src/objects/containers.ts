@@ -5,8 +5,10 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { currentCall } from '@managers/core';
-import { isProxy, tokenOf } from '@managers/proxy';
+import { hostedValueSymbol, isProxy, tokenOf } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
+import { flagOrOptions } from '../options';
+import { LIST_SORT } from '../proxies/option-specs';
 import { Holdings, releaseDropped, releaseLater, releaseNow } from './owners';
 import { KeyInterner, keyOf, keyText, type MapKey, type Slot } from './map-keys';
 import { checkSequence, resolveSlice, sliceIndices, sliceSizeError } from './slices';
@@ -189,6 +191,11 @@ export class SharedMap {
   /** A copy as a JS Map (proxies inside come back as the caller's own counted proxies). */
   copy(): Map<MapKey, unknown> {
     return new Map(this.entries());
+  }
+
+  /** What `getValue(proxy)` returns (Python's `_getvalue()`): a copy, as `copy()`. */
+  [hostedValueSymbol](): Map<MapKey, unknown> {
+    return this.copy();
   }
 
   toString(): string {
@@ -499,7 +506,9 @@ export class SharedList {
    * bool), or strings by code point (as Python compares str); other or mixed types are an
    * error (Python's TypeError).
    */
-  sort(reverse: boolean = false): void {
+  sort(order?: unknown): void {
+    // A boolean from the proxies; a plain proxy's options object as it stands.
+    const reverse = flagOrOptions(order, false, 'List.sort', 'reverse', LIST_SORT);
     const kinds = new Set(this.data.map((item) => typeof item));
     const numeric = [...kinds].every((kind) => NUMERIC_KINDS.has(kind));
     if (!numeric && !(kinds.size === 1 && kinds.has('string'))) {
@@ -536,6 +545,11 @@ export class SharedList {
     return [...this.data];
   }
 
+  /** What `getValue(proxy)` returns (Python's `_getvalue()`): a copy of the items, as `copy()`. */
+  [hostedValueSymbol](): unknown[] {
+    return this.copy();
+  }
+
   toString(): string {
     return `List(${this.data.length})`;
   }
@@ -550,9 +564,29 @@ export class SharedList {
 export class Namespace {
   readonly attributes = new Map<string, unknown>();
 
+  /** `initial`: a plain object of attributes (undefined or null: none), as Python's `**kwds`. */
   constructor(initial?: Record<string, unknown> | null) {
-    if (initial)
-      for (const [name, value] of Object.entries(initial)) this.attributes.set(name, value);
+    if (initial === undefined || initial === null) return;
+    if (!isPlainObject(initial) || isProxy(initial)) {
+      releaseNow(initial);
+      // Python: Namespace(5) is a TypeError (it takes keyword arguments only).
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `Namespace(init): init must be a plain object of attributes such as { a: 1 }, got ${describe(initial)}`,
+        { option: 'init' },
+      );
+    }
+    if (Object.prototype.hasOwnProperty.call(initial, '')) {
+      releaseNow(initial);
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `Namespace(init): attribute names must be non-empty strings, got ''`,
+        {
+          option: 'init',
+        },
+      );
+    }
+    for (const [name, value] of Object.entries(initial)) this.attributes.set(name, value);
   }
 
   get(name: string): unknown {
@@ -598,6 +632,11 @@ export class Namespace {
 
   toObject(): Record<string, unknown> {
     return Object.fromEntries([...this.attributes].sort(([a], [b]) => compareCodePoints(a, b)));
+  }
+
+  /** What `getValue(proxy)` returns (Python's `_getvalue()`): the attributes, as `toObject()`. */
+  [hostedValueSymbol](): Record<string, unknown> {
+    return this.toObject();
   }
 
   toString(): string {
@@ -688,6 +727,16 @@ export function checkElement(typecode: Typecode, value: unknown): number | bigin
   return v;
 }
 
+/**
+ * Checks `value` for `typecode` and stores it at `index` of `data` (a typed array of that
+ * typecode): the conversion of Value and Array alike. The typed array converts as Python's
+ * ctypes do: 'f' rounds to float32 (0.1 → 0.10000000149011612, 1e40 → Infinity), integer
+ * typecodes store -0 as 0.
+ */
+function writeElement(typecode: Typecode, data: Typed, index: number, value: unknown): void {
+  (data as unknown as (number | bigint)[])[index] = checkElement(typecode, value);
+}
+
 /** A 'c' element: a one-byte Uint8Array (Python's `b'x'`) or an integer 0 to 255. */
 function checkChar(value: unknown): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255) {
@@ -761,10 +810,15 @@ function releasingOnError<T>(carried: unknown, check: () => T): T {
   }
 }
 
-/** Python's `Value(typecode, value)`; unlike Python the value is checked against the typecode. */
+/**
+ * Python's `Value(typecode, value)`; unlike Python's manager Value the value is checked against
+ * the typecode, and stored as an Array element is (in a typed array of one element): 'f' is a
+ * float32, as `multiprocessing.Value('f', 0.1)` and `Array('f', …)` hold it.
+ */
 export class Value {
   readonly #typecode: Typecode;
-  #value: number | bigint;
+  /** The value, as an Array of this typecode holds its elements. */
+  readonly #cell: Typed;
 
   constructor(typecode: string, ...value: unknown[]) {
     this.#typecode = releasingOnError(value, () => checkTypecode(typecode));
@@ -774,7 +828,12 @@ export class Value {
         `Value('${typecode}'): missing the initial value`,
       );
     }
-    this.#value = releasingOnError(value, () => checkElement(this.#typecode, value[0]));
+    this.#cell = new TYPECODES[this.#typecode](1);
+    releasingOnError(value, () => writeElement(this.#typecode, this.#cell, 0, value[0]));
+  }
+
+  get #value(): number | bigint {
+    return this.#cell[0]!;
   }
 
   get(): number | bigint | Uint8Array {
@@ -782,7 +841,7 @@ export class Value {
   }
 
   set(value: unknown): void {
-    this.#value = releasingOnError(value, () => checkElement(this.#typecode, value));
+    releasingOnError(value, () => writeElement(this.#typecode, this.#cell, 0, value));
   }
 
   /** Adds `delta` in one call (atomic: no lost updates, unlike `set(await get() + 1)`); returns the new value. */
@@ -802,16 +861,19 @@ export class Value {
         `add(delta): typecode '${this.#typecode}' takes ${integral ? 'an integer' : 'a number'} delta, got ${describe(delta)}`,
       );
     }
-    const next =
-      typeof this.#value === 'bigint'
-        ? this.#value + BigInt(delta)
-        : (this.#value as number) + Number(delta);
-    this.#value = checkElement(this.#typecode, next);
+    const current = this.#value;
+    const next = typeof current === 'bigint' ? current + BigInt(delta) : current + Number(delta);
+    writeElement(this.#typecode, this.#cell, 0, next);
     return this.#value;
   }
 
   typecode(): Typecode {
     return this.#typecode;
+  }
+
+  /** What `getValue(proxy)` returns (Python's `_getvalue()`): the value, as `get()`. */
+  [hostedValueSymbol](): number | bigint | Uint8Array {
+    return this.get();
   }
 
   toString(): string {
@@ -850,9 +912,10 @@ export class SharedArray {
           `Array('${typecode}', init): init must be a length or a sequence`,
         );
       }
-      const values = [...init].map((value) => checkElement(this.#typecode, value));
-      this.#data = new Ctor(values.length);
-      values.forEach((value, i) => ((this.#data as unknown as (number | bigint)[])[i] = value));
+      const values = [...init];
+      const data = new Ctor(values.length);
+      values.forEach((value, i) => writeElement(this.#typecode, data, i, value));
+      this.#data = data;
     } catch (error) {
       releaseNow(init);
       throw error;
@@ -872,9 +935,7 @@ export class SharedArray {
 
   set(index: number, value: unknown): void {
     const i = checkIndexFor(value, this.#data.length, index, 'array assignment index');
-    (this.#data as unknown as (number | bigint)[])[i] = releasingOnError(value, () =>
-      checkElement(this.#typecode, value),
-    );
+    releasingOnError(value, () => writeElement(this.#typecode, this.#data, i, value));
   }
 
   slice(start?: number, end?: number): (number | bigint)[] | Uint8Array {
@@ -923,6 +984,14 @@ export class SharedArray {
 
   toArray(): (number | bigint)[] | Uint8Array {
     return outElements(this.#typecode, [...this.#data]);
+  }
+
+  /**
+   * What `getValue(proxy)` returns (Python's `_getvalue()`, a copy of the array): the elements
+   * as `toArray()` gives them (a plain array; `Array('c')`: a Uint8Array, Python's bytes).
+   */
+  [hostedValueSymbol](): (number | bigint)[] | Uint8Array {
+    return this.toArray();
   }
 
   typecode(): Typecode {

@@ -7,8 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { registryFunction, type Caller } from '@managers/core';
-import { callMethod } from '@managers/proxy';
-import { SyncErrorCode, syncError } from '../errors';
+import { callMethod, hostedValueSymbol } from '@managers/proxy';
+import { noValueToCopy, SyncErrorCode, syncError } from '../errors';
+import { checkFlag, checkOptions, describeValue, optionChecks, type OptionsSpec } from '../options';
 import {
   callOwner,
   checkAlive,
@@ -138,12 +139,21 @@ export class LockCore implements OwnerWatcher {
 /** Lock objects by key, so that a Condition can be built over a Lock passed as a proxy. */
 const lockRegistry = new Map<string, WeakRef<Lock>>();
 
+/** `acquire`'s positional arguments as the proxies send them (`what`: `Lock.acquire`). */
 function acquireArgs(blocking: unknown, timeout: unknown, what: string) {
-  return { blocking: blocking !== false, timeout: checkTimeout(timeout, what) };
+  return {
+    blocking: checkFlag(blocking, true, what, 'blocking'),
+    timeout: checkTimeout(timeout, `${what}()`),
+  };
 }
 
 /** Python's `threading.Lock`, owned by the acquiring thread (for dead-holder recovery). */
 export class Lock {
+  /** No value to copy (see {@link noValueToCopy}). */
+  [hostedValueSymbol](): never {
+    throw noValueToCopy(this.constructor.name);
+  }
+
   readonly core: LockCore;
   readonly #key = randomUUID();
 
@@ -158,7 +168,7 @@ export class Lock {
     timeout?: number | null,
   ): boolean | Promise<boolean> {
     const who = callOwner(context, this.core.what, 'acquire', blocking, timeout);
-    const options = acquireArgs(blocking, timeout, `${this.core.what}.acquire()`);
+    const options = acquireArgs(blocking, timeout, `${this.core.what}.acquire`);
     return this.core.acquire(who, options.blocking, options.timeout);
   }
 
@@ -211,6 +221,11 @@ export class RLock extends Lock {
 
 /** Python's `threading.Semaphore` (no owner: any thread may release). */
 export class Semaphore implements OwnerWatcher {
+  /** No value to copy (see {@link noValueToCopy}). */
+  [hostedValueSymbol](): never {
+    throw noValueToCopy(this.constructor.name);
+  }
+
   #value: number;
   readonly #initial: number;
   readonly #waiters = new WaitList<boolean>();
@@ -236,7 +251,7 @@ export class Semaphore implements OwnerWatcher {
   ): boolean | Promise<boolean> {
     const typeid = this.bounded ? 'BoundedSemaphore' : 'Semaphore';
     const who = callOwner(context, typeid, 'acquire', blocking, timeout);
-    const options = acquireArgs(blocking, timeout, `${typeid}.acquire()`);
+    const options = acquireArgs(blocking, timeout, `${typeid}.acquire`);
     if (this.#waiters.length === 0 && this.#value > 0) {
       this.#value--;
       return true;
@@ -295,6 +310,11 @@ export class BoundedSemaphore extends Semaphore {
 
 /** Python's `threading.Event`. */
 export class Event implements OwnerWatcher {
+  /** No value to copy (see {@link noValueToCopy}). */
+  [hostedValueSymbol](): never {
+    throw noValueToCopy('Event');
+  }
+
   #flag = false;
   readonly #waiters = new WaitList<boolean>();
 
@@ -343,6 +363,11 @@ export class Event implements OwnerWatcher {
 
 /** Python's `threading.Condition` over an internal RLock or a given Lock/RLock. */
 export class Condition implements OwnerWatcher {
+  /** No value to copy (see {@link noValueToCopy}). */
+  [hostedValueSymbol](): never {
+    throw noValueToCopy('Condition');
+  }
+
   readonly core: LockCore;
   /** The server-side proxy of a Lock given at creation (released when this is disposed). */
   readonly lock: unknown;
@@ -386,7 +411,7 @@ export class Condition implements OwnerWatcher {
     timeout?: number | null,
   ): boolean | Promise<boolean> {
     const who = callOwner(context, 'Condition', 'acquire', blocking, timeout);
-    const options = acquireArgs(blocking, timeout, 'Condition.acquire()');
+    const options = acquireArgs(blocking, timeout, 'Condition.acquire');
     return this.core.acquire(who, options.blocking, options.timeout);
   }
 
@@ -424,8 +449,18 @@ export class Condition implements OwnerWatcher {
     return notified;
   }
 
+  /** Python's `notify(n=1)`: wakes up to `n` waiters (an integer >= 0; 0 wakes none). */
   notify(context: unknown, n: number = 1): void {
-    this.#notify(callOwner(context, 'Condition', 'notify', n), n);
+    const who = callOwner(context, 'Condition', 'notify', n);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      // Python: ValueError (islice) for a negative n, TypeError for a non-integer.
+      throw syncError(
+        SyncErrorCode.InvalidOption,
+        `Condition.notify(n): n must be an integer >= 0, got ${describeValue(n)}`,
+        { option: 'n', call: 'Condition.notify(n)' },
+      );
+    }
+    this.#notify(who, n);
   }
 
   notifyAll(context: unknown): void {
@@ -475,32 +510,23 @@ export interface BarrierOptions {
   readonly actionArgs?: readonly unknown[];
 }
 
+const BARRIER_OPTIONS: OptionsSpec = {
+  keys: {
+    timeout: optionChecks.timeout,
+    // Checked by registryFunction (its message names the registry module).
+    action: optionChecks.any,
+    actionArgs: optionChecks.array,
+  },
+  example: "{ timeout: 200, action: 'name', actionArgs: [] }",
+  expected:
+    "a timeout in ms, null, or an object such as { timeout: 200, action: 'name', actionArgs: [] }",
+};
+
 function barrierOptions(options: unknown): BarrierOptions {
   if (options === undefined || options === null || typeof options === 'number') {
     return { timeout: options as number | null | undefined };
   }
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw syncError(
-      SyncErrorCode.InvalidOption,
-      `Barrier(parties, options): options must be a timeout in ms or an object { timeout, action, actionArgs }, got ${typeof options}`,
-    );
-  }
-  const known = new Set(['timeout', 'action', 'actionArgs']);
-  const unknown = Object.keys(options).filter((key) => !known.has(key));
-  if (unknown.length > 0) {
-    throw syncError(
-      SyncErrorCode.InvalidOption,
-      `Barrier(parties, options): unknown option ${unknown.map((key) => `options.${key}`).join(', ')}`,
-      { option: unknown[0] },
-    );
-  }
-  const { actionArgs } = options as BarrierOptions;
-  if (actionArgs !== undefined && !Array.isArray(actionArgs)) {
-    throw syncError(SyncErrorCode.InvalidOption, 'options.actionArgs must be an array', {
-      option: 'actionArgs',
-    });
-  }
-  return options as BarrierOptions;
+  return checkOptions<BarrierOptions>('Barrier(parties, options)', options, BARRIER_OPTIONS);
 }
 
 /**
@@ -508,6 +534,11 @@ function barrierOptions(options: unknown): BarrierOptions {
  * registry module (see {@link BarrierOptions.action}).
  */
 export class Barrier implements OwnerWatcher {
+  /** No value to copy (see {@link noValueToCopy}). */
+  [hostedValueSymbol](): never {
+    throw noValueToCopy('Barrier');
+  }
+
   readonly #parties: number;
   readonly #timeout: number | null;
   readonly #action: ((...args: unknown[]) => unknown) | undefined;
@@ -528,13 +559,20 @@ export class Barrier implements OwnerWatcher {
         `Barrier(parties): parties must be an integer >= 1, got ${String(parties)}`,
       );
     }
-    const settings = barrierOptions(options);
+    let settings: BarrierOptions;
+    try {
+      settings = barrierOptions(options);
+      this.#timeout = checkTimeout(settings.timeout, 'Barrier()');
+      this.#action =
+        settings.action === undefined
+          ? undefined
+          : registryFunction(settings.action, 'options.action');
+    } catch (error) {
+      // Refused: the proxies in actionArgs are released at once (nothing keeps them).
+      releaseNow(options);
+      throw error;
+    }
     this.#parties = parties;
-    this.#timeout = checkTimeout(settings.timeout, 'Barrier()');
-    this.#action =
-      settings.action === undefined
-        ? undefined
-        : registryFunction(settings.action, 'options.action');
     this.#actionArgs = settings.actionArgs ?? [];
   }
 

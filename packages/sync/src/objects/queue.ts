@@ -7,7 +7,10 @@
  * confirms it has the reply; otherwise it goes back where it was (see `#giveBack`).
  */
 import type { Caller } from '@managers/core';
-import { SyncErrorCode, syncError } from '../errors';
+import { hostedValueSymbol } from '@managers/proxy';
+import { noValueToCopy, SyncErrorCode, syncError } from '../errors';
+import { checkFlag, flagOrOptions } from '../options';
+import { QUEUE_SHUTDOWN } from '../proxies/option-specs';
 import {
   currentCaller,
   callOwner,
@@ -30,6 +33,11 @@ interface Taken {
 }
 
 export class Queue implements OwnerWatcher {
+  /** No value to copy (see {@link noValueToCopy}). */
+  [hostedValueSymbol](): never {
+    throw noValueToCopy(this.typeid);
+  }
+
   /** The queued items (enumerable: the server releases proxies in it on disposal). */
   readonly items: unknown[] = [];
   /** The put order of each item in `items` (ascending): where a returned item goes back. */
@@ -86,8 +94,10 @@ export class Queue implements OwnerWatcher {
     block?: boolean,
     timeout?: number | null,
   ): void | Promise<void> {
-    const ms = checkTimeout(timeout, 'Queue.put()');
+    let ms: number | null;
     try {
+      ms = checkTimeout(timeout, 'Queue.put()');
+      block = checkFlag(block, true, `${this.typeid}.put`, 'block');
       this.#checkOpen('Queue.put()');
     } catch (error) {
       releaseNow(item);
@@ -189,6 +199,7 @@ export class Queue implements OwnerWatcher {
 
   async #get(who: CallOwner, block?: boolean, timeout?: number | null): Promise<unknown> {
     const ms = checkTimeout(timeout, 'Queue.get()');
+    block = checkFlag(block, true, `${this.typeid}.get`, 'block');
     let taken = this.#take();
     this.#admit();
     taken ??= this.#take();
@@ -229,7 +240,16 @@ export class Queue implements OwnerWatcher {
   }
 
   /** Python 3.13's `shutdown(immediate)`: puts fail; gets fail once the queue is empty (at once if immediate). */
-  shutdown(immediate: boolean = false): void {
+  shutdown(given?: unknown): void {
+    // A boolean from the proxies (Python's positional `immediate`); a plain proxy's options
+    // object as it stands.
+    const immediate = flagOrOptions(
+      given,
+      false,
+      `${this.typeid}.shutdown`,
+      'immediate',
+      QUEUE_SHUTDOWN,
+    );
     this.#shutdown = true;
     if (immediate) {
       const dropped = this.items.splice(0);

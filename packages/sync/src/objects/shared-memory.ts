@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SyncErrorCode, syncError } from '../errors';
+import { checkOptions, optionChecks, type OptionsSpec } from '../options';
 
 const segments = new Map<string, SharedMemorySegment>();
 
@@ -17,6 +18,13 @@ export interface SharedMemoryOptions {
   /** Bytes of a new segment (ignored when attaching, as Python). */
   readonly size?: number;
 }
+
+const SHARED_MEMORY_OPTIONS: OptionsSpec = {
+  keys: { name: optionChecks.name, create: optionChecks.boolean, size: optionChecks.any },
+  example: "{ create: true, size: 1024 } or { name: 'psm_1234' }",
+  expected:
+    "a size in bytes or an object such as { create: true, size: 1024 } or { name: 'psm_1234' }",
+};
 
 export class SharedMemorySegment {
   readonly #name: string;
@@ -48,26 +56,11 @@ export class SharedMemorySegment {
     if (typeof spec === 'number' || typeof spec !== 'object' || spec === null) {
       return SharedMemorySegment.#create(undefined, spec);
     }
-    const known = new Set(['name', 'create', 'size']);
-    const unknown = Object.keys(spec).filter((key) => !known.has(key));
-    if (unknown.length > 0) {
-      throw syncError(
-        SyncErrorCode.InvalidOption,
-        `SharedMemory(options): unknown option ${unknown.map((key) => `options.${key}`).join(', ')}`,
-        { option: unknown[0] },
-      );
-    }
-    const { name, create, size } = spec as { name?: unknown; create?: unknown; size?: unknown };
-    if (create !== undefined && typeof create !== 'boolean') {
-      throw syncError(SyncErrorCode.InvalidOption, 'options.create must be a boolean', {
-        option: 'create',
-      });
-    }
-    if (name !== undefined && name !== null && (typeof name !== 'string' || name.length === 0)) {
-      throw syncError(SyncErrorCode.InvalidOption, 'options.name must be a non-empty string', {
-        option: 'name',
-      });
-    }
+    const { name, create, size } = checkOptions<SharedMemoryOptions>(
+      'SharedMemory(options)',
+      spec,
+      SHARED_MEMORY_OPTIONS,
+    );
     if (create === true) return SharedMemorySegment.#create(name ?? undefined, size);
     if (typeof name !== 'string') {
       throw syncError(

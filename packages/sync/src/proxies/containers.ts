@@ -1,4 +1,5 @@
 import type { MapKey } from '../objects/map-keys';
+import { LIST_SORT } from './option-specs';
 import { SyncProxy } from './sync-proxy';
 
 /**
@@ -162,9 +163,14 @@ export class ListProxy<T = unknown> extends SyncProxy {
   reverse(): Promise<void> {
     return this.call('reverse');
   }
-  /** Sorts numbers or strings (no key function: functions cannot cross threads). */
-  sort(options: { reverse?: boolean } = {}): Promise<void> {
-    return this.call('sort', options.reverse === true);
+  /**
+   * Sorts numbers or strings. No key function (a function cannot cross to the server: sort a
+   * `copy()` here instead); `sort({ key })` rejects with `ERR_INVALID_OPTION`.
+   */
+  sort(options?: { reverse?: boolean }): Promise<void> {
+    return this.withOptions<{ reverse?: boolean }, void>('sort(options)', options, LIST_SORT, (o) =>
+      this.call('sort', o.reverse === true),
+    );
   }
   /** Python's `lst *= n`. */
   repeat(n: number): Promise<void> {

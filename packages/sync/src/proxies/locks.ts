@@ -1,3 +1,5 @@
+import { checkPredicate } from '../options';
+import { ACQUIRE, HOLD, WAIT, WAIT_FOR } from './option-specs';
 import {
   SyncProxy,
   holdWith,
@@ -11,24 +13,27 @@ import {
  * `acquire` and `await using` acquisition through `hold()`.
  */
 abstract class AcquirerProxy extends SyncProxy {
-  /** Python's `acquire(blocking, timeout)`: true when acquired, false when not (non-blocking or timed out). */
-  acquire(options: AcquireOptions = {}): Promise<boolean> {
-    return this.waitCall(
-      'acquire',
-      options.signal,
-      options.blocking !== false,
-      options.timeout ?? null,
+  /**
+   * Python's `acquire(blocking, timeout)`: true when acquired, false when not (non-blocking or
+   * timed out). Options only: `acquire(false)` rejects with `ERR_INVALID_OPTION` (Python's
+   * `acquire(False)` is `acquire({ blocking: false })`).
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.withOptions<AcquireOptions, boolean>('acquire(options)', options, ACQUIRE, (o) =>
+      this.waitCall('acquire', o.signal, o.blocking !== false, o.timeout ?? null),
     );
   }
   /** Gives back what `acquire` took. */
   abstract release(): Promise<void>;
   /** `await using held = await proxy.hold()` acquires, and releases at the end of the block. */
-  hold(options: AcquireOptions = {}): Promise<Held> {
-    return holdWith(
-      () => this.acquire(options),
-      () => this.release(),
-      `${this.token.typeid}.hold()`,
-      options.timeout,
+  hold(options?: AcquireOptions): Promise<Held> {
+    return this.withOptions<AcquireOptions, Held>('hold(options)', options, HOLD, (o) =>
+      holdWith(
+        () => this.acquire(o),
+        () => this.release(),
+        `${this.token.typeid}.hold()`,
+        o.timeout,
+      ),
     );
   }
 }
@@ -69,8 +74,10 @@ export class ConditionProxy extends AcquirerProxy {
     return this.ownerCall('release');
   }
   /** Releases the lock, waits for a notify (false after `timeout` ms), reacquires. Needs the lock held. */
-  wait(options: WaitOptions = {}): Promise<boolean> {
-    return this.waitCall('wait', options.signal, options.timeout ?? null);
+  wait(options?: WaitOptions): Promise<boolean> {
+    return this.withOptions<WaitOptions, boolean>('wait(options)', options, WAIT, (o) =>
+      this.waitCall('wait', o.signal, o.timeout ?? null),
+    );
   }
   /**
    * Python's `wait_for`: waits until `predicate()` (run here, in the caller's thread) is true,
@@ -78,8 +85,20 @@ export class ConditionProxy extends AcquirerProxy {
    */
   async waitFor(
     predicate: () => boolean | Promise<boolean>,
-    options: WaitOptions = {},
+    options?: WaitOptions,
   ): Promise<boolean> {
+    return this.withOptions<WaitOptions, boolean>(
+      'waitFor(predicate, options)',
+      options,
+      WAIT_FOR,
+      (checked) => this.#waitFor(predicate, checked),
+    );
+  }
+  async #waitFor(
+    predicate: () => boolean | Promise<boolean>,
+    options: WaitOptions,
+  ): Promise<boolean> {
+    checkPredicate(predicate, `${this.token.typeid}.waitFor(predicate, options)`);
     const deadline = options.timeout == null ? undefined : Date.now() + options.timeout;
     let result = await predicate();
     while (!result) {
@@ -110,8 +129,10 @@ export class EventProxy extends SyncProxy {
     return this.call('clear');
   }
   /** Resolves true once set, false after `timeout` ms. */
-  wait(options: WaitOptions = {}): Promise<boolean> {
-    return this.waitCall('wait', options.signal, options.timeout ?? null);
+  wait(options?: WaitOptions): Promise<boolean> {
+    return this.withOptions<WaitOptions, boolean>('wait(options)', options, WAIT, (o) =>
+      this.waitCall('wait', o.signal, o.timeout ?? null),
+    );
   }
 }
 
@@ -123,10 +144,12 @@ export class BarrierProxy extends SyncProxy {
    * Python's `wait(timeout=None)`); `Infinity`: forever. Cancelled through `signal`, it rejects
    * with `ERR_ABORTED` and breaks the barrier (the other parties get `ERR_BROKEN_BARRIER`).
    */
-  wait(options: WaitOptions = {}): Promise<number> {
-    return options.timeout === undefined
-      ? this.waitCall('wait', options.signal)
-      : this.waitCall('wait', options.signal, options.timeout);
+  wait(options?: WaitOptions): Promise<number> {
+    return this.withOptions<WaitOptions, number>('wait(options)', options, WAIT, (o) =>
+      o.timeout === undefined
+        ? this.waitCall('wait', o.signal)
+        : this.waitCall('wait', o.signal, o.timeout),
+    );
   }
   abort(): Promise<void> {
     return this.call('abort');

@@ -1,5 +1,7 @@
 import { isManagerError } from '@managers/core';
 import { SyncErrorCode } from '../errors';
+import { checkOptions } from '../options';
+import { QUEUE_GET, QUEUE_ITERATE, QUEUE_JOIN, QUEUE_PUT, QUEUE_SHUTDOWN } from './option-specs';
 import { SyncProxy, type WaitOptions } from './sync-proxy';
 
 /** Options of `put` and `get`. */
@@ -13,22 +15,26 @@ export interface QueueWaitOptions extends WaitOptions {
  * `for await (const item of queue)` takes items until the queue is shut down (or the loop ends).
  */
 export class QueueProxy<T = unknown> extends SyncProxy {
-  /** Puts `item`; waits while the queue is full (`ERR_QUEUE_FULL` after `timeout` ms). */
-  put(item: T, options: QueueWaitOptions = {}): Promise<void> {
-    return this.waitCall(
-      'put',
-      options.signal,
-      item,
-      options.block !== false,
-      options.timeout ?? null,
+  /**
+   * Puts `item`; waits while the queue is full (`ERR_QUEUE_FULL` after `timeout` ms). Options
+   * only: Python's `put(item, False)` is `put(item, { block: false })`.
+   */
+  put(item: T, options?: QueueWaitOptions): Promise<void> {
+    return this.withOptions<QueueWaitOptions, void>('put(item, options)', options, QUEUE_PUT, (o) =>
+      this.waitCall('put', o.signal, item, o.block !== false, o.timeout ?? null),
     );
   }
   putNowait(item: T): Promise<void> {
     return this.put(item, { block: false });
   }
-  /** Takes the oldest item; waits while empty (`ERR_QUEUE_EMPTY` after `timeout` ms). */
-  get(options: QueueWaitOptions = {}): Promise<T> {
-    return this.waitCall('get', options.signal, options.block !== false, options.timeout ?? null);
+  /**
+   * Takes the oldest item; waits while empty (`ERR_QUEUE_EMPTY` after `timeout` ms). Options
+   * only: Python's `get(False)` is `get({ block: false })`.
+   */
+  get(options?: QueueWaitOptions): Promise<T> {
+    return this.withOptions<QueueWaitOptions, T>('get(options)', options, QUEUE_GET, (o) =>
+      this.waitCall('get', o.signal, o.block !== false, o.timeout ?? null),
+    );
   }
   getNowait(): Promise<T> {
     return this.get({ block: false });
@@ -49,22 +55,34 @@ export class QueueProxy<T = unknown> extends SyncProxy {
   taskDone(): Promise<void> {
     return this.call('taskDone');
   }
-  /** Waits until every item put was marked done; resolves false after `timeout` ms. */
-  join(options: WaitOptions = {}): Promise<boolean> {
-    return this.waitCall('join', options.signal, options.timeout ?? null);
+  /** Waits until every item put was marked done: true, or false after `timeout` ms. */
+  join(options?: WaitOptions): Promise<boolean> {
+    return this.withOptions<WaitOptions, boolean>('join(options)', options, QUEUE_JOIN, (o) =>
+      this.waitCall('join', o.signal, o.timeout ?? null),
+    );
   }
   unfinishedTasks(): Promise<number> {
     return this.call('unfinishedTasks');
   }
   /** Python 3.13's `shutdown(immediate)`: puts fail; gets fail once empty (at once if immediate). */
-  shutdown(options: { immediate?: boolean } = {}): Promise<void> {
-    return this.call('shutdown', options.immediate === true);
+  shutdown(options?: { immediate?: boolean }): Promise<void> {
+    return this.withOptions<{ immediate?: boolean }, void>(
+      'shutdown(options)',
+      options,
+      QUEUE_SHUTDOWN,
+      (o) => this.call('shutdown', o.immediate === true),
+    );
   }
   isShutdown(): Promise<boolean> {
     return this.call('isShutdown');
   }
   /** Takes items as they come until the queue is shut down (or `signal` aborts). */
-  async *iterate(options: { signal?: AbortSignal } = {}): AsyncGenerator<T> {
+  async *iterate(given?: { signal?: AbortSignal }): AsyncGenerator<T> {
+    const options = checkOptions<{ signal?: AbortSignal }>(
+      `${this.token.typeid}.iterate(options)`,
+      given,
+      QUEUE_ITERATE,
+    );
     for (;;) {
       try {
         yield await this.get({ signal: options.signal });

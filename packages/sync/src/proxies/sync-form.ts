@@ -7,6 +7,8 @@
 import type { CallOptions, SyncCaller } from '@managers/core';
 import { SyncErrorCode, syncError } from '../errors';
 import { callContext } from '../owner';
+import { checkOptions, checkPredicate, type OptionsSpec } from '../options';
+import { HOLD, WAIT_FOR } from './option-specs';
 import type { AcquireOptions, WaitOptions } from './sync-proxy';
 
 /** A held lock for `using`: releases it at the end of the block (the synchronous `hold()`). */
@@ -44,6 +46,13 @@ const OWNER_CALL: CallOptions = { timeout: 0 };
 export function makeSyncForm<P extends object>(proxy: P, caller: SyncCaller): SyncForm<P> {
   const token = caller.proxy.token;
   const overrides: Record<string, (...args: never[]) => unknown> = {
+    // Refused options throw here (the proxy's own version rejects).
+    withOptions: (
+      call: string,
+      options: unknown,
+      spec: OptionsSpec,
+      body: (checked: object) => unknown,
+    ) => body(checkOptions(`${token.typeid}.${call}`, options, spec)),
     call: (method: string, ...args: unknown[]) => caller.call(method, args),
     callMethod: (method: string, args: readonly unknown[] = [], options?: CallOptions) =>
       caller.call(method, args, options),
@@ -61,7 +70,8 @@ export function makeSyncForm<P extends object>(proxy: P, caller: SyncCaller): Sy
       }
       return caller.call(method, [callContext(), ...args], OWNER_CALL);
     },
-    hold: (options: AcquireOptions = {}): SyncHeld => {
+    hold: (given?: AcquireOptions): SyncHeld => {
+      const options = checkOptions<AcquireOptions>(`${token.typeid}.hold(options)`, given, HOLD);
       if (!(form as unknown as { acquire(o: AcquireOptions): boolean }).acquire(options)) {
         throw syncError(
           SyncErrorCode.Timeout,
@@ -76,7 +86,10 @@ export function makeSyncForm<P extends object>(proxy: P, caller: SyncCaller): Sy
       };
       return { release, [Symbol.dispose]: release };
     },
-    waitFor: (predicate: () => boolean, options: WaitOptions = {}): boolean => {
+    waitFor: (predicate: () => boolean, given?: WaitOptions): boolean => {
+      const what = `${token.typeid}.waitFor(predicate, options)`;
+      const options = checkOptions<WaitOptions>(what, given, WAIT_FOR);
+      checkPredicate(predicate, what);
       const wait = (form as unknown as { wait(o: WaitOptions): boolean }).wait;
       const deadline = options.timeout == null ? undefined : Date.now() + options.timeout;
       let result = predicate();

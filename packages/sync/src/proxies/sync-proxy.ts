@@ -1,6 +1,7 @@
 import { BaseProxy, syncFormSymbol, type SyncCaller } from '@managers/core';
 import { SyncErrorCode, syncError } from '../errors';
 import { callContext } from '../owner';
+import { checkOptions, type OptionsSpec } from '../options';
 import { makeSyncForm, type SyncForm } from './sync-form';
 
 /** Options of a call that may block: `timeout` in ms (omitted/null: forever), `signal` to cancel. */
@@ -30,6 +31,27 @@ export class SyncProxy extends BaseProxy {
    */
   [syncFormSymbol](caller: SyncCaller): SyncForm<this> {
     return makeSyncForm(this, caller);
+  }
+
+  /**
+   * Checks `options`, the options argument of `call` (`acquire(options)`), then runs `body`
+   * with them. A refusal (a Python-style positional argument, an unknown key, a value of the
+   * wrong type) rejects with `ERR_INVALID_OPTION` naming `Typeid.call`; the synchronous form
+   * throws it.
+   */
+  protected withOptions<O extends object, R>(
+    call: string,
+    options: unknown,
+    spec: OptionsSpec,
+    body: (checked: Partial<O>) => Promise<R>,
+  ): Promise<R> {
+    let checked: Partial<O>;
+    try {
+      checked = checkOptions<O>(`${this.token.typeid}.${call}`, options, spec);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return body(checked);
   }
 
   /** Calls a plain method. */
