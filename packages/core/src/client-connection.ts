@@ -498,7 +498,7 @@ export class ClientConnection implements ProxyConnection {
     method: string | undefined,
   ): Promise<unknown> {
     if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
-    const signal = options?.signal;
+    const signal = options?.signal ?? undefined;
     if (signal?.aborted) {
       return Promise.reject(
         createManagerError(

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { createManagerError, ErrorCode, ManagerError } from '@managers/refcount';
+import { isLargerThan } from './message-size';
 import type { ErrorEnvelope } from './protocol';
 
 const MAX_CAUSE_DEPTH = 8;
@@ -41,14 +42,20 @@ export function toErrorEnvelope(
       : undefined;
   if (ownDetails !== undefined || details !== undefined)
     envelope.details = { ...ownDetails, ...details };
-  const props = ownProperties(source);
-  if (props !== undefined) envelope.props = props;
+  // An AggregateError's (or any list of errors') `errors` cross as errors; any other
+  // `errors` (a validation library's map of fields) as a property like the others.
   const errors = (source as { errors?: unknown }).errors;
-  if (Array.isArray(errors) && depth < MAX_CAUSE_DEPTH) {
-    envelope.errors = errors
+  const aggregated =
+    Array.isArray(errors) &&
+    depth < MAX_CAUSE_DEPTH &&
+    (envelope.name === 'AggregateError' || (errors.length > 0 && errors.every(isErrorObject)));
+  if (aggregated) {
+    envelope.errors = (errors as unknown[])
       .slice(0, MAX_AGGREGATED)
       .map((each) => toErrorEnvelope(each, undefined, depth + 1));
   }
+  const props = ownProperties(source, aggregated);
+  if (props !== undefined) envelope.props = props;
   if (source.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
     envelope.cause =
       typeof source.cause === 'object' && source.cause !== null
@@ -121,15 +128,26 @@ export function fromErrorEnvelope(envelope: ErrorEnvelope): RebuiltError {
 }
 
 /** The envelope's own fields: not copied again among an error's other properties. */
-const ENVELOPE_FIELDS = new Set(['name', 'message', 'code', 'stack', 'cause', 'details', 'errors']);
+const ENVELOPE_FIELDS = new Set(['name', 'message', 'code', 'stack', 'cause', 'details']);
 /** At most this many errors of an AggregateError cross. */
 const MAX_AGGREGATED = 100;
+/** At most this many other properties of one error cross… */
+const MAX_PROPERTIES = 64;
+/**
+ * …each at most this large (estimated): an error is a message, not a carrier of data, and a
+ * large field would make its reply fail for size or copy slowly in the server thread.
+ */
+const MAX_PROPERTY_BYTES = 64 * 1024;
+
+function isErrorObject(value: unknown): boolean {
+  return Object.prototype.toString.call(value) === '[object Error]';
+}
 
 /**
  * An error's other own enumerable properties (a system error's errno, syscall and path, a
- * custom error's fields), each kept if structured clone copies it.
+ * custom error's fields), each kept if it is small and structured clone copies it.
  */
-function ownProperties(source: object): Record<string, unknown> | undefined {
+function ownProperties(source: object, errorsTaken: boolean): Record<string, unknown> | undefined {
   let props: Record<string, unknown> | undefined;
   let keys: string[];
   try {
@@ -137,12 +155,16 @@ function ownProperties(source: object): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+  let kept = 0;
   for (const key of keys) {
-    if (ENVELOPE_FIELDS.has(key)) continue;
+    if (ENVELOPE_FIELDS.has(key) || (errorsTaken && key === 'errors')) continue;
+    if (kept === MAX_PROPERTIES) break;
     try {
       const value = (source as Record<string, unknown>)[key];
       if (typeof value === 'function' || typeof value === 'symbol') continue;
+      if (isLargerThan([value], MAX_PROPERTY_BYTES)) continue;
       (props ??= {})[key] = structuredClone(value);
+      kept++;
     } catch {
       // A getter that throws, or a value structured clone refuses: left out.
     }

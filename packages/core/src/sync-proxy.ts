@@ -71,6 +71,8 @@ function makeCaller(target: BaseProxy, options: CallOptions | undefined): SyncCa
   return {
     proxy: target,
     call(method: string, args: readonly unknown[] = [], more?: CallOptions): unknown {
+      if (more !== undefined)
+        checkCallOptions(more, `${token.typeid}.callMethod('${method}', args, options)`);
       if (target.released) {
         throw createManagerError(
           ErrorCode.ProxyReleased,

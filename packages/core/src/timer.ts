@@ -9,9 +9,10 @@ class LongTimer {
   #referenced = true;
 
   constructor(fn: () => void, delay: number) {
-    const deadline = Date.now() + delay;
+    // A monotonic clock: a change of the wall clock must not move the deadline.
+    const deadline = performance.now() + delay;
     const arm = (): ReturnType<typeof setTimeout> => {
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       const timeout =
         left > MAX_DELAY
           ? setTimeout(() => (this.#timeout = arm()), MAX_DELAY)

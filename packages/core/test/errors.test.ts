@@ -83,6 +83,15 @@ test('an error keeps its other own properties, an AggregateError its errors, a t
   expect(errors[0]).toMatchObject({ message: 'over quota', limit: 10, used: 12 });
   expect(errors[0]).not.toHaveProperty('retry');
   expect(errors[1]).toMatchObject({ message: 'non-error thrown: just a string' });
+  // `errors` that is not a list of errors is a property like the others; a large field stays
+  // behind (the error itself must get through).
+  const validation = (await rejection(toolbox.failValidation())) as unknown as Record<
+    string,
+    unknown
+  >;
+  expect(validation.message).toBe('invalid user');
+  expect(validation.errors).toEqual({ email: { message: 'required' } });
+  expect(validation).not.toHaveProperty('dump');
   const thrown = (await rejection(toolbox.throwObject())) as unknown as Record<string, unknown>;
   expect(thrown.message).toBe("non-error thrown: { code: 42, reason: 'quota exceeded' }");
   expect(thrown.reason).toBe('quota exceeded');
@@ -407,7 +416,7 @@ describe('timeout and AbortSignal', () => {
       [{ timeout: NaN }, 'timeout', 'options.timeout must be a non-negative number'],
       [{ timeout: -1 }, 'timeout', 'got -1'],
       [{ timeout: '10' }, 'timeout', "got '10'"],
-      [{ timout: 10 }, 'timout', "unknown option 'timout' (did you mean 'timeout'?)"],
+      [{ timout: 10 }, 'options', "unknown option 'timout' (did you mean 'timeout'?)"],
       [{ signal: {} }, 'signal', 'options.signal must be an AbortSignal'],
       [false, 'options', 'options must be an object'],
     ] as const) {
@@ -421,6 +430,14 @@ describe('timeout and AbortSignal', () => {
         expect(error.details?.option).toBe(option);
       }
     }
+    // The proxy's own callMethod checks them too.
+    const error = await rejection(toolbox.callMethod('echo', [1], { timout: 5 } as never));
+    expect(error.message).toContain("unknown option 'timout' (did you mean 'timeout'?)");
+    // null is "not given": the manager's default timeout, no signal.
+    expect(await withCallOptions(toolbox, { timeout: null, signal: null } as never).echo(2)).toBe(
+      2,
+    );
+    expect(syncProxy(toolbox, { timeout: null } as never).echo(3)).toBe(3);
     // Nothing was sent: the proxy still works.
     expect(await toolbox.echo('still here')).toBe('still here');
     release(toolbox);

@@ -79,7 +79,12 @@ function count(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    invalid(option, `must be an integer from ${min} to ${max}, got ${inspect(value)}`);
+    invalid(
+      option,
+      max === Number.MAX_SAFE_INTEGER
+        ? `must be an integer ≥ ${min}, got ${inspect(value)}`
+        : `must be an integer from ${min} to ${max}, got ${inspect(value)}`,
+    );
   return value;
 }
 

@@ -10,6 +10,7 @@ import {
 } from '@managers/refcount';
 import type { CallOptions, ProxyConnection, Token } from './token';
 import { proxySymbol, proxyTargetSymbol } from './symbols';
+import { checkCallOptions } from './call-options';
 
 interface HeldReference {
   readonly connection: ProxyConnection;
@@ -120,6 +121,16 @@ export class BaseProxy implements Disposable, AsyncDisposable {
     args: readonly unknown[] = [],
     options?: CallOptions,
   ): Promise<unknown> {
+    if (options !== undefined) {
+      try {
+        checkCallOptions(
+          options,
+          `${describe(this.#token)}.callMethod('${method}', args, options)`,
+        );
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     if (this.#released) {
       return Promise.reject(
         createManagerError(

@@ -10,10 +10,14 @@ const CALL_OPTIONS = ['timeout', 'signal'];
  * Infinity: none), `signal` an AbortSignal, nothing else. `where` names the function.
  */
 export function checkCallOptions(options: unknown, where: string): asserts options is CallOptions {
-  if (options === undefined) return;
-  const invalid = (option: string, problem: string): never => {
+  if (
+    options === undefined ||
+    (typeof options === 'object' && options !== null && checked.has(options))
+  )
+    return;
+  const invalid = (option: string, problem: string, more?: Record<string, unknown>): never => {
     throw createManagerError(ErrorCode.InvalidOption, `${where}: ${problem}`, {
-      details: { option },
+      details: { option, ...more },
     });
   };
   if (typeof options !== 'object' || options === null || Array.isArray(options))
@@ -26,18 +30,20 @@ export function checkCallOptions(options: unknown, where: string): asserts optio
     if (CALL_OPTIONS.includes(key)) continue;
     const suggestion = CALL_OPTIONS.find((name) => closeTo(key, name));
     invalid(
-      key,
+      'options',
       `unknown option '${key}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}: the call options are timeout and signal`,
+      { unknown: key, suggestion },
     );
   }
+  // null, like undefined, is "not given": the manager's default timeout, no signal.
   const { timeout, signal } = given;
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0)))
+  if (timeout != null && (typeof timeout !== 'number' || !(timeout >= 0)))
     invalid(
       'timeout',
-      `options.timeout must be a non-negative number of milliseconds (0 or Infinity: none), got ${inspect(timeout)}`,
+      `options.timeout must be a non-negative number of milliseconds (0 or Infinity: none; null or undefined: the manager's default), got ${inspect(timeout)}`,
     );
   if (
-    signal !== undefined &&
+    signal != null &&
     (typeof signal !== 'object' ||
       signal === null ||
       typeof (signal as AbortSignal).addEventListener !== 'function' ||
@@ -47,7 +53,11 @@ export function checkCallOptions(options: unknown, where: string): asserts optio
       'signal',
       `options.signal must be an AbortSignal, got ${inspect(signal, { depth: 0 })}`,
     );
+  checked.add(given);
 }
+
+/** Options objects checked already (a `withCallOptions` view's, passed with each call). */
+const checked = new WeakSet<object>();
 
 /** True for a likely misspelling: one edit away, or the same letters but one. */
 function closeTo(given: string, name: string): boolean {

@@ -45,7 +45,8 @@ export function callMethod(
   options?: CallOptions,
 ): Promise<unknown> {
   try {
-    checkCallOptions(options, `callMethod(proxy, '${String(method)}', args, options)`);
+    if (options !== undefined)
+      checkCallOptions(options, `callMethod(proxy, '${String(method)}', args, options)`);
     return toBaseProxy(proxy).callMethod(method, args, options);
   } catch (error) {
     return Promise.reject(error);

@@ -47,6 +47,8 @@ export const SyncErrorCode = {
   Timeout: 'ERR_TIMEOUT',
   /** The object was disposed while the call waited. */
   Disposed: 'ERR_MANAGER_CLOSED',
+  /** `getValue()` of an object with no value to copy (a lock, an event, a queue). */
+  Unserializable: 'ERR_UNSERIALIZABLE',
 } as const;
 
 export type SyncErrorCode = (typeof SyncErrorCode)[keyof typeof SyncErrorCode];
@@ -66,7 +68,7 @@ export function syncError(
  */
 export function noValueToCopy(typeid: string): ManagerError {
   return new ManagerError(
-    'ERR_UNSERIALIZABLE' as SyncErrorCode,
+    SyncErrorCode.Unserializable,
     `getValue(): a ${typeid} has no value to copy (its state lives in the server; Python's _getvalue() cannot pickle one either)`,
     { details: { typeid } },
   );
