@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 /**
  * A `ManagedPool` hosted by a manager (Python's `manager.Pool()`): the server worker owns the
  * pool and its threads; any thread holding a proxy to it runs tasks on it.
@@ -114,7 +115,7 @@ function checkOptions(options: unknown): HostedPoolOptions {
   if (typeof filename !== 'string' || filename.length === 0) {
     throw createManagerError(
       ErrorCode.InvalidOption,
-      'Pool(options): options.filename must be an absolute path or a file: URL string (a URL object cannot be sent to the server)',
+      `Pool(options): options.filename must be the task file's path (absolute, or relative to the current directory) or a file: URL string, got ${inspect(filename, { depth: 0 })} (a URL object cannot be sent to the server: pass url.href)`,
       { details: { option: 'filename' } },
     );
   }

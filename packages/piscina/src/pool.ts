@@ -37,11 +37,11 @@ export interface ManagedPoolOptions extends Omit<PiscinaOptions, 'filename'> {
   filename?: FileSpecifier | null;
   /**
    * How an idle pool thread waits for its next task. Default `'disabled'`; `'async'` also
-   * works; `'sync'` is refused: an idle thread would block in `Atomics.wait` and its event
-   * loop would not run between tasks, so the connection it keeps to each manager would get
-   * no replies, adoption confirmations or close events while it is idle.
+   * works; Piscina's `'sync'` is refused: an idle thread would block in `Atomics.wait` and its
+   * event loop would not run between tasks, so the connection it keeps to each manager would
+   * get no replies, adoption confirmations or close events while it is idle.
    */
-  atomics?: 'async' | 'disabled' | 'sync';
+  atomics?: 'async' | 'disabled';
 }
 
 /**
@@ -50,7 +50,27 @@ export interface ManagedPoolOptions extends Omit<PiscinaOptions, 'filename'> {
  * and the `source` condition) unless `execArgv` is given.
  */
 export function managedPoolOptions(options: ManagedPoolOptions = {}): PiscinaOptions {
-  const atomics = options.atomics ?? 'disabled';
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `ManagedPool(options): options must be an object, got ${inspect(options, { depth: 0 })}`,
+      { details: { option: 'options' } },
+    );
+  }
+  const given = options.filename;
+  if (
+    given !== undefined &&
+    given !== null &&
+    typeof given !== 'string' &&
+    !(given instanceof URL || Object.prototype.toString.call(given) === '[object URL]')
+  ) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `ManagedPool(options): options.filename must be the task file's path, a file: URL string or a URL, got ${inspect(given, { depth: 0 })}`,
+      { details: { option: 'filename' } },
+    );
+  }
+  const atomics = (options.atomics as string | undefined) ?? 'disabled';
   if (atomics === 'sync') {
     throw createManagerError(
       ErrorCode.InvalidOption,

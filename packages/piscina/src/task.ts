@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import type { TransferListItem } from '@managers/proxy';
 import Piscina from 'piscina';
@@ -10,6 +11,7 @@ import {
   type Borrowed,
 } from '@managers/core';
 import { toBaseProxy, type BaseProxy } from '@managers/proxy';
+import { createManagerError, ErrorCode } from '@managers/refcount';
 import {
   proxiesIn,
   TASK_ERROR_KEY,
@@ -27,7 +29,8 @@ export interface TaskOptions {
   /**
    * Release, when the task ends, the proxies the task received and the proxies it returned
    * (after they were handed off to the caller). Default true. Proxies marked with
-   * {@link retain} are kept either way.
+   * {@link retain} are kept either way. With false, every proxy the task receives is kept
+   * (as with `retain()`) until you release it, or the thread ends.
    */
   readonly release?: boolean;
 }
@@ -101,6 +104,36 @@ export function defineTask<A = any, R = unknown>(
   fn: (task: A) => R | Promise<R>,
   options: TaskOptions = {},
 ): (task: unknown) => Promise<unknown> {
+  if (typeof fn !== 'function') {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `defineTask(fn): fn must be the task function, got ${inspect(fn, { depth: 0 })}`,
+      { details: { option: 'fn' } },
+    );
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `defineTask(fn, options): options must be an object such as { release: false }, got ${inspect(options)}`,
+      { details: { option: 'options' } },
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'release') {
+      throw createManagerError(
+        ErrorCode.InvalidOption,
+        `defineTask(fn, options): unknown option '${key}' (the option is release)`,
+        { details: { option: 'options', unknown: key } },
+      );
+    }
+  }
+  if (options.release !== undefined && typeof options.release !== 'boolean') {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      `defineTask(fn, options): options.release must be a boolean, got ${inspect(options.release)}`,
+      { details: { option: 'release' } },
+    );
+  }
   const autoRelease = options.release ?? true;
   const managedTask = async function managedTask(raw: unknown): Promise<unknown> {
     let borrowed: Borrowed<A> | undefined;
@@ -110,7 +143,12 @@ export function defineTask<A = any, R = unknown>(
     try {
       borrowed = borrow<A>(raw);
       const task = borrowed.value;
-      if (autoRelease && typeof task === 'object' && task !== null) owned = proxiesIn(task);
+      if (typeof task === 'object' && task !== null) {
+        if (autoRelease) owned = proxiesIn(task);
+        // Not released at the end: each proxy takes a reference of this thread's own (as
+        // retain() does), or it would stop working when the caller's loan ends.
+        else for (const proxy of proxiesIn(task)) keepBorrowed(proxy);
+      }
       const result = unwrapTransferable(await fn(task));
       const encoded = encode(result.value);
       if (autoRelease && typeof result.value === 'object' && result.value !== null)

@@ -87,7 +87,7 @@ describe('manager.Pool() (CPython test_pool: a pool hosted by the manager)', () 
     const missing = await rejection(manager.Pool({} as never));
     expect(missing.code).toBe('ERR_INVALID_OPTION');
     expect(missing.message).toMatch(
-      /options\.filename must be an absolute path or a file: URL string/,
+      /options\.filename must be the task file's path \(absolute, or relative to the current directory\) or a file: URL string, got undefined/,
     );
     const unknown = await rejection(manager.Pool({ filename: TASKS, atomics: 'sync' } as never));
     expect(unknown.message).toMatch(/^Pool\(options\): unknown option options\.atomics/);

@@ -1,5 +1,5 @@
 import { release } from '@managers/core';
-import { ManagedPool } from '@managers/piscina';
+import { defineTask, ManagedPool } from '@managers/piscina';
 import { startManager } from './fixtures/managers';
 import {
   eventually,
@@ -47,6 +47,22 @@ describe('pool threads come and go: what they held is released (R4)', () => {
       await tableBecomesEmpty(manager);
     } finally {
       await pool.destroy();
+    }
+  });
+
+  test('defineTask(fn, { release: false }) keeps the proxies a task receives, used or not, past the caller release', async () => {
+    await using manager = await startManager();
+    await using pool = new ManagedPool({ filename: TASKS, maxThreads: 1 });
+    for (const call of [true, false]) {
+      const mag = await manager.Magnifier(2);
+      expect(await pool.run({ mag, call }, { name: 'storeUnreleased' })).toBe(call ? 2 : 0);
+      expect(await pool.run({ x: 3, drop: false }, { name: 'useUnreleased' })).toBe(6);
+      // The caller lets go: the pool thread's own reference keeps the object.
+      release(mag);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await manager.numberOfObjects()).toBe(1);
+      expect(await pool.run({ x: 4, drop: true }, { name: 'useUnreleased' })).toBe(8);
+      await tableBecomesEmpty(manager);
     }
   });
 
@@ -146,8 +162,37 @@ describe('pool threads come and go: what they held is released (R4)', () => {
   });
 
   test("atomics: 'sync' is refused (idle pool threads could not hear from the server)", () => {
+    // A type error too; JavaScript callers get the error at run time.
+    // @ts-expect-error 'sync' is not a ManagedPool atomics mode
     expect(() => new ManagedPool({ filename: TASKS, atomics: 'sync' })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+    );
+  });
+
+  test('bad constructor options and defineTask arguments name the problem', () => {
+    const refused = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return error as { code: string; message: string };
+      }
+      throw new Error('expected a throw');
+    };
+    expect(refused(() => new ManagedPool(null as never))).toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: 'ManagedPool(options): options must be an object, got null',
+    });
+    expect(refused(() => new ManagedPool({ filename: 42 as never })).message).toBe(
+      "ManagedPool(options): options.filename must be the task file's path, a file: URL string or a URL, got 42",
+    );
+    expect(refused(() => defineTask(42 as never)).message).toBe(
+      'defineTask(fn): fn must be the task function, got 42',
+    );
+    expect(refused(() => defineTask(() => 1, { relase: false } as never)).message).toContain(
+      "unknown option 'relase'",
+    );
+    expect(refused(() => defineTask(() => 1, { release: 'no' } as never)).message).toContain(
+      'options.release must be a boolean',
     );
   });
 });
