@@ -264,6 +264,9 @@ test('bad arguments to the handoff helpers and manager methods name the problem;
     message: expect.stringContaining('transfer(buffer): buffer must be an ArrayBuffer'),
   });
   expect(thrownBy(() => transfer({} as never)).code).toBe('ERR_INVALID_OPTION');
+  expect(thrownBy(() => transfer(new Int32Array(new SharedArrayBuffer(8)))).message).toContain(
+    'shared memory (a SharedArrayBuffer, or a view of one) is shared with the receiver, never moved',
+  );
   expect(thrownBy(() => postMessage({} as never, 1))).toMatchObject({
     code: 'ERR_INVALID_OPTION',
     message: expect.stringContaining('target must be a Worker, a MessagePort or parentPort'),

@@ -44,6 +44,16 @@ const marked = new WeakSet<object>();
  * `byteLength` becomes 0 and reading it gives nothing. Returns `value` for chaining.
  */
 export function transfer<T extends ArrayBufferLike | ArrayBufferView>(value: T): T {
+  if (
+    types.isSharedArrayBuffer(value) ||
+    (ArrayBuffer.isView(value) && types.isSharedArrayBuffer(value.buffer))
+  ) {
+    throw createManagerError(
+      ErrorCode.InvalidOption,
+      'transfer(buffer): shared memory (a SharedArrayBuffer, or a view of one) is shared with the receiver, never moved: send it without transfer()',
+      { details: { option: 'buffer' } },
+    );
+  }
   if (!types.isArrayBuffer(value) && !ArrayBuffer.isView(value)) {
     throw createManagerError(
       ErrorCode.InvalidOption,

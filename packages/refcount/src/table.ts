@@ -948,18 +948,20 @@ function checkType(type: unknown): asserts type is TypeInfo {
   const { typeid, exposed, methodToTypeid } = (type ?? {}) as Partial<
     Record<keyof TypeInfo, unknown>
   >;
+  // The table itself reads only the typeid: the other fields, checked when given, are for
+  // the server and the inspectors that read entries.
   if (
     typeof type !== 'object' ||
     type === null ||
     typeof typeid !== 'string' ||
     typeid === '' ||
-    !Array.isArray(exposed) ||
-    typeof methodToTypeid !== 'object' ||
-    methodToTypeid === null
+    (exposed !== undefined && !Array.isArray(exposed)) ||
+    (methodToTypeid !== undefined &&
+      (typeof methodToTypeid !== 'object' || methodToTypeid === null))
   ) {
     throw createManagerError(
       ErrorCode.InvalidOption,
-      `register(object, type, holder): type must be { typeid: a non-empty string, exposed: an array of method names, methodToTypeid: an object }, got ${inspect(type, { depth: 1 })}`,
+      `register(object, type, holder): type must be { typeid: a non-empty string, exposed?: an array of method names, methodToTypeid?: an object }, got ${inspect(type, { depth: 1 })}`,
       { details: { option: 'type' } },
     );
   }
