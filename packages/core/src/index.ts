@@ -40,6 +40,8 @@ export { currentCall } from './server/call-context';
 export { registryFunction } from './registry-module';
 export type { CallContext, Caller } from './server/call-context';
 export { syncProxy, isSyncProxy, syncFormSymbol } from './sync-proxy';
+export { setTimer, clearTimer, MAX_TIMER_DELAY } from './timer';
+export type { Timer } from './timer';
 export type { SyncRemote, SyncProxyOf, SyncCaller } from './sync-proxy';
 export {
   BaseProxy,

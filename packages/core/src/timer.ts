@@ -1,5 +1,5 @@
 /** The longest delay `setTimeout` keeps (2^31 − 1 ms, 24.8 days): longer ones fire after 1 ms. */
-const MAX_DELAY = 2 ** 31 - 1;
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** A timer of any length: Node's own below 24.8 days, a chain of them above. */
 export type Timer = ReturnType<typeof setTimeout> | LongTimer;
@@ -14,8 +14,8 @@ class LongTimer {
     const arm = (): ReturnType<typeof setTimeout> => {
       const left = deadline - performance.now();
       const timeout =
-        left > MAX_DELAY
-          ? setTimeout(() => (this.#timeout = arm()), MAX_DELAY)
+        left > MAX_TIMER_DELAY
+          ? setTimeout(() => (this.#timeout = arm()), MAX_TIMER_DELAY)
           : setTimeout(fn, Math.max(0, left));
       if (!this.#referenced) timeout.unref();
       return timeout;
@@ -35,13 +35,14 @@ class LongTimer {
 }
 
 /**
- * Calls `fn` after `delay` ms, for any delay a user may give: none for 0, a negative number,
- * NaN or Infinity (which all mean "never" for the timeouts that reach here), a chain of
- * timers past 24.8 days (where `setTimeout` alone would fire after 1 ms).
+ * Calls `fn` after `delay` ms, for any delay a user may give: none for Infinity or NaN
+ * ("never"), at once for 0 or less, a chain of timers past 24.8 days (where `setTimeout` alone
+ * would fire after 1 ms). Whether 0 means "never" is the caller's to decide.
  */
 export function setTimer(fn: () => void, delay: number): Timer | undefined {
-  if (!(delay > 0) || delay === Infinity) return undefined;
-  return delay <= MAX_DELAY ? setTimeout(fn, delay) : new LongTimer(fn, delay);
+  if (Number.isNaN(delay) || delay === Infinity) return undefined;
+  if (delay < 0) delay = 0;
+  return delay <= MAX_TIMER_DELAY ? setTimeout(fn, delay) : new LongTimer(fn, delay);
 }
 
 /** Stops a timer of {@link setTimer} (undefined: nothing to stop). */

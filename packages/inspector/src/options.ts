@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { MAX_TIMER_DELAY } from '@managers/core';
 import { createManagerError, ErrorCode } from '@managers/refcount';
 
 /** Options of {@link startInspector}. */
@@ -88,9 +89,6 @@ function count(
   return value;
 }
 
-/** The longest delay a timer keeps (2^31 − 1 ms, 24.8 days): longer ones fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** Validates the options of `startInspector()` (throws a `ManagerError` naming the option). */
 export function parseInspectorOptions(options: unknown): InspectorSettings {
   if (options === undefined) options = {};
@@ -132,7 +130,7 @@ export function parseInspectorOptions(options: unknown): InspectorSettings {
       'handoffWarningMs',
       INSPECTOR_DEFAULTS.handoffWarningMs,
       0,
-      MAX_TIMER_MS,
+      MAX_TIMER_DELAY,
     ),
     growthWarningCount: count(
       given.growthWarningCount,

@@ -4,9 +4,7 @@ import { decodePayload, encodeFrame, JSON_KIND } from './codec';
 import type { TransferListItem } from '@managers/proxy';
 import { remoteChannelSymbol, type Channel } from './channel';
 import { FRAME_HEADER_BYTES, FrameError, FrameReader, HEARTBEAT_FRAME } from './frames';
-
-/** The longest interval setInterval keeps (2^31 − 1 ms); longer ones run every millisecond. */
-const MAX_INTERVAL = 2 ** 31 - 1;
+import { MAX_TIMER_DELAY } from '../timer';
 
 /** Options of a {@link SocketChannel}. */
 export interface SocketChannelOptions {
@@ -86,7 +84,7 @@ export class SocketChannel extends EventEmitter implements Channel {
     this.#lastReceived = this.#lastBeat = Date.now();
     this.#heartbeat = setInterval(
       () => this.#beat(timeout),
-      Math.min(MAX_INTERVAL, Math.max(10, timeout / 4)),
+      Math.min(MAX_TIMER_DELAY, Math.max(10, timeout / 4)),
     );
     this.#heartbeat.unref();
   }

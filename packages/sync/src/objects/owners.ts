@@ -2,7 +2,14 @@
  * Server side of ownership: who is calling (the caller's connection, as the server knows it),
  * and who to tell when a caller's connection closes. Module state of the server worker.
  */
-import { currentCall, type Caller, type CallContext } from '@managers/core';
+import {
+  clearTimer,
+  currentCall,
+  setTimer,
+  type Caller,
+  type CallContext,
+  type Timer,
+} from '@managers/core';
 import { forEachProxy, isProxy, type BaseProxy } from '@managers/proxy';
 import { SyncErrorCode, syncError } from '../errors';
 import { CALL_CONTEXT } from '../owner';
@@ -155,7 +162,7 @@ export interface Waiter<T> {
   readonly end: (why: WaitEnd) => void;
   /** What the caller attached (a blocked put's item). */
   readonly data: unknown;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   settled: boolean;
 }
 
@@ -195,8 +202,9 @@ export class WaitList<T> {
           if (this.#finish(waiter)) onEnd(why, reject, resolve);
         },
       };
-      if (timeout !== null && timeout !== undefined && Number.isFinite(timeout)) {
-        armTimeout(waiter, Math.max(0, timeout));
+      if (timeout !== null && timeout !== undefined) {
+        waiter.timer = setTimer(() => waiter.end('timeout'), timeout);
+        waiter.timer?.unref();
       }
       this.#waiters.push(waiter);
     });
@@ -205,7 +213,7 @@ export class WaitList<T> {
   #finish(waiter: Waiter<T>): boolean {
     if (waiter.settled) return false;
     waiter.settled = true;
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    clearTimer(waiter.timer);
     const index = this.#waiters.indexOf(waiter);
     if (index >= 0) this.#waiters.splice(index, 1);
     return true;
@@ -231,7 +239,7 @@ export class WaitList<T> {
   /** Stops the timeouts of every current waiter (they still end if dead, aborted or disposed). */
   disarm(): void {
     for (const waiter of this.#waiters) {
-      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      clearTimer(waiter.timer);
       waiter.timer = undefined;
     }
   }
@@ -240,22 +248,6 @@ export class WaitList<T> {
   endAll(why: WaitEnd): void {
     for (const waiter of [...this.#waiters]) waiter.end(why);
   }
-}
-
-/**
- * The longest delay Node's setTimeout takes: a longer one fires after 1 ms (with a
- * TimeoutOverflowWarning).
- */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
-
-/** Ends `waiter` with 'timeout' after `ms`, in timers of at most {@link MAX_TIMER_DELAY} ms (unref'd). */
-function armTimeout(waiter: Waiter<never>, ms: number): void {
-  const delay = Math.min(ms, MAX_TIMER_DELAY);
-  waiter.timer = setTimeout(() => {
-    if (ms > delay) armTimeout(waiter, ms - delay);
-    else waiter.end('timeout');
-  }, delay);
-  waiter.timer.unref?.();
 }
 
 /** The error a wait that ended without success rejects with (timeouts are handled by callers). */
