@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { createManagerError, ErrorCode } from '@managers/refcount';
+import { closestName, createManagerError, ErrorCode } from '@managers/refcount';
 import type { CallOptions } from './token';
 
 const CALL_OPTIONS = ['timeout', 'signal'];
@@ -28,7 +28,7 @@ export function checkCallOptions(options: unknown, where: string): asserts optio
   const given = options as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (CALL_OPTIONS.includes(key)) continue;
-    const suggestion = CALL_OPTIONS.find((name) => closeTo(key, name));
+    const suggestion = closestName(key, CALL_OPTIONS);
     invalid(
       'options',
       `unknown option '${key}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}: the call options are timeout and signal`,
@@ -58,26 +58,3 @@ export function checkCallOptions(options: unknown, where: string): asserts optio
 
 /** Options objects checked already (a `withCallOptions` view's, passed with each call). */
 const checked = new WeakSet<object>();
-
-/** True for a likely misspelling: one edit away, or the same letters but one. */
-function closeTo(given: string, name: string): boolean {
-  const a = given.toLowerCase();
-  if (a === name.toLowerCase()) return true;
-  if (Math.abs(a.length - name.length) > 1) return false;
-  let edits = 0;
-  for (let i = 0, j = 0; i < a.length || j < name.length;) {
-    if (a[i] === name[j]) {
-      i++;
-      j++;
-      continue;
-    }
-    if (++edits > 1) return false;
-    if (a.length > name.length) i++;
-    else if (a.length < name.length) j++;
-    else {
-      i++;
-      j++;
-    }
-  }
-  return true;
-}

@@ -4,6 +4,7 @@ export type { TypeInfo, EntryInfo, DebugEntry, ObjectTableOptions } from './tabl
 export { TRACE_CHANNEL_NAME, traceChannel, TraceBuffer, formatTrace } from './trace';
 export type { TraceEvent, TraceOp, FormatTraceOptions } from './trace';
 export { inspectSymbol, managerIdSymbol, objectIdSymbol } from './inspect';
+export { closestName, editDistance } from './names';
 export type { Inspectable, InspectSnapshot } from './inspect';
 export {
   ManagerError,

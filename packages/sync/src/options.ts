@@ -10,6 +10,7 @@
  * and a value of the wrong type naming its option. A key set to `undefined` counts as omitted.
  */
 import { isProxy } from '@managers/proxy';
+import { editDistance } from '@managers/refcount';
 import { SyncErrorCode, syncError } from './errors';
 
 /** Checks one option's value: undefined when fine, else what it must be ("a boolean"). */
@@ -229,25 +230,6 @@ export function nearest(key: string, known: readonly string[]): string | undefin
     }
   }
   return best;
-}
-
-/** Optimal string alignment distance (Levenshtein plus adjacent transpositions). */
-function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) =>
-    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-      }
-    }
-  }
-  return d[a.length]![b.length]!;
 }
 
 /** Checks `waitFor`'s predicate (`what`: `Condition.waitFor(predicate, options)`). */
