@@ -6,6 +6,7 @@ import {
   callOptionsSymbol,
   checkCallOptions,
   isProbedName,
+  notExposedError,
   type BaseProxy,
   type CallOptions,
   type Token,
@@ -144,11 +145,7 @@ function makeHandler(
         // As an AutoProxy does (but throwing: the call is synchronous), instead of
         // `TypeError: proxy.secret is not a function`.
         const method = () => {
-          throw createManagerError(
-            ErrorCode.NotExposed,
-            `method '${property}' of typeid '${target.token.typeid}' is not exposed (exposed: ${[...exposed].join(', ') || 'none'})`,
-            { details: { typeid: target.token.typeid, id: target.token.id, method: property } },
-          );
+          throw notExposedError(target.token, property);
         };
         methods.set(property, method);
         return method;

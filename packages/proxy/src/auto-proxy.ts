@@ -49,14 +49,16 @@ export function isProbedName(name: string): boolean {
  * of `TypeError: proxy.secret is not a function`.
  */
 function notExposed(target: BaseProxy, method: string): () => Promise<never> {
-  return () =>
-    Promise.reject(
-      createManagerError(
-        ErrorCode.NotExposed,
-        `method '${method}' of typeid '${target.token.typeid}' is not exposed (exposed: ${target.token.exposed.join(', ') || 'none'})`,
-        { details: { typeid: target.token.typeid, id: target.token.id, method } },
-      ),
-    );
+  return () => Promise.reject(notExposedError(target.token, method));
+}
+
+/** The `ERR_NOT_EXPOSED` error of a proxy's call of `method` (async and synchronous proxies). */
+export function notExposedError(token: Token, method: string): Error {
+  return createManagerError(
+    ErrorCode.NotExposed,
+    `method '${method}' of typeid '${token.typeid}' is not exposed (exposed: ${token.exposed.join(', ') || 'none'})`,
+    { details: { typeid: token.typeid, id: token.id, method } },
+  );
 }
 
 /** The target behind every AutoProxy: a BaseProxy named `AutoProxy[typeid]`. */

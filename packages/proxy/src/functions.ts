@@ -1,6 +1,5 @@
 import { createManagerError, ErrorCode } from '@managers/refcount';
 import { BaseProxy } from './base-proxy';
-import { checkCallOptions } from './call-options';
 import { proxySymbol, proxyTargetSymbol } from './symbols';
 import type { CallOptions, Token } from './token';
 
@@ -45,8 +44,7 @@ export function callMethod(
   options?: CallOptions,
 ): Promise<unknown> {
   try {
-    if (options !== undefined)
-      checkCallOptions(options, `callMethod(proxy, '${String(method)}', args, options)`);
+    // (BaseProxy.callMethod checks the options.)
     return toBaseProxy(proxy).callMethod(method, args, options);
   } catch (error) {
     return Promise.reject(error);

@@ -1,6 +1,6 @@
 import '@managers/refcount/polyfill';
 export { BaseProxy, NOT_CLONEABLE_KEY, connectionOf, watchCollection } from './base-proxy';
-export { createAutoProxy, isProbedName, withCallOptions } from './auto-proxy';
+export { createAutoProxy, isProbedName, notExposedError, withCallOptions } from './auto-proxy';
 export { proxyOfClass } from './through-proxy';
 export {
   isProxy,
