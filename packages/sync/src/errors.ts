@@ -1,4 +1,5 @@
 import { ManagerError } from '@managers/core';
+import { hostedValueSymbol } from '@managers/proxy';
 
 /**
  * The error codes of @managers/sync (errors are `ManagerError`s: recognise them by `code`).
@@ -72,4 +73,20 @@ export function noValueToCopy(typeid: string): ManagerError {
     `getValue(): a ${typeid} has no value to copy (its state lives in the server; Python's _getvalue() cannot pickle one either)`,
     { details: { typeid } },
   );
+}
+
+/**
+ * Gives the instances of `types` a `[hostedValueSymbol]()` that throws {@link noValueToCopy}
+ * (named by the object's typeid, else its class).
+ */
+export function refuseValueCopy(...types: (abstract new (...args: never[]) => object)[]): void {
+  for (const type of types) {
+    Object.defineProperty(type.prototype, hostedValueSymbol, {
+      value(this: { typeid?: string }): never {
+        throw noValueToCopy(this.typeid ?? this.constructor.name);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
 }

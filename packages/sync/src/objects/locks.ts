@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { registryFunction, type Caller } from '@managers/core';
-import { callMethod, hostedValueSymbol } from '@managers/proxy';
-import { noValueToCopy, SyncErrorCode, syncError } from '../errors';
+import { callMethod } from '@managers/proxy';
+import { refuseValueCopy, SyncErrorCode, syncError } from '../errors';
 import { checkFlag, checkOptions, describeValue, optionChecks, type OptionsSpec } from '../options';
 import {
   callOwner,
@@ -149,11 +149,6 @@ function acquireArgs(blocking: unknown, timeout: unknown, what: string) {
 
 /** Python's `threading.Lock`, owned by the acquiring thread (for dead-holder recovery). */
 export class Lock {
-  /** No value to copy (see {@link noValueToCopy}). */
-  [hostedValueSymbol](): never {
-    throw noValueToCopy(this.constructor.name);
-  }
-
   readonly core: LockCore;
   readonly #key = randomUUID();
 
@@ -221,11 +216,6 @@ export class RLock extends Lock {
 
 /** Python's `threading.Semaphore` (no owner: any thread may release). */
 export class Semaphore implements OwnerWatcher {
-  /** No value to copy (see {@link noValueToCopy}). */
-  [hostedValueSymbol](): never {
-    throw noValueToCopy(this.constructor.name);
-  }
-
   #value: number;
   readonly #initial: number;
   readonly #waiters = new WaitList<boolean>();
@@ -310,11 +300,6 @@ export class BoundedSemaphore extends Semaphore {
 
 /** Python's `threading.Event`. */
 export class Event implements OwnerWatcher {
-  /** No value to copy (see {@link noValueToCopy}). */
-  [hostedValueSymbol](): never {
-    throw noValueToCopy('Event');
-  }
-
   #flag = false;
   readonly #waiters = new WaitList<boolean>();
 
@@ -363,11 +348,6 @@ export class Event implements OwnerWatcher {
 
 /** Python's `threading.Condition` over an internal RLock or a given Lock/RLock. */
 export class Condition implements OwnerWatcher {
-  /** No value to copy (see {@link noValueToCopy}). */
-  [hostedValueSymbol](): never {
-    throw noValueToCopy('Condition');
-  }
-
   readonly core: LockCore;
   /** The server-side proxy of a Lock given at creation (released when this is disposed). */
   readonly lock: unknown;
@@ -534,11 +514,6 @@ function barrierOptions(options: unknown): BarrierOptions {
  * registry module (see {@link BarrierOptions.action}).
  */
 export class Barrier implements OwnerWatcher {
-  /** No value to copy (see {@link noValueToCopy}). */
-  [hostedValueSymbol](): never {
-    throw noValueToCopy('Barrier');
-  }
-
   readonly #parties: number;
   readonly #timeout: number | null;
   readonly #action: ((...args: unknown[]) => unknown) | undefined;
@@ -704,3 +679,6 @@ export class Barrier implements OwnerWatcher {
 function brokenBarrier(): Error {
   return syncError(SyncErrorCode.BrokenBarrier, 'the barrier is broken');
 }
+
+// What getValue() of a lock, a semaphore, an event, a condition or a barrier gives.
+refuseValueCopy(Lock, Semaphore, Event, Condition, Barrier);

@@ -7,8 +7,7 @@
  * confirms it has the reply; otherwise it goes back where it was (see `#giveBack`).
  */
 import type { Caller } from '@managers/core';
-import { hostedValueSymbol } from '@managers/proxy';
-import { noValueToCopy, SyncErrorCode, syncError } from '../errors';
+import { refuseValueCopy, SyncErrorCode, syncError } from '../errors';
 import { checkFlag, flagOrOptions } from '../options';
 import { QUEUE_SHUTDOWN } from '../proxies/option-specs';
 import {
@@ -33,11 +32,6 @@ interface Taken {
 }
 
 export class Queue implements OwnerWatcher {
-  /** No value to copy (see {@link noValueToCopy}). */
-  [hostedValueSymbol](): never {
-    throw noValueToCopy(this.typeid);
-  }
-
   /** The queued items (enumerable: the server releases proxies in it on disposal). */
   readonly items: unknown[] = [];
   /** The put order of each item in `items` (ascending): where a returned item goes back. */
@@ -315,3 +309,6 @@ export class Queue implements OwnerWatcher {
     unwatchAll(this);
   }
 }
+
+// What getValue() of a queue gives.
+refuseValueCopy(Queue);
