@@ -13,7 +13,7 @@ import {
   type BaseProxy,
 } from '@managers/core';
 import { KitchenManager } from './fixtures/kitchen';
-import { KITCHEN_MODULE, pollUntil, rejection } from './helpers';
+import { KITCHEN_MODULE, pollUntil, rejection, thrown } from './helpers';
 
 type Kitchen = Awaited<ReturnType<typeof KitchenManager.start>>;
 let shared: Kitchen;
@@ -92,9 +92,12 @@ test('an error keeps its other own properties, an AggregateError its errors, a t
   expect(validation.message).toBe('invalid user');
   expect(validation.errors).toEqual({ email: { message: 'required' } });
   expect(validation).not.toHaveProperty('dump');
-  const thrown = (await rejection(toolbox.throwObject())) as unknown as Record<string, unknown>;
-  expect(thrown.message).toBe("non-error thrown: { code: 42, reason: 'quota exceeded' }");
-  expect(thrown.reason).toBe('quota exceeded');
+  const plainObject = (await rejection(toolbox.throwObject())) as unknown as Record<
+    string,
+    unknown
+  >;
+  expect(plainObject.message).toBe("non-error thrown: { code: 42, reason: 'quota exceeded' }");
+  expect(plainObject.reason).toBe('quota exceeded');
   expect(await toolbox.inc()).toBe(1);
   release(toolbox);
   expect(await manager.numberOfObjects()).toBe(0);
@@ -247,31 +250,23 @@ test('sending a proxy whose manager was shut down → ERR_MANAGER_CLOSED naming 
 
 test('bad arguments to the handoff helpers and manager methods name the problem; nothing leaks', async () => {
   const { manager, toolbox } = await startKitchen();
-  const thrownBy = (run: () => unknown) => {
-    try {
-      run();
-    } catch (error) {
-      return error as { code: string; message: string };
-    }
-    throw new Error('expected a throw');
-  };
-  expect(thrownBy(() => discard({} as never))).toMatchObject({
+  expect(thrown(() => discard({} as never))).toMatchObject({
     code: 'ERR_INVALID_OPTION',
     message: expect.stringContaining('discard(encoded): encoded must be what encode() returned'),
   });
-  expect(thrownBy(() => transfer(5 as never))).toMatchObject({
+  expect(thrown(() => transfer(5 as never))).toMatchObject({
     code: 'ERR_INVALID_OPTION',
     message: expect.stringContaining('transfer(buffer): buffer must be an ArrayBuffer'),
   });
-  expect(thrownBy(() => transfer({} as never)).code).toBe('ERR_INVALID_OPTION');
-  expect(thrownBy(() => transfer(new Int32Array(new SharedArrayBuffer(8)))).message).toContain(
+  expect(thrown(() => transfer({} as never)).code).toBe('ERR_INVALID_OPTION');
+  expect(thrown(() => transfer(new Int32Array(new SharedArrayBuffer(8)))).message).toContain(
     'shared memory (a SharedArrayBuffer, or a view of one) is shared with the receiver, never moved',
   );
-  expect(thrownBy(() => postMessage({} as never, 1))).toMatchObject({
+  expect(thrown(() => postMessage({} as never, 1))).toMatchObject({
     code: 'ERR_INVALID_OPTION',
     message: expect.stringContaining('target must be a Worker, a MessagePort or parentPort'),
   });
-  expect(thrownBy(() => encode({ toolbox }, { tagret: 1 } as never))).toMatchObject({
+  expect(thrown(() => encode({ toolbox }, { tagret: 1 } as never))).toMatchObject({
     code: 'ERR_INVALID_OPTION',
     message: "encode(value, options): unknown option 'tagret' (did you mean 'target'?)",
   });
@@ -279,7 +274,7 @@ test('bad arguments to the handoff helpers and manager methods name the problem;
   // reference taken for the proxy is given back.
   const { port1, port2 } = new MessageChannel();
   try {
-    expect(thrownBy(() => postMessage(port1, { toolbox, run: () => 1 }))).toMatchObject({
+    expect(thrown(() => postMessage(port1, { toolbox, run: () => 1 }))).toMatchObject({
       code: 'ERR_UNSERIALIZABLE',
       message: expect.stringContaining('postMessage(target, value): the value cannot be cloned'),
     });
@@ -293,15 +288,15 @@ test('bad arguments to the handoff helpers and manager methods name the problem;
   expect((await rejection(manager.debugInfo({ holder: true } as never))).message).toContain(
     "debugInfo(options): unknown option 'holder' (did you mean 'holders'?)",
   );
-  expect(thrownBy(() => manager.forwardTrace('yes' as never)).message).toContain(
+  expect(thrown(() => manager.forwardTrace('yes' as never)).message).toContain(
     'forwardTrace(enabled): enabled must be a boolean',
   );
-  expect(thrownBy(() => KitchenManager.register('__proto__', { callable: Object })).code).toBe(
+  expect(thrown(() => KitchenManager.register('__proto__', { callable: Object })).code).toBe(
     'ERR_INVALID_OPTION',
   );
   // A synchronous proxy's name that is not exposed: ERR_NOT_EXPOSED, as on the AutoProxy.
   expect(
-    thrownBy(() => (syncProxy(toolbox) as unknown as { secret(): void }).secret()),
+    thrown(() => (syncProxy(toolbox) as unknown as { secret(): void }).secret()),
   ).toMatchObject({ code: 'ERR_NOT_EXPOSED', message: expect.stringContaining("method 'secret'") });
   expect(await toolbox.echo('still here')).toBe('still here');
   release(toolbox);
@@ -407,14 +402,6 @@ describe('timeout and AbortSignal', () => {
 
   test('call options are checked, naming the option: withCallOptions, syncProxy, callMethod', async () => {
     const { manager, toolbox } = await startKitchen();
-    const refused = (run: () => unknown) => {
-      try {
-        run();
-      } catch (error) {
-        return error as { code: string; message: string; details: { option: string } };
-      }
-      throw new Error('expected a throw');
-    };
     for (const [options, option, text] of [
       [{ timeout: NaN }, 'timeout', 'options.timeout must be a non-negative number'],
       [{ timeout: -1 }, 'timeout', 'got -1'],
@@ -424,8 +411,8 @@ describe('timeout and AbortSignal', () => {
       [false, 'options', 'options must be an object'],
     ] as const) {
       for (const error of [
-        refused(() => withCallOptions(toolbox, options as never)),
-        refused(() => syncProxy(toolbox, options as never)),
+        thrown(() => withCallOptions(toolbox, options as never)),
+        thrown(() => syncProxy(toolbox, options as never)),
         await rejection(callMethod(toolbox, 'echo', [1], options as never)),
       ]) {
         expect(error.code).toBe('ERR_INVALID_OPTION');

@@ -79,6 +79,23 @@ export async function rejection(promise: Promise<unknown>): Promise<{
   throw new Error('expected a rejection, but the promise resolved');
 }
 
+/** The error `run` throws (it must throw), with the fields the tests read. */
+export function thrown(run: () => unknown): {
+  name: string;
+  code: string;
+  message: string;
+  cause?: { name: string; message: string };
+  details?: Record<string, unknown>;
+  remoteStack?: string;
+} {
+  try {
+    run();
+  } catch (error) {
+    return error as never;
+  }
+  throw new Error('expected a throw, but it returned');
+}
+
 /** Posts `value` with its transfer list through a channel and returns what arrives. */
 export async function roundTrip(
   value: unknown,

@@ -12,27 +12,11 @@ import {
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SyncTestManager } from './fixtures/sync-objects';
-import { tick } from './helpers';
+import { thrown, tick } from './helpers';
 
 const SYNC_MODULE = require.resolve('./fixtures/sync-objects');
 
 installRefcountMatchers();
-
-function thrown(run: () => unknown): {
-  name: string;
-  code: string;
-  message: string;
-  cause?: { name: string; message: string };
-  details?: Record<string, unknown>;
-  remoteStack?: string;
-} {
-  try {
-    run();
-  } catch (error) {
-    return error as never;
-  }
-  throw new Error('expected a throw, but it returned');
-}
 
 test('the main thread calls a managed object synchronously and gets values, not promises', async () => {
   await using manager = await SyncTestManager.start({ module: SYNC_MODULE });
