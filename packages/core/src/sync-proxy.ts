@@ -73,7 +73,7 @@ function makeCaller(target: BaseProxy, options: CallOptions | undefined): SyncCa
     proxy: target,
     call(method: string, args: readonly unknown[] = [], more?: CallOptions): unknown {
       if (more !== undefined)
-        checkCallOptions(more, `${token.typeid}.callMethod('${method}', args, options)`);
+        checkCallOptions(more, () => `${token.typeid}.callMethod('${method}', args, options)`);
       if (target.released) {
         throw createManagerError(
           ErrorCode.ProxyReleased,

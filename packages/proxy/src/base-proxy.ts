@@ -125,7 +125,7 @@ export class BaseProxy implements Disposable, AsyncDisposable {
       try {
         checkCallOptions(
           options,
-          `${describe(this.#token)}.callMethod('${method}', args, options)`,
+          () => `${describe(this.#token)}.callMethod('${method}', args, options)`,
         );
       } catch (error) {
         return Promise.reject(error);

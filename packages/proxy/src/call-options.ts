@@ -7,16 +7,22 @@ const CALL_OPTIONS = ['timeout', 'signal'];
 /**
  * Checks per-call options (`withCallOptions`, `syncProxy`, `callMethod`) and throws an
  * `ERR_INVALID_OPTION` error naming the option: `timeout` a non-negative number of ms (0 and
- * Infinity: none), `signal` an AbortSignal, nothing else. `where` names the function.
+ * Infinity: none), `signal` an AbortSignal, nothing else. `where` names the function (or
+ * makes its name, for a caller on the path of every call).
  */
-export function checkCallOptions(options: unknown, where: string): asserts options is CallOptions {
+export function checkCallOptions(
+  options: unknown,
+  where: string | (() => string),
+): asserts options is CallOptions {
   if (
     options === undefined ||
     (typeof options === 'object' && options !== null && checked.has(options))
   )
     return;
   const invalid = (option: string, problem: string, more?: Record<string, unknown>): never => {
-    throw createManagerError(ErrorCode.InvalidOption, `${where}: ${problem}`, {
+    // A function for a label made per call: built only when there is something to say.
+    const label = typeof where === 'function' ? where() : where;
+    throw createManagerError(ErrorCode.InvalidOption, `${label}: ${problem}`, {
       details: { option, ...more },
     });
   };
